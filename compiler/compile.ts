@@ -1,0 +1,148 @@
+// The compiler driver: source text -> diagnostics, cells, models and train
+// configurations; and a model -> its forward and training IR graphs.
+// Pure: callers (src/) read files and pass their text.
+import type { CellDecl, ModelDecl, Program } from './ast/ast.js';
+import { parseProgram } from './ast/index.js';
+import { differentiate } from './autodiff/vjp.js';
+import { DiagnosticCollector, recover } from './diagnostics/collector.js';
+import type { Diagnostic } from './diagnostics/diagnostic.js';
+import type { Span } from './diagnostics/span.js';
+import type { Dim, Graph } from './ir/types.js';
+import { verifyGraph } from './ir/verify.js';
+import { analyzeCell, type CellInfo } from './sema/cell.js';
+import { evalDim } from './sema/dims.js';
+import { lowerModel, type LoweredModel } from './sema/model.js';
+import { didYouMean } from './sema/suggest.js';
+import { checkTrain, type TrainConfig } from './sema/train.js';
+import { truncateScans } from './autodiff/truncate.js';
+
+export interface SourceText {
+  readonly file: string;
+  readonly text: string;
+}
+
+export interface Analysis {
+  readonly diagnostics: readonly Diagnostic[];
+  readonly cells: ReadonlyMap<string, CellInfo>;
+  readonly models: ReadonlyMap<string, ModelDecl>;
+  readonly trains: ReadonlyMap<string, TrainConfig>;
+  readonly topDims: ReadonlyMap<string, Dim>;
+  readonly program?: Program;
+}
+
+const baseName = (file: string): string => file.split(/[\\/]/).pop() ?? file;
+export const sourceOf = (span: Span): string => `${baseName(span.file)}:${span.line}`;
+
+/** Parses and checks a program (with the standard cells available). */
+export function analyze(user: SourceText, stdlib: SourceText): Analysis {
+  const diags = new DiagnosticCollector();
+  const std = parseProgram(stdlib.text, stdlib.file);
+  const parsed = parseProgram(user.text, user.file);
+  diags.list.push(...std.diagnostics, ...parsed.diagnostics);
+  const empty = { cells: new Map(), models: new Map(), trains: new Map(), topDims: new Map() };
+  if (diags.hasErrors()) return { diagnostics: diags.list, ...empty, program: parsed.program };
+
+  const cellDecls = new Map<string, CellDecl>();
+  for (const item of std.program.items) if (item.kind === 'CellDecl') cellDecls.set(item.name.name, item);
+  const userCells = new Map<string, CellDecl>();
+  const models = new Map<string, ModelDecl>();
+  const topDims = new Map<string, Dim>();
+  const firstDecl = new Map<string, Span>();
+  const declare = (name: string, span: Span, what: string): boolean => {
+    const prev = firstDecl.get(name);
+    if (prev) {
+      diags.report('RNN2002', span, `${what} \`${name}\` is declared twice`, { notes: [{ message: 'first declared here', span: prev }] });
+      return false;
+    }
+    firstDecl.set(name, span);
+    return true;
+  };
+  for (const item of parsed.program.items) {
+    if (item.kind === 'CellDecl') {
+      // A user's cell may shadow a standard one of the same name.
+      if (declare(item.name.name, item.name.span, 'cell')) userCells.set(item.name.name, item);
+    } else if (item.kind === 'ModelDecl') {
+      if (declare(item.name.name, item.name.span, 'model')) models.set(item.name.name, item);
+    } else if (item.kind === 'DimDecl') {
+      for (const d of item.dims) {
+        if (!declare(d.name.name, d.name.span, 'dimension')) continue;
+        const v = d.value ? recover(() => evalDim(d.value!, topDims, diags)) : d.name.name;
+        if (v !== undefined) topDims.set(d.name.name, v);
+      }
+    }
+  }
+  for (const [k, v] of userCells) cellDecls.set(k, v);
+
+  const cells = new Map<string, CellInfo>();
+  for (const [name, decl] of cellDecls) {
+    const info = analyzeCell(decl, diags);
+    if (info) cells.set(name, info);
+  }
+
+  const trains = new Map<string, TrainConfig>();
+  for (const item of parsed.program.items) {
+    if (item.kind !== 'TrainDecl') continue;
+    if (!models.has(item.model.name)) {
+      const hint = didYouMean(item.model.name, models.keys());
+      diags.report('RNN2006', item.model.span, `there is no model \`${item.model.name}\` to train`, hint ? { hint } : {});
+      continue;
+    }
+    if (trains.has(item.model.name)) {
+      diags.report('RNN2002', item.model.span, `model \`${item.model.name}\` has two train blocks`);
+      continue;
+    }
+    trains.set(item.model.name, checkTrain(item, diags));
+  }
+  return { diagnostics: diags.list, cells, models, trains, topDims, program: parsed.program };
+}
+
+export interface BuiltModel {
+  readonly diagnostics: readonly Diagnostic[];
+  readonly model?: LoweredModel;
+}
+
+/**
+ * Lowers one model. `dimValues` fixes dimensions the data determines
+ * (V, K...); without them those stay symbolic (enough for checking and
+ * printing, not for running).
+ */
+export function buildModel(a: Analysis, modelName: string, dimValues: Readonly<Record<string, number>> = {}): BuiltModel {
+  const diags = new DiagnosticCollector();
+  const decl = a.models.get(modelName);
+  if (!decl) throw new Error(`no model ${modelName}`);
+  const model = lowerModel(decl, a.cells, a.topDims, dimValues, diags, sourceOf);
+  const train = a.trains.get(modelName);
+  if (model && train?.bptt.kind === 'truncated' && model.hasBackward) {
+    diags.report('RNN5006', train.span, 'truncated BPTT cannot train a model with a backward recurrence', {
+      notes: [{ message: `model \`${modelName}\` runs a cell backwards in time`, span: model.span }],
+      hint: 'use `bptt full` for bidirectional models',
+    });
+  }
+  if (model) verifyGraph(model.graph, `lowering of ${modelName}`);
+  return { diagnostics: diags.list, ...(model && !diags.hasErrors() ? { model } : {}) };
+}
+
+/** Every diagnostic of a program: parsing, names, shapes (symbolically), training settings. */
+export function checkProgram(user: SourceText, stdlib: SourceText): Diagnostic[] {
+  const a = analyze(user, stdlib);
+  const out = [...a.diagnostics];
+  if (a.diagnostics.some((d) => d.severity === 'error' && d.code.startsWith('RNN1'))) return out;
+  for (const name of a.models.keys()) out.push(...buildModel(a, name).diagnostics);
+  return out;
+}
+
+export interface TrainingGraphs {
+  /** Forward: loss, prediction and final states. */
+  readonly forward: Graph;
+  /** Forward plus `d_<param>` for every parameter. */
+  readonly training: Graph;
+}
+
+/** The graphs a run needs. With truncated BPTT the forward scans gain a gradient gate per step. */
+export function trainingGraphs(model: LoweredModel, truncated: boolean): TrainingGraphs {
+  const forward = truncated ? truncateScans(model.graph) : model.graph;
+  verifyGraph(forward, 'truncation');
+  const training = differentiate(forward);
+  verifyGraph(training, 'differentiation');
+  return { forward, training };
+}

@@ -1,0 +1,424 @@
+// The op registry: one entry per op, with its shape rule and its VJP rule
+// (reverse-mode derivative, written as IR). The executable halves of each op
+// live in the runtime, keyed by the same names and checked for completeness
+// by the type system (runtime/reference/kernels.ts, runtime/tfjs/kernels.ts)
+// and by test/ir/registry.test.ts, which gradient-checks every entry.
+//
+// Conventions: `W @ x` with a batched x is `linear(x, W)` = x W^T; shapes
+// broadcast like numpy over trailing axes; sums that undo a broadcast are
+// `sum_to` with the target shape as an attribute.
+import { InternalError } from '../diagnostics/diagnostic.js';
+import type { GraphBuilder } from './builder.js';
+import { addDims, broadcastShapes, sameShape, shapeToString, ShapeError } from './shape.js';
+import type { Attrs, Dim, Graph, Node, Shape, ValueId, ValueType } from './types.js';
+
+/** Cotangents per output in, cotangents per input out; undefined means zero / not differentiable. */
+export type VjpRule = (
+  b: GraphBuilder,
+  node: Node,
+  cts: readonly (ValueId | undefined)[],
+) => (ValueId | undefined)[];
+
+export interface OpDef {
+  readonly name: string;
+  /** Number of inputs, or 'variadic'. */
+  readonly arity: number | 'variadic';
+  readonly doc: string;
+  infer(inputs: readonly ValueType[], attrs: Attrs, body?: Graph): ValueType[];
+  /**
+   * 'none': the op has no derivative (integer or piecewise-constant results);
+   * 'structural': handled by the autodiff itself (scan);
+   * else the rule.
+   */
+  readonly vjp: VjpRule | 'none' | 'structural';
+  /** Ops whose VJP is only needed for first-order gradients (no rule for their own derivative). */
+  readonly firstOrderOnly?: boolean;
+}
+
+const f32 = (shape: Shape): ValueType => ({ shape, dtype: 'f32' });
+
+function expectArity(name: string, inputs: readonly ValueType[], n: number): void {
+  if (inputs.length !== n) throw new ShapeError(`${name} takes ${n} inputs, got ${inputs.length}`);
+}
+function expectFloat(name: string, t: ValueType): void {
+  if (t.dtype !== 'f32') throw new ShapeError(`${name} needs a float input, got ${t.dtype}`);
+}
+
+// ------------------------------------------------------------------ helpers used by VJP rules
+
+const sumTo = (b: GraphBuilder, v: ValueId, shape: Shape): ValueId =>
+  sameShape(b.type(v).shape, shape) ? v : b.op('sum_to', [v], { shape: [...shape] });
+
+const ins = (node: Node, i: number): ValueId => node.inputs[i]!;
+const outOf = (node: Node): ValueId => node.outputs[0]!;
+
+function unary(name: string, doc: string, vjp: OpDef['vjp']): OpDef {
+  return {
+    name,
+    arity: 1,
+    doc,
+    infer(inputs) {
+      expectArity(name, inputs, 1);
+      expectFloat(name, inputs[0]!);
+      return [f32(inputs[0]!.shape)];
+    },
+    vjp,
+  };
+}
+
+function binary(name: string, doc: string, vjp: VjpRule): OpDef {
+  return {
+    name,
+    arity: 2,
+    doc,
+    infer(inputs) {
+      expectArity(name, inputs, 2);
+      expectFloat(name, inputs[0]!);
+      expectFloat(name, inputs[1]!);
+      return [f32(broadcastShapes(inputs[0]!.shape, inputs[1]!.shape))];
+    },
+    vjp,
+  };
+}
+
+// ------------------------------------------------------------------ the registry
+
+const defs: OpDef[] = [
+  {
+    name: 'constant',
+    arity: 0,
+    doc: 'a scalar constant (attr value)',
+    infer: () => [f32([])],
+    vjp: 'none',
+  },
+  {
+    name: 'zeros_like',
+    arity: 1,
+    doc: 'zeros of the shape of its input',
+    infer: (inputs) => [f32(inputs[0]!.shape)],
+    vjp: 'none',
+  },
+  unary('neg', '-x', (b, _n, [ct]) => [ct === undefined ? undefined : b.op('neg', [ct])]),
+  unary('tanh', 'tanh(x)', (b, n, [ct]) => {
+    if (ct === undefined) return [undefined];
+    const y = outOf(n);
+    const one = b.constant(1);
+    return [b.op('mul', [ct, b.op('sub', [one, b.op('mul', [y, y])])])];
+  }),
+  unary('sigmoid', '1 / (1 + exp(-x))', (b, n, [ct]) => {
+    if (ct === undefined) return [undefined];
+    const y = outOf(n);
+    const one = b.constant(1);
+    return [b.op('mul', [ct, b.op('mul', [y, b.op('sub', [one, y])])])];
+  }),
+  unary('relu', 'max(x, 0)', (b, n, [ct]) =>
+    ct === undefined ? [undefined] : [b.op('mul', [ct, b.op('step', [ins(n, 0)])])],
+  ),
+  unary('leaky_relu', 'x if x > 0 else alpha * x', (b, n, [ct]) => {
+    if (ct === undefined) return [undefined];
+    const alpha = n.attrs['alpha'] as number;
+    // slope = alpha + (1 - alpha) * step(x)
+    const slope = b.op('add', [
+      b.constant(alpha),
+      b.op('mul', [b.constant(1 - alpha), b.op('step', [ins(n, 0)])]),
+    ]);
+    return [b.op('mul', [ct, slope])];
+  }),
+  unary('exp', 'e^x', (b, n, [ct]) => (ct === undefined ? [undefined] : [b.op('mul', [ct, outOf(n)])])),
+  unary('log', 'natural log', (b, n, [ct]) =>
+    ct === undefined ? [undefined] : [b.op('div', [ct, ins(n, 0)])],
+  ),
+  unary('square', 'x * x', (b, n, [ct]) =>
+    ct === undefined ? [undefined] : [b.op('mul', [ct, b.op('mul', [b.constant(2), ins(n, 0)])])],
+  ),
+  unary('step', '1 where x > 0, else 0 (the derivative of relu)', 'none'),
+  unary('stop_gradient', 'identity whose derivative is zero', 'none'),
+  binary('add', 'a + b (broadcasting)', (b, n, [ct]) => {
+    if (ct === undefined) return [undefined, undefined];
+    return [sumTo(b, ct, b.type(ins(n, 0)).shape), sumTo(b, ct, b.type(ins(n, 1)).shape)];
+  }),
+  binary('sub', 'a - b (broadcasting)', (b, n, [ct]) => {
+    if (ct === undefined) return [undefined, undefined];
+    return [sumTo(b, ct, b.type(ins(n, 0)).shape), sumTo(b, b.op('neg', [ct]), b.type(ins(n, 1)).shape)];
+  }),
+  binary('mul', 'a * b element-wise (broadcasting)', (b, n, [ct]) => {
+    if (ct === undefined) return [undefined, undefined];
+    const [x, y] = [ins(n, 0), ins(n, 1)];
+    return [sumTo(b, b.op('mul', [ct, y]), b.type(x).shape), sumTo(b, b.op('mul', [ct, x]), b.type(y).shape)];
+  }),
+  binary('div', 'a / b element-wise (broadcasting)', (b, n, [ct]) => {
+    if (ct === undefined) return [undefined, undefined];
+    const [x, y] = [ins(n, 0), ins(n, 1)];
+    const da = b.op('div', [ct, y]);
+    // d/dy (x / y) = -x / y^2 = -(out / y)
+    const db = b.op('neg', [b.op('mul', [da, b.op('div', [x, y])])]);
+    return [sumTo(b, da, b.type(x).shape), sumTo(b, db, b.type(y).shape)];
+  }),
+  {
+    name: 'grad_gate',
+    arity: 2,
+    doc: 'identity in x; its cotangent is multiplied by the scalar g (truncated BPTT cuts paths with g = 0)',
+    infer(inputs) {
+      expectArity('grad_gate', inputs, 2);
+      if (inputs[1]!.shape.length !== 0) throw new ShapeError('grad_gate needs a scalar gate');
+      return [inputs[0]!];
+    },
+    vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('mul', [ct, ins(n, 1)]), undefined],
+  },
+  {
+    name: 'sum_to',
+    arity: 1,
+    doc: 'sums leading axes and axes where attr shape has a 1 (undoes a broadcast)',
+    infer(inputs, attrs) {
+      const shape = attrs['shape'] as readonly Dim[];
+      const from = inputs[0]!.shape;
+      if (shape.length > from.length) throw new ShapeError(`sum_to ${shapeToString(shape)} from ${shapeToString(from)}`);
+      return [f32(shape)];
+    },
+    vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('broadcast_like', [ct, ins(n, 0)])],
+  },
+  {
+    name: 'broadcast_like',
+    arity: 2,
+    doc: 'broadcasts x to the shape of like (like only gives the shape)',
+    infer(inputs) {
+      expectArity('broadcast_like', inputs, 2);
+      broadcastShapes(inputs[0]!.shape, inputs[1]!.shape);
+      return [f32(inputs[1]!.shape)];
+    },
+    vjp: (b, n, [ct]) => [ct === undefined ? undefined : sumTo(b, ct, b.type(ins(n, 0)).shape), undefined],
+  },
+  {
+    name: 'sum_all',
+    arity: 1,
+    doc: 'sum of every element, a scalar',
+    infer: (inputs) => [f32([])],
+    vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('broadcast_like', [ct, ins(n, 0)])],
+  },
+  {
+    name: 'linear',
+    arity: 2,
+    doc: 'x W^T: x [..., X], W [H, X] -> [..., H] (the `W @ x` of the language)',
+    infer(inputs) {
+      expectArity('linear', inputs, 2);
+      const [x, w] = [inputs[0]!.shape, inputs[1]!.shape];
+      if (w.length !== 2 || x.length < 1 || x[x.length - 1] !== w[1]) {
+        throw new ShapeError(`linear: ${shapeToString(w)} @ ${shapeToString(x)}`);
+      }
+      return [f32([...x.slice(0, -1), w[0]!])];
+    },
+    vjp: (b, n, [ct]) =>
+      ct === undefined ? [undefined, undefined] : [b.op('mm', [ct, ins(n, 1)]), b.op('outer', [ct, ins(n, 0)])],
+  },
+  {
+    name: 'mm',
+    arity: 2,
+    doc: 'x W: x [..., K], W [K, N] -> [..., N]',
+    infer(inputs) {
+      expectArity('mm', inputs, 2);
+      const [x, w] = [inputs[0]!.shape, inputs[1]!.shape];
+      if (w.length !== 2 || x.length < 1 || x[x.length - 1] !== w[0]) {
+        throw new ShapeError(`mm: ${shapeToString(x)} x ${shapeToString(w)}`);
+      }
+      return [f32([...x.slice(0, -1), w[1]!])];
+    },
+    vjp: (b, n, [ct]) =>
+      ct === undefined ? [undefined, undefined] : [b.op('linear', [ct, ins(n, 1)]), b.op('outer', [ins(n, 0), ct])],
+  },
+  {
+    name: 'outer',
+    arity: 2,
+    doc: 'a^T b summed over all leading axes: a [..., M], b [..., N] -> [M, N]',
+    infer(inputs) {
+      expectArity('outer', inputs, 2);
+      const [a, c] = [inputs[0]!.shape, inputs[1]!.shape];
+      if (a.length !== c.length || !sameShape(a.slice(0, -1), c.slice(0, -1))) {
+        throw new ShapeError(`outer: ${shapeToString(a)} with ${shapeToString(c)}`);
+      }
+      return [f32([a[a.length - 1]!, c[c.length - 1]!])];
+    },
+    vjp: (b, n, [ct]) =>
+      ct === undefined ? [undefined, undefined] : [b.op('linear', [ins(n, 1), ct]), b.op('mm', [ins(n, 0), ct])],
+  },
+  {
+    name: 'concat',
+    arity: 'variadic',
+    doc: 'concatenation along the last axis',
+    infer(inputs) {
+      if (inputs.length < 1) throw new ShapeError('concat needs at least one input');
+      const lead = inputs[0]!.shape.slice(0, -1);
+      let last: Dim = 0;
+      for (const t of inputs) {
+        expectFloat('concat', t);
+        const s = t.shape;
+        if (s.length !== lead.length + 1 || !sameShape(s.slice(0, -1), lead)) {
+          throw new ShapeError(`concat: ${inputs.map((i) => shapeToString(i.shape)).join(', ')}`);
+        }
+        last = addDims(last, s[s.length - 1]!);
+      }
+      return [f32([...lead, last])];
+    },
+    vjp: (b, n, [ct]) => {
+      if (ct === undefined) return n.inputs.map(() => undefined);
+      let offset = 0;
+      return n.inputs.map((v) => {
+        const size = b.type(v).shape.at(-1)!;
+        if (typeof size !== 'number') throw new InternalError('concat gradient needs numeric sizes');
+        const piece = b.op('slice_last', [ct], { begin: offset, size });
+        offset += size;
+        return piece;
+      });
+    },
+  },
+  {
+    name: 'slice_last',
+    arity: 1,
+    doc: 'x[..., begin:begin+size]',
+    infer(inputs, attrs) {
+      const s = inputs[0]!.shape;
+      return [f32([...s.slice(0, -1), attrs['size'] as number])];
+    },
+    vjp: (b, n, [ct]) => {
+      if (ct === undefined) return [undefined];
+      const total = b.type(ins(n, 0)).shape.at(-1)!;
+      if (typeof total !== 'number') throw new InternalError('slice gradient needs a numeric size');
+      const begin = n.attrs['begin'] as number;
+      const size = n.attrs['size'] as number;
+      return [b.op('pad_last', [ct], { before: begin, after: total - begin - size })];
+    },
+  },
+  {
+    name: 'pad_last',
+    arity: 1,
+    doc: 'zero padding of the last axis',
+    infer(inputs, attrs) {
+      const s = inputs[0]!.shape;
+      const d = addDims(addDims(attrs['before'] as number, s.at(-1)!), attrs['after'] as number);
+      return [f32([...s.slice(0, -1), d])];
+    },
+    vjp: (b, n, [ct]) => {
+      if (ct === undefined) return [undefined];
+      const size = b.type(ins(n, 0)).shape.at(-1)!;
+      if (typeof size !== 'number') throw new InternalError('pad gradient needs a numeric size');
+      return [b.op('slice_last', [ct], { begin: n.attrs['before'] as number, size })];
+    },
+  },
+  {
+    name: 'expand_last',
+    arity: 1,
+    doc: 'adds a trailing axis of size 1',
+    infer: (inputs) => [{ shape: [...inputs[0]!.shape, 1], dtype: inputs[0]!.dtype }],
+    vjp: (b, _n, [ct]) => [ct === undefined ? undefined : b.op('squeeze_last', [ct])],
+  },
+  {
+    name: 'squeeze_last',
+    arity: 1,
+    doc: 'removes a trailing axis of size 1',
+    infer(inputs) {
+      const s = inputs[0]!.shape;
+      if (s.at(-1) !== 1) throw new ShapeError(`squeeze_last of ${shapeToString(s)}`);
+      return [{ shape: s.slice(0, -1), dtype: inputs[0]!.dtype }];
+    },
+    vjp: (b, _n, [ct]) => [ct === undefined ? undefined : b.op('expand_last', [ct])],
+  },
+  {
+    name: 'gather',
+    arity: 2,
+    doc: 'rows of a table: table [V, E], ids int [...] -> [..., E] (embedding lookup)',
+    infer(inputs) {
+      expectArity('gather', inputs, 2);
+      const [table, ids] = inputs as [ValueType, ValueType];
+      if (table.shape.length !== 2 || ids.dtype !== 'i32') throw new ShapeError('gather needs a [V, E] table and integer ids');
+      return [f32([...ids.shape, table.shape[1]!])];
+    },
+    vjp: (b, n, [ct]) => {
+      if (ct === undefined) return [undefined, undefined];
+      const rows = b.type(ins(n, 0)).shape[0]!;
+      return [b.op('scatter_add', [ins(n, 1), ct], { rows }), undefined];
+    },
+  },
+  {
+    name: 'scatter_add',
+    arity: 2,
+    doc: 'sums rows of values into a [rows, E] table at ids (the transpose of gather)',
+    infer(inputs, attrs) {
+      const [ids, vals] = inputs as [ValueType, ValueType];
+      if (ids.dtype !== 'i32') throw new ShapeError('scatter_add needs integer ids');
+      return [f32([attrs['rows'] as Dim, vals.shape.at(-1)!])];
+    },
+    vjp: (b, n, [ct]) => [undefined, ct === undefined ? undefined : b.op('gather', [ct, ins(n, 0)])],
+  },
+  {
+    name: 'one_hot',
+    arity: 1,
+    doc: 'integer ids [...] -> [..., depth] of 0/1',
+    infer(inputs, attrs) {
+      if (inputs[0]!.dtype !== 'i32') throw new ShapeError('one_hot needs integer ids');
+      return [f32([...inputs[0]!.shape, attrs['depth'] as Dim])];
+    },
+    vjp: 'none',
+  },
+  {
+    name: 'xent',
+    arity: 2,
+    doc: 'per-position cross-entropy of logits [..., K] against integer labels [...]',
+    infer(inputs) {
+      const [logits, labels] = inputs as [ValueType, ValueType];
+      if (labels.dtype !== 'i32' || !sameShape(logits.shape.slice(0, -1), labels.shape)) {
+        throw new ShapeError(`cross_entropy: logits ${shapeToString(logits.shape)} against labels ${shapeToString(labels.shape)}`);
+      }
+      return [f32(labels.shape)];
+    },
+    vjp: (b, n, [ct]) =>
+      ct === undefined ? [undefined, undefined] : [b.op('xent_grad', [ins(n, 0), ins(n, 1), ct]), undefined],
+  },
+  {
+    name: 'xent_grad',
+    arity: 3,
+    doc: '(softmax(logits) - one_hot(labels)) * ct: the derivative of xent',
+    infer: (inputs) => [f32(inputs[0]!.shape)],
+    vjp: 'none',
+    firstOrderOnly: true,
+  },
+  {
+    name: 'scan',
+    arity: 'variadic',
+    doc: 'a loop over time: carries, per-step slices xs [T, ...], constants; body gives new carries and ys',
+    infer(inputs, attrs, body) {
+      if (!body) throw new ShapeError('scan needs a body');
+      const nCarry = attrs['nCarry'] as number;
+      const nXs = attrs['nXs'] as number;
+      if (body.inputs.length !== inputs.length) throw new ShapeError('scan body inputs do not match');
+      const time: Dim = nXs > 0 ? inputs[nCarry]!.shape[0]! : 'T';
+      const outs: ValueType[] = [];
+      body.outputs.forEach((o, i) => {
+        const t = body.values[o.value]!.type;
+        outs.push(i < nCarry ? t : { shape: [time, ...t.shape], dtype: t.dtype });
+      });
+      return outs;
+    },
+    vjp: 'structural',
+  },
+];
+
+const registry = new Map<string, OpDef>(defs.map((d) => [d.name, d]));
+
+export function getOp(name: string): OpDef {
+  const d = registry.get(name);
+  if (!d) throw new InternalError(`unknown op ${name}`);
+  return d;
+}
+
+/** Every op, in registry order (tests iterate this). */
+export function allOps(): readonly OpDef[] {
+  return defs;
+}
+
+export const OP_NAMES = [
+  'constant', 'zeros_like', 'neg', 'tanh', 'sigmoid', 'relu', 'leaky_relu', 'exp', 'log', 'square',
+  'step', 'stop_gradient', 'add', 'sub', 'mul', 'div', 'grad_gate', 'sum_to', 'broadcast_like',
+  'sum_all', 'linear', 'mm', 'outer', 'concat', 'slice_last', 'pad_last', 'expand_last',
+  'squeeze_last', 'gather', 'scatter_add', 'one_hot', 'xent', 'xent_grad', 'scan',
+] as const;
+/** The names every backend must implement; runtime kernel tables are typed against this. */
+export type OpName = (typeof OP_NAMES)[number];

@@ -1,0 +1,87 @@
+// The graph IR: immutable, typed, static shapes with symbolic dimensions.
+//
+// A Graph is a list of nodes in topological order over numbered values.
+// Values are produced either by a node or by the graph's inputs. Every node
+// names an op from the registry (ops.ts); the one structured op is `scan`,
+// which carries a body Graph: time stays a loop (STYLE rule 6), and its
+// derivative is another scan running the other way (autodiff/vjp.ts).
+//
+// Shapes are static: each dimension is a number or a symbol. 'B' is the batch
+// and 'T' the time length, known only at run time; a model's own dimension
+// names (V, H, ...) stay symbolic until the data fixes them. Sequences are
+// time-major: [T, B, ...].
+
+export type Dim = number | string;
+export type Shape = readonly Dim[];
+export type DType = 'f32' | 'i32';
+
+export interface ValueType {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+export type ValueId = number;
+
+export interface ValueInfo {
+  readonly type: ValueType;
+  /** The source-level name this value carries, when it has one (`h`, `enc.W_g`). */
+  readonly name?: string;
+}
+
+export type AttrValue = number | string | boolean | readonly number[] | readonly Dim[];
+export type Attrs = Readonly<Record<string, AttrValue>>;
+
+export interface Node {
+  readonly op: string;
+  readonly inputs: readonly ValueId[];
+  readonly outputs: readonly ValueId[];
+  readonly attrs: Attrs;
+  /** Only for `scan`. */
+  readonly body?: Graph;
+  /** Where it came from in the .rnn source, e.g. "cells.rnn:14". */
+  readonly source?: string;
+}
+
+/**
+ * Roles say what the caller feeds and reads:
+ * - param: a trainable parameter (`fw.W_g`);
+ * - data: an input or target of the model, or the mask/last tensors of a batch;
+ * - state: an initial recurrent state (zeros unless the caller streams);
+ * - control: a run-time switch such as a truncation gate;
+ * - arg: a body input of a scan (carry, per-step slice or constant), or a cotangent.
+ */
+export type InputRole = 'param' | 'data' | 'state' | 'control' | 'arg';
+export type OutputRole = 'loss' | 'output' | 'state' | 'grad' | 'result';
+
+export interface GraphInput {
+  readonly value: ValueId;
+  readonly role: InputRole;
+  readonly name: string;
+}
+export interface GraphOutput {
+  readonly value: ValueId;
+  readonly role: OutputRole;
+  readonly name: string;
+}
+
+export interface Graph {
+  readonly values: readonly ValueInfo[];
+  readonly nodes: readonly Node[];
+  readonly inputs: readonly GraphInput[];
+  readonly outputs: readonly GraphOutput[];
+}
+
+/** Attributes of a scan node (inputs are carries, then xs, then consts). */
+export interface ScanAttrs {
+  readonly nCarry: number;
+  readonly nXs: number;
+  readonly reverse: boolean;
+}
+
+export function scanAttrs(node: Node): ScanAttrs {
+  return {
+    nCarry: node.attrs['nCarry'] as number,
+    nXs: node.attrs['nXs'] as number,
+    reverse: node.attrs['reverse'] as boolean,
+  };
+}

@@ -1,0 +1,589 @@
+// Cells: analysis of the time structure, and lowering of one application of
+// a cell over a sequence to a scan.
+//
+// Analysis (once per cell): every equation defines one variable at [t];
+// a variable read at [t-1] (or [t+1]) is recurrent state; a cell's states all
+// run one way (mixing is RNN4002); same-step reads must form no cycle
+// (RNN4001), and give the order the body computes equations in.
+//
+// Lowering (per application): binds the cell's dimensions from the argument
+// shapes, `with` bindings and the model's dimensions; creates the instance's
+// parameters (`<instance>.<param>`); builds the scan body (carries = states,
+// xs = inputs and the mask, consts = parameters). Padded steps (mask 0) keep
+// the carried state unchanged, so padding changes neither outputs nor
+// gradients.
+import type { Binding, CellDecl, Equation, Expr, NameRef, OptionDecl, ParamDecl } from '../ast/ast.js';
+import type { DiagnosticCollector } from '../diagnostics/collector.js';
+import { recover } from '../diagnostics/collector.js';
+import type { Span } from '../diagnostics/span.js';
+import { GraphBuilder } from '../ir/builder.js';
+import { broadcastShapes } from '../ir/shape.js';
+import type { Dim, ValueId } from '../ir/types.js';
+import { evalDim } from './dims.js';
+import { didYouMean } from './suggest.js';
+import { ELEMENTWISE, numberOf, showShape, userShape, ValueOps, type Val } from './values.js';
+
+export interface InitSpec {
+  readonly kind: string;
+  readonly args: Readonly<Record<string, number>>;
+  readonly positional: readonly number[];
+}
+
+export interface ParamSpec {
+  readonly name: string;
+  readonly shape: readonly Dim[];
+  readonly init: InitSpec;
+  readonly span: Span;
+}
+
+export interface CellInfo {
+  readonly decl: CellDecl;
+  readonly params: readonly { readonly name: string; readonly decl: ParamDecl; readonly span: Span }[];
+  readonly options: ReadonlyMap<string, OptionDecl>;
+  readonly equations: ReadonlyMap<string, Equation>;
+  /** Equations in the order the body computes them. */
+  readonly order: readonly string[];
+  /** Recurrent state variables, in order of definition. */
+  readonly states: readonly string[];
+  /** -1: states read at [t-1] (runs forwards); +1: read at [t+1] (runs backwards); 0: no state. */
+  readonly direction: -1 | 0 | 1;
+}
+
+// ------------------------------------------------------------------ analysis
+
+export function analyzeCell(decl: CellDecl, diags: DiagnosticCollector): CellInfo | undefined {
+  const before = diags.list.length;
+  const inputs = new Map(decl.inputs.map((i) => [i.name.name, i]));
+  const params: { name: string; decl: ParamDecl; span: Span }[] = [];
+  const options = new Map<string, OptionDecl>();
+  const equations = new Map<string, Equation>();
+  const declared = new Map<string, Span>();
+  for (const i of decl.inputs) declared.set(i.name.name, i.name.span);
+  const declare = (name: string, span: Span): boolean => {
+    const prev = declared.get(name);
+    if (prev) {
+      diags.report('RNN2002', span, `\`${name}\` is declared twice in cell \`${decl.name.name}\``, {
+        notes: [{ message: 'first declared here', span: prev }],
+        hint: 'rename one of them',
+      });
+      return false;
+    }
+    declared.set(name, span);
+    return true;
+  };
+  for (const item of decl.body) {
+    if (item.kind === 'ParamDecl') {
+      for (const n of item.names) if (declare(n.name, n.span)) params.push({ name: n.name, decl: item, span: n.span });
+    } else if (item.kind === 'OptionDecl') {
+      if (declare(item.name.name, item.name.span)) options.set(item.name.name, item);
+    } else if (item.kind === 'Equation') {
+      const name = item.target.name;
+      if (!item.index) {
+        diags.report('RNN4005', item.target.span, `equations in a cell are per time step: write \`${name}[t] = ...\``);
+        continue;
+      }
+      if (item.index.variable.name !== 't' || item.index.offset !== 0) {
+        diags.report('RNN4003', item.index.span, `an equation defines its variable at [t], not ${indexText(item.index.variable.name, item.index.offset)}`);
+        continue;
+      }
+      const prev = equations.get(name);
+      if (prev) {
+        diags.report('RNN2008', item.target.span, `\`${name}[t]\` is defined twice`, {
+          notes: [{ message: 'first defined here', span: prev.target.span }],
+        });
+        continue;
+      }
+      if (inputs.has(name) || params.some((p) => p.name === name) || options.has(name)) {
+        diags.report('RNN2002', item.target.span, `\`${name}\` is already an input, parameter or option of this cell`);
+        continue;
+      }
+      equations.set(name, item);
+    }
+  }
+
+  // Reads: which names each equation uses at which offsets.
+  const known = [...inputs.keys(), ...params.map((p) => p.name), ...options.keys(), ...equations.keys()];
+  const stateReads = new Map<string, NameRef>();
+  const deps = new Map<string, string[]>();
+  const usedParams = new Set<string>();
+  for (const [name, eq] of equations) {
+    const sameStep: string[] = [];
+    walkExpr(eq.value, (e) => {
+      if (e.kind === 'Call') {
+        const fn = e.callee.name;
+        if (!(fn in ELEMENTWISE) && fn !== 'concat' && !options.has(fn)) {
+          diags.report('RNN2004', e.callee.span, `unknown function \`${fn}\` in a cell`, {
+            hint: didYouMean(fn, [...Object.keys(ELEMENTWISE), 'concat', ...options.keys()]) ?? `cells can use ${Object.keys(ELEMENTWISE).join(', ')}, concat`,
+          });
+        }
+        return;
+      }
+      if (e.kind !== 'NameRef') return;
+      const n = e.name.name;
+      if (params.some((p) => p.name === n)) {
+        usedParams.add(n);
+        if (e.index) diags.report('RNN4003', e.index.span, `parameter \`${n}\` has no time index: write \`${n}\``);
+        return;
+      }
+      if (options.has(n)) return;
+      if (inputs.has(n)) {
+        if (!e.index) diags.report('RNN4005', e.span, `input \`${n}\` is a sequence: write \`${n}[t]\``);
+        else if (e.index.offset !== 0) diags.report('RNN4003', e.index.span, `inputs can only be read at [t]`);
+        return;
+      }
+      if (equations.has(n)) {
+        if (!e.index) {
+          diags.report('RNN4005', e.span, `\`${n}\` changes over time: write \`${n}[t]\` or \`${n}[t-1]\``);
+          return;
+        }
+        if (e.index.variable.name !== 't') {
+          diags.report('RNN4003', e.index.span, `time indices use \`t\`, not \`${e.index.variable.name}\``);
+          return;
+        }
+        const off = e.index.offset;
+        if (off === 0) sameStep.push(n);
+        else if (Math.abs(off) === 1) {
+          const first = [...stateReads.values()][0];
+          if (first && first.index!.offset !== off) {
+            diags.report('RNN4002', e.index.span, `this cell reads both [t-1] and [t+1]: a recurrence runs one way`, {
+              notes: [{ message: `${first.name.name}${indexText('t', first.index!.offset)} read here`, span: first.span }],
+              hint: 'write the forward and backward recurrences as two cells (or use `bidir`)',
+            });
+          }
+          if (!stateReads.has(n)) stateReads.set(n, e);
+        } else {
+          diags.report('RNN4003', e.index.span, `only [t], [t-1] and [t+1] are supported, not ${indexText('t', off)}`);
+        }
+        return;
+      }
+      const hint = didYouMean(n, known);
+      diags.report('RNN2001', e.name.span, `unknown name \`${n}\` in cell \`${decl.name.name}\``, hint ? { hint } : {});
+    });
+    deps.set(name, sameStep);
+  }
+
+  for (const p of params) {
+    if (!usedParams.has(p.name)) {
+      diags.report('RNN2003', p.span, `parameter \`${p.name}\` is never used`, { hint: 'remove it, or use it in an equation' });
+    }
+  }
+  for (const o of decl.outputs) {
+    if (!equations.has(o.name.name)) {
+      diags.report('RNN4004', o.name.span, `output \`${o.name.name}\` has no equation`, {
+        hint: `add \`${o.name.name}[t] = ...\``,
+      });
+    }
+  }
+
+  const order = topoOrder(equations, deps, diags);
+  if (diags.list.slice(before).some((d) => d.severity === 'error') || !order) return undefined;
+  const states = [...equations.keys()].filter((n) => stateReads.has(n));
+  const firstState = [...stateReads.values()][0];
+  const direction = firstState ? (firstState.index!.offset < 0 ? -1 : 1) : 0;
+  return { decl, params, options, equations, order, states, direction };
+}
+
+function indexText(v: string, off: number): string {
+  return off === 0 ? `[${v}]` : off > 0 ? `[${v}+${off}]` : `[${v}${off}]`;
+}
+
+function topoOrder(
+  equations: ReadonlyMap<string, Equation>,
+  deps: ReadonlyMap<string, readonly string[]>,
+  diags: DiagnosticCollector,
+): string[] | undefined {
+  const order: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  let ok = true;
+  const visit = (n: string, path: string[]): void => {
+    const s = state.get(n);
+    if (s === 'done') return;
+    if (s === 'visiting') {
+      const cycle = [...path.slice(path.indexOf(n)), n];
+      const eq = equations.get(n)!;
+      diags.report('RNN4001', eq.target.span, `\`${n}[t]\` depends on itself at the same step: ${cycle.map((c) => `${c}[t]`).join(' -> ')}`, {
+        hint: 'one of these reads must look at the previous step: write [t-1]',
+      });
+      ok = false;
+      return;
+    }
+    state.set(n, 'visiting');
+    for (const d of deps.get(n) ?? []) if (ok) visit(d, [...path, n]);
+    state.set(n, 'done');
+    order.push(n);
+  };
+  for (const n of equations.keys()) if (ok) visit(n, []);
+  return ok ? order : undefined;
+}
+
+export function walkExpr(e: Expr, fn: (e: Expr) => void): void {
+  fn(e);
+  switch (e.kind) {
+    case 'Binary':
+      walkExpr(e.left, fn);
+      walkExpr(e.right, fn);
+      break;
+    case 'Unary':
+      walkExpr(e.operand, fn);
+      break;
+    case 'Call':
+      for (const a of e.args) walkExpr(a.value, fn);
+      break;
+    default:
+      break;
+  }
+}
+
+// ------------------------------------------------------------------ application
+
+export interface CellApplication {
+  readonly info: CellInfo;
+  /** The instance name: parameters are `<instance>.<param>`. */
+  readonly instance: string;
+  readonly inputs: readonly Val[]; // sequences
+  readonly bindings: readonly Binding[];
+  /** The model's dimensions, used for cell dimensions no binding gives. */
+  readonly modelDims: ReadonlyMap<string, Dim>;
+  /** Run against the cell's own direction (`reverse e`). */
+  readonly flip: boolean;
+  readonly span: Span;
+  /** [T, B, 1] validity of each step. */
+  readonly mask: ValueId;
+}
+
+export interface AppliedCell {
+  readonly output: Val; // the primary output, a sequence
+  readonly params: readonly ParamSpec[];
+}
+
+export function applyCell(
+  mb: GraphBuilder,
+  diags: DiagnosticCollector,
+  app: CellApplication,
+  makeParam: (spec: ParamSpec) => ValueId,
+  source: (span: Span) => string,
+): AppliedCell {
+  const { info, instance } = app;
+  const decl = info.decl;
+  const cellName = decl.name.name;
+  if (app.inputs.length !== decl.inputs.length) {
+    diags.fail('RNN2005', app.span, `cell \`${cellName}\` takes ${decl.inputs.length} input(s), got ${app.inputs.length}`);
+  }
+
+  // Dimensions: local `dim` declarations, then unification with argument shapes, then `with`.
+  const dims = new Map<string, Dim>();
+  const options = new Map<string, Expr>();
+  for (const [k, o] of info.options) options.set(k, o.value);
+  const cellDimNames = new Set<string>();
+  const collectNames = (d: import('../ast/ast.js').DimExpr): void => {
+    if (d.kind === 'DimName') cellDimNames.add(d.name);
+    else if (d.kind === 'DimBin') {
+      collectNames(d.left);
+      collectNames(d.right);
+    }
+  };
+  for (const t of [...decl.inputs, ...decl.outputs]) t.shape.dims.forEach(collectNames);
+  for (const item of decl.body) {
+    if (item.kind === 'ParamDecl') item.shape.dims.forEach(collectNames);
+    if (item.kind === 'DimDecl') for (const d of item.dims) cellDimNames.add(d.name.name);
+  }
+  for (const bnd of app.bindings) {
+    const name = bnd.name.name;
+    if (info.options.has(name)) {
+      options.set(name, bnd.value ?? { kind: 'NameRef', name: bnd.name, span: bnd.span });
+      continue;
+    }
+    if (!cellDimNames.has(name)) {
+      diags.fail('RNN2007', bnd.name.span, `cell \`${cellName}\` has no dimension or option \`${name}\``, {
+        hint: didYouMean(name, [...cellDimNames, ...info.options.keys()]) ?? `its dimensions: ${[...cellDimNames].join(', ')}`,
+      });
+    }
+    const value = bnd.value ?? { kind: 'NameRef' as const, name: bnd.name, span: bnd.span };
+    const num = numberOf(value);
+    if (num !== undefined) dims.set(name, num);
+    else if (value.kind === 'NameRef' && !value.index) {
+      const d = app.modelDims.get(value.name.name);
+      if (d === undefined) {
+        diags.fail('RNN3002', value.span, `unknown dimension \`${value.name.name}\``, {
+          hint: didYouMean(value.name.name, app.modelDims.keys()) ?? `declare \`dim ${value.name.name} = ...\` in the model`,
+        });
+      }
+      dims.set(name, d);
+    } else diags.fail('RNN3006', value.span, `\`${name}\` must be a size: a number or a dimension name`);
+  }
+  decl.inputs.forEach((inp, k) => {
+    const arg = app.inputs[k]!;
+    const argShape = userShape(mb, arg);
+    const want = inp.shape.dims;
+    if (want.length !== argShape.length) {
+      diags.fail('RNN3001', app.span, `cell \`${cellName}\` wants \`${inp.name.name}\` of rank ${want.length}, got ${showShape(argShape)}`, {
+        notes: [{ message: `${arg.what} has shape ${showShape(argShape)}`, span: arg.origin }, { message: 'declared here', span: inp.shape.span }],
+      });
+    }
+    want.forEach((d, i) => {
+      if (d.kind === 'DimName' && !dims.has(d.name)) dims.set(d.name, argShape[i]!);
+    });
+  });
+  for (const item of decl.body) {
+    if (item.kind !== 'DimDecl') continue;
+    for (const d of item.dims) if (!dims.has(d.name.name) && d.value) dims.set(d.name.name, evalDim(d.value, dims, diags));
+  }
+  for (const n of cellDimNames) {
+    if (!dims.has(n)) {
+      const fromModel = app.modelDims.get(n);
+      if (fromModel !== undefined) dims.set(n, fromModel);
+      else {
+        diags.fail('RNN3003', app.span, `dimension \`${n}\` of cell \`${cellName}\` has no value here`, {
+          hint: `give it one: \`... with ${n} = 128\`, or declare \`dim ${n} = ...\` in the model`,
+        });
+      }
+    }
+  }
+  decl.inputs.forEach((inp, k) => {
+    const argShape = userShape(mb, app.inputs[k]!);
+    const want = inp.shape.dims.map((d) => evalDim(d, dims, diags));
+    if (want.some((d, i) => d !== argShape[i])) {
+      diags.fail('RNN3001', app.span, `shape mismatch: cell \`${cellName}\` wants \`${inp.name.name}\` ${showShape(want)}, got ${showShape(argShape)}`, {
+        notes: [
+          { message: `${app.inputs[k]!.what} has shape ${showShape(argShape)}`, span: app.inputs[k]!.origin },
+          { message: `\`${inp.name.name}\` is declared ${showShape(want)} here`, span: inp.shape.span },
+        ],
+      });
+    }
+  });
+
+  // Parameters of this instance.
+  const params: ParamSpec[] = info.params.map((p) => ({
+    name: `${instance}.${p.name}`,
+    shape: p.decl.shape.dims.map((d) => evalDim(d, dims, diags)),
+    init: initSpecOf(p.decl, diags),
+    span: p.span,
+  }));
+  const paramValues = params.map(makeParam);
+
+  // State shapes: declared outputs, else inferred from the equations.
+  const stateShapes = inferStateShapes(info, dims, params, app.inputs.map((a) => userShape(mb, a)), diags);
+
+  // The scan body.
+  const bb = new GraphBuilder();
+  const carryIn = info.states.map((s) => bb.input({ shape: ['B', ...stateShapes.get(s)!], dtype: 'f32' }, 'arg', s));
+  const xIn = decl.inputs.map((inp, k) =>
+    bb.input({ shape: ['B', ...userShape(mb, app.inputs[k]!)], dtype: 'f32' }, 'arg', `${inp.name.name}_t`),
+  );
+  const mIn = bb.input({ shape: ['B', 1], dtype: 'f32' }, 'arg', 'mask_t');
+  const pIn = params.map((p, k) => bb.input({ shape: p.shape, dtype: 'f32' }, 'arg', info.params[k]!.name));
+  const ops = new ValueOps(bb, diags);
+  const env = new Map<string, Val>();
+  const prev = new Map<string, Val>();
+  decl.inputs.forEach((inp, k) => env.set(inp.name.name, { v: xIn[k]!, layout: 'step', origin: inp.shape.span, what: `input \`${inp.name.name}\`` }));
+  info.states.forEach((s, k) => prev.set(s, { v: carryIn[k]!, layout: 'step', origin: info.equations.get(s)!.target.span, what: `\`${s}[t-1]\`` }));
+  info.params.forEach((p, k) => env.set(p.name, { v: pIn[k]!, layout: 'param', origin: p.decl.shape.span, what: `parameter \`${p.name}\`` }));
+
+  const lowerExpr = (e: Expr): Val => {
+    switch (e.kind) {
+      case 'NumberLit':
+        return ops.number(e.value, e.span);
+      case 'StringLit':
+        return diags.fail('RNN2005', e.span, 'a string is not a value in an equation');
+      case 'NameRef': {
+        const n = e.name.name;
+        if (e.index && e.index.offset !== 0) return prev.get(n)!;
+        const v = env.get(n);
+        if (v) return { ...v, origin: e.span };
+        const opt = options.get(n);
+        const num = opt ? numberOf(opt) : undefined;
+        if (num !== undefined) return ops.number(num, e.span);
+        return diags.fail('RNN2001', e.span, `\`${n}\` is not a value here`);
+      }
+      case 'Unary':
+        if (e.op === '-') return ops.negate(lowerExpr(e.operand), e.span);
+        return diags.fail('RNN2005', e.span, `\`${e.op}\` applies to cell applications in a model, not inside a cell`);
+      case 'Binary': {
+        const l = lowerExpr(e.left);
+        const r = lowerExpr(e.right);
+        return e.op === '@' ? ops.matmul(l, r, e.span) : ops.binary(e.op, l, r, e.span);
+      }
+      case 'Call': {
+        let fn = e.callee.name;
+        const opt = options.get(fn);
+        if (opt) {
+          if (opt.kind !== 'NameRef' || !(opt.name.name in ELEMENTWISE)) {
+            diags.fail('RNN2005', opt.span, `option \`${fn}\` must name a function (${Object.keys(ELEMENTWISE).join(', ')})`);
+          }
+          fn = opt.name.name;
+        }
+        if (fn === 'concat') return ops.concat(e.args.map((a) => lowerExpr(a.value)), e.span);
+        const first = e.args[0];
+        if (!first) return diags.fail('RNN2005', e.span, `\`${fn}\` needs an argument`);
+        const extra = e.args.slice(1).map((a) => {
+          const v = numberOf(a.value);
+          if (v === undefined) diags.fail('RNN2005', a.span, `extra arguments of \`${fn}\` must be numbers`);
+          return v;
+        });
+        const alpha = options.get('alpha');
+        const alphaNum = alpha ? numberOf(alpha) : undefined;
+        if (fn === 'leaky_relu' && extra.length === 0 && alphaNum !== undefined) extra.push(alphaNum);
+        return ops.elementwise(fn, lowerExpr(first.value), extra, e.span);
+      }
+    }
+  };
+
+  for (const name of info.order) {
+    const eq = info.equations.get(name)!;
+    bb.source = source(eq.span);
+    const val = lowerExpr(eq.value);
+    const got = userShape(bb, val);
+    const want = stateShapes.get(name);
+    let v = val.v;
+    if (want && !sameDims(got, want)) {
+      if (val.layout === 'scalar' || val.layout === 'param') {
+        v = broadcastTo(bb, val, want, carryIn[0] ?? xIn[0]!);
+      } else {
+        diags.fail('RNN3001', eq.value.span, `shape mismatch: \`${name}[t]\` is ${showShape(want)} but this is ${showShape(got)}`, {
+          notes: [ops.noteFor(val), { message: `\`${name}\` is ${showShape(want)} (declared or implied by its use)`, span: eq.target.span }],
+        });
+      }
+    } else if (val.layout === 'scalar' || val.layout === 'param') {
+      v = broadcastTo(bb, val, got, carryIn[0] ?? xIn[0]!);
+    }
+    env.set(name, { v, layout: 'step', origin: eq.target.span, what: `\`${name}[t]\`` });
+  }
+  bb.source = undefined;
+
+  // Carries keep their value on padded steps: s' = s + m * (s_new - s).
+  const newCarries = info.states.map((s, k) => {
+    const fresh = env.get(s)!.v;
+    return bb.op('add', [carryIn[k]!, bb.op('mul', [mIn, bb.op('sub', [fresh, carryIn[k]!])])]);
+  });
+  newCarries.forEach((v, k) => bb.output(v, 'state', info.states[k]!));
+  const outName = decl.outputs[0]!.name.name;
+  const outIdx = info.states.indexOf(outName);
+  bb.output(outIdx >= 0 ? newCarries[outIdx]! : env.get(outName)!.v, 'result', outName);
+  const body = bb.build();
+
+  const reverse = (info.direction === 1) !== app.flip;
+  const init = info.states.map((s) =>
+    mb.input({ shape: ['B', ...stateShapes.get(s)!], dtype: 'f32' }, 'state', `${instance}.${s}`),
+  );
+  const outs = mb.emit(
+    'scan',
+    [...init, ...app.inputs.map((a) => a.v), app.mask, ...paramValues],
+    { nCarry: init.length, nXs: app.inputs.length + 1, reverse },
+    { body, source: source(app.span) },
+  );
+  info.states.forEach((s, k) => mb.output(outs[k]!, 'state', `${instance}.${s}`));
+  const ys = outs[init.length]!;
+  mb.rename(ys, instance);
+  return {
+    output: { v: ys, layout: 'seq', origin: app.span, what: `\`${instance}\`` },
+    params,
+  };
+}
+
+function sameDims(a: readonly Dim[], b: readonly Dim[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Broadcasts a parameter or number up to a per-step value [B, ...want]. */
+function broadcastTo(bb: GraphBuilder, val: Val, want: readonly Dim[], batchRef: ValueId): ValueId {
+  // A [B, 1] block of zeros taken from any per-step value gives the batch axis.
+  const zerosB1 = bb.op('sum_to', [bb.op('zeros_like', [batchRef])], { shape: ['B', 1] });
+  const full = bb.op('add', [zerosB1, val.v]);
+  return want.length === 0 ? bb.op('squeeze_last', [full]) : full;
+}
+
+function initSpecOf(p: ParamDecl, diags: DiagnosticCollector): InitSpec {
+  if (!p.init) {
+    const r = p.shape.dims.length;
+    return { kind: r === 2 ? 'glorot' : 'zeros', args: {}, positional: [] };
+  }
+  const args: Record<string, number> = {};
+  const positional: number[] = [];
+  for (const a of p.init.args) {
+    const v = numberOf(a.value);
+    if (v === undefined) diags.fail('RNN2005', a.span, 'initialiser arguments must be numbers');
+    if (a.name) args[a.name.name] = v;
+    else positional.push(v);
+  }
+  return { kind: p.init.callee.name, args, positional };
+}
+
+/** Per-example shapes of the states: declared outputs first, then a fixed point over the equations. */
+function inferStateShapes(
+  info: CellInfo,
+  dims: ReadonlyMap<string, Dim>,
+  params: readonly ParamSpec[],
+  inputShapes: readonly (readonly Dim[])[],
+  diags: DiagnosticCollector,
+): Map<string, readonly Dim[]> {
+  const shapes = new Map<string, readonly Dim[]>();
+  const paramShape = new Map(info.params.map((p, k) => [p.name, params[k]!.shape]));
+  const inputShape = new Map(info.decl.inputs.map((inp, k) => [inp.name.name, inputShapes[k]!]));
+  for (const o of info.decl.outputs) {
+    const s = recover(() => o.shape.dims.map((d) => evalDim(d, dims, diags)));
+    if (s) shapes.set(o.name.name, s);
+  }
+  type S = readonly Dim[] | null;
+  const shapeOf = (e: Expr): S => {
+    switch (e.kind) {
+      case 'NumberLit':
+        return [];
+      case 'StringLit':
+        return null;
+      case 'NameRef':
+        return paramShape.get(e.name.name) ?? inputShape.get(e.name.name) ?? shapes.get(e.name.name) ?? (info.options.has(e.name.name) ? [] : null);
+      case 'Unary':
+        return shapeOf(e.operand);
+      case 'Binary': {
+        const l = shapeOf(e.left);
+        const r = shapeOf(e.right);
+        if (e.op === '@') {
+          if (l && l.length === 2 && paramShape.has(refName(e.left))) return [l[0]!];
+          if (r && r.length === 2 && paramShape.has(refName(e.right))) return [r[1]!];
+          return null;
+        }
+        if (!l) return r;
+        if (!r) return l;
+        try {
+          return broadcastShapes(l, r);
+        } catch {
+          return null;
+        }
+      }
+      case 'Call': {
+        const args = e.args.map((a) => shapeOf(a.value));
+        if (e.callee.name === 'concat') {
+          if (args.some((a) => !a || a.length !== 1)) return null;
+          let total: Dim = 0;
+          for (const a of args) total = typeof total === 'number' && typeof a![0] === 'number' ? total + a![0] : `${total}+${a![0]}`;
+          return [total];
+        }
+        return args[0] ?? null;
+      }
+    }
+  };
+  for (let round = 0; round <= info.order.length; round++) {
+    let changed = false;
+    for (const name of info.order) {
+      if (shapes.has(name)) continue;
+      const s = shapeOf(info.equations.get(name)!.value);
+      if (s) {
+        shapes.set(name, s);
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  for (const s of info.states) {
+    if (!shapes.has(s)) {
+      diags.fail('RNN3003', info.equations.get(s)!.target.span, `cannot tell the shape of state \`${s}\``, {
+        hint: `declare it as a cell output: \`-> ..., ${s}: [H]\``,
+      });
+    }
+  }
+  return shapes;
+}
+
+function refName(e: Expr): string {
+  return e.kind === 'NameRef' ? e.name.name : '';
+}

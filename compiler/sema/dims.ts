@@ -1,0 +1,41 @@
+// Dimension expressions: `H`, `128`, `2 * H + 1`, evaluated in an environment
+// of named dimensions. A name without a value stays symbolic (the data or a
+// `with` binding gives it one later).
+import type { DimExpr } from '../ast/ast.js';
+import type { DiagnosticCollector } from '../diagnostics/collector.js';
+import { addDims, dimToString } from '../ir/shape.js';
+import type { Dim } from '../ir/types.js';
+import { didYouMean } from './suggest.js';
+
+export type DimEnv = ReadonlyMap<string, Dim>;
+
+export function evalDim(e: DimExpr, env: DimEnv, diags: DiagnosticCollector): Dim {
+  switch (e.kind) {
+    case 'DimNum':
+      if (!Number.isInteger(e.value) || e.value < 1) {
+        diags.fail('RNN3006', e.span, `a dimension must be a positive whole number, got ${e.value}`);
+      }
+      return e.value;
+    case 'DimName': {
+      const v = env.get(e.name);
+      if (v === undefined) {
+        const hint = didYouMean(e.name, env.keys());
+        diags.fail('RNN3002', e.span, `unknown dimension \`${e.name}\``, {
+          hint: hint ?? `declare it with \`dim ${e.name}\``,
+        });
+      }
+      return v;
+    }
+    case 'DimBin': {
+      const l = evalDim(e.left, env, diags);
+      const r = evalDim(e.right, env, diags);
+      if (typeof l === 'number' && typeof r === 'number') {
+        const v = e.op === '+' ? l + r : e.op === '-' ? l - r : l * r;
+        if (v < 1) diags.fail('RNN3006', e.span, `this dimension evaluates to ${v}, not a positive size`);
+        return v;
+      }
+      if (e.op === '+') return addDims(l, r);
+      return `${dimToString(l)}${e.op}${dimToString(r)}`;
+    }
+  }
+}

@@ -1,0 +1,393 @@
+// Models: from a `model` declaration to the forward IR graph with its loss.
+//
+// Runs after cell analysis. Resolves names, checks shapes (with symbolic
+// dimensions when the data has not fixed them, so `rnnc check` works without
+// data), applies cells over sequences as scans, and normalises the loss over
+// the positions a batch marks as real.
+//
+// The graph's data inputs are the model's inputs and targets, then the batch
+// tensors every model gets: `mask` [T, B] (1 on real steps), `weight`
+// [T, B] (which positions count in the loss: the mask, restricted to a
+// truncated-BPTT window), `last` [T, B] (1 at each sequence's last step that
+// counts). Outputs: `loss`, the prediction (`output`), final states.
+import type { Call, DimExpr, Equation, Expr, IoDecl, ModelDecl } from '../ast/ast.js';
+import type { DiagnosticCollector } from '../diagnostics/collector.js';
+import { recover } from '../diagnostics/collector.js';
+import type { Span } from '../diagnostics/span.js';
+import { GraphBuilder } from '../ir/builder.js';
+import type { Dim, Graph, ValueId } from '../ir/types.js';
+import { applyCell, type CellInfo, type ParamSpec } from './cell.js';
+import { evalDim } from './dims.js';
+import { didYouMean } from './suggest.js';
+import { ELEMENTWISE, numberOf, showShape, userShape, ValueOps, type Val } from './values.js';
+
+export type IoType =
+  | { readonly kind: 'tokens'; readonly vocab: Dim }
+  | { readonly kind: 'vectors'; readonly dims: readonly Dim[] }
+  | { readonly kind: 'token'; readonly vocab: Dim }
+  | { readonly kind: 'vector'; readonly dims: readonly Dim[] };
+
+export interface IoSpec {
+  readonly name: string;
+  readonly type: IoType;
+  /** The dimension name the type's vocabulary/size is declared with (`V` in token[V]), to bind from data. */
+  readonly dimNames: readonly (string | undefined)[];
+  readonly span: Span;
+}
+
+export interface LoweredModel {
+  readonly name: string;
+  readonly graph: Graph;
+  readonly params: readonly ParamSpec[];
+  readonly inputs: readonly IoSpec[];
+  readonly targets: readonly IoSpec[];
+  readonly dims: ReadonlyMap<string, Dim>;
+  readonly loss: 'cross_entropy' | 'mse';
+  /** The name of the prediction output (the loss's first argument). */
+  readonly output: string;
+  /** True when some recurrence runs backwards in time (truncated BPTT cannot be used). */
+  readonly hasBackward: boolean;
+  readonly span: Span;
+}
+
+export const MODEL_FUNCTIONS = ['embed', 'one_hot', 'dense', 'last', 'mean', 'concat', 'cross_entropy', 'mse'];
+
+export function lowerModel(
+  decl: ModelDecl,
+  cells: ReadonlyMap<string, CellInfo>,
+  topDims: ReadonlyMap<string, Dim>,
+  dimValues: Readonly<Record<string, number>>,
+  diags: DiagnosticCollector,
+  source: (span: Span) => string,
+): LoweredModel | undefined {
+  const before = diags.list.length;
+  const b = new GraphBuilder();
+  const ops = new ValueOps(b, diags);
+  const dims = new Map<string, Dim>(topDims);
+  for (const [k, v] of Object.entries(dimValues)) if (dims.has(k) && typeof dims.get(k) === 'string') dims.set(k, v);
+
+  for (const item of decl.items) {
+    if (item.kind !== 'DimDecl') continue;
+    for (const d of item.dims) {
+      const name = d.name.name;
+      if (d.value) {
+        const v = recover(() => evalDim(d.value!, dims, diags));
+        if (v !== undefined) dims.set(name, v);
+      } else {
+        dims.set(name, dimValues[name] ?? name);
+      }
+    }
+  }
+
+  const params: ParamSpec[] = [];
+  const paramValues = new Map<string, ValueId>();
+  const makeParam = (spec: ParamSpec): ValueId => {
+    if (paramValues.has(spec.name)) {
+      diags.fail('RNN2002', spec.span, `parameter \`${spec.name}\` would be created twice`, {
+        hint: 'give each layer its own name',
+      });
+    }
+    params.push(spec);
+    const v = b.input({ shape: spec.shape, dtype: 'f32' }, 'param', spec.name);
+    paramValues.set(spec.name, v);
+    return v;
+  };
+
+  const env = new Map<string, Val>();
+  const declaredAt = new Map<string, Span>();
+  const inputs: IoSpec[] = [];
+  const targets: IoSpec[] = [];
+  for (const item of decl.items) {
+    if (item.kind !== 'IoDecl') continue;
+    const spec = recover(() => ioSpec(item, dims, diags));
+    if (!spec) continue;
+    const prev = declaredAt.get(spec.name);
+    if (prev) {
+      diags.report('RNN2002', item.name.span, `\`${spec.name}\` is declared twice`, { notes: [{ message: 'first declared here', span: prev }] });
+      continue;
+    }
+    declaredAt.set(spec.name, item.name.span);
+    (item.role === 'input' ? inputs : targets).push(spec);
+    const t = spec.type;
+    const seq = t.kind === 'tokens' || t.kind === 'vectors';
+    const shape: Dim[] = [...(seq ? ['T', 'B'] : ['B']), ...(t.kind === 'vectors' || t.kind === 'vector' ? t.dims : [])];
+    const dtype = t.kind === 'tokens' || t.kind === 'token' ? 'i32' : 'f32';
+    const v = b.input({ shape, dtype }, 'data', spec.name);
+    env.set(spec.name, {
+      v,
+      layout: seq ? 'seq' : 'example',
+      origin: item.type.span,
+      what: `${item.role} \`${spec.name}\``,
+      ...(t.kind === 'tokens' || t.kind === 'token' ? { vocab: t.vocab } : {}),
+    });
+  }
+  const mask = b.input({ shape: ['T', 'B'], dtype: 'f32' }, 'data', 'mask');
+  const weight = b.input({ shape: ['T', 'B'], dtype: 'f32' }, 'data', 'weight');
+  const last = b.input({ shape: ['T', 'B'], dtype: 'f32' }, 'data', 'last');
+  const mask3 = b.op('expand_last', [mask]);
+
+  let hasBackward = false;
+  let lossInfo: { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string } | undefined;
+
+  const lowerStatement = (eq: Equation): void => {
+    const target = eq.target.name;
+    if (eq.index && (eq.index.variable.name !== 't' || eq.index.offset !== 0)) {
+      diags.fail('RNN4003', eq.index.span, 'a model statement is over whole sequences: write `y[t] = ...` or `y = ...`', {
+        hint: 'shifts in time ([t-1]) belong inside a cell',
+      });
+    }
+    let counter = 0;
+    const instanceName = (): string => (counter++ === 0 ? target : `${target}_${counter}`);
+
+    const lowerExpr = (e: Expr, argOf?: string): Val => {
+      switch (e.kind) {
+        case 'NumberLit':
+          return ops.number(e.value, e.span);
+        case 'StringLit':
+          return diags.fail('RNN2005', e.span, 'a string is not a value in a model');
+        case 'NameRef': {
+          const n = e.name.name;
+          const v = env.get(n);
+          if (!v) {
+            const hint = didYouMean(n, env.keys());
+            return diags.fail('RNN2001', e.name.span, `unknown name \`${n}\``, hint ? { hint } : { hint: 'define it with a statement before this one' });
+          }
+          if (e.index && (e.index.variable.name !== 't' || e.index.offset !== 0)) {
+            diags.fail('RNN4003', e.index.span, 'a model reads whole sequences at [t]; shifts in time belong inside a cell');
+          }
+          if (e.index && v.layout !== 'seq') diags.fail('RNN4003', e.index.span, `\`${n}\` is not a sequence, so it has no [t]`);
+          return { ...v, origin: e.span, what: `\`${n}\`` };
+        }
+        case 'Unary':
+          if (e.op === '-') return ops.negate(lowerExpr(e.operand), e.span);
+          if (e.op === 'bidir') {
+            if (e.operand.kind !== 'Call' || !cells.has(e.operand.callee.name)) {
+              return diags.fail('RNN2005', e.span, '`bidir` applies to a cell: `bidir lstm(e) with H`');
+            }
+            const fw = applyCall(e.operand, false, `${target}.fw`);
+            const bw = applyCall(e.operand, true, `${target}.bw`);
+            return ops.concat([fw, bw], e.span);
+          }
+          return diags.fail('RNN2005', e.span, '`reverse` marks the input of a cell: `lstm(reverse e)`', {
+            ...(argOf ? {} : { hint: 'the cell then runs from the last step to the first; its outputs stay aligned with the input' }),
+          });
+        case 'Binary': {
+          const l = lowerExpr(e.left);
+          const r = lowerExpr(e.right);
+          return e.op === '@' ? ops.matmul(l, r, e.span) : ops.binary(e.op, l, r, e.span);
+        }
+        case 'Call':
+          return lowerCall(e);
+      }
+    };
+
+    const applyCall = (call: Call, flip: boolean, instance: string): Val => {
+      const info = cells.get(call.callee.name)!;
+      let reversed = flip;
+      const args = call.args.map((a) => {
+        let ex = a.value;
+        if (ex.kind === 'Unary' && ex.op === 'reverse') {
+          reversed = !flip;
+          ex = ex.operand;
+        }
+        const v = lowerExpr(ex, call.callee.name);
+        if (v.layout !== 'seq') {
+          diags.fail('RNN3005', a.span, `cell \`${info.decl.name.name}\` runs over a sequence, but ${v.what} is not one`);
+        }
+        if (v.vocab !== undefined) {
+          diags.fail('RNN3001', a.span, `${v.what} holds token ids; a cell needs vectors`, {
+            hint: `use embed(${exprName(ex)}, E) or one_hot(${exprName(ex)})`,
+          });
+        }
+        return v;
+      });
+      const applied = applyCell(
+        b,
+        diags,
+        { info, instance, inputs: args, bindings: eq.bindings, modelDims: dims, flip: reversed, span: call.span, mask: mask3 },
+        makeParam,
+        source,
+      );
+      if ((info.direction === 1) !== reversed) hasBackward = true;
+      return applied.output;
+    };
+
+    const lowerCall = (call: Call): Val => {
+      const fn = call.callee.name;
+      const span = call.span;
+      if (cells.has(fn)) return applyCall(call, false, instanceName());
+      const arg = (i: number, what: string): Expr => {
+        const a = call.args[i];
+        if (!a) diags.fail('RNN2005', span, `\`${fn}\` needs ${what} as argument ${i + 1}`);
+        return a.value;
+      };
+      const sizeArg = (i: number, what: string): Dim => {
+        const e = arg(i, what);
+        const n = numberOf(e);
+        if (n !== undefined) return recover(() => evalDim({ kind: 'DimNum', value: n, span: e.span }, dims, diags)) ?? n;
+        if (e.kind === 'NameRef' && !e.index) return evalDim({ kind: 'DimName', name: e.name.name, span: e.span }, dims, diags);
+        return diags.fail('RNN3006', e.span, `${what} must be a size: a number or a dimension name`);
+      };
+      switch (fn) {
+        case 'embed': {
+          const ids = lowerExpr(arg(0, 'token ids'));
+          if (ids.vocab === undefined) diags.fail('RNN3001', ids.origin, `embed needs token ids, but ${ids.what} holds vectors`);
+          const width = sizeArg(1, 'the embedding size');
+          const table = makeParam({
+            name: `${instanceName()}.table`,
+            shape: [ids.vocab, width],
+            init: { kind: 'normal', args: { mean: 0, std: 0.1 }, positional: [] },
+            span,
+          });
+          return { v: b.op('gather', [table, ids.v]), layout: ids.layout, origin: span, what: 'embed(...)' };
+        }
+        case 'one_hot': {
+          const ids = lowerExpr(arg(0, 'token ids'));
+          if (ids.vocab === undefined) diags.fail('RNN3001', ids.origin, `one_hot needs token ids, but ${ids.what} holds vectors`);
+          return { v: b.op('one_hot', [ids.v], { depth: ids.vocab }), layout: ids.layout, origin: span, what: 'one_hot(...)' };
+        }
+        case 'dense': {
+          const x = lowerExpr(arg(0, 'a vector or sequence of vectors'));
+          ops.requireFloat(x, 'dense');
+          const xs = userShape(b, x);
+          if (xs.length !== 1) diags.fail('RNN3001', x.origin, `dense needs vectors, but ${x.what} has shape ${showShape(xs)}`);
+          const out = sizeArg(1, 'the output size');
+          const inst = instanceName();
+          const W = makeParam({ name: `${inst}.W`, shape: [out, xs[0]!], init: { kind: 'glorot', args: {}, positional: [] }, span });
+          const bias = makeParam({ name: `${inst}.b`, shape: [out], init: { kind: 'zeros', args: {}, positional: [] }, span });
+          return { v: b.op('add', [b.op('linear', [x.v, W]), bias]), layout: x.layout, origin: span, what: 'dense(...)' };
+        }
+        case 'last':
+        case 'mean': {
+          const x = lowerExpr(arg(0, 'a sequence'));
+          if (x.layout !== 'seq') diags.fail('RNN3005', x.origin, `${fn} needs a sequence, but ${x.what} is not one`);
+          ops.requireFloat(x, fn);
+          const shape = ['B', ...userShape(b, x)];
+          const weights = fn === 'last' ? b.op('expand_last', [last]) : mask3;
+          const summed = b.op('sum_to', [b.op('mul', [x.v, weights])], { shape });
+          const v = fn === 'last' ? summed : b.op('div', [summed, b.op('sum_to', [mask3], { shape: ['B', 1] })]);
+          return { v, layout: 'example', origin: span, what: `${fn}(...)` };
+        }
+        case 'concat':
+          return ops.concat(call.args.map((a) => lowerExpr(a.value)), span);
+        case 'cross_entropy':
+        case 'mse':
+          return diags.fail('RNN5007', span, `\`${fn}\` is a loss: write \`loss = ${fn}(...)\``);
+        default: {
+          if (fn in ELEMENTWISE) {
+            const extra = call.args.slice(1).map((a) => numberOf(a.value) ?? diags.fail('RNN2005', a.span, `extra arguments of \`${fn}\` must be numbers`));
+            return ops.elementwise(fn, lowerExpr(arg(0, 'a value')), extra, span);
+          }
+          const hint = didYouMean(fn, [...cells.keys(), ...MODEL_FUNCTIONS, ...Object.keys(ELEMENTWISE)]);
+          return diags.fail('RNN2004', call.callee.span, `unknown function or cell \`${fn}\``, hint ? { hint } : {});
+        }
+      }
+    };
+
+    if (target === 'loss') {
+      if (lossInfo) diags.fail('RNN2008', eq.target.span, 'the model has two losses');
+      lossInfo = lowerLoss(eq.value, lowerExpr);
+      return;
+    }
+    if (env.has(target)) {
+      diags.fail('RNN2008', eq.target.span, `\`${target}\` is already defined`, {
+        notes: declaredAt.has(target) ? [{ message: 'first defined here', span: declaredAt.get(target)! }] : [],
+      });
+    }
+    b.source = source(eq.span);
+    const v = lowerExpr(eq.value);
+    b.source = undefined;
+    b.rename(v.v, target);
+    env.set(target, { ...v, origin: eq.target.span, what: `\`${target}\`` });
+    declaredAt.set(target, eq.target.span);
+  };
+
+  const lowerLoss = (e: Expr, lowerExpr: (e: Expr) => Val): { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string } => {
+    if (e.kind !== 'Call' || (e.callee.name !== 'cross_entropy' && e.callee.name !== 'mse')) {
+      return diags.fail('RNN5007', e.span, 'the loss must be `cross_entropy(logits, target)` or `mse(prediction, target)`');
+    }
+    const kind = e.callee.name;
+    if (e.args.length !== 2) diags.fail('RNN2005', e.span, `\`${kind}\` takes two arguments: the prediction and the target`);
+    const pred = lowerExpr(e.args[0]!.value);
+    const tgt = lowerExpr(e.args[1]!.value);
+    ops.requireFloat(pred, kind);
+    const ps = userShape(b, pred);
+    const perExample = pred.layout === 'example';
+    // Which positions count: `weight` for sequences, `last` summed over time for per-example values.
+    const w = perExample ? b.op('sum_to', [last], { shape: ['B'] }) : weight;
+    const mismatch = (why: string): never =>
+      diags.fail('RNN3001', e.span, `${kind}: ${why}`, { notes: [ops.noteFor(pred), ops.noteFor(tgt)] });
+    if (pred.layout !== 'seq' && pred.layout !== 'example') mismatch('the prediction must come from the data (a sequence or one value per example)');
+    if ((pred.layout === 'seq') !== (tgt.layout === 'seq')) {
+      mismatch(`the prediction is ${pred.layout === 'seq' ? 'a sequence' : 'one value per example'} but the target is ${tgt.layout === 'seq' ? 'a sequence' : 'one value per example'}`);
+    }
+    let loss: ValueId;
+    if (kind === 'cross_entropy') {
+      if (tgt.vocab === undefined) mismatch('the target must be tokens (token[K] or seq<token[K]>)');
+      if (ps.length !== 1 || ps[0] !== tgt.vocab) mismatch(`logits ${showShape(ps)} do not match ${tgt.vocab} classes`);
+      const nll = b.op('xent', [pred.v, tgt.v]);
+      loss = b.op('div', [b.op('sum_all', [b.op('mul', [nll, w])]), b.op('sum_all', [w])]);
+    } else {
+      ops.requireFloat(tgt, 'mse');
+      const ts = userShape(b, tgt);
+      if (ps.length !== ts.length || ps.some((d, i) => d !== ts[i])) mismatch(`shapes ${showShape(ps)} and ${showShape(ts)} differ`);
+      const sq = b.op('square', [b.op('sub', [pred.v, tgt.v])]);
+      const w3 = b.op('expand_last', [w]);
+      loss = b.op('div', [b.op('sum_all', [b.op('mul', [sq, w3])]), b.op('sum_all', [b.op('broadcast_like', [w3, sq])])]);
+    }
+    const output = e.args[0]!.value.kind === 'NameRef' ? (e.args[0]!.value as { name: { name: string } }).name.name : 'prediction';
+    b.output(pred.v, 'output', output);
+    return { v: loss, kind, output };
+  };
+
+  for (const item of decl.items) {
+    if (item.kind === 'Equation') recover(() => lowerStatement(item));
+  }
+  if (!lossInfo && !diags.list.slice(before).some((d) => d.severity === 'error')) {
+    diags.report('RNN5001', decl.name.span, `model \`${decl.name.name}\` has no loss`, {
+      hint: 'add a line such as `loss = cross_entropy(y, target)` or `loss = mse(y, target)`',
+    });
+  }
+  if (!lossInfo || diags.list.slice(before).some((d) => d.severity === 'error')) return undefined;
+  b.output(lossInfo.v, 'loss', 'loss');
+  return {
+    name: decl.name.name,
+    graph: b.build(),
+    params,
+    inputs,
+    targets,
+    dims,
+    loss: lossInfo.kind,
+    output: lossInfo.output,
+    hasBackward,
+    span: decl.span,
+  };
+}
+
+function exprName(e: Expr): string {
+  return e.kind === 'NameRef' ? e.name.name : 'x';
+}
+
+function ioSpec(item: IoDecl, dims: ReadonlyMap<string, Dim>, diags: DiagnosticCollector): IoSpec {
+  const t = item.type;
+  const nameOf = (d: DimExpr): string | undefined => (d.kind === 'DimName' ? d.name : undefined);
+  if (t.elem.kind === 'TokenType') {
+    const vocab = evalDim(t.elem.vocab, dims, diags);
+    return {
+      name: item.name.name,
+      type: t.seq ? { kind: 'tokens', vocab } : { kind: 'token', vocab },
+      dimNames: [nameOf(t.elem.vocab)],
+      span: item.span,
+    };
+  }
+  const shapeDims = t.elem.shape.dims.map((d) => evalDim(d, dims, diags));
+  if (t.seq && shapeDims.length !== 1) {
+    diags.fail('RNN3001', t.span, `a sequence of vectors is seq<[D]>, got ${showShape(shapeDims)} per step`);
+  }
+  return {
+    name: item.name.name,
+    type: t.seq ? { kind: 'vectors', dims: shapeDims } : { kind: 'vector', dims: shapeDims },
+    dimNames: t.elem.shape.dims.map(nameOf),
+    span: item.span,
+  };
+}

@@ -1,0 +1,170 @@
+// Train blocks: from settings to a checked TrainConfig. Names of data
+// sources, optimizers and schedules are checked by the runtime that owns
+// them (it knows their arguments); this checks the block's structure.
+import type { Call, Expr, TrainDecl, TrainSetting } from '../ast/ast.js';
+import type { DiagnosticCollector } from '../diagnostics/collector.js';
+import { recover } from '../diagnostics/collector.js';
+import type { Span } from '../diagnostics/span.js';
+import { didYouMean } from './suggest.js';
+import { numberOf } from './values.js';
+
+export interface CallSpec {
+  readonly name: string;
+  readonly args: Readonly<Record<string, number | string>>;
+  readonly positional: readonly (number | string)[];
+  readonly span: Span;
+}
+
+export type BpttSpec = { readonly kind: 'full' } | { readonly kind: 'truncated'; readonly k1: number; readonly k2: number };
+
+export interface TrainConfig {
+  readonly model: string;
+  readonly data?: CallSpec;
+  readonly optimizer: CallSpec;
+  readonly schedule?: CallSpec;
+  readonly clip?: { readonly mode: 'norm' | 'value'; readonly value: number };
+  readonly bptt: BpttSpec;
+  readonly batch: number;
+  readonly epochs: number;
+  readonly seed: number;
+  /** Write a checkpoint every this many steps (0: only at the end and on interrupt). */
+  readonly checkpoint: number;
+  readonly span: Span;
+}
+
+const KEYS = ['data', 'optimizer', 'schedule', 'clip', 'bptt', 'batch', 'epochs', 'seed', 'checkpoint'];
+
+export function checkTrain(decl: TrainDecl, diags: DiagnosticCollector): TrainConfig {
+  const seen = new Map<string, Span>();
+  let data: CallSpec | undefined;
+  let optimizer: CallSpec = { name: 'adam', args: {}, positional: [], span: decl.span };
+  let schedule: CallSpec | undefined;
+  let clip: TrainConfig['clip'];
+  let bptt: BpttSpec = { kind: 'full' };
+  let batch = 32;
+  let epochs = 1;
+  let seed = 0;
+  let checkpoint = 0;
+
+  const apply = (s: TrainSetting): void => {
+    const key = s.key.name;
+    if (!KEYS.includes(key)) {
+      const hint = key === 'feed'
+        ? '`feed` chooses what a decoder reads back; this model has no decoder input to feed'
+        : didYouMean(key, KEYS) ?? `settings: ${KEYS.join(', ')}`;
+      diags.fail('RNN5002', s.key.span, `unknown training setting \`${key}\``, { hint });
+    }
+    const prev = seen.get(key);
+    if (prev) diags.fail('RNN5002', s.key.span, `\`${key}\` is set twice`, { notes: [{ message: 'first set here', span: prev }] });
+    seen.set(key, s.span);
+    switch (key) {
+      case 'data':
+        data = callSpec(s.value, diags, 'a data source, e.g. `data brown_chars(seq_len = 100)`');
+        break;
+      case 'optimizer':
+        optimizer = callSpec(s.value, diags, 'an optimizer, e.g. `optimizer adam(lr = 1e-3)`');
+        break;
+      case 'schedule':
+        schedule = callSpec(s.value, diags, 'a schedule, e.g. `schedule cosine(steps = 1000)`');
+        break;
+      case 'clip': {
+        const mode = s.mode?.name;
+        if (mode !== 'norm' && mode !== 'value') {
+          diags.fail('RNN5002', s.mode?.span ?? s.span, 'write `clip norm 5.0` (global norm) or `clip value 1.0` (each element)');
+        }
+        clip = { mode, value: positive(s.value, diags, 'the clipping threshold') };
+        break;
+      }
+      case 'bptt': {
+        if (s.value.kind === 'NameRef' && s.value.name.name === 'full') break;
+        const c = callSpec(s.value, diags, '`bptt full` or `bptt truncated(k1 = 20, k2 = 40)`');
+        if (c.name !== 'truncated') diags.fail('RNN5002', s.value.span, 'write `bptt full` or `bptt truncated(k1 = 20, k2 = 40)`');
+        const k1 = c.args['k1'] ?? c.positional[0];
+        const k2 = c.args['k2'] ?? c.positional[1] ?? k1;
+        for (const k of Object.keys(c.args)) {
+          if (k !== 'k1' && k !== 'k2') diags.fail('RNN5002', c.span, `truncated(...) takes k1 and k2, not \`${k}\``);
+        }
+        if (typeof k1 !== 'number' || typeof k2 !== 'number' || !isCount(k1) || !isCount(k2)) {
+          diags.fail('RNN5002', c.span, 'k1 and k2 must be whole numbers of steps, at least 1');
+        }
+        if (k2 < k1) {
+          diags.report('RNN5003', c.span, `k2 = ${k2} is smaller than k1 = ${k1}`, {
+            hint: 'positions more than k2 steps before the end of a window then learn only through paths that do not cross the recurrence',
+          });
+        }
+        bptt = { kind: 'truncated', k1, k2 };
+        break;
+      }
+      case 'batch':
+        batch = count(s.value, diags, 'the batch size');
+        break;
+      case 'epochs':
+        epochs = count(s.value, diags, 'the number of epochs');
+        break;
+      case 'seed':
+        seed = whole(s.value, diags, 'the seed');
+        break;
+      case 'checkpoint':
+        checkpoint = whole(s.value, diags, 'the checkpoint interval (steps)');
+        break;
+    }
+  };
+  for (const s of decl.settings) recover(() => apply(s));
+  return {
+    model: decl.model.name,
+    ...(data ? { data } : {}),
+    optimizer,
+    ...(schedule ? { schedule } : {}),
+    ...(clip ? { clip } : {}),
+    bptt,
+    batch,
+    epochs,
+    seed,
+    checkpoint,
+    span: decl.span,
+  };
+}
+
+function isCount(n: number): boolean {
+  return Number.isInteger(n) && n >= 1;
+}
+
+function count(e: Expr, diags: DiagnosticCollector, what: string): number {
+  const n = numberOf(e);
+  if (n === undefined || !isCount(n)) diags.fail('RNN5002', e.span, `${what} must be a whole number, at least 1`);
+  return n;
+}
+
+function whole(e: Expr, diags: DiagnosticCollector, what: string): number {
+  const n = numberOf(e);
+  if (n === undefined || !Number.isInteger(n) || n < 0) diags.fail('RNN5002', e.span, `${what} must be a whole number`);
+  return n;
+}
+
+function positive(e: Expr, diags: DiagnosticCollector, what: string): number {
+  const n = numberOf(e);
+  if (n === undefined || !(n > 0)) diags.fail('RNN5002', e.span, `${what} must be a positive number`);
+  return n;
+}
+
+function callSpec(e: Expr, diags: DiagnosticCollector, expected: string): CallSpec {
+  if (e.kind === 'NameRef' && !e.index) return { name: e.name.name, args: {}, positional: [], span: e.span };
+  if (e.kind !== 'Call') return diags.fail('RNN5002', e.span, `expected ${expected}`);
+  const args: Record<string, number | string> = {};
+  const positional: (number | string)[] = [];
+  for (const a of (e as Call).args) {
+    const v = argValue(a.value);
+    if (v === undefined) diags.fail('RNN5002', a.value.span, 'arguments here are numbers, names or "strings"');
+    if (a.name) args[a.name.name] = v;
+    else positional.push(v);
+  }
+  return { name: e.callee.name, args, positional, span: e.span };
+}
+
+function argValue(e: Expr): number | string | undefined {
+  const n = numberOf(e);
+  if (n !== undefined) return n;
+  if (e.kind === 'StringLit') return e.value;
+  if (e.kind === 'NameRef' && !e.index) return e.name.name;
+  return undefined;
+}

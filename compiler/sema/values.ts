@@ -1,0 +1,170 @@
+// Typed values during lowering, and the element-wise expression rules shared
+// by cells and models (arithmetic, `@`, activation functions).
+//
+// Layouts say where the implicit batch and time axes are:
+//   step    [B, ...]    a value at one time step inside a cell
+//   example [B, ...]    a per-sequence value in a model (last(h), a label)
+//   seq     [T, B, ...] a whole sequence in a model
+//   param   [...]       a parameter: no batch
+//   scalar  []          a number
+// Users never see B and T: messages print the per-example shape.
+import type { Expr } from '../ast/ast.js';
+import type { DiagnosticCollector } from '../diagnostics/collector.js';
+import type { Note } from '../diagnostics/diagnostic.js';
+import type { Span } from '../diagnostics/span.js';
+import type { GraphBuilder } from '../ir/builder.js';
+import { broadcastShapes, dimToString, ShapeError } from '../ir/shape.js';
+import type { Dim, ValueId } from '../ir/types.js';
+
+export type Layout = 'step' | 'example' | 'seq' | 'param' | 'scalar';
+
+export interface Val {
+  readonly v: ValueId;
+  readonly layout: Layout;
+  /** Where this value's shape comes from, for "shape came from" notes. */
+  readonly origin: Span;
+  readonly what: string;
+  /** Integer token ids (seq<token[V]> or token[V]); `vocab` is V. */
+  readonly vocab?: Dim;
+}
+
+export function leadingAxes(layout: Layout): number {
+  return layout === 'seq' ? 2 : layout === 'step' || layout === 'example' ? 1 : 0;
+}
+
+/** The shape a user sees: without batch and time. */
+export function userShape(b: GraphBuilder, val: Val): Dim[] {
+  return b.type(val.v).shape.slice(leadingAxes(val.layout));
+}
+
+export function showShape(dims: readonly Dim[]): string {
+  return `[${dims.map(dimToString).join(', ')}]`;
+}
+
+const rank: Record<Layout, number> = { scalar: 0, param: 1, example: 2, step: 2, seq: 3 };
+
+export function joinLayouts(a: Layout, b: Layout): Layout {
+  return rank[a] >= rank[b] ? a : b;
+}
+
+export const ELEMENTWISE: Readonly<Record<string, string>> = {
+  tanh: 'tanh',
+  sigmoid: 'sigmoid',
+  relu: 'relu',
+  leaky_relu: 'leaky_relu',
+  exp: 'exp',
+  log: 'log',
+  square: 'square',
+};
+
+export class ValueOps {
+  constructor(
+    readonly b: GraphBuilder,
+    readonly diags: DiagnosticCollector,
+  ) {}
+
+  noteFor(val: Val): Note {
+    return { message: `${val.what} has shape ${showShape(userShape(this.b, val))}`, span: val.origin };
+  }
+
+  binary(op: '+' | '-' | '*' | '/', l: Val, r: Val, span: Span): Val {
+    this.requireFloat(l, op);
+    this.requireFloat(r, op);
+    const irOp = { '+': 'add', '-': 'sub', '*': 'mul', '/': 'div' }[op];
+    const ls = userShape(this.b, l);
+    const rs = userShape(this.b, r);
+    try {
+      broadcastShapes(ls, rs);
+    } catch (e) {
+      if (!(e instanceof ShapeError)) throw e;
+      this.diags.fail('RNN3001', span, `shape mismatch in \`${op}\`: ${showShape(ls)} and ${showShape(rs)}`, {
+        notes: [this.noteFor(l), this.noteFor(r)],
+        hint: 'element-wise operators need equal shapes (or a 1 / missing axis to broadcast)',
+      });
+    }
+    const layout = joinLayouts(l.layout, r.layout);
+    // [T,B,..] op [B,..] broadcasts correctly; a param lines up with trailing axes.
+    return { v: this.b.op(irOp, [l.v, r.v]), layout, origin: span, what: 'the result' };
+  }
+
+  matmul(l: Val, r: Val, span: Span): Val {
+    this.requireFloat(l, '@');
+    this.requireFloat(r, '@');
+    const ls = userShape(this.b, l);
+    const rs = userShape(this.b, r);
+    const mismatch = (): never =>
+      this.diags.fail('RNN3001', span, `shape mismatch in \`@\`: ${showShape(ls)} @ ${showShape(rs)}`, {
+        notes: [this.noteFor(l), this.noteFor(r)],
+        hint: 'for W @ x, W is [out, in] and x is [in]',
+      });
+    if (l.layout === 'param' && r.layout !== 'param' && r.layout !== 'scalar') {
+      if (ls.length !== 2 || rs.length !== 1) {
+        this.diags.fail('RNN3004', span, `\`@\` needs a matrix on the left and a vector on the right, got ${showShape(ls)} @ ${showShape(rs)}`, {
+          notes: [this.noteFor(l), this.noteFor(r)],
+        });
+      }
+      if (ls[1] !== rs[0]) mismatch();
+      return { v: this.b.op('linear', [r.v, l.v]), layout: r.layout, origin: span, what: 'the product' };
+    }
+    if (r.layout === 'param' && l.layout !== 'param' && l.layout !== 'scalar') {
+      if (rs.length !== 2 || ls.length !== 1) {
+        this.diags.fail('RNN3004', span, `\`@\` needs a vector on the left and a matrix on the right, got ${showShape(ls)} @ ${showShape(rs)}`, {
+          notes: [this.noteFor(l), this.noteFor(r)],
+        });
+      }
+      if (rs[0] !== ls[0]) mismatch();
+      return { v: this.b.op('mm', [l.v, r.v]), layout: l.layout, origin: span, what: 'the product' };
+    }
+    return this.diags.fail('RNN3004', span, 'this `@` is not a parameter matrix times a vector', {
+      notes: [this.noteFor(l), this.noteFor(r)],
+      hint: 'write W @ x with W a `param` of shape [out, in]',
+    });
+  }
+
+  negate(x: Val, span: Span): Val {
+    this.requireFloat(x, '-');
+    return { v: this.b.op('neg', [x.v]), layout: x.layout, origin: span, what: 'the result' };
+  }
+
+  number(value: number, span: Span): Val {
+    return { v: this.b.constant(value), layout: 'scalar', origin: span, what: 'the number' };
+  }
+
+  /** tanh(x), leaky_relu(x, alpha). */
+  elementwise(fn: string, x: Val, extra: readonly number[], span: Span): Val {
+    this.requireFloat(x, fn);
+    const attrs: Record<string, number> = fn === 'leaky_relu' ? { alpha: extra[0] ?? 0.01 } : {};
+    return { v: this.b.op(ELEMENTWISE[fn]!, [x.v], attrs), layout: x.layout, origin: span, what: `${fn}(...)` };
+  }
+
+  concat(parts: readonly Val[], span: Span): Val {
+    const layout = parts[0]!.layout;
+    for (const p of parts) {
+      this.requireFloat(p, 'concat');
+      if (p.layout !== layout || userShape(this.b, p).length !== 1) {
+        this.diags.fail('RNN3001', span, 'concat needs vectors of the same kind (all per step, or all sequences)', {
+          notes: parts.map((q) => this.noteFor(q)),
+        });
+      }
+    }
+    return { v: this.b.op('concat', parts.map((p) => p.v)), layout, origin: span, what: 'concat(...)' };
+  }
+
+  requireFloat(x: Val, where: string): void {
+    if (x.vocab !== undefined) {
+      this.diags.fail('RNN3001', x.origin, `${x.what} holds token ids, which \`${where}\` cannot use`, {
+        hint: 'turn tokens into vectors first: embed(x, E) or one_hot(x)',
+      });
+    }
+  }
+}
+
+/** Reads a plain number out of an expression (`0.01`, `-1`). */
+export function numberOf(e: Expr): number | undefined {
+  if (e.kind === 'NumberLit') return e.value;
+  if (e.kind === 'Unary' && e.op === '-') {
+    const v = numberOf(e.operand);
+    return v === undefined ? undefined : -v;
+  }
+  return undefined;
+}

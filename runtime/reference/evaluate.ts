@@ -1,0 +1,56 @@
+// The float64 reference evaluator of the IR: the oracle (STYLE rule 5).
+// Executes a graph node by node; a scan runs its body once per time step.
+import type { Graph, ValueId } from '../../compiler/ir/types.js';
+import { referenceKernels } from './kernels.js';
+import { sliceLead, stackLead, type Tensor64 } from './tensor.js';
+import type { OpName } from '../../compiler/ir/ops.js';
+
+export function evaluateGraph(g: Graph, inputs: readonly Tensor64[]): Tensor64[] {
+  if (inputs.length !== g.inputs.length) {
+    throw new Error(`reference: graph has ${g.inputs.length} inputs, got ${inputs.length}`);
+  }
+  const env = new Map<ValueId, Tensor64>();
+  g.inputs.forEach((inp, i) => env.set(inp.value, inputs[i]!));
+  const get = (v: ValueId): Tensor64 => {
+    const t = env.get(v);
+    if (!t) throw new Error(`reference: %${v} not computed`);
+    return t;
+  };
+  for (const node of g.nodes) {
+    const args = node.inputs.map(get);
+    if (node.op === 'scan') {
+      evalScan(node.body!, node.attrs['nCarry'] as number, node.attrs['nXs'] as number, node.attrs['reverse'] as boolean, args).forEach(
+        (t, i) => env.set(node.outputs[i]!, t),
+      );
+    } else {
+      const kernel = referenceKernels[node.op as Exclude<OpName, 'scan'>];
+      if (!kernel) throw new Error(`reference: no kernel for ${node.op}`);
+      env.set(node.outputs[0]!, kernel(args, node.attrs));
+    }
+  }
+  return g.outputs.map((o) => get(o.value));
+}
+
+function evalScan(body: Graph, nCarry: number, nXs: number, reverse: boolean, args: readonly Tensor64[]): Tensor64[] {
+  let carries = args.slice(0, nCarry);
+  const xs = args.slice(nCarry, nCarry + nXs);
+  const consts = args.slice(nCarry + nXs);
+  const steps = xs[0]?.shape[0] ?? 0;
+  const nYs = body.outputs.length - nCarry;
+  const ys: Tensor64[][] = Array.from({ length: nYs }, () => new Array<Tensor64>(steps));
+  for (let k = 0; k < steps; k++) {
+    const t = reverse ? steps - 1 - k : k;
+    const outs = evaluateGraph(body, [...carries, ...xs.map((x) => sliceLead(x, t)), ...consts]);
+    carries = outs.slice(0, nCarry);
+    outs.slice(nCarry).forEach((y, i) => {
+      ys[i]![t] = y;
+    });
+  }
+  const yTypes = body.outputs.slice(nCarry).map((o) => body.values[o.value]!.type);
+  return [
+    ...carries,
+    ...ys.map((list, i) =>
+      stackLead(list, yTypes[i]!.shape.map((d) => (typeof d === 'number' ? d : 0)), yTypes[i]!.dtype),
+    ),
+  ];
+}

@@ -1,0 +1,217 @@
+// Reference kernels in float64: the oracle every other execution is compared
+// with. Written for obviousness, not speed. One kernel per registry op
+// (the table's type makes a missing one a compile error).
+import type { OpName } from '../../compiler/ir/ops.js';
+import type { Attrs, Dim } from '../../compiler/ir/types.js';
+import { size, strides, type Tensor64 } from './tensor.js';
+
+export type RefKernel = (inputs: readonly Tensor64[], attrs: Attrs) => Tensor64;
+
+const f = (shape: readonly number[], data: Float64Array): Tensor64 => ({ shape: [...shape], data, dtype: 'f32' });
+
+function map1(x: Tensor64, fn: (v: number) => number): Tensor64 {
+  const out = new Float64Array(x.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = fn(x.data[i]!);
+  return f(x.shape, out);
+}
+
+function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1;
+    const db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) throw new Error(`reference: cannot broadcast [${a}] with [${b}]`);
+    out.push(Math.max(da, db) === 1 ? 1 : da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** For each flat index of `outShape`, the flat index into a tensor of `inShape` broadcast to it. */
+function broadcastIndex(inShape: readonly number[], outShape: readonly number[]): Int32Array {
+  const n = size(outShape);
+  const idx = new Int32Array(n);
+  const lead = outShape.length - inShape.length;
+  const inStr = strides(inShape);
+  const outStr = strides(outShape);
+  for (let i = 0; i < n; i++) {
+    let rem = i;
+    let j = 0;
+    for (let ax = 0; ax < outShape.length; ax++) {
+      const c = Math.floor(rem / outStr[ax]!);
+      rem -= c * outStr[ax]!;
+      if (ax >= lead && inShape[ax - lead] !== 1) j += c * inStr[ax - lead]!;
+    }
+    idx[i] = j;
+  }
+  return idx;
+}
+
+function map2(a: Tensor64, b: Tensor64, fn: (x: number, y: number) => number): Tensor64 {
+  const shape = broadcastShape(a.shape, b.shape);
+  const ia = broadcastIndex(a.shape, shape);
+  const ib = broadcastIndex(b.shape, shape);
+  const out = new Float64Array(size(shape));
+  for (let i = 0; i < out.length; i++) out[i] = fn(a.data[ia[i]!]!, b.data[ib[i]!]!);
+  return f(shape, out);
+}
+
+function broadcastTo(x: Tensor64, shape: readonly number[]): Tensor64 {
+  const idx = broadcastIndex(x.shape, shape);
+  const out = new Float64Array(size(shape));
+  for (let i = 0; i < out.length; i++) out[i] = x.data[idx[i]!]!;
+  return f(shape, out);
+}
+
+function sumTo(x: Tensor64, target: readonly Dim[]): Tensor64 {
+  const lead = x.shape.length - target.length;
+  const outShape = x.shape.slice(lead).map((d, i) => (target[i] === 1 ? 1 : d));
+  // Each input element adds into the output element it broadcasts from.
+  const idx = broadcastIndex(outShape, x.shape);
+  const out = new Float64Array(size(outShape));
+  for (let i = 0; i < x.data.length; i++) out[idx[i]!]! += x.data[i]!;
+  return f(outShape, out);
+}
+
+function rows(x: Tensor64): number {
+  return size(x.shape.slice(0, -1));
+}
+
+function lastDim(x: Tensor64): number {
+  return x.shape[x.shape.length - 1]!;
+}
+
+export const referenceKernels: Record<Exclude<OpName, 'scan'>, RefKernel> = {
+  constant: (_i, attrs) => f([], Float64Array.of(attrs['value'] as number)),
+  zeros_like: ([x]) => f(x!.shape, new Float64Array(x!.data.length)),
+  neg: ([x]) => map1(x!, (v) => -v),
+  tanh: ([x]) => map1(x!, Math.tanh),
+  sigmoid: ([x]) => map1(x!, (v) => 1 / (1 + Math.exp(-v))),
+  relu: ([x]) => map1(x!, (v) => (v > 0 ? v : 0)),
+  leaky_relu: ([x], attrs) => map1(x!, (v) => (v > 0 ? v : (attrs['alpha'] as number) * v)),
+  exp: ([x]) => map1(x!, Math.exp),
+  log: ([x]) => map1(x!, Math.log),
+  square: ([x]) => map1(x!, (v) => v * v),
+  step: ([x]) => map1(x!, (v) => (v > 0 ? 1 : 0)),
+  stop_gradient: ([x]) => x!,
+  grad_gate: ([x]) => x!,
+  add: ([a, b]) => map2(a!, b!, (x, y) => x + y),
+  sub: ([a, b]) => map2(a!, b!, (x, y) => x - y),
+  mul: ([a, b]) => map2(a!, b!, (x, y) => x * y),
+  div: ([a, b]) => map2(a!, b!, (x, y) => x / y),
+  sum_to: ([x], attrs) => sumTo(x!, attrs['shape'] as readonly Dim[]),
+  broadcast_like: ([x, like]) => broadcastTo(x!, like!.shape),
+  sum_all: ([x]) => f([], Float64Array.of(x!.data.reduce((a, b) => a + b, 0))),
+  linear: ([x, w]) => {
+    const [n, k, h] = [rows(x!), lastDim(x!), w!.shape[0]!];
+    const out = new Float64Array(n * h);
+    for (let r = 0; r < n; r++)
+      for (let j = 0; j < h; j++) {
+        let s = 0;
+        for (let i = 0; i < k; i++) s += x!.data[r * k + i]! * w!.data[j * k + i]!;
+        out[r * h + j] = s;
+      }
+    return f([...x!.shape.slice(0, -1), h], out);
+  },
+  mm: ([x, w]) => {
+    const [n, k, m] = [rows(x!), lastDim(x!), w!.shape[1]!];
+    const out = new Float64Array(n * m);
+    for (let r = 0; r < n; r++)
+      for (let i = 0; i < k; i++) {
+        const xv = x!.data[r * k + i]!;
+        for (let j = 0; j < m; j++) out[r * m + j]! += xv * w!.data[i * m + j]!;
+      }
+    return f([...x!.shape.slice(0, -1), m], out);
+  },
+  outer: ([a, b]) => {
+    const [n, m, p] = [rows(a!), lastDim(a!), lastDim(b!)];
+    const out = new Float64Array(m * p);
+    for (let r = 0; r < n; r++)
+      for (let i = 0; i < m; i++) {
+        const av = a!.data[r * m + i]!;
+        for (let j = 0; j < p; j++) out[i * p + j]! += av * b!.data[r * p + j]!;
+      }
+    return f([m, p], out);
+  },
+  concat: (inputs) => {
+    const n = rows(inputs[0]!);
+    const widths = inputs.map(lastDim);
+    const total = widths.reduce((a, b) => a + b, 0);
+    const out = new Float64Array(n * total);
+    for (let r = 0; r < n; r++) {
+      let off = 0;
+      inputs.forEach((x, k) => {
+        out.set(x.data.subarray(r * widths[k]!, (r + 1) * widths[k]!), r * total + off);
+        off += widths[k]!;
+      });
+    }
+    return f([...inputs[0]!.shape.slice(0, -1), total], out);
+  },
+  slice_last: ([x], attrs) => {
+    const [begin, width] = [attrs['begin'] as number, attrs['size'] as number];
+    const [n, d] = [rows(x!), lastDim(x!)];
+    const out = new Float64Array(n * width);
+    for (let r = 0; r < n; r++) out.set(x!.data.subarray(r * d + begin, r * d + begin + width), r * width);
+    return f([...x!.shape.slice(0, -1), width], out);
+  },
+  pad_last: ([x], attrs) => {
+    const [before, after] = [attrs['before'] as number, attrs['after'] as number];
+    const [n, d] = [rows(x!), lastDim(x!)];
+    const w = before + d + after;
+    const out = new Float64Array(n * w);
+    for (let r = 0; r < n; r++) out.set(x!.data.subarray(r * d, (r + 1) * d), r * w + before);
+    return f([...x!.shape.slice(0, -1), w], out);
+  },
+  expand_last: ([x]) => ({ shape: [...x!.shape, 1], data: x!.data, dtype: x!.dtype }),
+  squeeze_last: ([x]) => ({ shape: x!.shape.slice(0, -1), data: x!.data, dtype: x!.dtype }),
+  gather: ([table, ids]) => {
+    const [v, e] = [table!.shape[0]!, table!.shape[1]!];
+    const out = new Float64Array(ids!.data.length * e);
+    ids!.data.forEach((id, r) => {
+      if (id < 0 || id >= v) throw new Error(`reference: id ${id} outside a table of ${v} rows`);
+      out.set(table!.data.subarray(id * e, (id + 1) * e), r * e);
+    });
+    return f([...ids!.shape, e], out);
+  },
+  scatter_add: ([ids, vals], attrs) => {
+    const v = attrs['rows'] as number;
+    const e = lastDim(vals!);
+    const out = new Float64Array(v * e);
+    ids!.data.forEach((id, r) => {
+      for (let j = 0; j < e; j++) out[id * e + j]! += vals!.data[r * e + j]!;
+    });
+    return f([v, e], out);
+  },
+  one_hot: ([ids], attrs) => {
+    const depth = attrs['depth'] as number;
+    const out = new Float64Array(ids!.data.length * depth);
+    ids!.data.forEach((id, r) => {
+      if (id >= 0 && id < depth) out[r * depth + id] = 1;
+    });
+    return f([...ids!.shape, depth], out);
+  },
+  xent: ([logits, labels]) => {
+    const k = lastDim(logits!);
+    const out = new Float64Array(labels!.data.length);
+    labels!.data.forEach((label, r) => {
+      const row = logits!.data.subarray(r * k, (r + 1) * k);
+      const m = Math.max(...row);
+      let s = 0;
+      for (const v of row) s += Math.exp(v - m);
+      out[r] = m + Math.log(s) - row[label]!;
+    });
+    return f(labels!.shape, out);
+  },
+  xent_grad: ([logits, labels, ct]) => {
+    const k = lastDim(logits!);
+    const out = new Float64Array(logits!.data.length);
+    labels!.data.forEach((label, r) => {
+      const row = logits!.data.subarray(r * k, (r + 1) * k);
+      const m = Math.max(...row);
+      let s = 0;
+      for (const v of row) s += Math.exp(v - m);
+      for (let j = 0; j < k; j++) out[r * k + j] = (Math.exp(row[j]! - m) / s - (j === label ? 1 : 0)) * ct!.data[r]!;
+    });
+    return f(logits!.shape, out);
+  },
+};

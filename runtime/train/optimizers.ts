@@ -1,0 +1,336 @@
+// First-order optimizers over tf.Variables. Update rules and defaults follow
+// Keras (tf.keras 2.x) so numbers people know carry over; deviations are noted.
+//
+//   sgd       lr=0.01                     p -= lr g
+//   momentum  lr=0.01 momentum=0.9 nesterov=0
+//             v = mu v - lr g;  p += v                (nesterov=0)
+//                               p += mu v - lr g      (nesterov=1)
+//             (Keras's form: lr lives inside v, so a schedule's change of lr
+//             applies to new gradients only, not to the accumulated velocity.)
+//   rmsprop   lr=0.001 rho=0.9 eps=1e-7
+//             s = rho s + (1 - rho) g^2;  p -= lr g / (sqrt(s) + eps)
+//   adam      lr=0.001 beta1=0.9 beta2=0.999 eps=1e-8   (t = step + 1)
+//             m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//             p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+//             (the explicit bias correction of Kingma & Ba's Algorithm 1, not
+//             Keras's folded "epsilon hat" variant; eps 1e-8 as in the paper.)
+//   adagrad   lr=0.001 initial=0.1 eps=1e-7
+//             a = a + g^2 (a starts at `initial`);  p -= lr g / (sqrt(a) + eps)
+//
+// The learning rate of an update is schedule(stepCount()) when a schedule is
+// given (stepCount() is 0 for the first update), else the `lr` argument.
+//
+// Memory: every apply runs in one tf.tidy and writes results with
+// Variable.assign, so the only tensors that outlive a step are the parameters
+// and the slot variables; tf.memory().numTensors stays flat over training.
+import * as tf from '@tensorflow/tfjs-core';
+import { RuntimeUserError } from '../io.js';
+import { checkTensorJson, isPlainObject } from '../params-json.js';
+
+export interface OptimizerSpec {
+  name: string;
+  args: Readonly<Record<string, number>>;
+}
+
+export interface TensorJson {
+  shape: number[];
+  data: number[];
+}
+
+export interface OptimizerState {
+  name: string;
+  step: number;
+  /** slots[paramName][slotName] */
+  slots: Record<string, Record<string, TensorJson>>;
+}
+
+export interface Optimizer {
+  readonly name: string;
+  /** Applies one update in place to the variables; grads are not disposed by the optimizer. */
+  apply(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>): void;
+  stepCount(): number;
+  /** Reads tensors with dataSync: only for checkpoints. */
+  getState(): OptimizerState;
+  /** Validates names/shapes, RuntimeUserError otherwise. */
+  setState(state: OptimizerState): void;
+  dispose(): void;
+}
+
+type Hyper = Readonly<Record<string, number>>;
+type Slots = Readonly<Record<string, tf.Variable>>;
+
+interface Rule {
+  readonly defaults: Readonly<Record<string, number>>;
+  readonly slotNames: readonly string[];
+  /** Range checks on the bound arguments; returns an error text or null. */
+  readonly check: (h: Hyper) => string | null;
+  /** Initial value of a slot (all slots start at a constant). */
+  readonly slotInit: (slot: string, h: Hyper) => number;
+  /** One update of one parameter; runs inside tf.tidy. */
+  readonly update: (p: tf.Variable, g: tf.Tensor, s: Slots, h: Hyper, lr: number, t: number) => void;
+}
+
+const unit = (x: number): boolean => x >= 0 && x < 1;
+
+const RULES: Readonly<Record<string, Rule>> = {
+  sgd: {
+    defaults: { lr: 0.01 },
+    slotNames: [],
+    check: () => null,
+    slotInit: () => 0,
+    update: (p, g, _s, _h, lr) => {
+      p.assign(tf.sub(p, tf.mul(tf.scalar(lr), g)));
+    },
+  },
+  momentum: {
+    defaults: { lr: 0.01, momentum: 0.9, nesterov: 0 },
+    slotNames: ['velocity'],
+    check: (h) =>
+      !unit(h['momentum']!)
+        ? `'momentum' must be in [0, 1), got ${h['momentum']}`
+        : h['nesterov'] !== 0 && h['nesterov'] !== 1
+          ? `'nesterov' must be 0 or 1, got ${h['nesterov']}`
+          : null,
+    slotInit: () => 0,
+    update: (p, g, s, h, lr) => {
+      const mu = tf.scalar(h['momentum']!);
+      const lrG = tf.mul(tf.scalar(lr), g);
+      const v = tf.sub(tf.mul(mu, s['velocity']!), lrG);
+      s['velocity']!.assign(v);
+      p.assign(h['nesterov'] === 1 ? tf.add(p, tf.sub(tf.mul(mu, v), lrG)) : tf.add(p, v));
+    },
+  },
+  rmsprop: {
+    defaults: { lr: 0.001, rho: 0.9, eps: 1e-7 },
+    slotNames: ['ms'],
+    check: (h) => (!unit(h['rho']!) ? `'rho' must be in [0, 1), got ${h['rho']}` : null),
+    slotInit: () => 0,
+    update: (p, g, s, h, lr) => {
+      const rho = h['rho']!;
+      const ms = tf.add(tf.mul(tf.scalar(rho), s['ms']!), tf.mul(tf.scalar(1 - rho), tf.square(g)));
+      s['ms']!.assign(ms);
+      const step = tf.div(tf.mul(tf.scalar(lr), g), tf.add(tf.sqrt(ms), tf.scalar(h['eps']!)));
+      p.assign(tf.sub(p, step));
+    },
+  },
+  adam: {
+    defaults: { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+    slotNames: ['m', 'v'],
+    check: (h) =>
+      !unit(h['beta1']!)
+        ? `'beta1' must be in [0, 1), got ${h['beta1']}`
+        : !unit(h['beta2']!)
+          ? `'beta2' must be in [0, 1), got ${h['beta2']}`
+          : null,
+    slotInit: () => 0,
+    update: (p, g, s, h, lr, t) => {
+      const b1 = h['beta1']!;
+      const b2 = h['beta2']!;
+      const m = tf.add(tf.mul(tf.scalar(b1), s['m']!), tf.mul(tf.scalar(1 - b1), g));
+      const v = tf.add(tf.mul(tf.scalar(b2), s['v']!), tf.mul(tf.scalar(1 - b2), tf.square(g)));
+      s['m']!.assign(m);
+      s['v']!.assign(v);
+      // The corrections are computed in float64 on the CPU; only the final
+      // factors enter float32.
+      const mHat = tf.div(m, tf.scalar(1 - Math.pow(b1, t)));
+      const vHat = tf.div(v, tf.scalar(1 - Math.pow(b2, t)));
+      const step = tf.div(tf.mul(tf.scalar(lr), mHat), tf.add(tf.sqrt(vHat), tf.scalar(h['eps']!)));
+      p.assign(tf.sub(p, step));
+    },
+  },
+  adagrad: {
+    defaults: { lr: 0.001, initial: 0.1, eps: 1e-7 },
+    slotNames: ['accumulator'],
+    check: (h) => (h['initial']! < 0 ? `'initial' must be >= 0, got ${h['initial']}` : null),
+    slotInit: (_slot, h) => h['initial']!,
+    update: (p, g, s, h, lr) => {
+      const acc = tf.add(s['accumulator']!, tf.square(g));
+      s['accumulator']!.assign(acc);
+      const step = tf.div(tf.mul(tf.scalar(lr), g), tf.add(tf.sqrt(acc), tf.scalar(h['eps']!)));
+      p.assign(tf.sub(p, step));
+    },
+  },
+};
+
+export const OPTIMIZER_NAMES: readonly string[] = Object.keys(RULES);
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+const fmt = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+
+function bindHyper(spec: OptimizerSpec, rule: Rule): Record<string, number> {
+  const valid = Object.keys(rule.defaults);
+  const h: Record<string, number> = { ...rule.defaults };
+  for (const [name, value] of Object.entries(spec.args)) {
+    if (!valid.includes(name)) {
+      throw new RuntimeUserError(
+        `optimizer ${spec.name}: unknown argument '${name}' (valid arguments: ${valid.join(', ')})`,
+      );
+    }
+    if (!Number.isFinite(value)) {
+      throw new RuntimeUserError(`optimizer ${spec.name}: argument '${name}' must be a finite number, got ${value}`);
+    }
+    h[name] = value;
+  }
+  const problem =
+    !(h['lr']! > 0)
+      ? `'lr' must be > 0, got ${h['lr']}`
+      : 'eps' in h && !(h['eps']! > 0)
+        ? `'eps' must be > 0, got ${h['eps']}`
+        : rule.check(h);
+  if (problem !== null) throw new RuntimeUserError(`optimizer ${spec.name}: ${problem}`);
+  return h;
+}
+
+class RuleOptimizer implements Optimizer {
+  private step = 0;
+  /** Slot variables per parameter, created on first sight of the parameter (or by setState). */
+  private slots = new Map<string, Record<string, tf.Variable>>();
+
+  constructor(
+    readonly name: string,
+    private readonly rule: Rule,
+    private readonly hyper: Hyper,
+    private readonly schedule: ((step: number) => number) | undefined,
+  ) {}
+
+  stepCount(): number {
+    return this.step;
+  }
+
+  apply(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>): void {
+    // Check everything before touching anything, so a failed apply leaves
+    // parameters, slots and the step count as they were.
+    for (const [name, g] of grads) {
+      const p = params.get(name);
+      if (p === undefined) throw new Error(`internal: gradient for unknown parameter '${name}'`);
+      if (!sameShape(p.shape, g.shape)) {
+        throw new Error(`internal: gradient of '${name}' has shape ${fmt(g.shape)}, parameter ${fmt(p.shape)}`);
+      }
+      const existing = this.slots.get(name);
+      if (existing !== undefined) {
+        for (const [slot, v] of Object.entries(existing)) {
+          if (!sameShape(v.shape, p.shape)) {
+            throw new RuntimeUserError(
+              `optimizer state for parameter '${name}' (slot '${slot}') has shape ${fmt(v.shape)} but the parameter has shape ${fmt(p.shape)}: the checkpoint belongs to a different model`,
+            );
+          }
+        }
+      }
+    }
+    const lr = this.schedule ? this.schedule(this.step) : this.hyper['lr']!;
+    if (!(Number.isFinite(lr) && lr >= 0)) {
+      throw new RuntimeUserError(`learning rate at step ${this.step} is ${lr}; it must be a finite number >= 0`);
+    }
+    const t = this.step + 1;
+    for (const [name, g] of grads) {
+      const p = params.get(name)!;
+      const slots = this.slotsFor(name, p.shape);
+      tf.tidy(() => this.rule.update(p, g, slots, this.hyper, lr, t));
+    }
+    this.step = t;
+  }
+
+  private slotsFor(name: string, shape: readonly number[]): Record<string, tf.Variable> {
+    let s = this.slots.get(name);
+    if (s === undefined) {
+      s = {};
+      for (const slot of this.rule.slotNames) {
+        const init = this.rule.slotInit(slot, this.hyper);
+        // Unnamed variables: tfjs names must be unique per engine, and two
+        // optimizers (or a restored one) may exist at once. The tidy disposes
+        // the initial tensor; the variable keeps its own reference to the data.
+        s[slot] = tf.tidy(() => tf.variable(tf.fill([...shape], init), false));
+      }
+      this.slots.set(name, s);
+    }
+    return s;
+  }
+
+  getState(): OptimizerState {
+    const slots: Record<string, Record<string, TensorJson>> = {};
+    for (const [param, s] of this.slots) {
+      const entry: Record<string, TensorJson> = {};
+      for (const slot of this.rule.slotNames) {
+        const v = s[slot]!;
+        entry[slot] = { shape: [...v.shape], data: Array.from(v.dataSync()) };
+      }
+      slots[param] = entry;
+    }
+    return { name: this.name, step: this.step, slots };
+  }
+
+  setState(state: OptimizerState): void {
+    const source = 'optimizer state';
+    const raw: unknown = state;
+    if (!isPlainObject(raw)) throw new RuntimeUserError(`${source}: expected an object`);
+    if (raw['name'] !== this.name) {
+      throw new RuntimeUserError(
+        `${source}: it was saved by optimizer '${String(raw['name'])}' but this run uses '${this.name}'`,
+      );
+    }
+    const step = raw['step'];
+    if (typeof step !== 'number' || !Number.isInteger(step) || step < 0) {
+      throw new RuntimeUserError(`${source}: "step" must be a non-negative integer, found ${String(step)}`);
+    }
+    const rawSlots = raw['slots'];
+    if (!isPlainObject(rawSlots)) throw new RuntimeUserError(`${source}: "slots" must be an object`);
+    // Build and validate everything first, then swap, so a bad state leaves
+    // the optimizer untouched.
+    const parsed = new Map<string, Record<string, { shape: number[]; data: Float64Array }>>();
+    const expected = [...this.rule.slotNames].sort();
+    for (const [param, entry] of Object.entries(rawSlots)) {
+      if (!isPlainObject(entry)) throw new RuntimeUserError(`${source}: slots of "${param}" must be an object`);
+      const names = Object.keys(entry).sort();
+      if (names.length !== expected.length || names.some((n, i) => n !== expected[i])) {
+        throw new RuntimeUserError(
+          `${source}: parameter "${param}" has slots [${names.join(', ')}] but ${this.name} keeps [${expected.join(', ')}]`,
+        );
+      }
+      const values: Record<string, { shape: number[]; data: Float64Array }> = {};
+      let shape: number[] | undefined;
+      for (const slot of this.rule.slotNames) {
+        const value = checkTensorJson(entry[slot], `slot "${slot}" of "${param}"`, source);
+        if (shape !== undefined && !sameShape(shape, value.shape)) {
+          throw new RuntimeUserError(`${source}: the slots of "${param}" have different shapes`);
+        }
+        shape = value.shape;
+        values[slot] = value;
+      }
+      parsed.set(param, values);
+    }
+    this.disposeSlots();
+    for (const [param, values] of parsed) {
+      const s: Record<string, tf.Variable> = {};
+      for (const slot of this.rule.slotNames) {
+        const { shape, data } = values[slot]!;
+        s[slot] = tf.tidy(() => tf.variable(tf.tensor(Float32Array.from(data), shape, 'float32'), false));
+      }
+      this.slots.set(param, s);
+    }
+    this.step = step;
+  }
+
+  private disposeSlots(): void {
+    for (const s of this.slots.values()) for (const v of Object.values(s)) v.dispose();
+    this.slots.clear();
+  }
+
+  dispose(): void {
+    this.disposeSlots();
+  }
+}
+
+/**
+ * Creates an optimizer. With a schedule the learning rate comes from it (the
+ * caller built it from the same `lr`); without one, from `args.lr`.
+ */
+export function createOptimizer(spec: OptimizerSpec, schedule?: (step: number) => number): Optimizer {
+  const rule = Object.prototype.hasOwnProperty.call(RULES, spec.name) ? RULES[spec.name] : undefined;
+  if (rule === undefined) {
+    throw new RuntimeUserError(`unknown optimizer '${spec.name}' (known: ${OPTIMIZER_NAMES.join(', ')})`);
+  }
+  return new RuleOptimizer(spec.name, rule, bindHyper(spec, rule), schedule);
+}
