@@ -136,12 +136,20 @@ export interface TimeIndex {
 
 // ---------------------------------------------------------------- expressions
 
-export type Expr = NumberLit | NameRef | Call | Binary | Unary;
+export type Expr = NumberLit | StringLit | NameRef | Call | Binary | Unary;
 
 export interface NumberLit {
   readonly kind: 'NumberLit';
   readonly value: number;
   readonly text: string;
+  readonly span: Span;
+}
+
+/** `"brown.txt"`: file paths and names in data sources (no escapes, no line breaks). */
+export interface StringLit {
+  readonly kind: 'StringLit';
+  /** The text between the quotes. */
+  readonly value: string;
   readonly span: Span;
 }
 

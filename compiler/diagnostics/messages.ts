@@ -13,6 +13,7 @@ export const MESSAGES = {
   RNN1002: { severity: 'error', title: 'syntax error' },
   RNN1003: { severity: 'error', title: 'unterminated string' },
   RNN1004: { severity: 'error', title: 'invalid number' },
+  RNN1005: { severity: 'error', title: 'nesting too deep' },
 
   RNN2001: { severity: 'error', title: 'unknown name' },
   RNN2002: { severity: 'error', title: 'declared twice' },

@@ -43,6 +43,8 @@ export interface LoweredModel {
   readonly targets: readonly IoSpec[];
   readonly dims: ReadonlyMap<string, Dim>;
   readonly loss: 'cross_entropy' | 'mse';
+  /** 'step': the loss averages over time steps (weighted by `weight`); 'example': one term per sequence (at `last`). */
+  readonly lossPer: 'step' | 'example';
   /** The name of the prediction output (the loss's first argument). */
   readonly output: string;
   /** True when some recurrence runs backwards in time (truncated BPTT cannot be used). */
@@ -127,7 +129,7 @@ export function lowerModel(
   const mask3 = b.op('expand_last', [mask]);
 
   let hasBackward = false;
-  let lossInfo: { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string } | undefined;
+  let lossInfo: { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string; per: 'step' | 'example' } | undefined;
 
   const lowerStatement = (eq: Equation): void => {
     const target = eq.target.name;
@@ -302,7 +304,7 @@ export function lowerModel(
     declaredAt.set(target, eq.target.span);
   };
 
-  const lowerLoss = (e: Expr, lowerExpr: (e: Expr) => Val): { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string } => {
+  const lowerLoss = (e: Expr, lowerExpr: (e: Expr) => Val): { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string; per: 'step' | 'example' } => {
     if (e.kind !== 'Call' || (e.callee.name !== 'cross_entropy' && e.callee.name !== 'mse')) {
       return diags.fail('RNN5007', e.span, 'the loss must be `cross_entropy(logits, target)` or `mse(prediction, target)`');
     }
@@ -337,7 +339,7 @@ export function lowerModel(
     }
     const output = e.args[0]!.value.kind === 'NameRef' ? (e.args[0]!.value as { name: { name: string } }).name.name : 'prediction';
     b.output(pred.v, 'output', output);
-    return { v: loss, kind, output };
+    return { v: loss, kind, output, per: perExample ? 'example' : 'step' };
   };
 
   for (const item of decl.items) {
@@ -358,6 +360,7 @@ export function lowerModel(
     targets,
     dims,
     loss: lossInfo.kind,
+    lossPer: lossInfo.per,
     output: lossInfo.output,
     hasBackward,
     span: decl.span,

@@ -6,8 +6,10 @@
 // stops at step tau - k2: the state there is a constant.
 //
 // Steps are 0-based here: a window covers steps [start, end) with
-// end = tau; it is run from the state after `start` steps, start =
-// max(0, tau - max(k1, k2)); loss positions are [lossFrom, end); steps
+// end = tau; loss positions are [lossFrom, end); it is run from the state
+// after `start` steps, start = max(0, min(lossFrom, tau - k2)), which is
+// tau - max(k1, k2) for a full window (a last, shorter window also reaches
+// back k2 steps); steps
 // before `cutBefore` = tau - k2 are constants (gate 0, see
 // compiler/autodiff/truncate.ts).
 export interface Window {
@@ -21,7 +23,7 @@ export function planWindows(steps: number, k1: number, k2: number): Window[] {
   const out: Window[] = [];
   for (let lossFrom = 0; lossFrom < steps; lossFrom += k1) {
     const end = Math.min(steps, lossFrom + k1);
-    out.push({ start: Math.max(0, end - Math.max(k1, k2)), end, lossFrom, cutBefore: Math.max(0, end - k2) });
+    out.push({ start: Math.max(0, Math.min(lossFrom, end - k2)), end, lossFrom, cutBefore: Math.max(0, end - k2) });
   }
   return out;
 }

@@ -1,0 +1,321 @@
+// Examples -> time-major batches, the windows truncated BPTT trains on, and
+// the binding of a model's named dimensions to what the data fixes.
+//
+// Layout: a sequence field becomes [T, B, ...] with element (t, b, k) at
+// (t * B + b) * P + k (P = product of the per-step dims); a per-example field
+// becomes [B, ...]. T is the batch's longest sequence; shorter ones are padded
+// with id 0 / value 0 and masked out. Time-major because the recurrence walks
+// the leading axis: step t is one contiguous [B, ...] slab.
+//
+// Order: with an Rng the examples are shuffled; with bucketing (default for
+// variable-length data when shuffling) the shuffled order is cut into chunks
+// of BUCKET_BATCHES batches, each chunk sorted by length and cut into
+// batches, and the batches shuffled again. Padding stays small, every epoch's
+// order is still seeded-random. Without an Rng the order is the examples'.
+// The last partial batch is kept (it is the final one before the batch
+// shuffle). Everything depends only on the examples and the Rng's state.
+import { RuntimeUserError } from '../io.js';
+import type { Rng } from '../rng.js';
+import type { Batch, Example, FieldSpec, FieldType, FieldValue, HostTensor } from './types.js';
+
+/** How many batches one length-sorted chunk spans: larger means less padding but less mixing of lengths. */
+export const BUCKET_BATCHES = 16;
+
+export interface BatchSpecs {
+  inputs: readonly FieldSpec[];
+  targets: readonly FieldSpec[];
+}
+
+export interface MakeBatchesOptions {
+  /** Sort by length within shuffled chunks; default: true when lengths vary and an Rng is given. */
+  bucket?: boolean;
+}
+
+// Tensors makeBatches / sliceBatchTime laid out time-major. Shapes alone are
+// ambiguous in one corner ([T, B, D] vs a per-example [B, L, D] when
+// T = B = L), so the batcher remembers what it made.
+const timeMajor = new WeakSet<HostTensor>();
+
+function prod(dims: readonly number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
+}
+
+function isSeq(t: FieldType): boolean {
+  return t.kind === 'tokens' || t.kind === 'vectors';
+}
+
+/** Steps of a sequence value; null for per-example values. Checks the value against its spec. */
+function valueSteps(v: FieldValue, spec: FieldSpec, where: string): number | null {
+  const t = spec.type;
+  if (v.kind !== t.kind) throw new Error(`internal: ${where} field "${spec.name}" is declared ${t.kind} but holds ${v.kind}`);
+  switch (v.kind) {
+    case 'tokens': {
+      const V = (t as { vocab: number }).vocab;
+      for (let i = 0; i < v.ids.length; i++) {
+        const id = v.ids[i]!;
+        if (id < 0 || id >= V) throw new Error(`internal: ${where} field "${spec.name}" has id ${id} outside [0, ${V})`);
+      }
+      return v.ids.length;
+    }
+    case 'vectors': {
+      const P = prod((t as { dims: number[] }).dims);
+      if (v.data.length !== v.steps * P) {
+        throw new Error(`internal: ${where} field "${spec.name}" holds ${v.data.length} values, not ${v.steps} steps * ${P}`);
+      }
+      return v.steps;
+    }
+    case 'token': {
+      const K = (t as { vocab: number }).vocab;
+      if (!Number.isInteger(v.id) || v.id < 0 || v.id >= K) {
+        throw new Error(`internal: ${where} field "${spec.name}" has class ${v.id} outside [0, ${K})`);
+      }
+      return null;
+    }
+    case 'vector': {
+      const P = prod((t as { dims: number[] }).dims);
+      if (v.data.length !== P) throw new Error(`internal: ${where} field "${spec.name}" holds ${v.data.length} values, not ${P}`);
+      return null;
+    }
+  }
+}
+
+/**
+ * The number of steps of an example: the common length of its sequence
+ * fields, 1 when it has none. One mask per batch cannot describe sequences of
+ * different lengths in one example (e.g. a source and a target sentence), so
+ * that is an error here rather than silently wrong padding.
+ */
+export function exampleLength(ex: Example, specs: BatchSpecs, index = 0): number {
+  if (ex.inputs.length !== specs.inputs.length || ex.targets.length !== specs.targets.length) {
+    throw new Error(
+      `internal: example ${index} has ${ex.inputs.length} inputs and ${ex.targets.length} targets; ` +
+        `the specs declare ${specs.inputs.length} and ${specs.targets.length}`,
+    );
+  }
+  let len: number | null = null;
+  let first = '';
+  const visit = (v: FieldValue, spec: FieldSpec, where: string): void => {
+    const s = valueSteps(v, spec, `example ${index}: ${where}`);
+    if (s === null) return;
+    if (s < 1) throw new RuntimeUserError(`example ${index}: sequence "${spec.name}" is empty`);
+    if (len === null) {
+      len = s;
+      first = spec.name;
+    } else if (s !== len) {
+      throw new RuntimeUserError(
+        `example ${index}: sequence "${spec.name}" has ${s} steps but "${first}" has ${len}; ` +
+          `all sequences of one example must have the same length`,
+      );
+    }
+  };
+  ex.inputs.forEach((v, i) => visit(v, specs.inputs[i]!, 'input'));
+  ex.targets.forEach((v, i) => visit(v, specs.targets[i]!, 'target'));
+  return len ?? 1;
+}
+
+function fieldTensor(spec: FieldSpec, values: readonly FieldValue[], T: number): HostTensor {
+  const B = values.length;
+  const t = spec.type;
+  switch (t.kind) {
+    case 'tokens': {
+      const data = new Int32Array(T * B);
+      values.forEach((v, b) => {
+        const ids = (v as { ids: Int32Array }).ids;
+        for (let s = 0; s < ids.length; s++) data[s * B + b] = ids[s]!;
+      });
+      const out: HostTensor = { dtype: 'int32', shape: [T, B], data };
+      timeMajor.add(out);
+      return out;
+    }
+    case 'vectors': {
+      const P = prod(t.dims);
+      const data = new Float32Array(T * B * P);
+      values.forEach((v, b) => {
+        const { data: src, steps } = v as { data: Float32Array; steps: number };
+        for (let s = 0; s < steps; s++) data.set(src.subarray(s * P, (s + 1) * P), (s * B + b) * P);
+      });
+      const out: HostTensor = { dtype: 'float32', shape: [T, B, ...t.dims], data };
+      timeMajor.add(out);
+      return out;
+    }
+    case 'token':
+      return { dtype: 'int32', shape: [B], data: Int32Array.from(values, (v) => (v as { id: number }).id) };
+    case 'vector': {
+      const P = prod(t.dims);
+      const data = new Float32Array(B * P);
+      values.forEach((v, b) => data.set((v as { data: Float32Array }).data, b * P));
+      return { dtype: 'float32', shape: [B, ...t.dims], data };
+    }
+  }
+}
+
+function buildBatch(examples: readonly Example[], idx: readonly number[], lengths: Int32Array, specs: BatchSpecs, hasSeq: boolean): Batch {
+  const B = idx.length;
+  const lens = Int32Array.from(idx, (i) => lengths[i]!);
+  const T = hasSeq ? lens.reduce((a, b) => Math.max(a, b), 1) : 1;
+  const mask = new Float32Array(T * B);
+  const last = new Float32Array(T * B);
+  for (let b = 0; b < B; b++) {
+    for (let s = 0; s < lens[b]!; s++) mask[s * B + b] = 1;
+    last[(lens[b]! - 1) * B + b] = 1;
+  }
+  const maskT: HostTensor = { dtype: 'float32', shape: [T, B], data: mask };
+  const lastT: HostTensor = { dtype: 'float32', shape: [T, B], data: last };
+  timeMajor.add(maskT);
+  timeMajor.add(lastT);
+  return {
+    inputs: specs.inputs.map((spec, f) => fieldTensor(spec, idx.map((i) => examples[i]!.inputs[f]!), T)),
+    targets: specs.targets.map((spec, f) => fieldTensor(spec, idx.map((i) => examples[i]!.targets[f]!), T)),
+    mask: maskT,
+    last: lastT,
+    lengths: lens,
+    batchSize: B,
+    steps: T,
+  };
+}
+
+export function makeBatches(
+  examples: readonly Example[],
+  specs: BatchSpecs,
+  batchSize: number,
+  rng: Rng | null,
+  opts: MakeBatchesOptions = {},
+): Batch[] {
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RuntimeUserError(`batch size must be a positive integer, not ${batchSize}`);
+  }
+  const hasSeq = [...specs.inputs, ...specs.targets].some((s) => isSeq(s.type));
+  const lengths = Int32Array.from(examples, (ex, i) => exampleLength(ex, specs, i));
+  const variable = lengths.some((l) => l !== lengths[0]);
+  const bucket = opts.bucket ?? (variable && rng !== null);
+
+  const order = Array.from({ length: examples.length }, (_, i) => i);
+  if (rng !== null) rng.shuffle(order);
+  if (bucket) {
+    const chunk = batchSize * BUCKET_BATCHES;
+    for (let start = 0; start < order.length; start += chunk) {
+      // Stable by position within the chunk, so ties keep the shuffled order.
+      const part = order.slice(start, start + chunk).map((i, pos) => ({ i, pos }));
+      part.sort((a, b) => lengths[a.i]! - lengths[b.i]! || a.pos - b.pos);
+      part.forEach((p, k) => (order[start + k] = p.i));
+    }
+  }
+  const groups: number[][] = [];
+  for (let start = 0; start < order.length; start += batchSize) groups.push(order.slice(start, start + batchSize));
+  // Without this, each chunk's batches would run from short to long.
+  if (bucket && rng !== null) rng.shuffle(groups);
+  return groups.map((g) => buildBatch(examples, g, lengths, specs, hasSeq));
+}
+
+function isTimeMajor(t: HostTensor, steps: number, batchSize: number): boolean {
+  if (timeMajor.has(t)) return true;
+  // A batch not made here (e.g. deserialised): decide by dtype and rank, as
+  // laid out above. int32 [T, B] is a token sequence, int32 [B] a label;
+  // float32 rank 2 is a per-example [B, D]; float32 rank >= 3 is [T, B, ...]
+  // or a per-example [B, L, D], told apart by the leading axis.
+  if (t.dtype === 'int32') return t.shape.length === 2;
+  if (t.shape.length < 3) return false;
+  if (t.shape[0] !== batchSize) return true;
+  if (steps !== batchSize) return false;
+  throw new Error('internal: sliceBatchTime cannot tell [T, B, ...] from [B, L, ...] when T = B = L; pass a batch made by makeBatches');
+}
+
+/**
+ * Steps t0..t1-1 of a batch, for truncated BPTT windows. Sequence tensors,
+ * mask and last are sliced (as views: do not mutate them). `last` keeps its
+ * meaning: 1 only where a sequence really ends, so a window in the middle of
+ * a sequence has none for it, and a per-example target (kept whole, [B, ...])
+ * is scored in the window that holds its sequence's end. `lengths` become the
+ * number of real steps inside the window (0 for a sequence that already ended).
+ */
+export function sliceBatchTime(batch: Batch, t0: number, t1: number): Batch {
+  if (!Number.isInteger(t0) || !Number.isInteger(t1) || t0 < 0 || t1 > batch.steps || t0 >= t1) {
+    throw new Error(`internal: time window [${t0}, ${t1}) is not inside a batch of ${batch.steps} steps`);
+  }
+  const B = batch.batchSize;
+  const slice = (t: HostTensor): HostTensor => {
+    if (!isTimeMajor(t, batch.steps, B)) return t;
+    const per = t.data.length / t.shape[0]!;
+    const out: HostTensor = { dtype: t.dtype, shape: [t1 - t0, ...t.shape.slice(1)], data: t.data.subarray(t0 * per, t1 * per) };
+    timeMajor.add(out);
+    return out;
+  };
+  return {
+    inputs: batch.inputs.map(slice),
+    targets: batch.targets.map(slice),
+    mask: slice(batch.mask),
+    last: slice(batch.last),
+    lengths: Int32Array.from(batch.lengths, (l) => Math.max(0, Math.min(l, t1) - t0)),
+    batchSize: B,
+    steps: t1 - t0,
+  };
+}
+
+/** A field as the model declares it: `dims` are names or numbers, [V] for token kinds. */
+export interface DeclaredField {
+  name: string;
+  kind: FieldType['kind'];
+  dims: readonly (string | number)[];
+}
+
+/**
+ * Binds the model's named dimensions to the sizes the data fixes, e.g. a
+ * model input `seq<token[V]>` against brown_chars gives { V: 85 }. Fields
+ * match by position. `bound` holds names already fixed elsewhere (e.g. by
+ * the model's own `H = 128`), which the data must agree with.
+ */
+export function bindDims(
+  declared: { inputs: readonly DeclaredField[]; targets: readonly DeclaredField[] },
+  data: { name: string; inputs: readonly FieldSpec[]; targets: readonly FieldSpec[] },
+  bound: Readonly<Record<string, number>> = {},
+): Record<string, number> {
+  const out: Record<string, number> = { ...bound };
+  const dimsOf = (t: FieldType): number[] => (t.kind === 'tokens' || t.kind === 'token' ? [t.vocab] : t.dims);
+  const side = (which: 'input' | 'target', decl: readonly DeclaredField[], specs: readonly FieldSpec[]): void => {
+    if (decl.length !== specs.length) {
+      throw new RuntimeUserError(
+        `the model declares ${decl.length} ${which}(s) but the data source ${data.name} provides ${specs.length} ` +
+          `(${specs.map((s) => s.name).join(', ')})`,
+      );
+    }
+    decl.forEach((d, i) => {
+      const spec = specs[i]!;
+      const what = `${which} "${d.name}" (data field "${spec.name}" of ${data.name})`;
+      if (d.kind !== spec.type.kind) {
+        throw new RuntimeUserError(`${what}: the model declares ${kindText(d.kind)} but the data has ${kindText(spec.type.kind)}`);
+      }
+      const actual = dimsOf(spec.type);
+      if (d.dims.length !== actual.length) {
+        throw new RuntimeUserError(`${what}: the model declares ${d.dims.length} dimension(s) but the data has [${actual.join(', ')}]`);
+      }
+      d.dims.forEach((dim, k) => {
+        const size = actual[k]!;
+        if (typeof dim === 'number') {
+          if (dim !== size) throw new RuntimeUserError(`${what}: dimension ${k} is ${dim} in the model but ${size} in the data`);
+          return;
+        }
+        const prev = out[dim];
+        if (prev !== undefined && prev !== size) {
+          throw new RuntimeUserError(`${what}: ${dim} would be ${size} here but is already ${prev}`);
+        }
+        out[dim] = size;
+      });
+    });
+  };
+  side('input', declared.inputs, data.inputs);
+  side('target', declared.targets, data.targets);
+  return out;
+}
+
+function kindText(kind: FieldType['kind']): string {
+  switch (kind) {
+    case 'tokens':
+      return 'a token sequence seq<token[..]>';
+    case 'vectors':
+      return 'a vector sequence seq<[..]>';
+    case 'token':
+      return 'one token per example token[..]';
+    case 'vector':
+      return 'one tensor per example [..]';
+  }
+}

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { jsonlFile, textFile } from '../../runtime/data/files.js';
+import { RuntimeUserError } from '../../runtime/io.js';
+import { memoryFileIO } from './node-file-io.js';
+
+function jsonl(lines: string[], split = 1) {
+  return jsonlFile(memoryFileIO({ 'data.jsonl': lines.join('\n') }), 'data.jsonl', { split });
+}
+
+function errorOf(lines: string[]): string {
+  try {
+    jsonl(lines);
+  } catch (e) {
+    expect(e).toBeInstanceOf(RuntimeUserError);
+    return (e as Error).message;
+  }
+  throw new Error('expected an error');
+}
+
+describe('jsonl', () => {
+  it('infers strings as character sequences with one shared vocabulary', () => {
+    const d = jsonl(['{"x": "abc", "y": "bcd"}', '', '{"x": "ca", "y": "ab"}']);
+    const v = d.inputs[0]!.vocab!;
+    expect(d.targets[0]!.vocab).toBe(v);
+    expect(v.tokens).toEqual(['a', 'b', 'c', 'd']);
+    expect(d.inputs[0]!.type).toEqual({ kind: 'tokens', vocab: 4 });
+    expect(d.task).toBe('tagging');
+    expect(Array.from((d.train[1]!.inputs[0] as { ids: Int32Array }).ids)).toEqual([2, 0]);
+  });
+
+  it('infers token ids, class labels, vectors and vector sequences', () => {
+    const d = jsonl(['{"x": [[1, 2], [3, 4.5], [0, 0]], "y": 2}', '{"x": [[1, 1]], "y": 0}']);
+    expect(d.inputs[0]!.type).toEqual({ kind: 'vectors', dims: [2] });
+    expect(d.targets[0]!.type).toEqual({ kind: 'token', vocab: 3 });
+    expect(d.task).toBe('classification');
+    const x = d.train[0]!.inputs[0]!;
+    if (x.kind !== 'vectors') throw new Error('vectors expected');
+    expect(x.steps).toBe(3);
+    expect(Array.from(x.data)).toEqual([1, 2, 3, 4.5, 0, 0]);
+
+    const ids = jsonl(['{"x": [3, 1, 4], "y": [0.5, 1]}', '{"x": [1, 5], "y": [2, 3]}']);
+    expect(ids.inputs[0]!.type).toEqual({ kind: 'tokens', vocab: 6 });
+    // [2, 3] on line 2 is a vector too: line 1 has non-integers in "y".
+    expect(ids.targets[0]!.type).toEqual({ kind: 'vector', dims: [2] });
+    expect(ids.task).toBe('regression');
+
+    const reg = jsonl(['{"x": [1, 0, 2], "y": 1.5}', '{"x": [0.5, 0, 0], "y": 3}']);
+    expect(reg.inputs[0]!.type).toEqual({ kind: 'vector', dims: [3] });
+    expect(reg.targets[0]!.type).toEqual({ kind: 'vector', dims: [1] });
+  });
+
+  it('splits by line order', () => {
+    const lines = Array.from({ length: 10 }, (_, i) => JSON.stringify({ x: [i], y: i % 2 }));
+    const d = jsonl(lines, 0.7);
+    expect(d.train).toHaveLength(7);
+    expect(d.valid).toHaveLength(3);
+    expect((d.valid[0]!.inputs[0] as { ids: Int32Array }).ids[0]).toBe(7);
+  });
+
+  it('names the file and line when lines disagree', () => {
+    const lines = Array.from({ length: 16 }, () => '{"x": "ab", "y": 1}');
+    lines.push('{"x": "ab", "y": "no"}');
+    expect(errorOf(lines)).toBe('data.jsonl:17: "y" is a string here but an integer on line 1');
+    expect(errorOf(['{"x": [[1, 2]], "y": 1}', '{"x": [1, 2], "y": 1}'])).toBe(
+      'data.jsonl:2: "x" is an array of integers here but an array of arrays on line 1',
+    );
+    expect(errorOf(['{"x": [[1, 2]], "y": 1}', '{"x": [[1, 2, 3]], "y": 1}'])).toBe(
+      'data.jsonl:2: "x" has 3 numbers per step here but 2 on line 1',
+    );
+    expect(errorOf(['{"x": [[1, 2], [3]], "y": 1}'])).toMatch(/^data\.jsonl:1: "x"\[1\] has 1 numbers but "x"\[0\] has 2/);
+    expect(errorOf(['{"x": [0.5, 1], "y": 1}', '{"x": [0.5, 1, 2], "y": 1}'])).toMatch(
+      /^data\.jsonl:2: "x" has 3 numbers here but 2 on line 1; an array of numbers is a fixed-size vector/,
+    );
+  });
+
+  it('rejects non-numbers, NaN and infinities with the line number', () => {
+    expect(errorOf(['{"x": [1, 2], "y": 1}', '{"x": [1, NaN], "y": 1}'])).toMatch(/^data\.jsonl:2: not valid JSON/);
+    expect(errorOf(['{"x": [1, 1e999], "y": 1}'])).toBe('data.jsonl:1: "x"[1] is not a finite number');
+    expect(errorOf(['{"x": [1, "2"], "y": 1}'])).toBe('data.jsonl:1: "x"[1] is a string; expected a number');
+    expect(errorOf(['{"x": true, "y": 1}'])).toMatch(/^data\.jsonl:1: "x" is a boolean; expected a string/);
+    expect(errorOf(['{"x": [], "y": 1}'])).toMatch(/^data\.jsonl:1: "x" is an empty array/);
+    expect(errorOf(['{"x": "a"}'])).toBe('data.jsonl:1: missing "y"');
+    expect(errorOf(['{"x": "a", "y": 1, "z": 2}'])).toBe('data.jsonl:1: unexpected key "z" (only "x" and "y" are read)');
+    expect(errorOf(['[1, 2]'])).toMatch(/^data\.jsonl:1: expected an object/);
+    expect(errorOf(['', ''])).toBe('data.jsonl: no examples (every line is empty)');
+  });
+
+  it('reports a missing file', () => {
+    expect(() => jsonlFile(memoryFileIO({}), 'nope.jsonl')).toThrow('data file not found: nope.jsonl');
+  });
+});
+
+describe('text files', () => {
+  it('reads a text file as a character or word language model', () => {
+    const io = memoryFileIO({ 'poem.txt': 'roses are red\nviolets are blue\n'.repeat(10) });
+    const c = textFile(io, 'poem.txt', { seqLen: 16, split: 0.8 });
+    expect(c.task).toBe('lm');
+    expect(c.inputs[0]!.vocab!.tokens[0]).toBe('\n');
+    const w = textFile(io, 'poem.txt', { level: 'word', seqLen: 4 });
+    expect(w.inputs[0]!.vocab!.tokens.slice(0, 2)).toEqual(['<eos>', 'are']);
+    expect(w.description).toMatch(/^poem\.txt \(words\)/);
+  });
+});
