@@ -22,6 +22,11 @@ function sumTo(x: tf.Tensor, target: readonly Dim[]): tf.Tensor {
   return y;
 }
 
+/** Whether the active backend implements a kernel (wasm lacks a few; those ops get another lowering). */
+function hasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
 export const tfKernels: Record<Exclude<OpName, 'scan'>, TfKernel> = {
   constant: (_i, attrs) => tf.scalar(attrs['value'] as number),
   zeros_like: ([x]) => tf.zerosLike(x!),
@@ -41,7 +46,8 @@ export const tfKernels: Record<Exclude<OpName, 'scan'>, TfKernel> = {
   mul: ([a, b]) => tf.mul(a!, b!),
   div: ([a, b]) => tf.div(a!, b!),
   sum_to: ([x], attrs) => sumTo(x!, attrs['shape'] as readonly Dim[]),
-  broadcast_like: ([x, like]) => tf.broadcastTo(x!, like!.shape),
+  broadcast_like: ([x, like]) =>
+    hasKernel('BroadcastTo') ? tf.broadcastTo(x!, like!.shape) : tf.add(tf.zeros(like!.shape), x!),
   sum_all: ([x]) => tf.sum(x!),
   linear: ([x, w]) => {
     const y = tf.matMul(flatRows(x!), w as tf.Tensor2D, false, true);
@@ -66,8 +72,14 @@ export const tfKernels: Record<Exclude<OpName, 'scan'>, TfKernel> = {
   expand_last: ([x]) => tf.expandDims(x!, -1),
   squeeze_last: ([x]) => tf.squeeze(x!, [x!.rank - 1]),
   gather: ([table, ids]) => tf.gather(table!, ids!),
-  scatter_add: ([ids, vals], attrs) =>
-    tf.unsortedSegmentSum(flatRows(vals!), tf.reshape(ids!, [-1]) as tf.Tensor1D, attrs['rows'] as number),
+  scatter_add: ([ids, vals], attrs) => {
+    const flatIds = tf.reshape(ids!, [-1]) as tf.Tensor1D;
+    const rows = attrs['rows'] as number;
+    if (hasKernel('UnsortedSegmentSum')) return tf.unsortedSegmentSum(flatRows(vals!), flatIds, rows);
+    // wasm: a one-hot [N, rows] transposed times the values [N, E].
+    const onehot = tf.transpose(tf.cast(tf.oneHot(flatIds, rows), 'float32'));
+    return tf.matMul(onehot, flatRows(vals!));
+  },
   one_hot: ([ids], attrs) => tf.cast(tf.oneHot(ids! as tf.Tensor1D, attrs['depth'] as number), 'float32'),
   xent: ([logits, labels]) => {
     const k = logits!.shape[logits!.rank - 1]!;

@@ -11,7 +11,6 @@ import type { LoweredModel } from '../../compiler/sema/model.js';
 import type { TrainConfig } from '../../compiler/sema/train.js';
 import type { Checkpoint } from '../checkpoint.js';
 import { CHECKPOINT_VERSION } from '../checkpoint.js';
-import { sliceBatchTime } from '../data/batching.js';
 import type { Batch, HostTensor } from '../data/types.js';
 import { initValues } from '../init.js';
 import { RuntimeUserError } from '../io.js';
@@ -20,7 +19,8 @@ import { executeGraph } from '../tfjs/execute.js';
 import { clipByGlobalNorm, clipByValue } from './clip.js';
 import { createOptimizer, type Optimizer, type TensorJson } from './optimizers.js';
 import { makeSchedule } from './schedules.js';
-import { planWindows, windowGate } from './windows.js';
+import { lossCount, planFeeds, type FeedOptions } from './feeds.js';
+import { runWindows } from './window-runner.js';
 
 export interface SessionGraphs {
   /** The forward graph the training graph was derived from (with a `gate` input when truncated). */
@@ -149,107 +149,71 @@ export class TrainingSession {
 
   // ------------------------------------------------------------------ feeding
 
-  private feeds(g: Graph, batch: Batch, opts: { states?: States; gate?: Float32Array; lossFrom?: number }): tf.Tensor[] {
-    const T = batch.steps;
-    const B = batch.batchSize;
-    const inputIndex = new Map(this.model.inputs.map((s, i) => [s.name, i]));
-    const targetIndex = new Map(this.model.targets.map((s, i) => [s.name, i]));
-    const lossFrom = opts.lossFrom ?? 0;
-    const restrict = (t: HostTensor): tf.Tensor => {
-      const data = Float32Array.from(t.data);
-      if (lossFrom > 0) data.fill(0, 0, Math.min(lossFrom, T) * B);
-      return tf.tensor(data, t.shape, 'float32');
-    };
-    return g.inputs.map((inp) => {
-      switch (inp.role) {
+  private feeds(g: Graph, batch: Batch, states: States | undefined, opts: FeedOptions = {}): tf.Tensor[] {
+    return planFeeds(g, this.model, batch, opts).map((f) => {
+      switch (f.kind) {
         case 'param': {
-          const p = this.params.get(inp.name);
-          if (!p) throw new Error(`parameter ${inp.name} has no value`);
+          const p = this.params.get(f.name);
+          if (!p) throw new Error(`internal: parameter ${f.name} has no value`);
           return p;
         }
-        case 'state': {
-          const s = opts.states?.get(inp.name);
-          if (s) return s;
-          return tf.zeros(concreteShape(g.values[inp.value]!.type.shape, { ...this.bind, B, T }));
-        }
-        case 'control':
-          return tf.tensor1d(opts.gate ?? new Float32Array(T).fill(1));
-        default: {
-          if (inp.name === 'mask') return toTensor(batch.mask);
-          if (inp.name === 'weight') return restrict(batch.mask);
-          if (inp.name === 'last') return restrict(batch.last);
-          const i = inputIndex.get(inp.name);
-          if (i !== undefined) return toTensor(batch.inputs[i]!);
-          const k = targetIndex.get(inp.name);
-          if (k !== undefined) return toTensor(batch.targets[k]!);
-          throw new Error(`no feed for graph input ${inp.name}`);
-        }
+        case 'state':
+          return states?.get(f.name) ?? tf.zeros([...f.shape]);
+        case 'host':
+          return toTensor(f.tensor);
       }
     });
   }
 
-  /** How many positions the loss counts in a batch (from position lossFrom on). */
-  private lossCount(batch: Batch, lossFrom: number): number {
-    const src = this.model.lossPer === 'example' ? batch.last : batch.mask;
-    let n = 0;
-    for (let i = Math.min(lossFrom, batch.steps) * batch.batchSize; i < src.data.length; i++) n += src.data[i]!;
-    return n;
-  }
-
   // ------------------------------------------------------------------ training
 
+  /** One batch: an update per batch (full BPTT) or per window (truncated). */
   trainBatch(batch: Batch): BatchResult {
-    if (this.config.bptt.kind === 'full') {
-      const count = this.lossCount(batch, 0);
-      const r = this.update(batch, {});
-      r.states.forEach((t) => t.dispose());
-      return { loss: r.loss, count, updates: r.nonFinite ? 0 : 1, nonFinite: r.nonFinite };
-    }
-    const { k1, k2 } = this.config.bptt;
-    let states: States = new Map();
-    let statePos = 0;
-    let lossSum = 0;
-    let count = 0;
-    let updates = 0;
-    const replaceStates = (next: States): void => {
-      states.forEach((t) => t.dispose());
-      states = next;
+    return this.pass(batch, true);
+  }
+
+  /** Loss and gradients with the parameters held fixed: one entry, or one per truncated-BPTT window. */
+  gradients(batch: Batch): { loss: number; grads: Map<string, tf.Tensor> }[] {
+    const out: { loss: number; grads: Map<string, tf.Tensor> }[] = [];
+    this.pass(batch, false, (loss, grads) => out.push({ loss, grads }));
+    return out;
+  }
+
+  private pass(batch: Batch, apply: boolean, keep?: (loss: number, grads: Map<string, tf.Tensor>) => void): BatchResult {
+    const bptt = this.config.bptt;
+    const once = (part: Batch, states: States | undefined, opts: FeedOptions) => {
+      const r = this.differentiate(part, states, opts);
+      if (apply && !r.nonFinite) this.applyGradients(r.grads);
+      if (keep) keep(r.loss, r.grads);
+      else r.grads.forEach((t) => t.dispose());
+      return r;
     };
-    try {
-      const windows = planWindows(batch.steps, k1, k2);
-      for (const [wi, w] of windows.entries()) {
-        if (statePos < w.start) {
-          replaceStates(this.advance(sliceBatchTime(batch, statePos, w.start), states));
-          statePos = w.start;
-        }
-        const part = sliceBatchTime(batch, w.start, w.end);
-        const lossFrom = w.lossFrom - w.start;
-        const n = this.lossCount(part, lossFrom);
-        if (n === 0) continue;
-        const r = this.update(part, { states, gate: windowGate(w), lossFrom });
-        if (r.nonFinite) {
-          r.states.forEach((t) => t.dispose());
-          return { loss: r.loss, count: count + n, updates, nonFinite: true };
-        }
-        lossSum += r.loss * n;
-        count += n;
-        updates++;
-        if (windows[wi + 1]?.start === w.end) {
-          // The next window starts where this one ends (k2 <= k1): keep its states.
-          replaceStates(r.states);
-          statePos = w.end;
-        } else r.states.forEach((t) => t.dispose());
-      }
-    } finally {
-      states.forEach((t) => t.dispose());
+    if (bptt.kind === 'full') {
+      const count = lossCount(this.model, batch);
+      const r = once(batch, undefined, {});
+      r.states.forEach((t) => t.dispose());
+      return { loss: r.loss, count, updates: apply && !r.nonFinite ? 1 : 0, nonFinite: r.nonFinite };
     }
-    return { loss: count > 0 ? lossSum / count : 0, count, updates, nonFinite: false };
+    const { results, counts } = runWindows<States, { loss: number; nonFinite: boolean }>(batch, bptt.k1, bptt.k2, {
+      advance: (part, states) => this.advance(part, states),
+      window: (part, states, gate, lossFrom) => {
+        const r = once(part, states, { gate, lossFrom });
+        return { result: { loss: r.loss, nonFinite: r.nonFinite }, states: r.states, stop: r.nonFinite };
+      },
+      count: (part, lossFrom) => lossCount(this.model, part, lossFrom),
+      release: (states) => states.forEach((t) => t.dispose()),
+    });
+    const bad = results.find((r) => r.nonFinite);
+    const total = counts.reduce((a, b) => a + b, 0);
+    if (bad) return { loss: bad.loss, count: total, updates: apply ? results.length - 1 : 0, nonFinite: true };
+    const loss = total > 0 ? results.reduce((acc, r, i) => acc + r.loss * counts[i]!, 0) / total : 0;
+    return { loss, count: total, updates: apply ? results.length : 0, nonFinite: false };
   }
 
   /** Runs the forward graph over a batch part only to move the states on. */
-  private advance(part: Batch, states: States): States {
+  private advance(part: Batch, states: States | undefined): States {
     const g = this.graphs.forward;
-    const outs = tf.tidy(() => executeGraph(g, this.feeds(g, part, { states })));
+    const outs = tf.tidy(() => executeGraph(g, this.feeds(g, part, states)));
     const next: States = new Map();
     g.outputs.forEach((o, i) => {
       if (o.role === 'state') next.set(o.name, outs[i]!);
@@ -258,39 +222,38 @@ export class TrainingSession {
     return next;
   }
 
-  /** One optimizer update on a batch (or window): returns its loss and final states. */
-  private update(part: Batch, opts: { states?: States; gate?: Float32Array; lossFrom?: number }): { loss: number; nonFinite: boolean; states: States } {
+  /** The training graph on a batch (or window): loss, gradients and final states. */
+  private differentiate(part: Batch, states: States | undefined, opts: FeedOptions): { loss: number; nonFinite: boolean; grads: Map<string, tf.Tensor>; states: States } {
     const g = this.graphs.training;
-    const outs = tf.tidy(() => executeGraph(g, this.feeds(g, part, opts)));
+    const outs = tf.tidy(() => executeGraph(g, this.feeds(g, part, states, opts)));
     const grads = new Map<string, tf.Tensor>();
-    const states: States = new Map();
+    const next: States = new Map();
     let lossT: tf.Tensor | undefined;
     g.outputs.forEach((o, i) => {
       const t = outs[i]!;
       if (o.role === 'grad') grads.set(o.name.slice(2), t);
-      else if (o.role === 'state') states.set(o.name, t);
+      else if (o.role === 'state') next.set(o.name, t);
       else if (o.role === 'loss') lossT = t;
       else t.dispose();
     });
     const loss = lossT!.dataSync()[0]!;
     lossT!.dispose();
-    const nonFinite = !Number.isFinite(loss);
-    if (!nonFinite) {
-      let applied: Map<string, tf.Tensor> = grads;
-      let extra: tf.Tensor | undefined;
-      if (this.config.clip?.mode === 'norm') {
-        const c = clipByGlobalNorm(grads, this.config.clip.value);
-        applied = c.grads;
-        extra = c.norm;
-      } else if (this.config.clip?.mode === 'value') {
-        applied = clipByValue(grads, this.config.clip.value);
-      }
-      this.optimizer.apply(this.params, applied);
-      if (applied !== grads) applied.forEach((t) => t.dispose());
-      extra?.dispose();
+    return { loss, nonFinite: !Number.isFinite(loss), grads, states: next };
+  }
+
+  private applyGradients(grads: Map<string, tf.Tensor>): void {
+    let applied: Map<string, tf.Tensor> = grads;
+    let norm: tf.Tensor | undefined;
+    if (this.config.clip?.mode === 'norm') {
+      const c = clipByGlobalNorm(grads, this.config.clip.value);
+      applied = c.grads;
+      norm = c.norm;
+    } else if (this.config.clip?.mode === 'value') {
+      applied = clipByValue(grads, this.config.clip.value);
     }
-    grads.forEach((t) => t.dispose());
-    return { loss, nonFinite, states };
+    this.optimizer.apply(this.params, applied);
+    if (applied !== grads) applied.forEach((t) => t.dispose());
+    norm?.dispose();
   }
 
   // ------------------------------------------------------------------ evaluation
@@ -306,10 +269,10 @@ export class TrainingSession {
     let count = 0;
     let correct = 0;
     for (const batch of batches) {
-      const n = this.lossCount(batch, 0);
+      const n = lossCount(this.model, batch);
       if (n === 0) continue;
       const [loss, hits] = tf.tidy(() => {
-        const outs = executeGraph(g, this.feeds(g, batch, {}));
+        const outs = executeGraph(g, this.feeds(g, batch, undefined));
         const l = outs[lossIdx]!.dataSync()[0]!;
         if (!tokenTarget) return [l, 0];
         const pred = tf.argMax(outs[predIdx]!, -1);
@@ -328,7 +291,7 @@ export class TrainingSession {
   /** Runs the forward graph on one batch with given states; returns the prediction and final states (caller disposes). */
   forward(batch: Batch, states?: States): { prediction: tf.Tensor; states: States } {
     const g = this.model.graph;
-    const outs = tf.tidy(() => executeGraph(g, this.feeds(g, batch, states ? { states } : {})));
+    const outs = tf.tidy(() => executeGraph(g, this.feeds(g, batch, states)));
     const next: States = new Map();
     let prediction: tf.Tensor | undefined;
     g.outputs.forEach((o, i) => {

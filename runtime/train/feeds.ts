@@ -1,0 +1,69 @@
+// What to feed each input of a graph for a batch, independent of where it
+// runs: the tfjs session and the float64 reference both turn this plan into
+// their own tensors. Data inputs come from the batch (time-major), `weight`
+// and `last` are the mask and last-step marks restricted to the loss
+// positions of a truncated-BPTT window, `gate` is the window's gradient gate.
+import { concreteShape } from '../../compiler/ir/shape.js';
+import type { Graph } from '../../compiler/ir/types.js';
+import type { LoweredModel } from '../../compiler/sema/model.js';
+import type { Batch, HostTensor } from '../data/types.js';
+
+export type Feed =
+  | { readonly kind: 'param'; readonly name: string }
+  | { readonly kind: 'state'; readonly name: string; readonly shape: readonly number[] }
+  | { readonly kind: 'host'; readonly tensor: HostTensor };
+
+export interface FeedOptions {
+  readonly gate?: Float32Array;
+  /** Positions before this step do not count in the loss. */
+  readonly lossFrom?: number;
+}
+
+export function numericDims(model: LoweredModel): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of model.dims) if (typeof v === 'number') out[k] = v;
+  return out;
+}
+
+export function planFeeds(g: Graph, model: LoweredModel, batch: Batch, opts: FeedOptions = {}): Feed[] {
+  const T = batch.steps;
+  const B = batch.batchSize;
+  const bind = { ...numericDims(model), B, T };
+  const inputIndex = new Map(model.inputs.map((s, i) => [s.name, i]));
+  const targetIndex = new Map(model.targets.map((s, i) => [s.name, i]));
+  const lossFrom = opts.lossFrom ?? 0;
+  const restrict = (t: HostTensor): HostTensor => {
+    if (lossFrom <= 0) return t;
+    const data = Float32Array.from(t.data);
+    data.fill(0, 0, Math.min(lossFrom, T) * B);
+    return { dtype: 'float32', shape: t.shape, data };
+  };
+  return g.inputs.map((inp): Feed => {
+    switch (inp.role) {
+      case 'param':
+        return { kind: 'param', name: inp.name };
+      case 'state':
+        return { kind: 'state', name: inp.name, shape: concreteShape(g.values[inp.value]!.type.shape, bind) };
+      case 'control':
+        return { kind: 'host', tensor: { dtype: 'float32', shape: [T], data: opts.gate ?? new Float32Array(T).fill(1) } };
+      default: {
+        if (inp.name === 'mask') return { kind: 'host', tensor: batch.mask };
+        if (inp.name === 'weight') return { kind: 'host', tensor: restrict(batch.mask) };
+        if (inp.name === 'last') return { kind: 'host', tensor: restrict(batch.last) };
+        const i = inputIndex.get(inp.name);
+        if (i !== undefined) return { kind: 'host', tensor: batch.inputs[i]! };
+        const k = targetIndex.get(inp.name);
+        if (k !== undefined) return { kind: 'host', tensor: batch.targets[k]! };
+        throw new Error(`internal: no feed for graph input ${inp.name}`);
+      }
+    }
+  });
+}
+
+/** How many positions (or sequences, for per-example losses) count in the loss of a batch from step lossFrom on. */
+export function lossCount(model: LoweredModel, batch: Batch, lossFrom = 0): number {
+  const src = model.lossPer === 'example' ? batch.last : batch.mask;
+  let n = 0;
+  for (let i = Math.min(lossFrom, batch.steps) * batch.batchSize; i < src.data.length; i++) n += src.data[i]!;
+  return n;
+}

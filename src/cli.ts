@@ -1,0 +1,191 @@
+// The `rnnc` command line. Each command lives in src/commands; this file
+// parses flags (commander) and turns every failure into a one-paragraph
+// message and an exit code (src/errors.ts): never a stack trace for a user
+// mistake.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InternalError } from '../compiler/diagnostics/diagnostic.js';
+import { RuntimeUserError } from '../runtime/io.js';
+import { checkCommand, irCommand } from './commands/check.js';
+import { gradCommand } from './commands/grad.js';
+import { sampleCommand, scoreCommand } from './commands/generate.js';
+import { paramsCommand } from './commands/params.js';
+import { runCommand, type RunOptions } from './commands/run.js';
+import { CliError, EXIT } from './errors.js';
+import { packageRoot } from './stdlib.js';
+
+function int(name: string, min = 0) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number${min > 0 ? ` >= ${min}` : ''}`);
+    return n;
+  };
+}
+
+function positive(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number`);
+    return n;
+  };
+}
+
+function keyValue(v: string, prev: Record<string, number | string> = {}): Record<string, number | string> {
+  const m = /^([A-Za-z_]\w*)=(.*)$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`expected NAME=VALUE, got "${v}"`);
+  const raw = m[2]!;
+  const num = Number(raw);
+  return { ...prev, [m[1]!]: raw !== '' && Number.isFinite(num) ? num : raw };
+}
+
+function dimsList(v: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of v.split(',')) {
+    const m = /^([A-Za-z_]\w*)=(\d+)$/.exec(part.trim());
+    if (!m) throw new InvalidArgumentError(`expected NAME=SIZE[,NAME=SIZE...], got "${part}"`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const backendOption = () =>
+  new Option('--backend <name>', 'tensorflow | wasm | cpu (default: the fastest that loads)').choices(['tensorflow', 'wasm', 'cpu']);
+
+export function buildCli(done: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('rnnc')
+    .description('Compile, train and run recurrent neural networks written as .rnn equations, on TensorFlow.js.')
+    .version(version())
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('check')
+    .description('check a .rnn file: syntax, names, shapes, recurrences, training settings (exit 0 clean, 1 errors)')
+    .argument('<file>', '.rnn file')
+    .option('--json', 'print diagnostics as JSON')
+    .action((file: string, o: { json?: boolean }) => done(checkCommand(file, o)));
+
+  program
+    .command('ir')
+    .description('print the IR of a model (and with --grad its derivative)')
+    .argument('<file>', '.rnn file')
+    .option('--model <name>', 'which model (default: the only one, or the one with a train block)')
+    .option('--grad', 'print the training graph: forward plus symbolic gradients')
+    .option('--truncated', 'as for truncated BPTT (default: per the train block)')
+    .option('--dims <list>', 'sizes for dimensions the data would fix, e.g. V=80,K=10', dimsList)
+    .action((file: string, o: Parameters<typeof irCommand>[1]) => done(irCommand(file, o)));
+
+  program
+    .command('run')
+    .description('train per the train block (flags override it), then evaluate on the validation split')
+    .argument('<file>', '.rnn file')
+    .option('--model <name>', 'which model (default: the one with a train block)')
+    .addOption(backendOption())
+    .option('--epochs <n>', 'epochs (overrides the train block)', int('--epochs', 1))
+    .option('--batch <n>', 'batch size (overrides the train block)', int('--batch', 1))
+    .option('--seed <n>', 'random seed (overrides the train block)', int('--seed'))
+    .option('--steps <n>', 'stop after this many optimizer steps in total', int('--steps', 1))
+    .option('--data-arg <name=value>', 'override an argument of the data source (repeatable)', keyValue)
+    .option('--out <dir>', 'where checkpoint.json and metrics.jsonl go (default: runs/<model>)')
+    .option('--checkpoint-every <n>', 'write a checkpoint every N steps (default: the train block, else only at the end)', int('--checkpoint-every'))
+    .option('--resume <ckpt>', 'continue exactly where a checkpoint stopped')
+    .option('--init-params <json>', 'start from parameters in JSON ({"name": {"shape", "data"}})')
+    .option('--quiet', 'no progress output')
+    .action(async (file: string, o: RunOptions & { dataArg?: Record<string, number | string> }) =>
+      done(await runCommand(file, { ...o, ...(o.dataArg ? { dataArgs: o.dataArg } : {}) })),
+    );
+
+  program
+    .command('grad')
+    .description('loss and gradients as JSON for given parameters and batch (per window with truncated BPTT)')
+    .argument('<file>', '.rnn file')
+    .requiredOption('--params <json>', 'parameters: {"name": {"shape": [...], "data": [...]}}')
+    .requiredOption('--batch <json>', 'batch: {"input": {"shape": [B, T], "data": [...]}, ..., "lengths"?: [...]}')
+    .option('--reference', 'compute with the float64 reference evaluator instead of tfjs')
+    .option('--model <name>', 'which model')
+    .addOption(backendOption())
+    .action(async (file: string, o: Parameters<typeof gradCommand>[1]) => done(await gradCommand(file, o)));
+
+  program
+    .command('sample')
+    .description('generate text with a trained language model')
+    .argument('<file>', '.rnn file')
+    .requiredOption('--ckpt <path>', 'checkpoint written by rnnc run')
+    .option('--prime <text>', 'text to start from')
+    .option('--temperature <t>', 'softmax temperature: < 1 safer, > 1 more varied', positive('--temperature'), 1)
+    .option('--length <n>', 'tokens to generate', int('--length', 1), 200)
+    .option('--seed <n>', 'random seed', int('--seed'), 0)
+    .option('--model <name>', 'which model')
+    .addOption(backendOption())
+    .action(async (file: string, o: Parameters<typeof sampleCommand>[1]) => done(await sampleCommand(file, o)));
+
+  program
+    .command('score')
+    .description('log-probability and per-token perplexity of texts under a trained language model')
+    .argument('<file>', '.rnn file')
+    .argument('<text...>', 'one or more texts')
+    .requiredOption('--ckpt <path>', 'checkpoint written by rnnc run')
+    .option('--model <name>', 'which model')
+    .addOption(backendOption())
+    .action(async (file: string, texts: string[], o: Parameters<typeof scoreCommand>[2]) => done(await scoreCommand(file, texts, o)));
+
+  program
+    .command('params')
+    .description('export the parameters of a checkpoint as JSON ({"name": {"shape", "data"}})')
+    .argument('<ckpt>', 'checkpoint written by rnnc run')
+    .option('-o, --output <file>', 'write to a file (default: standard output)')
+    .action((ckpt: string, o: { output?: string }) => done(paramsCommand(ckpt, o)));
+
+  return program;
+}
+
+/** Runs the CLI on `argv` (without `node rnnc`) and returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildCli((c) => {
+    code = c;
+  });
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return EXIT.usage;
+    }
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (e) {
+    return handleError(e);
+  }
+  return code;
+}
+
+export function handleError(e: unknown): number {
+  if (e instanceof CommanderError) {
+    // commander already printed its message (and help where asked for).
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+    return EXIT.usage;
+  }
+  if (e instanceof CliError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    return e.exitCode;
+  }
+  if (e instanceof RuntimeUserError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    return EXIT.user;
+  }
+  if (e instanceof InternalError) {
+    process.stderr.write(`${e.message}\nThis is a bug in rnnc, not in your program; please report it with the .rnn file.\n`);
+    if (process.env['RNNC_DEBUG']) process.stderr.write(`${e.stack ?? ''}\n`);
+    return EXIT.internal;
+  }
+  const err = e as Error;
+  process.stderr.write(`internal error: ${err?.message ?? String(e)}\nThis is a bug in rnnc; please report it (set RNNC_DEBUG=1 for details).\n`);
+  if (process.env['RNNC_DEBUG']) process.stderr.write(`${err?.stack ?? ''}\n`);
+  return EXIT.internal;
+}

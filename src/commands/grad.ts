@@ -1,0 +1,78 @@
+// `rnnc grad FILE --params P.json --batch B.json [--reference]`: loss and
+// gradients as JSON for given parameters and batch, on tfjs or on the
+// float64 reference. With truncated BPTT, one entry per window, parameters
+// held fixed. The verification interface: its output format is stable.
+import { buildModel, trainingGraphs } from '../../compiler/compile.js';
+import type { Dim } from '../../compiler/ir/types.js';
+import { parseParamsJson } from '../../runtime/params-json.js';
+import { referenceGradients } from '../../runtime/reference/gradients.js';
+import { startBackend } from '../backend-choice.js';
+import { parseBatchJson } from '../batch-json.js';
+import { CliError, EXIT } from '../errors.js';
+import { bindModel, loadProgram, pickModel, readSource, report } from '../project.js';
+import { TrainingSession } from '../../runtime/train/session.js';
+import { info } from '../terminal.js';
+
+interface GradOptions {
+  readonly params: string;
+  readonly batch: string;
+  readonly reference?: boolean;
+  readonly backend?: string;
+  readonly model?: string;
+}
+
+type TensorOut = { shape: number[]; data: number[] };
+
+export async function gradCommand(file: string, opts: GradOptions): Promise<number> {
+  const program = loadProgram(file, { quietWarnings: true });
+  const name = pickModel(program, opts.model);
+  const params = parseParamsJson(readSource(opts.params), opts.params);
+  const symbolic = buildModel(program.analysis, name, {});
+  report(symbolic.diagnostics, program.sources, true);
+  // Dimensions the data would fix come from the given parameters' shapes.
+  const dims: Record<string, number> = {};
+  for (const p of symbolic.model!.params) {
+    const given = params.get(p.name);
+    if (!given) throw new CliError(`${opts.params}: parameter ${p.name} is missing`);
+    p.shape.forEach((d: Dim, i) => {
+      if (typeof d === 'string' && /^[A-Za-z_]\w*$/.test(d) && given.shape[i] !== undefined) dims[d] = given.shape[i]!;
+    });
+  }
+  const model = bindModel(program, name, dims);
+  const config = program.analysis.trains.get(name) ?? {
+    model: name,
+    optimizer: { name: 'sgd', args: {}, positional: [], span: model.span },
+    bptt: { kind: 'full' as const },
+    batch: 1,
+    epochs: 1,
+    seed: 0,
+    checkpoint: 0,
+    span: model.span,
+  };
+  const batch = parseBatchJson(readSource(opts.batch), opts.batch, model);
+  const graphs = trainingGraphs(model, config.bptt.kind === 'truncated');
+  let entries: { loss: number; grads: Record<string, TensorOut> }[];
+  if (opts.reference) {
+    const p64 = new Map([...params].map(([k, v]) => [k, { shape: v.shape, data: v.data, dtype: 'f32' as const }]));
+    entries = referenceGradients(model, graphs, p64, batch, config.bptt).map((r) => ({
+      loss: r.loss,
+      grads: Object.fromEntries([...r.grads].map(([k, t]) => [k, { shape: [...t.shape], data: Array.from(t.data) }])),
+    }));
+  } else {
+    info(`backend: ${await startBackend(opts.backend)}`);
+    const session = new TrainingSession(model, config, graphs);
+    session.loadParams(params, opts.params);
+    entries = session.gradients(batch).map((r) => {
+      const grads: Record<string, TensorOut> = {};
+      for (const [k, t] of r.grads) {
+        grads[k] = { shape: [...t.shape], data: Array.from(t.dataSync()) };
+        t.dispose();
+      }
+      return { loss: r.loss, grads };
+    });
+    session.dispose();
+  }
+  const out = config.bptt.kind === 'truncated' ? { windows: entries } : entries[0]!;
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+  return EXIT.ok;
+}

@@ -1,0 +1,176 @@
+// `rnnc run FILE`: train per the train block (flags override it), with
+// progress, checkpoints (periodic, at the end, on Ctrl-C), a metrics log,
+// and evaluation on the validation split at the end.
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { LoweredModel } from '../../compiler/sema/model.js';
+import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../../runtime/checkpoint.js';
+import { makeBatches } from '../../runtime/data/batching.js';
+import type { Dataset } from '../../runtime/data/types.js';
+import { parseParamsJson } from '../../runtime/params-json.js';
+import { Rng } from '../../runtime/rng.js';
+import { trainLoop, type Position } from '../../runtime/train/loop.js';
+import type { EvalResult, TrainingSession } from '../../runtime/train/session.js';
+import { EXIT, CliError } from '../errors.js';
+import { nodeIO } from '../node-io.js';
+import { ProgressReporter } from '../progress.js';
+import { loadData, loadProgram, modelForData, newSession, pickModel, readSource, trainConfigFor, type Overrides } from '../project.js';
+import { info } from '../terminal.js';
+import { startBackend } from '../backend-choice.js';
+
+export interface RunOptions extends Overrides {
+  readonly model?: string;
+  readonly backend?: string;
+  readonly resume?: string;
+  readonly out?: string;
+  readonly steps?: number;
+  readonly checkpointEvery?: number;
+  readonly initParams?: string;
+  readonly quiet?: boolean;
+}
+
+export interface CheckpointExtra {
+  readonly dims: Record<string, number>;
+  readonly vocabs: { readonly inputs: (unknown | null)[]; readonly targets: (unknown | null)[] };
+  readonly data: { readonly name: string; readonly args: Readonly<Record<string, number | string>> };
+  readonly task: Dataset['task'];
+  readonly level: 'char' | 'word';
+}
+
+export function textLevel(name: string, args: Readonly<Record<string, number | string>>): 'char' | 'word' {
+  return name === 'brown_words' || args['level'] === 'word' ? 'word' : 'char';
+}
+
+export function checkpointExtra(model: LoweredModel, data: Dataset, dataSpec: { name: string; args: Readonly<Record<string, number | string>> }): CheckpointExtra {
+  const dims: Record<string, number> = {};
+  for (const [k, v] of model.dims) if (typeof v === 'number') dims[k] = v;
+  return {
+    dims,
+    vocabs: { inputs: data.inputs.map((s) => s.vocab?.toJSON() ?? null), targets: data.targets.map((s) => s.vocab?.toJSON() ?? null) },
+    data: dataSpec,
+    task: data.task,
+    level: textLevel(dataSpec.name, dataSpec.args),
+  };
+}
+
+export async function runCommand(file: string, opts: RunOptions): Promise<number> {
+  const program = loadProgram(file);
+  const modelName = pickModel(program, opts.model);
+  const config = trainConfigFor(program, modelName, opts);
+  const backend = await startBackend(opts.backend);
+  info(`backend: ${backend}`);
+  const data = loadData(program, config);
+  info(`data: ${data.description}`);
+  const model = modelForData(program, modelName, data);
+  const session = newSession(model, config);
+  const outDir = resolve(opts.out ?? join('runs', modelName));
+  mkdirSync(outDir, { recursive: true });
+  const ckptPath = join(outDir, 'checkpoint.json');
+  const metricsPath = join(outDir, 'metrics.jsonl');
+  const extra = checkpointExtra(model, data, config.data!);
+  const rng = new Rng(config.seed);
+
+  let start: Position = { epoch: 0, batchInEpoch: 0 };
+  if (opts.resume !== undefined) {
+    const ckpt = loadCheckpoint(nodeIO, opts.resume);
+    session.restore(ckpt, opts.resume);
+    start = { epoch: ckpt.epoch, batchInEpoch: ckpt.batchInEpoch };
+    info(`resumed from ${opts.resume}: step ${ckpt.step}, epoch ${ckpt.epoch + 1}, batch ${ckpt.batchInEpoch}`);
+  } else {
+    session.initParams(config.seed);
+    if (opts.initParams !== undefined) {
+      session.loadParams(parseParamsJson(readSource(opts.initParams), opts.initParams), opts.initParams);
+      info(`parameters from ${opts.initParams}`);
+    }
+    writeFileSync(metricsPath, '');
+  }
+  const paramCount = model.params.reduce((n, p) => n + p.shape.reduce<number>((a, d) => a * (d as number), 1), 0);
+  info(
+    `model ${modelName}: ${paramCount.toLocaleString('en-US')} parameters; ` +
+      `${config.optimizer.name}, batch ${config.batch}, ${config.epochs} epoch${config.epochs === 1 ? '' : 's'}, ` +
+      `bptt ${config.bptt.kind === 'full' ? 'full' : `truncated(k1 = ${config.bptt.k1}, k2 = ${config.bptt.k2})`}` +
+      `${config.clip ? `, clip ${config.clip.mode} ${config.clip.value}` : ''}, seed ${config.seed}`,
+  );
+
+  const save = (pos: Position): void => {
+    const ckpt: Checkpoint = session.checkpoint(pos, rng, extra as unknown as Record<string, unknown>);
+    saveCheckpoint(nodeIO, ckptPath, ckpt);
+  };
+  let stopRequested = false;
+  const onSigint = (): void => {
+    if (stopRequested) process.exit(EXIT.interrupted);
+    stopRequested = true;
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  const batchesPerEpoch = Math.ceil(data.train.length / config.batch);
+  const progress = new ProgressReporter(process.stderr, config.epochs * batchesPerEpoch, opts.quiet ?? false);
+  progress.start(start.epoch * batchesPerEpoch + start.batchInEpoch);
+  const startedAt = Date.now();
+  let result;
+  try {
+    result = await trainLoop({
+      session,
+      examples: data.train,
+      specs: data,
+      batchSize: config.batch,
+      epochs: config.epochs,
+      seed: config.seed,
+      start,
+      ...(opts.steps !== undefined ? { maxSteps: opts.steps } : {}),
+      checkpointEvery: opts.checkpointEvery ?? config.checkpoint,
+      save,
+      shouldStop: () => stopRequested,
+      onStep: (s) => {
+        progress.update(s.epoch * s.batchesPerEpoch + s.batchInEpoch, s);
+        appendFileSync(
+          metricsPath,
+          `${JSON.stringify({ kind: 'train', step: s.step, epoch: s.epoch + 1, batch: s.batchInEpoch, loss: s.loss, count: s.count, seconds: (Date.now() - startedAt) / 1000 })}\n`,
+        );
+      },
+    });
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+
+  if (result.status === 'nonfinite') {
+    save(result.position);
+    throw new CliError(
+      `the loss became ${result.lastLoss} at step ${session.step + 1}; training stopped without applying that update. ` +
+        `The last good parameters are in ${ckptPath}. Try a smaller learning rate, gradient clipping (\`clip norm 1.0\`), or check the data.`,
+    );
+  }
+  save(result.position);
+  if (result.status === 'stopped') {
+    info(`interrupted: checkpoint written to ${ckptPath} (step ${session.step}); continue with --resume ${ckptPath}`);
+    return EXIT.interrupted;
+  }
+  info(`trained ${session.step} steps in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; checkpoint: ${ckptPath}`);
+  const ev = evaluate(session, data, config.batch);
+  appendFileSync(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...ev })}\n`);
+  process.stdout.write(`${formatEval(ev, data, extra.level)}\n`);
+  session.dispose();
+  return EXIT.ok;
+}
+
+export function evaluate(session: TrainingSession, data: Dataset, batchSize: number): EvalResult {
+  const examples = data.valid.length > 0 ? data.valid : data.train;
+  return session.evaluate(makeBatches(examples, data, batchSize, null));
+}
+
+export function formatEval(ev: EvalResult, data: Dataset, level: 'char' | 'word'): string {
+  const split = data.valid.length > 0 ? 'validation' : 'training (no validation split)';
+  const parts = [`${split}: loss ${ev.loss.toFixed(4)}`];
+  if (data.task === 'lm') {
+    parts.push(`perplexity ${Math.exp(ev.loss).toFixed(3)}`);
+    if (level === 'char') parts.push(`bits/char ${(ev.loss / Math.LN2).toFixed(4)}`);
+  }
+  if (data.task === 'regression') parts.push(`mse ${ev.loss.toFixed(5)}`);
+  if (ev.accuracy !== undefined && data.task !== 'lm') parts.push(`accuracy ${(ev.accuracy * 100).toFixed(2)}%`);
+  const unit = data.task === 'lm' ? (level === 'char' ? 'characters' : 'tokens') : data.task === 'tagging' ? 'tokens' : 'examples';
+  parts.push(`(${ev.count.toLocaleString('en-US')} ${unit})`);
+  return parts.join('  ');
+}

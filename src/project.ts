@@ -1,0 +1,139 @@
+// From a .rnn path to what the commands need: the checked program, a model
+// with its dimensions bound to the data, its train settings, its dataset,
+// and a TrainingSession. Every failure here is a CliError with a clear
+// message (diagnostics are printed first).
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { analyze, buildModel, trainingGraphs, type Analysis } from '../compiler/compile.js';
+import type { Diagnostic } from '../compiler/diagnostics/diagnostic.js';
+import type { LoweredModel } from '../compiler/sema/model.js';
+import type { TrainConfig } from '../compiler/sema/train.js';
+import { bindDims, type DeclaredField } from '../runtime/data/batching.js';
+import { loadDataset } from '../runtime/data/registry.js';
+import type { Dataset } from '../runtime/data/types.js';
+import { Rng } from '../runtime/rng.js';
+import { TrainingSession } from '../runtime/train/session.js';
+import { CliError } from './errors.js';
+import { nodeIO } from './node-io.js';
+import { loadStdlib } from './stdlib.js';
+import { printDiagnostics } from './terminal.js';
+
+export interface LoadedProgram {
+  readonly path: string;
+  readonly text: string;
+  readonly analysis: Analysis;
+  readonly sources: Map<string, string>;
+}
+
+export function readSource(path: string): string {
+  if (!existsSync(path)) throw new CliError(`file not found: ${path}`);
+  if (statSync(path).isDirectory()) throw new CliError(`${path} is a folder, not a .rnn file`);
+  const buf = readFileSync(path);
+  if (buf.includes(0)) throw new CliError(`${path} is not a text file`);
+  return buf.toString('utf8');
+}
+
+/** Reads and checks a program; prints its diagnostics; throws if it has errors. */
+export function loadProgram(path: string, opts: { quietWarnings?: boolean } = {}): LoadedProgram {
+  const text = readSource(path);
+  const std = loadStdlib();
+  const analysis = analyze({ file: path, text }, std);
+  const sources = new Map([
+    [path, text],
+    [std.file, std.text],
+  ]);
+  report(analysis.diagnostics, sources, opts.quietWarnings);
+  return { path, text, analysis, sources };
+}
+
+export function report(diags: readonly Diagnostic[], sources: ReadonlyMap<string, string>, quietWarnings = false): void {
+  const shown = quietWarnings ? diags.filter((d) => d.severity === 'error') : diags;
+  printDiagnostics(shown, sources);
+  const errors = diags.filter((d) => d.severity === 'error').length;
+  if (errors > 0) throw new CliError(`${errors} error${errors === 1 ? '' : 's'}; nothing was run`);
+}
+
+/** The model a command works on: --model, else the one with a train block, else the only one. */
+export function pickModel(p: LoadedProgram, requested?: string): string {
+  const models = [...p.analysis.models.keys()];
+  if (requested !== undefined) {
+    if (!models.includes(requested)) {
+      throw new CliError(`${p.path} has no model named ${requested} (models: ${models.join(', ') || 'none'})`);
+    }
+    return requested;
+  }
+  if (models.length === 0) throw new CliError(`${p.path} declares no model`);
+  if (models.length === 1) return models[0]!;
+  const trained = models.filter((m) => p.analysis.trains.has(m));
+  if (trained.length === 1) return trained[0]!;
+  throw new CliError(`${p.path} declares several models (${models.join(', ')}); choose one with --model NAME`);
+}
+
+export interface Overrides {
+  readonly epochs?: number;
+  readonly batch?: number;
+  readonly seed?: number;
+  readonly dataArgs?: Readonly<Record<string, number | string>>;
+}
+
+export function trainConfigFor(p: LoadedProgram, model: string, o: Overrides = {}): TrainConfig {
+  const base = p.analysis.trains.get(model);
+  if (!base) throw new CliError(`model ${model} has no train block: add \`train ${model} { data ...; optimizer adam(lr = 1e-3) }\``);
+  return {
+    ...base,
+    ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
+    ...(o.batch !== undefined ? { batch: o.batch } : {}),
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(o.dataArgs && base.data ? { data: { ...base.data, args: { ...base.data.args, ...o.dataArgs } } } : {}),
+  };
+}
+
+/** Loads the train block's data source; file paths are relative to the .rnn file. */
+export function loadData(p: LoadedProgram, config: TrainConfig): Dataset {
+  if (!config.data) throw new CliError(`the train block of ${config.model} names no data: add \`data brown_chars(seq_len = 100)\` or similar`);
+  const args: Record<string, number | string> = { ...config.data.args };
+  const positional = config.data.positional;
+  if ((config.data.name === 'text' || config.data.name === 'jsonl') && positional.length > 0 && args['path'] === undefined) {
+    args['path'] = positional[0]!;
+  } else if (positional.length > 0) {
+    throw new CliError(`${config.data.name}: give its arguments by name, e.g. ${config.data.name}(seq_len = 100)`);
+  }
+  if (typeof args['path'] === 'string') args['path'] = resolve(dirname(p.path), args['path']);
+  return loadDataset(config.data.name, args, nodeIO, new Rng(config.seed));
+}
+
+export function declaredFields(model: LoweredModel): { inputs: DeclaredField[]; targets: DeclaredField[] } {
+  const field = (s: LoweredModel['inputs'][number]): DeclaredField => {
+    const t = s.type;
+    const dims = t.kind === 'tokens' || t.kind === 'token' ? [t.vocab] : t.dims;
+    return { name: s.name, kind: t.kind, dims: dims.map((d) => (typeof d === 'number' ? d : d)) };
+  };
+  return { inputs: model.inputs.map(field), targets: model.targets.map(field) };
+}
+
+/** Lowers a model with its data dimensions bound to numbers. */
+export function bindModel(p: LoadedProgram, model: string, dims: Readonly<Record<string, number>>): LoweredModel {
+  const built = buildModel(p.analysis, model, dims);
+  report(built.diagnostics, p.sources, true);
+  const m = built.model!;
+  const unbound = [...m.dims].filter(([, v]) => typeof v !== 'number').map(([k]) => k);
+  if (unbound.length > 0) {
+    throw new CliError(`dimension${unbound.length > 1 ? 's' : ''} ${unbound.join(', ')} of model ${model} got no value from the data; give ${unbound.length > 1 ? 'them' : 'it'} one with \`dim ${unbound[0]} = ...\``);
+  }
+  return m;
+}
+
+/** The model bound to a dataset's sizes (symbolic pass first, to learn which names the data must fix). */
+export function modelForData(p: LoadedProgram, model: string, data: Dataset): LoweredModel {
+  const symbolic = buildModel(p.analysis, model, {});
+  report(symbolic.diagnostics, p.sources);
+  const fixed: Record<string, number> = {};
+  for (const [k, v] of symbolic.model!.dims) if (typeof v === 'number') fixed[k] = v;
+  const dims = bindDims(declaredFields(symbolic.model!), data, fixed);
+  return bindModel(p, model, dims);
+}
+
+export function newSession(model: LoweredModel, config: TrainConfig): TrainingSession {
+  const graphs = trainingGraphs(model, config.bptt.kind === 'truncated');
+  return new TrainingSession(model, config, graphs);
+}

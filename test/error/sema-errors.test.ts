@@ -1,0 +1,507 @@
+// Semantic diagnostics (names, shapes, recurrences, models, training): for
+// every code sema emits, a small program that triggers it, asserting code,
+// severity, and the exact span (line, column, end); hints and notes where they
+// carry the explanation. `checkProgram` lowers every model with symbolic
+// dimensions, so shape errors are found without data. Three full renderings
+// are pinned as goldens under test/cases/errors/ (`-u` rewrites them).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { checkProgram } from '../../compiler/compile.js';
+import type { Diagnostic } from '../../compiler/diagnostics/diagnostic.js';
+import { MESSAGES, type DiagnosticCode } from '../../compiler/diagnostics/messages.js';
+import { renderDiagnostics } from '../../compiler/diagnostics/render.js';
+import { loadStdlib } from '../../src/stdlib.js';
+
+const FILE = 'test.rnn';
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const goldenDir = join(root, 'test', 'cases', 'errors');
+
+function check(text: string): Diagnostic[] {
+  return checkProgram({ file: FILE, text }, loadStdlib());
+}
+
+interface Pos {
+  readonly line: number;
+  readonly column: number;
+  readonly endLine: number;
+  readonly endColumn: number;
+}
+
+/**
+ * The position of `needle` in `text`: the first occurrence, or when the needle
+ * has the form `before«part»after`, of `part` inside the first occurrence of
+ * the whole (so a one-letter name can be pinned in its context).
+ */
+function at(text: string, needle: string): Pos & { readonly start: number; readonly part: string } {
+  const m = /^(.*)«(.*)»(.*)$/s.exec(needle);
+  const [before, part, after] = m ? [m[1]!, m[2]!, m[3]!] : ['', needle, ''];
+  const whole = text.indexOf(before + part + after);
+  if (whole < 0) throw new Error(`${needle} not in the program`);
+  if (text.indexOf(before + part + after, whole + 1) >= 0) throw new Error(`${needle} is not unique in the program`);
+  const start = whole + before.length;
+  const lines = text.slice(0, start).split('\n');
+  const line = lines.length;
+  const column = lines[lines.length - 1]!.length + 1;
+  return { start, part, line, column, endLine: line, endColumn: column + part.length };
+}
+
+/** The diagnostic with `code` whose span starts at `needle`; checks severity and the whole span. */
+function expectDiag(ds: readonly Diagnostic[], code: DiagnosticCode, text: string, needle: string): Diagnostic {
+  const want = at(text, needle);
+  const withCode = ds.filter((d) => d.code === code);
+  expect(withCode.length, `${code} in ${JSON.stringify(ds.map((d) => `${d.code} ${d.message}`))}`).toBeGreaterThan(0);
+  const d = withCode.find((x) => x.span.line === want.line && x.span.column === want.column);
+  expect(d, `${code} at ${want.line}:${want.column}, got ${withCode.map((x) => `${x.span.line}:${x.span.column}`).join(', ')}`).toBeDefined();
+  expect(d!.severity).toBe(MESSAGES[code].severity);
+  expect(d!.span.file).toBe(FILE);
+  expect({ endLine: d!.span.endLine, endColumn: d!.span.endColumn }).toEqual({ endLine: want.endLine, endColumn: want.endColumn });
+  expect(text.slice(d!.span.start, d!.span.end)).toBe(want.part);
+  return d!;
+}
+
+const errorsOf = (ds: readonly Diagnostic[]): Diagnostic[] => ds.filter((d) => d.severity === 'error');
+
+// A model that uses a cell `c` over x: seq<[2]> with H = 3.
+const useC = 'model m { dim H = 3; input x: seq<[2]>; target y: seq<[3]>; h = c(x) with H; loss = mse(h, y) }';
+
+/** Every code this file triggers (the coverage test below compares with the sources). */
+const covered = new Set<string>();
+const test = (code: DiagnosticCode, name: string, fn: () => void): void => {
+  covered.add(code);
+  it(`${code} ${MESSAGES[code].title}: ${name}`, fn);
+};
+
+describe('names (RNN2xxx)', () => {
+  test('RNN2001', 'unknown name in a cell, with a suggestion', () => {
+    const text = `cell c(x: [X]) -> h: [H] {
+  param W_h: [H, H]
+  param U: [H, X]
+  h[t] = tanh(U @ x[t] + W_hh @ h[t-1])
+}`;
+    const d = expectDiag(check(text), 'RNN2001', text, 'W_hh');
+    expect(d.message).toContain('`W_hh`');
+    expect(d.hint).toBe('did you mean `W_h`?');
+  });
+
+  test('RNN2001', 'unknown name in a model, with a suggestion', () => {
+    const text = `model m {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[3]>
+  h = rnn(xx) with H
+  loss = mse(h, y)
+}`;
+    const ds = check(text);
+    expect(ds[0]!.code).toBe('RNN2001');
+    const d = expectDiag(ds, 'RNN2001', text, 'xx');
+    expect(d.hint).toBe('did you mean `x`?');
+  });
+
+  test('RNN2002', 'a parameter declared twice in a cell (note at the first)', () => {
+    const text = `cell c(x: [X]) -> h: [H] {
+  param U: [H, X]
+  param U: [H, H]
+  h[t] = tanh(U @ x[t])
+}`;
+    const d = expectDiag(check(text), 'RNN2002', text, 'U', 1);
+    expect(d.notes).toHaveLength(1);
+    expect(d.notes[0]!.span).toMatchObject(at(text, 'U'));
+  });
+
+  test('RNN2002', 'a top-level dimension declared twice', () => {
+    const text = 'dim H = 3\ndim H = 4\n';
+    const d = expectDiag(check(text), 'RNN2002', text, 'H', 1);
+    expect(d.notes[0]!.span).toMatchObject(at(text, 'H'));
+  });
+
+  test('RNN2003', 'an unused parameter is a warning, and only that', () => {
+    const text = `cell c(x: [X]) -> h: [H] {
+  param U: [H, X]
+  param W: [H, H]
+  h[t] = tanh(U @ x[t])
+}`;
+    const ds = check(text);
+    expectDiag(ds, 'RNN2003', text, 'W');
+    expect(ds).toHaveLength(1);
+    expect(errorsOf(ds)).toEqual([]);
+  });
+
+  test('RNN2004', 'an unknown function in a cell', () => {
+    const text = `cell c(x: [X]) -> h: [H] {
+  param U: [H, X]
+  h[t] = tanhh(U @ x[t])
+}`;
+    expect(expectDiag(check(text), 'RNN2004', text, 'tanhh').hint).toBe('did you mean `tanh`?');
+  });
+
+  test('RNN2004', 'an unknown cell in a model', () => {
+    const text = `model m {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[3]>
+  h = lstmm(x) with H
+  loss = mse(h, y)
+}`;
+    expect(expectDiag(check(text), 'RNN2004', text, 'lstmm').hint).toBe('did you mean `lstm`?');
+  });
+
+  test('RNN2005', 'a cell applied to the wrong number of inputs', () => {
+    const text = `model m {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[3]>
+  h = rnn(x, x) with H
+  loss = mse(h, y)
+}`;
+    expect(expectDiag(check(text), 'RNN2005', text, 'rnn(x, x)').message).toContain('takes 1 input');
+  });
+
+  test('RNN2006', 'a train block for an unknown model', () => {
+    const text = `model m { dim H = 3; input x: seq<[2]>; target y: seq<[3]>; h = rnn(x) with H; loss = mse(h, y) }
+train mm { batch 2 }`;
+    expect(expectDiag(check(text), 'RNN2006', text, 'mm').hint).toBe('did you mean `m`?');
+  });
+
+  test('RNN2007', 'an unknown cell option in `with`', () => {
+    const text = `model m {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[3]>
+  h = rnn(x) with H, acts = relu
+  loss = mse(h, y)
+}`;
+    const d = expectDiag(check(text), 'RNN2007', text, 'acts');
+    expect(d.message).toContain('`rnn`');
+    expect(d.hint).toBe('did you mean `act`?');
+  });
+
+  test('RNN2008', 'an equation defined twice in a cell', () => {
+    const text = `cell c(x: [X]) -> h: [H] {
+  param U: [H, X]
+  h[t] = tanh(U @ x[t])
+  h[t] = sigmoid(U @ x[t])
+}`;
+    const d = expectDiag(check(text), 'RNN2008', text, 'h', 2);
+    expect(d.notes[0]!.span).toMatchObject(at(text, 'h', 1));
+  });
+
+  test('RNN2008', 'two losses in a model', () => {
+    const text = `model m {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[3]>
+  h = rnn(x) with H
+  loss = mse(h, y)
+  loss = mse(h, y)
+}`;
+    expectDiag(check(text), 'RNN2008', text, 'loss', 1);
+  });
+});
+
+describe('shapes and dimensions (RNN3xxx)', () => {
+  test('RNN3001', 'element-wise shape mismatch in a cell: both shapes, a note for each operand', () => {
+    const text = `cell c(x: [X]) -> h: [H] {
+  param W: [H, H]
+  param U: [H, X]
+  param b: [X]
+  h[t] = tanh(U @ x[t] + W @ h[t-1] + b)
+}
+${useC}`;
+    const d = expectDiag(check(text), 'RNN3001', text, 'U @ x[t] + W @ h[t-1] + b');
+    expect(d.message).toContain('[3]');
+    expect(d.message).toContain('[2]');
+    expect(d.notes).toHaveLength(2);
+    expect(d.notes[0]!.message).toContain('[3]');
+    expect(d.notes[0]!.span).toMatchObject(at(text, 'U @ x[t] + W @ h[t-1]'));
+    expect(d.notes[1]!.message).toContain('`b` has shape [2]');
+    expect(d.notes[1]!.span?.file).toBe(FILE);
+  });
+
+  test('RNN3001', 'prediction and target of mse differ: both shapes, notes at each side', () => {
+    const text = `model m {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[2]>
+  h = rnn(x) with H
+  loss = mse(h, y)
+}`;
+    const ds = check(text);
+    expect(ds).toHaveLength(1);
+    const d = expectDiag(ds, 'RNN3001', text, 'mse(h, y)');
+    expect(d.message).toContain('[3]');
+    expect(d.message).toContain('[2]');
+    expect(d.notes.map((n) => n.message)).toEqual(['`h` has shape [3]', '`y` has shape [2]']);
+    expect(d.notes.every((n) => n.span?.file === FILE)).toBe(true);
+  });
+
+  // Known deviation (reported): LANGUAGE.md asks for "where each shape came
+  // from", but sema/model.ts (and sema/cell.ts) replace a name's origin with
+  // the place it is read, so the notes point into `mse(h, y)` instead of at
+  // `h = rnn(x) with H` and `target y: seq<[2]>`. When that is fixed this
+  // test fails: turn it into a plain `it`.
+  it.fails('RNN3001 notes point at the declarations the shapes came from', () => {
+    const text = `model m {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[2]>
+  h = rnn(x) with H
+  loss = mse(h, y)
+}`;
+    const d = check(text)[0]!;
+    expect(d.notes[0]!.span?.line).toBe(5);
+    expect(d.notes[1]!.span?.line).toBe(4);
+  });
+
+  test('RNN3001', 'a cell input of the wrong size: notes at the argument and at the declaration in the cell', () => {
+    const text = `model m {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[3]>
+  h = rnn(x) with H, X = 5
+  loss = mse(h, y)
+}`;
+    const d = expectDiag(check(text), 'RNN3001', text, 'rnn(x)');
+    expect(d.message).toContain('[5]');
+    expect(d.message).toContain('[2]');
+    expect(d.notes[0]!.span).toMatchObject({ file: FILE, ...at(text, 'x', 3) });
+    expect(d.notes[1]!.span?.file).toBe('cells.rnn');
+  });
+
+  test('RNN3002', 'an unknown dimension in a dimension expression', () => {
+    const text = 'dim H = 3\ndim X = 2 * Q\n';
+    expect(expectDiag(check(text), 'RNN3002', text, 'Q').message).toContain('`Q`');
+  });
+
+  test('RNN3003', 'a cell dimension without a value', () => {
+    const text = `model m {
+  input x: seq<[2]>
+  target y: seq<[3]>
+  h = rnn(x)
+  loss = mse(h, y)
+}`;
+    const ds = check(text);
+    expect(ds[0]!.code).toBe('RNN3003');
+    const d = expectDiag(ds, 'RNN3003', text, 'rnn(x)');
+    expect(d.message).toContain('`H`');
+    expect(d.hint).toContain('with H');
+  });
+
+  test('RNN3004', 'a vector on the left of `@`', () => {
+    const text = `cell c(x: [X]) -> h: [H] {
+  param U: [H, X]
+  param b: [H]
+  h[t] = tanh(b @ x[t] + U @ x[t])
+}
+${useC}`;
+    expectDiag(check(text), 'RNN3004', text, 'b @ x[t]');
+  });
+
+  test('RNN3005', 'a cell applied to something that is not a sequence', () => {
+    const text = `model m {
+  dim H = 3
+  input v: [2]
+  target y: [3]
+  h = rnn(v) with H
+  loss = mse(last(h), y)
+}`;
+    expectDiag(check(text), 'RNN3005', text, 'v', 1);
+  });
+
+  test('RNN3006', 'a dimension of zero', () => {
+    const text = 'dim H = 0\n';
+    expectDiag(check(text), 'RNN3006', text, '0');
+  });
+});
+
+describe('recurrence (RNN4xxx)', () => {
+  test('RNN4001', 'an equation depending on itself at the same [t]', () => {
+    const text = `cell c(x: [X]) -> h: [H] {
+  param U: [H, X]
+  a[t] = tanh(U @ x[t] + h[t])
+  h[t] = sigmoid(a[t])
+}`;
+    const d = expectDiag(check(text), 'RNN4001', text, 'a');
+    expect(d.message).toContain('a[t] -> h[t] -> a[t]');
+    expect(d.hint).toContain('[t-1]');
+  });
+
+  test('RNN4002', 'mixing [t-1] and [t+1] in one cell (note at the first read)', () => {
+    const text = `cell c(x: [X]) -> h: [H] {
+  param U: [H, X]
+  param W, V: [H, H]
+  h[t] = tanh(U @ x[t] + W @ h[t-1] + V @ h[t+1])
+}`;
+    const d = expectDiag(check(text), 'RNN4002', text, '[t+1]');
+    expect(d.notes[0]!.span).toMatchObject(at(text, 'h[t-1]'));
+  });
+
+  test('RNN4003', 'a time offset other than -1, 0, +1', () => {
+    const text = `cell c(x: [X]) -> h: [H] {
+  param U: [H, X]
+  param W: [H, H]
+  h[t] = tanh(U @ x[t] + W @ h[t-2])
+}`;
+    expectDiag(check(text), 'RNN4003', text, '[t-2]');
+  });
+
+  test('RNN4004', 'an output without an equation', () => {
+    const text = `cell c(x: [X]) -> h: [H], s: [H] {
+  param U: [H, X]
+  h[t] = tanh(U @ x[t])
+}`;
+    expectDiag(check(text), 'RNN4004', text, 's');
+  });
+
+  test('RNN4005', 'an input read without [t]', () => {
+    const text = `cell c(x: [X]) -> h: [H] {
+  param U: [H, X]
+  h[t] = tanh(U @ x)
+}`;
+    expectDiag(check(text), 'RNN4005', text, 'x', 1);
+  });
+});
+
+describe('models and training (RNN5xxx)', () => {
+  test('RNN5001', 'a model without a loss', () => {
+    const text = `model m {
+  dim H = 3
+  input x: seq<[2]>
+  h = rnn(x) with H
+}`;
+    const ds = check(text);
+    expect(ds).toHaveLength(1);
+    expectDiag(ds, 'RNN5001', text, 'm');
+  });
+
+  test('RNN5002', 'an unknown training setting', () => {
+    const text = `model m { dim H = 3; input x: seq<[2]>; target y: seq<[3]>; h = rnn(x) with H; loss = mse(h, y) }
+train m {
+  batchsize 3
+}`;
+    expect(expectDiag(check(text), 'RNN5002', text, 'batchsize').hint).toBe('did you mean `batch`?');
+  });
+
+  test('RNN5003', 'k2 < k1 is a warning', () => {
+    const text = `model m { dim H = 3; input x: seq<[2]>; target y: seq<[3]>; h = rnn(x) with H; loss = mse(h, y) }
+train m {
+  bptt truncated(k1 = 20, k2 = 10)
+}`;
+    const ds = check(text);
+    expectDiag(ds, 'RNN5003', text, 'truncated(k1 = 20, k2 = 10)');
+    expect(errorsOf(ds)).toEqual([]);
+  });
+
+  test('RNN5006', 'truncated BPTT with a backward recurrence', () => {
+    const text = `model m {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[3]>
+  h = rnn(reverse x) with H
+  loss = mse(h, y)
+}
+train m {
+  bptt truncated(k1 = 5, k2 = 5)
+}`;
+    const ds = check(text);
+    expect(ds.map((d) => d.code)).toEqual(['RNN5006']);
+    const d = ds[0]!;
+    expect(d.span).toMatchObject({ line: 8, column: 1, endLine: 10, endColumn: 2 });
+    expect(d.severity).toBe('error');
+    expect(d.notes[0]!.span).toMatchObject({ line: 1, column: 1 });
+    expect(d.hint).toContain('bptt full');
+    // The same model trained with full BPTT is fine.
+    expect(check(text.replace('truncated(k1 = 5, k2 = 5)', 'full'))).toEqual([]);
+  });
+
+  test('RNN5007', 'a loss that is not cross_entropy or mse', () => {
+    const text = `model m {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[3]>
+  h = rnn(x) with H
+  loss = dense(h, 3)
+}`;
+    expectDiag(check(text), 'RNN5007', text, 'dense(h, 3)');
+  });
+});
+
+describe('several mistakes at once', () => {
+  it('a program with independent semantic mistakes reports every one of them in one run', () => {
+    const text = `cell c(x: [X]) -> h: [H] {
+  param U: [H, X]
+  param W: [H, H]
+  param unused: [H]
+  h[t] = tanh(U @ x[t] + W @ hh[t-1])
+}
+model a {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[2]>
+  h = gru(x) with H
+  loss = mse(h, y)
+}
+model b {
+  dim H = 3
+  input x: seq<[2]>
+  h = lstm(x) with H
+}
+train a {
+  epochz 3
+  bptt truncated(k1 = 4, k2 = 2)
+}`;
+    const ds = check(text);
+    expectDiag(ds, 'RNN2001', text, 'hh');
+    expectDiag(ds, 'RNN2003', text, 'unused');
+    expectDiag(ds, 'RNN3001', text, 'mse(h, y)');
+    expectDiag(ds, 'RNN5001', text, 'b');
+    expectDiag(ds, 'RNN5002', text, 'epochz');
+    expectDiag(ds, 'RNN5003', text, 'truncated(k1 = 4, k2 = 2)');
+  });
+});
+
+describe('golden renderings', () => {
+  const GOLDENS: Record<string, string> = {
+    'unknown-name-with-hint': `cell c(x: [X]) -> h: [H] {
+  param W_h: [H, H]
+  param U: [H, X]
+  h[t] = tanh(U @ x[t] + W_hh @ h[t-1])
+}
+`,
+    'shape-mismatch': `model m {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[2]>
+  h = rnn(x) with H
+  loss = mse(h, y)
+}
+`,
+    'mixed-time-directions': `cell c(x: [X]) -> h: [H] {
+  param U: [H, X]
+  param W, V: [H, H]
+  h[t] = tanh(U @ x[t] + W @ h[t-1] + V @ h[t+1])
+}
+`,
+  };
+  for (const [name, text] of Object.entries(GOLDENS)) {
+    it(name, async () => {
+      const ds = check(text);
+      expect(ds.length).toBeGreaterThan(0);
+      await expect(renderDiagnostics(ds, new Map([[FILE, text]]))).toMatchFileSnapshot(join(goldenDir, `${name}.txt`));
+    });
+  }
+});
+
+describe('coverage', () => {
+  it('every semantic code emitted by compiler/sema and compiler/compile.ts has a test here', () => {
+    const semaDir = join(root, 'compiler', 'sema');
+    const sources = ['compiler/compile.ts', ...readdirSync(semaDir).filter((f) => f.endsWith('.ts')).map((f) => `compiler/sema/${f}`)];
+    const emitted = new Set<string>();
+    for (const file of sources) {
+      for (const m of readFileSync(join(root, file), 'utf8').matchAll(/'(RNN[2-5]\d{3})'/g)) emitted.add(m[1]!);
+    }
+    expect(emitted.size).toBeGreaterThan(20);
+    expect([...emitted].filter((c) => !covered.has(c)).sort()).toEqual([]);
+  });
+});
