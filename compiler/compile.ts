@@ -24,6 +24,8 @@ export interface SourceText {
 export interface Analysis {
   readonly diagnostics: readonly Diagnostic[];
   readonly cells: ReadonlyMap<string, CellInfo>;
+  /** Cells with errors (already reported): applying one reports nothing more. */
+  readonly brokenCells: ReadonlySet<string>;
   readonly models: ReadonlyMap<string, ModelDecl>;
   readonly trains: ReadonlyMap<string, TrainConfig>;
   readonly topDims: ReadonlyMap<string, Dim>;
@@ -39,7 +41,7 @@ export function analyze(user: SourceText, stdlib: SourceText): Analysis {
   const std = parseProgram(stdlib.text, stdlib.file);
   const parsed = parseProgram(user.text, user.file);
   diags.list.push(...std.diagnostics, ...parsed.diagnostics);
-  const empty = { cells: new Map(), models: new Map(), trains: new Map(), topDims: new Map() };
+  const empty = { cells: new Map(), brokenCells: new Set<string>(), models: new Map(), trains: new Map(), topDims: new Map() };
   if (diags.hasErrors()) return { diagnostics: diags.list, ...empty, program: parsed.program };
 
   const cellDecls = new Map<string, CellDecl>();
@@ -74,9 +76,11 @@ export function analyze(user: SourceText, stdlib: SourceText): Analysis {
   for (const [k, v] of userCells) cellDecls.set(k, v);
 
   const cells = new Map<string, CellInfo>();
+  const brokenCells = new Set<string>();
   for (const [name, decl] of cellDecls) {
     const info = analyzeCell(decl, diags);
     if (info) cells.set(name, info);
+    else brokenCells.add(name);
   }
 
   const trains = new Map<string, TrainConfig>();
@@ -93,7 +97,7 @@ export function analyze(user: SourceText, stdlib: SourceText): Analysis {
     }
     trains.set(item.model.name, checkTrain(item, diags));
   }
-  return { diagnostics: diags.list, cells, models, trains, topDims, program: parsed.program };
+  return { diagnostics: diags.list, cells, brokenCells, models, trains, topDims, program: parsed.program };
 }
 
 export interface BuiltModel {
@@ -110,7 +114,7 @@ export function buildModel(a: Analysis, modelName: string, dimValues: Readonly<R
   const diags = new DiagnosticCollector();
   const decl = a.models.get(modelName);
   if (!decl) throw new Error(`no model ${modelName}`);
-  const model = lowerModel(decl, a.cells, a.topDims, dimValues, diags, sourceOf);
+  const model = lowerModel(decl, a.cells, a.brokenCells, a.topDims, dimValues, diags, sourceOf);
   const train = a.trains.get(modelName);
   if (model && train?.bptt.kind === 'truncated' && model.hasBackward) {
     diags.report('RNN5006', train.span, 'truncated BPTT cannot train a model with a backward recurrence', {

@@ -23,6 +23,7 @@ import { GraphBuilder, inlineGraph } from '../ir/builder.js';
 import { getOp } from '../ir/ops.js';
 import type { Graph, Node, ValueId } from '../ir/types.js';
 import { scanAttrs } from '../ir/types.js';
+import { eliminateDeadCode } from '../passes/dead-code.js';
 
 export function vjpGraph(g: Graph, wrt: readonly boolean[], seeded: readonly boolean[]): Graph {
   const b = new GraphBuilder();
@@ -108,7 +109,7 @@ export function vjpGraph(g: Graph, wrt: readonly boolean[], seeded: readonly boo
     const c = ct.get(v) ?? b.op('zeros_like', [v]);
     b.output(c, 'grad', `d_${inp.name}`);
   });
-  return b.build();
+  return eliminateDeadCode(b.build());
 }
 
 /** The scan body with the carries it received appended as extra ys. */
@@ -163,7 +164,7 @@ function scanVjp(
   newCtC.forEach((v, i) => rb.output(v, 'state', `d_${body.inputs[i]!.name}`));
   newAcc.forEach((v, a) => rb.output(v, 'state', `d_${body.inputs[nCarry + nXs + constNeeded[a]!]!.name}`));
   xsNeeded.forEach((j) => rb.output(grads[gradIndex(nCarry + j)]!, 'result', `d_${body.inputs[nCarry + j]!.name}`));
-  const reverseBody = rb.build();
+  const reverseBody = eliminateDeadCode(rb.build());
 
   const zerosFor = (v: ValueId): ValueId => b.op('zeros_like', [v]);
   const initCt = node.outputs.slice(0, nCarry).map((v, i) => outCts[i] ?? zerosFor(v));
@@ -203,5 +204,5 @@ export function differentiate(g: Graph, lossName = 'loss'): Graph {
   const one = b.constant(1);
   const outs = inlineGraph(b, inner, [...args, one]);
   inner.outputs.forEach((o, i) => b.output(outs[i]!, o.role, o.name));
-  return b.build();
+  return eliminateDeadCode(b.build());
 }

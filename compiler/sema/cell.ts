@@ -389,7 +389,7 @@ export function applyCell(
         const n = e.name.name;
         if (e.index && e.index.offset !== 0) return prev.get(n)!;
         const v = env.get(n);
-        if (v) return { ...v, origin: e.span };
+        if (v) return v; // keep the origin: notes point where the shape came from
         const opt = options.get(n);
         const num = opt ? numberOf(opt) : undefined;
         if (num !== undefined) return ops.number(num, e.span);

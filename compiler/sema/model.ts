@@ -12,7 +12,7 @@
 // counts). Outputs: `loss`, the prediction (`output`), final states.
 import type { Call, DimExpr, Equation, Expr, IoDecl, ModelDecl } from '../ast/ast.js';
 import type { DiagnosticCollector } from '../diagnostics/collector.js';
-import { recover } from '../diagnostics/collector.js';
+import { Abort, recover } from '../diagnostics/collector.js';
 import type { Span } from '../diagnostics/span.js';
 import { GraphBuilder } from '../ir/builder.js';
 import type { Dim, Graph, ValueId } from '../ir/types.js';
@@ -57,6 +57,7 @@ export const MODEL_FUNCTIONS = ['embed', 'one_hot', 'dense', 'last', 'mean', 'co
 export function lowerModel(
   decl: ModelDecl,
   cells: ReadonlyMap<string, CellInfo>,
+  brokenCells: ReadonlySet<string>,
   topDims: ReadonlyMap<string, Dim>,
   dimValues: Readonly<Record<string, number>>,
   diags: DiagnosticCollector,
@@ -129,6 +130,7 @@ export function lowerModel(
   const mask3 = b.op('expand_last', [mask]);
 
   let hasBackward = false;
+  const failed = new Set<string>();
   let lossInfo: { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string; per: 'step' | 'example' } | undefined;
 
   const lowerStatement = (eq: Equation): void => {
@@ -138,8 +140,18 @@ export function lowerModel(
         hint: 'shifts in time ([t-1]) belong inside a cell',
       });
     }
-    let counter = 0;
-    const instanceName = (): string => (counter++ === 0 ? target : `${target}_${counter}`);
+    // The statement's own layer is named after its target (`fw` -> `fw.W_g`);
+    // layers nested inside it are `<target>.<kind>`, numbered from the second
+    // (`h.embed.table`, `loss.dense.W`, `y.dense2.W`): dots keep them apart
+    // from every name a user can write.
+    const used = new Map<string, number>();
+    const instanceName = (kind: string, call: Expr): string => {
+      if (call === topLevel) return target;
+      const k = (used.get(kind) ?? 0) + 1;
+      used.set(kind, k);
+      return `${target}.${kind}${k === 1 ? '' : k}`;
+    };
+    const topLevel: Expr = eq.value.kind === 'Unary' && eq.value.op === 'bidir' ? eq.value.operand : eq.value;
 
     const lowerExpr = (e: Expr, argOf?: string): Val => {
       switch (e.kind) {
@@ -150,6 +162,7 @@ export function lowerModel(
         case 'NameRef': {
           const n = e.name.name;
           const v = env.get(n);
+          if (!v && failed.has(n)) throw new Abort(); // its statement already reported an error
           if (!v) {
             const hint = didYouMean(n, env.keys());
             return diags.fail('RNN2001', e.name.span, `unknown name \`${n}\``, hint ? { hint } : { hint: 'define it with a statement before this one' });
@@ -158,7 +171,8 @@ export function lowerModel(
             diags.fail('RNN4003', e.index.span, 'a model reads whole sequences at [t]; shifts in time belong inside a cell');
           }
           if (e.index && v.layout !== 'seq') diags.fail('RNN4003', e.index.span, `\`${n}\` is not a sequence, so it has no [t]`);
-          return { ...v, origin: e.span, what: `\`${n}\`` };
+          // The origin stays where `n` was defined: shape notes point there.
+          return { ...v, what: `\`${n}\`` };
         }
         case 'Unary':
           if (e.op === '-') return ops.negate(lowerExpr(e.operand), e.span);
@@ -217,7 +231,8 @@ export function lowerModel(
     const lowerCall = (call: Call): Val => {
       const fn = call.callee.name;
       const span = call.span;
-      if (cells.has(fn)) return applyCall(call, false, instanceName());
+      if (brokenCells.has(fn)) throw new Abort(); // its own errors are already reported
+      if (cells.has(fn)) return applyCall(call, false, instanceName(fn, call));
       const arg = (i: number, what: string): Expr => {
         const a = call.args[i];
         if (!a) diags.fail('RNN2005', span, `\`${fn}\` needs ${what} as argument ${i + 1}`);
@@ -236,7 +251,7 @@ export function lowerModel(
           if (ids.vocab === undefined) diags.fail('RNN3001', ids.origin, `embed needs token ids, but ${ids.what} holds vectors`);
           const width = sizeArg(1, 'the embedding size');
           const table = makeParam({
-            name: `${instanceName()}.table`,
+            name: `${instanceName('embed', call)}.table`,
             shape: [ids.vocab, width],
             init: { kind: 'normal', args: { mean: 0, std: 0.1 }, positional: [] },
             span,
@@ -254,7 +269,7 @@ export function lowerModel(
           const xs = userShape(b, x);
           if (xs.length !== 1) diags.fail('RNN3001', x.origin, `dense needs vectors, but ${x.what} has shape ${showShape(xs)}`);
           const out = sizeArg(1, 'the output size');
-          const inst = instanceName();
+          const inst = instanceName('dense', call);
           const W = makeParam({ name: `${inst}.W`, shape: [out, xs[0]!], init: { kind: 'glorot', args: {}, positional: [] }, span });
           const bias = makeParam({ name: `${inst}.b`, shape: [out], init: { kind: 'zeros', args: {}, positional: [] }, span });
           return { v: b.op('add', [b.op('linear', [x.v, W]), bias]), layout: x.layout, origin: span, what: 'dense(...)' };
@@ -343,7 +358,7 @@ export function lowerModel(
   };
 
   for (const item of decl.items) {
-    if (item.kind === 'Equation') recover(() => lowerStatement(item));
+    if (item.kind === 'Equation' && recover(() => lowerStatement(item) ?? true) === undefined) failed.add(item.target.name);
   }
   if (!lossInfo && !diags.list.slice(before).some((d) => d.severity === 'error')) {
     diags.report('RNN5001', decl.name.span, `model \`${decl.name.name}\` has no loss`, {

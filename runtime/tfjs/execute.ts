@@ -38,7 +38,8 @@ function runScan(body: Graph, nCarry: number, nXs: number, reverse: boolean, arg
   const ys: tf.Tensor[][] = Array.from({ length: nYs }, () => new Array<tf.Tensor>(steps));
   for (let k = 0; k < steps; k++) {
     const t = reverse ? steps - 1 - k : k;
-    const outs = executeGraph(body, [...carries, ...xs.map((x) => x[t]!), ...consts]);
+    // A step's intermediates are freed as soon as it ends; its outputs live on.
+    const outs = tf.tidy(() => executeGraph(body, [...carries, ...xs.map((x) => x[t]!), ...consts]));
     carries = outs.slice(0, nCarry);
     outs.slice(nCarry).forEach((y, i) => {
       ys[i]![t] = y;

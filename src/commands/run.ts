@@ -151,7 +151,7 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   info(`trained ${session.step} steps in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; checkpoint: ${ckptPath}`);
   const ev = evaluate(session, data, config.batch);
   appendFileSync(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...ev })}\n`);
-  process.stdout.write(`${formatEval(ev, data, extra.level)}\n`);
+  process.stdout.write(`${formatEval(ev, data, extra.level, model.lossPer)}\n`);
   session.dispose();
   return EXIT.ok;
 }
@@ -161,7 +161,7 @@ export function evaluate(session: TrainingSession, data: Dataset, batchSize: num
   return session.evaluate(makeBatches(examples, data, batchSize, null));
 }
 
-export function formatEval(ev: EvalResult, data: Dataset, level: 'char' | 'word'): string {
+export function formatEval(ev: EvalResult, data: Dataset, level: 'char' | 'word', lossPer: 'step' | 'example'): string {
   const split = data.valid.length > 0 ? 'validation' : 'training (no validation split)';
   const parts = [`${split}: loss ${ev.loss.toFixed(4)}`];
   if (data.task === 'lm') {
@@ -170,7 +170,7 @@ export function formatEval(ev: EvalResult, data: Dataset, level: 'char' | 'word'
   }
   if (data.task === 'regression') parts.push(`mse ${ev.loss.toFixed(5)}`);
   if (ev.accuracy !== undefined && data.task !== 'lm') parts.push(`accuracy ${(ev.accuracy * 100).toFixed(2)}%`);
-  const unit = data.task === 'lm' ? (level === 'char' ? 'characters' : 'tokens') : data.task === 'tagging' ? 'tokens' : 'examples';
+  const unit = data.task === 'lm' ? (level === 'char' ? 'characters' : 'tokens') : data.task === 'tagging' ? 'tokens' : lossPer === 'step' ? 'time steps' : 'examples';
   parts.push(`(${ev.count.toLocaleString('en-US')} ${unit})`);
   return parts.join('  ');
 }
