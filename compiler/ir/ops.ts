@@ -381,6 +381,45 @@ const defs: OpDef[] = [
     firstOrderOnly: true,
   },
   {
+    name: 'time_index',
+    arity: 1,
+    doc: 'x[index] along the leading (time) axis: [T, ...] -> [...] (unrolled loops)',
+    infer(inputs, attrs) {
+      const s = inputs[0]!.shape;
+      if (s.length < 1) throw new ShapeError('time_index needs a leading axis');
+      const i = attrs['index'] as number;
+      if (typeof s[0] === 'number' && (i < 0 || i >= s[0])) throw new ShapeError(`time_index ${i} outside [0, ${s[0]})`);
+      return [{ shape: s.slice(1), dtype: inputs[0]!.dtype }];
+    },
+    vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('time_place', [ct, ins(n, 0)], { index: n.attrs['index'] as number })],
+  },
+  {
+    name: 'time_place',
+    arity: 2,
+    doc: 'zeros shaped like `like` [T, ...] with x [...] at the given time index (the transpose of time_index)',
+    infer(inputs) {
+      expectArity('time_place', inputs, 2);
+      if (!sameShape(inputs[1]!.shape.slice(1), inputs[0]!.shape)) {
+        throw new ShapeError(`time_place: ${shapeToString(inputs[0]!.shape)} into ${shapeToString(inputs[1]!.shape)}`);
+      }
+      return [f32(inputs[1]!.shape)];
+    },
+    vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('time_index', [ct], { index: n.attrs['index'] as number }), undefined],
+  },
+  {
+    name: 'time_stack',
+    arity: 'variadic',
+    doc: 'stacks equal-shaped values along a new leading (time) axis',
+    infer(inputs) {
+      if (inputs.length < 1) throw new ShapeError('time_stack needs at least one input');
+      for (const t of inputs) {
+        if (!sameShape(t.shape, inputs[0]!.shape) || t.dtype !== inputs[0]!.dtype) throw new ShapeError('time_stack needs equal shapes');
+      }
+      return [{ shape: [inputs.length, ...inputs[0]!.shape], dtype: inputs[0]!.dtype }];
+    },
+    vjp: (b, n, [ct]) => (ct === undefined ? n.inputs.map(() => undefined) : n.inputs.map((_, i) => b.op('time_index', [ct], { index: i }))),
+  },
+  {
     name: 'scan',
     arity: 'variadic',
     doc: 'a loop over time: carries, per-step slices xs [T, ...], constants; body gives new carries and ys',
@@ -418,7 +457,8 @@ export const OP_NAMES = [
   'constant', 'zeros_like', 'neg', 'tanh', 'sigmoid', 'relu', 'leaky_relu', 'exp', 'log', 'square',
   'step', 'stop_gradient', 'add', 'sub', 'mul', 'div', 'grad_gate', 'sum_to', 'broadcast_like',
   'sum_all', 'linear', 'mm', 'outer', 'concat', 'slice_last', 'pad_last', 'expand_last',
-  'squeeze_last', 'gather', 'scatter_add', 'one_hot', 'xent', 'xent_grad', 'scan',
+  'squeeze_last', 'gather', 'scatter_add', 'one_hot', 'xent', 'xent_grad', 'time_index', 'time_place',
+  'time_stack', 'scan',
 ] as const;
 /** The names every backend must implement; runtime kernel tables are typed against this. */
 export type OpName = (typeof OP_NAMES)[number];

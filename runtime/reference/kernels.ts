@@ -3,7 +3,7 @@
 // (the table's type makes a missing one a compile error).
 import type { OpName } from '../../compiler/ir/ops.js';
 import type { Attrs, Dim } from '../../compiler/ir/types.js';
-import { size, strides, type Tensor64 } from './tensor.js';
+import { size, sliceLead, stackLead, strides, type Tensor64 } from './tensor.js';
 
 export type RefKernel = (inputs: readonly Tensor64[], attrs: Attrs) => Tensor64;
 
@@ -214,4 +214,11 @@ export const referenceKernels: Record<Exclude<OpName, 'scan'>, RefKernel> = {
     });
     return f(logits!.shape, out);
   },
+  time_index: ([x], attrs) => sliceLead(x!, attrs['index'] as number),
+  time_place: ([x, like], attrs) => {
+    const out = new Float64Array(like!.data.length);
+    out.set(x!.data, (attrs['index'] as number) * x!.data.length);
+    return f(like!.shape, out);
+  },
+  time_stack: (inputs) => stackLead(inputs, inputs[0]!.shape, inputs[0]!.dtype),
 };

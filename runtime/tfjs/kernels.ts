@@ -86,6 +86,13 @@ export const tfKernels: Record<Exclude<OpName, 'scan'>, TfKernel> = {
     const picked = tf.sum(tf.mul(logits!, tf.oneHot(labels! as tf.Tensor1D, k)), -1);
     return tf.sub(tf.logSumExp(logits!, -1), picked);
   },
+  time_index: ([x], attrs) => tf.squeeze(tf.slice(x!, [attrs['index'] as number], [1]), [0]),
+  time_place: ([x, like], attrs) => {
+    const i = attrs['index'] as number;
+    const T = like!.shape[0]!;
+    return tf.pad(tf.expandDims(x!, 0), [[i, T - 1 - i], ...x!.shape.map((): [number, number] => [0, 0])]);
+  },
+  time_stack: (inputs) => tf.stack(inputs as tf.Tensor[]),
   xent_grad: ([logits, labels, ct]) => {
     const k = logits!.shape[logits!.rank - 1]!;
     return tf.mul(tf.sub(tf.softmax(logits!), tf.oneHot(labels! as tf.Tensor1D, k)), tf.expandDims(ct!, -1));

@@ -4,7 +4,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { vi } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { expect, vi } from 'vitest';
 import { main } from '../../src/cli.js';
 
 export interface CliResult {
@@ -84,5 +85,26 @@ export function readCheckpoint(path: string): CheckpointJson {
 
 export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-/** No stack frame in what a user sees. */
-export const STACK_FRAME = /^\s{4}at /m;
+/** A file under test/e2e/fixtures. */
+export function fixture(name: string): string {
+  return join(dirname(fileURLToPath(import.meta.url)), 'fixtures', name);
+}
+
+/**
+ * A user (exit 1) or usage (exit 2) error: the expected code, and no stack
+ * frame ("    at ") or internal-error prefix in what the user sees.
+ */
+export function expectUserError(r: CliResult, code = 1): void {
+  expect(r.code, `exit code; stderr:\n${r.stderr}`).toBe(code);
+  expect(r.stderr).not.toContain('    at ');
+  expect(r.stderr).not.toContain('internal error');
+  expect(r.stderr.trim().length).toBeGreaterThan(0);
+}
+
+/** Every number in a JSON value (NaN and Infinity are written as null by JSON.stringify, so nulls count as bad). */
+export function jsonNumbers(v: unknown, out: unknown[] = []): unknown[] {
+  if (v === null || typeof v === 'number') out.push(v);
+  else if (Array.isArray(v)) v.forEach((x) => jsonNumbers(x, out));
+  else if (typeof v === 'object') Object.values(v as object).forEach((x) => jsonNumbers(x, out));
+  return out;
+}

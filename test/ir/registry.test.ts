@@ -169,6 +169,18 @@ const CASES: Readonly<Record<string, readonly OpCase[]>> = {
     { label: 'ids [2, 3], depth 4', inputs: [ids(4, 2, 3)], attrs: { depth: 4 } },
     { label: 'ids [5], depth 6', inputs: [ids(6, 5)], attrs: { depth: 6 } },
   ],
+  time_index: [
+    { label: '[4, 2, 3] at 1', inputs: [f(4, 2, 3)], attrs: { index: 1 }, linear: [[0]] },
+    { label: '[3] at 2', inputs: [f(3)], attrs: { index: 2 }, linear: [[0]] },
+  ],
+  time_place: [
+    { label: '[2, 3] into [4, 2, 3] at 3', inputs: [f(2, 3), { shape: [4, 2, 3], nondiff: true }], attrs: { index: 3 }, linear: [[0]] },
+    { label: '[] into [3] at 0', inputs: [f(), { shape: [3], nondiff: true }], attrs: { index: 0 }, linear: [[0]] },
+  ],
+  time_stack: [
+    { label: 'three of [2, 3]', inputs: [f(2, 3), f(2, 3), f(2, 3)], linear: [[0, 1, 2]] },
+    { label: 'one of [2]', inputs: [f(2)], linear: [[0]] },
+  ],
   xent: [
     { label: 'logits [2, 3, 4], labels [2, 3]', inputs: [f(2, 3, 4), ids(4, 2, 3)] },
     { label: 'logits [3, 5], labels [3]', inputs: [f(3, 5), ids(5, 3)] },
