@@ -127,11 +127,17 @@ export function buildModel(a: Analysis, modelName: string, dimValues: Readonly<R
 }
 
 /** Every diagnostic of a program: parsing, names, shapes (symbolically), training settings. */
-export function checkProgram(user: SourceText, stdlib: SourceText): Diagnostic[] {
+export function checkProgram(
+  user: SourceText,
+  stdlib: SourceText,
+  /** Checks of train settings owned by the caller's runtime (data sources, optimizers). */
+  extra: (a: Analysis) => readonly Diagnostic[] = () => [],
+): Diagnostic[] {
   const a = analyze(user, stdlib);
   const out = [...a.diagnostics];
   if (a.diagnostics.some((d) => d.severity === 'error' && d.code.startsWith('RNN1'))) return out;
   for (const name of a.models.keys()) out.push(...buildModel(a, name).diagnostics);
+  out.push(...extra(a));
   return out;
 }
 

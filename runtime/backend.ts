@@ -53,6 +53,8 @@ async function register(name: BackendName): Promise<string | null> {
     }
     return null;
   } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && name === 'tensorflow') return '@tensorflow/tfjs-node is not installed';
     return e instanceof Error ? e.message.split('\n')[0]! : String(e);
   }
 }

@@ -14,6 +14,8 @@ export class ProgressReporter {
     private readonly stream: NodeJS.WriteStream,
     private readonly total: number,
     private readonly quiet: boolean,
+    /** What one counted position is: 'tok' for sequence losses, 'seq' for one loss per sequence. */
+    private readonly unit: 'tok' | 'seq' = 'tok',
   ) {}
 
   start(done: number): void {
@@ -22,7 +24,7 @@ export class ProgressReporter {
       this.bar = new cliProgress.SingleBar(
         {
           stream: this.stream,
-          format: 'epoch {epoch} |{bar}| batch {value}/{total} | step {step} | loss {loss} | {rate} tok/s | ETA {eta_formatted}',
+          format: `epoch {epoch} |{bar}| batch {value}/{total} | step {step} | loss {loss} | {rate} ${this.unit}/s | ETA {eta_formatted}`,
           hideCursor: true,
           etaBuffer: 50,
           fps: 5,
@@ -48,7 +50,7 @@ export class ProgressReporter {
       this.lastLine = now;
       const eta = rate > 0 && done > 0 ? ((this.total - done) * seconds) / done : 0;
       this.stream.write(
-        `epoch ${s.epoch + 1}/${s.epochs}  batch ${done}/${this.total}  step ${s.step}  loss ${this.smoothLoss.toFixed(4)}  ${rate} tok/s  ETA ${formatSeconds(eta)}\n`,
+        `epoch ${s.epoch + 1}/${s.epochs}  batch ${done}/${this.total}  step ${s.step}  loss ${this.smoothLoss.toFixed(4)}  ${rate} ${this.unit}/s  ETA ${formatSeconds(eta)}\n`,
       );
     }
   }

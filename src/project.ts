@@ -17,6 +17,7 @@ import { CliError } from './errors.js';
 import { nodeIO } from './node-io.js';
 import { loadStdlib } from './stdlib.js';
 import { printDiagnostics } from './terminal.js';
+import { trainSettingDiagnostics } from './train-settings.js';
 
 export interface LoadedProgram {
   readonly path: string;
@@ -42,7 +43,8 @@ export function loadProgram(path: string, opts: { quietWarnings?: boolean } = {}
     [path, text],
     [std.file, std.text],
   ]);
-  report(analysis.diagnostics, sources, opts.quietWarnings);
+  const syntaxOk = !analysis.diagnostics.some((d) => d.severity === 'error');
+  report([...analysis.diagnostics, ...(syntaxOk ? trainSettingDiagnostics(analysis) : [])], sources, opts.quietWarnings);
   return { path, text, analysis, sources };
 }
 

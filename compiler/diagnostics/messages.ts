@@ -40,6 +40,8 @@ export const MESSAGES = {
   RNN5001: { severity: 'error', title: 'missing loss' },
   RNN5002: { severity: 'error', title: 'invalid training setting' },
   RNN5003: { severity: 'warning', title: 'k2 smaller than k1' },
+  RNN5004: { severity: 'error', title: 'invalid data source' },
+  RNN5005: { severity: 'error', title: 'invalid optimizer or schedule' },
   RNN5006: { severity: 'error', title: 'truncated BPTT needs forward recurrences' },
   RNN5007: { severity: 'error', title: 'invalid loss' },
 } as const satisfies Record<string, { severity: Severity; title: string }>;

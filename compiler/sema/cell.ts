@@ -6,8 +6,9 @@
 // run one way (mixing is RNN4002); same-step reads must form no cycle
 // (RNN4001), and give the order the body computes equations in.
 //
-// Lowering (per application): binds the cell's dimensions from the argument
-// shapes, `with` bindings and the model's dimensions; creates the instance's
+// Lowering (per application): binds the cell's dimensions from `with`
+// bindings, then the argument shapes, then the cell's own `dim`
+// declarations, then the model's dimensions of the same name; creates the instance's
 // parameters (`<instance>.<param>`); builds the scan body (carries = states,
 // xs = inputs and the mask, consts = parameters). Padded steps (mask 0) keep
 // the carried state unchanged, so padding changes neither outputs nor
@@ -270,7 +271,7 @@ export function applyCell(
     diags.fail('RNN2005', app.span, `cell \`${cellName}\` takes ${decl.inputs.length} input(s), got ${app.inputs.length}`);
   }
 
-  // Dimensions: local `dim` declarations, then unification with argument shapes, then `with`.
+  // Dimensions: `with` bindings, then unification with the argument shapes, then local `dim`, then the model's.
   const dims = new Map<string, Dim>();
   const options = new Map<string, Expr>();
   for (const [k, o] of info.options) options.set(k, o.value);

@@ -131,6 +131,7 @@ export function lowerModel(
 
   let hasBackward = false;
   const failed = new Set<string>();
+  let lossSeen: Span | undefined;
   let lossInfo: { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string; per: 'step' | 'example' } | undefined;
 
   const lowerStatement = (eq: Equation): void => {
@@ -145,6 +146,7 @@ export function lowerModel(
     // (`h.embed.table`, `loss.dense.W`, `y.dense2.W`): dots keep them apart
     // from every name a user can write.
     const used = new Map<string, number>();
+    let appliedCell = false;
     const instanceName = (kind: string, call: Expr): string => {
       if (call === topLevel) return target;
       const k = (used.get(kind) ?? 0) + 1;
@@ -180,8 +182,10 @@ export function lowerModel(
             if (e.operand.kind !== 'Call' || !cells.has(e.operand.callee.name)) {
               return diags.fail('RNN2005', e.span, '`bidir` applies to a cell: `bidir lstm(e) with H`');
             }
-            const fw = applyCall(e.operand, false, `${target}.fw`);
-            const bw = applyCall(e.operand, true, `${target}.bw`);
+            // The argument is lowered once and read by both directions.
+            const lowered = cellArgs(e.operand);
+            const fw = applyCall(e.operand, false, `${target}.fw`, lowered);
+            const bw = applyCall(e.operand, true, `${target}.bw`, lowered);
             return ops.concat([fw, bw], e.span);
           }
           return diags.fail('RNN2005', e.span, '`reverse` marks the input of a cell: `lstm(reverse e)`', {
@@ -197,13 +201,14 @@ export function lowerModel(
       }
     };
 
-    const applyCall = (call: Call, flip: boolean, instance: string): Val => {
+    /** The sequences a cell is applied to, and whether `reverse` marks them. */
+    const cellArgs = (call: Call): { args: Val[]; reversed: boolean } => {
       const info = cells.get(call.callee.name)!;
-      let reversed = flip;
+      let reversed = false;
       const args = call.args.map((a) => {
         let ex = a.value;
         if (ex.kind === 'Unary' && ex.op === 'reverse') {
-          reversed = !flip;
+          reversed = true;
           ex = ex.operand;
         }
         const v = lowerExpr(ex, call.callee.name);
@@ -217,10 +222,17 @@ export function lowerModel(
         }
         return v;
       });
+      return { args, reversed };
+    };
+
+    const applyCall = (call: Call, flip: boolean, instance: string, lowered = cellArgs(call)): Val => {
+      const info = cells.get(call.callee.name)!;
+      const reversed = lowered.reversed !== flip;
+      appliedCell = true;
       const applied = applyCell(
         b,
         diags,
-        { info, instance, inputs: args, bindings: eq.bindings, modelDims: dims, flip: reversed, span: call.span, mask: mask3 },
+        { info, instance, inputs: lowered.args, bindings: eq.bindings, modelDims: dims, flip: reversed, span: call.span, mask: mask3 },
         makeParam,
         source,
       );
@@ -302,7 +314,8 @@ export function lowerModel(
     };
 
     if (target === 'loss') {
-      if (lossInfo) diags.fail('RNN2008', eq.target.span, 'the model has two losses');
+      if (lossSeen) diags.fail('RNN2008', eq.target.span, 'the model has two losses', { notes: [{ message: 'the first is here', span: lossSeen }] });
+      lossSeen = eq.target.span;
       lossInfo = lowerLoss(eq.value, lowerExpr);
       return;
     }
@@ -314,6 +327,11 @@ export function lowerModel(
     b.source = source(eq.span);
     const v = lowerExpr(eq.value);
     b.source = undefined;
+    if (eq.bindings.length > 0 && !appliedCell) {
+      diags.fail('RNN2007', eq.bindings[0]!.span, '`with` binds the dimensions and options of a cell, but this statement applies no cell', {
+        hint: 'remove the `with` part, or apply a cell: `h = lstm(x) with H`',
+      });
+    }
     b.rename(v.v, target);
     env.set(target, { ...v, origin: eq.target.span, what: `\`${target}\`` });
     declaredAt.set(target, eq.target.span);

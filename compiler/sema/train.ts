@@ -62,10 +62,10 @@ export function checkTrain(decl: TrainDecl, diags: DiagnosticCollector): TrainCo
         data = callSpec(s.value, diags, 'a data source, e.g. `data brown_chars(seq_len = 100)`');
         break;
       case 'optimizer':
-        optimizer = callSpec(s.value, diags, 'an optimizer, e.g. `optimizer adam(lr = 1e-3)`');
+        optimizer = namedOnly(callSpec(s.value, diags, 'an optimizer, e.g. `optimizer adam(lr = 1e-3)`'), diags);
         break;
       case 'schedule':
-        schedule = callSpec(s.value, diags, 'a schedule, e.g. `schedule cosine(steps = 1000)`');
+        schedule = namedOnly(callSpec(s.value, diags, 'a schedule, e.g. `schedule cosine(steps = 1000)`'), diags);
         break;
       case 'clip': {
         const mode = s.mode?.name;
@@ -159,6 +159,13 @@ function callSpec(e: Expr, diags: DiagnosticCollector, expected: string): CallSp
     else positional.push(v);
   }
   return { name: e.callee.name, args, positional, span: e.span };
+}
+
+function namedOnly(c: CallSpec, diags: DiagnosticCollector): CallSpec {
+  if (c.positional.length > 0) {
+    diags.fail('RNN5002', c.span, `give the arguments of \`${c.name}\` by name`, { hint: `e.g. ${c.name}(lr = ${c.positional[0]})` });
+  }
+  return c;
 }
 
 function argValue(e: Expr): number | string | undefined {

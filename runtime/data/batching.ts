@@ -233,6 +233,12 @@ export function sliceBatchTime(batch: Batch, t0: number, t1: number): Batch {
     throw new Error(`internal: time window [${t0}, ${t1}) is not inside a batch of ${batch.steps} steps`);
   }
   const B = batch.batchSize;
+  const sliceSteps = (t: HostTensor): HostTensor => {
+    const per = t.data.length / t.shape[0]!;
+    const out: HostTensor = { dtype: t.dtype, shape: [t1 - t0, ...t.shape.slice(1)], data: t.data.subarray(t0 * per, t1 * per) };
+    timeMajor.add(out);
+    return out;
+  };
   const slice = (t: HostTensor): HostTensor => {
     if (!isTimeMajor(t, batch.steps, B)) return t;
     const per = t.data.length / t.shape[0]!;
@@ -243,8 +249,9 @@ export function sliceBatchTime(batch: Batch, t0: number, t1: number): Batch {
   return {
     inputs: batch.inputs.map(slice),
     targets: batch.targets.map(slice),
-    mask: slice(batch.mask),
-    last: slice(batch.last),
+    // mask and last are [T, B] by definition: always cut to the window.
+    mask: sliceSteps(batch.mask),
+    last: sliceSteps(batch.last),
     lengths: Int32Array.from(batch.lengths, (l) => Math.max(0, Math.min(l, t1) - t0)),
     batchSize: B,
     steps: t1 - t0,

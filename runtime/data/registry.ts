@@ -210,7 +210,8 @@ function checkArg(source: string, p: ParamInfo, v: ArgValue): ArgValue {
   }
 }
 
-export function loadDataset(name: string, args: Readonly<Record<string, number | string>>, io: FileIO, rng: Rng): Dataset {
+/** Checks a source's name and arguments, fills in defaults; RuntimeUserError for any mistake. Loads nothing. */
+export function checkDataSource(name: string, args: Readonly<Record<string, number | string>>): ReadonlyMap<string, ArgValue> {
   const source = SOURCES.find((s) => s.name === name);
   if (source === undefined) {
     throw new RuntimeUserError(
@@ -233,5 +234,10 @@ export function loadDataset(name: string, args: Readonly<Record<string, number |
       values.set(p.name, checkArg(name, p, given));
     }
   }
-  return source.load(new Args(values), io, rng);
+  return values;
+}
+
+export function loadDataset(name: string, args: Readonly<Record<string, number | string>>, io: FileIO, rng: Rng): Dataset {
+  const values = checkDataSource(name, args);
+  return SOURCES.find((s) => s.name === name)!.load(new Args(values), io, rng);
 }

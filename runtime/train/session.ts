@@ -97,7 +97,7 @@ export class TrainingSession {
       old.assign(t);
       t.dispose();
     } else {
-      this.params.set(name, tf.variable(t, true, `p_${this.params.size}`));
+      this.params.set(name, tf.variable(t, true));
       t.dispose();
     }
   }

@@ -6,11 +6,12 @@ import { EXIT } from '../errors.js';
 import { loadProgram, pickModel, readSource, report } from '../project.js';
 import { loadStdlib } from '../stdlib.js';
 import { printDiagnostics } from '../terminal.js';
+import { trainSettingDiagnostics } from '../train-settings.js';
 
 export function checkCommand(file: string, opts: { json?: boolean }): number {
   const text = readSource(file);
   const std = loadStdlib();
-  const diags = checkProgram({ file, text }, std);
+  const diags = checkProgram({ file, text }, std, trainSettingDiagnostics);
   const errors = diags.filter((d) => d.severity === 'error').length;
   if (opts.json) {
     process.stdout.write(`${renderDiagnosticsJson(diags)}\n`);

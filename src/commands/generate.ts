@@ -30,11 +30,17 @@ async function loadTrained(file: string, ckptPath: string, opts: { model?: strin
   }
   info(`backend: ${await startBackend(opts.backend)}`);
   const model = bindModel(program, name, extra.dims);
-  const session = newSession(model, trainConfigFor(program, name));
-  session.restore(ckpt, ckptPath);
   const vocabJson = extra.vocabs.inputs[0];
   if (!vocabJson) throw new CliError(`${ckptPath}: the model's input has no vocabulary (it is not text)`);
-  return { session, vocab: Vocab.fromJSON(vocabJson), level: extra.level };
+  const vocab = Vocab.fromJSON(vocabJson);
+  const session = newSession(model, trainConfigFor(program, name));
+  try {
+    session.restore(ckpt, ckptPath);
+  } catch (e) {
+    session.dispose();
+    throw e;
+  }
+  return { session, vocab, level: extra.level };
 }
 
 function encode(l: Loaded, text: string, what: string): Int32Array {
@@ -55,18 +61,33 @@ export async function sampleCommand(
   opts: { ckpt: string; prime?: string; temperature: number; length: number; seed: number; model?: string; backend?: string },
 ): Promise<number> {
   const l = await loadTrained(file, opts.ckpt, opts);
+  try {
+    return sample(l, opts);
+  } finally {
+    l.session.dispose();
+  }
+}
+
+function sample(l: Loaded, opts: { prime?: string; temperature: number; length: number; seed: number }): number {
   const prime = opts.prime ?? '';
   const ids = encode(l, start(l) + prime, 'the prime');
   if (ids.length === 0) throw new CliError('give a prime with --prime TEXT (this vocabulary has no line break to start from)');
   const out = sampleTokens(l.session, ids, opts.length, opts.temperature, new Rng(opts.seed));
   const sep = l.level === 'word' ? ' ' : '';
   process.stdout.write(`${prime}${prime && sep}${decodeIds(l.vocab, out, l.level)}\n`);
-  l.session.dispose();
   return EXIT.ok;
 }
 
 export async function scoreCommand(file: string, texts: readonly string[], opts: { ckpt: string; model?: string; backend?: string }): Promise<number> {
   const l = await loadTrained(file, opts.ckpt, opts);
+  try {
+    return score(l, texts);
+  } finally {
+    l.session.dispose();
+  }
+}
+
+function score(l: Loaded, texts: readonly string[]): number {
   const lines: string[] = [];
   for (const text of texts) {
     const prefix = start(l);
@@ -81,6 +102,5 @@ export async function scoreCommand(file: string, texts: readonly string[], opts:
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
-  l.session.dispose();
   return EXIT.ok;
 }

@@ -63,6 +63,24 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   info(`data: ${data.description}`);
   const model = modelForData(program, modelName, data);
   const session = newSession(model, config);
+  try {
+    return await train(session, { program, modelName, config, data, model, opts });
+  } finally {
+    session.dispose();
+  }
+}
+
+interface TrainContext {
+  readonly program: ReturnType<typeof loadProgram>;
+  readonly modelName: string;
+  readonly config: ReturnType<typeof trainConfigFor>;
+  readonly data: Dataset;
+  readonly model: LoweredModel;
+  readonly opts: RunOptions;
+}
+
+async function train(session: TrainingSession, ctx: TrainContext): Promise<number> {
+  const { modelName, config, data, model, opts } = ctx;
   const outDir = resolve(opts.out ?? join('runs', modelName));
   mkdirSync(outDir, { recursive: true });
   const ckptPath = join(outDir, 'checkpoint.json');
@@ -105,7 +123,7 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   process.on('SIGTERM', onSigint);
 
   const batchesPerEpoch = Math.ceil(data.train.length / config.batch);
-  const progress = new ProgressReporter(process.stderr, config.epochs * batchesPerEpoch, opts.quiet ?? false);
+  const progress = new ProgressReporter(process.stderr, config.epochs * batchesPerEpoch, opts.quiet ?? false, model.lossPer === 'step' ? 'tok' : 'seq');
   progress.start(start.epoch * batchesPerEpoch + start.batchInEpoch);
   const startedAt = Date.now();
   let result;
@@ -152,7 +170,6 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   const ev = evaluate(session, data, config.batch);
   appendFileSync(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...ev })}\n`);
   process.stdout.write(`${formatEval(ev, data, extra.level, model.lossPer)}\n`);
-  session.dispose();
   return EXIT.ok;
 }
 

@@ -3,7 +3,7 @@
 // JSON form, and the printed IR (scan, gradients, truncation gates).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectUserError, fixture, removeDir, rnnc, tempDir, writeFile } from './cli-harness.js';
+import { expectOk, expectUserError, fixture, removeDir, rnnc, tempDir, writeFile } from './cli-harness.js';
 
 /**
  * Checks the rendered diagnostic `file:line:col: error CODE` and that the
@@ -32,9 +32,43 @@ describe('rnnc check', () => {
   it('a clean file exits 0 and prints "<file>: ok" with nothing on stderr', async () => {
     const f = fixture('clean.rnn');
     const r = await rnnc('check', f);
-    expect(r.code, r.stderr).toBe(0);
+    expectOk(r);
     expect(r.stdout.trim()).toBe(`${f}: ok`);
     expect(r.stderr).toBe('');
+  });
+
+  it('train settings the runtime owns are checked without loading data: data source (RNN5004), optimizer (RNN5005)', async () => {
+    const f = writeFile(
+      dir,
+      'settings.rnn',
+      `dim H = 4
+model wave { input x: seq<[1]>; target y: seq<[1]>; h = rnn(x) with H; loss = mse(dense(h, 1), y) }
+train wave {
+  data sinus(T = 5)
+  optimizer adamw(lr = 1e-3)
+}
+`,
+    );
+    const r = await rnnc('check', f);
+    expect(r.code).toBe(1);
+    expectRendered(r.stderr, f, 4, 8, 'RNN5004');
+    expect(r.stderr).toContain('unknown data source "sinus"');
+    expectRendered(r.stderr, f, 5, 13, 'RNN5005');
+    expect(r.stderr).toContain('adamw');
+    const wrongArg = writeFile(
+      dir,
+      'settings2.rnn',
+      `dim H = 4
+model wave { input x: seq<[1]>; target y: seq<[1]>; h = rnn(x) with H; loss = mse(dense(h, 1), y) }
+train wave { data sine(T = 5, period = 3); optimizer adam(learning_rate = 1) }
+`,
+    );
+    const r2 = await rnnc('check', wrongArg);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toContain('RNN5004');
+    expect(r2.stderr).toContain('"period"');
+    expect(r2.stderr).toContain('RNN5005');
+    expect(r2.stderr).toContain('learning_rate');
   });
 
   it('a syntax error exits 1 with file:line:col, RNN1002, the source line and a caret', async () => {
@@ -55,15 +89,18 @@ describe('rnnc check', () => {
   });
 
   it('--json prints parseable JSON with the codes and spans (exit 1 on errors, 0 and [] when clean)', async () => {
+    // With --json the diagnostics go to stdout only.
     const syn = await rnnc('check', fixture('syntax-error.rnn'), '--json');
-    expectUserError(syn);
+    expect(syn.code).toBe(1);
+    expect(syn.stderr).toBe('');
     const d1 = JSON.parse(syn.stdout) as { code: string; severity: string; span: { line: number; column: number; file: string } }[];
     expect(d1.map((d) => d.code)).toEqual(['RNN1002']);
     expect(d1[0]!.severity).toBe('error');
     expect(d1[0]!.span).toMatchObject({ line: 5, column: 32, file: fixture('syntax-error.rnn') });
 
     const shape = await rnnc('check', fixture('shape-error.rnn'), '--json');
-    expectUserError(shape);
+    expect(shape.code).toBe(1);
+    expect(shape.stderr).toBe('');
     const d2 = JSON.parse(shape.stdout) as { code: string; span: { line: number; column: number } }[];
     expect(d2.map((d) => d.code)).toContain('RNN3001');
     expect(d2.find((d) => d.code === 'RNN3001')!.span).toMatchObject({ line: 9, column: 10 });
@@ -113,7 +150,7 @@ describe('rnnc ir', () => {
 
   it('prints the forward graph of the model with a train block, with a scan and dims from --dims', async () => {
     const r = await rnnc('ir', two, '--dims', 'V=6');
-    expect(r.code, r.stderr).toBe(0);
+    expectOk(r);
     expect(r.stdout).toMatch(/^model trained \{/);
     expect(r.stdout).toMatch(/= scan\[/);
     // --dims V=6 binds the embedding table's rows (E = 4 from the file).
@@ -125,7 +162,7 @@ describe('rnnc ir', () => {
   it('--grad prints `out grad d_<param>` for every parameter of the forward graph, and a reverse scan', async () => {
     const fwd = await rnnc('ir', two, '--dims', 'V=6');
     const r = await rnnc('ir', two, '--dims', 'V=6', '--grad');
-    expect(r.code, r.stderr).toBe(0);
+    expectOk(r);
     expect(r.stdout).toMatch(/^gradient of model trained \{/);
     expect(r.stdout).toMatch(/scan\[[^\]]*reverse=true/);
     const params = [...fwd.stdout.matchAll(/^ {2}in param %\d+:(\S+) :/gm)].map((m) => m[1]!);
@@ -136,7 +173,7 @@ describe('rnnc ir', () => {
 
   it('--truncated adds grad_gate to the scan body (absent without it for a full-BPTT model)', async () => {
     const r = await rnnc('ir', two, '--dims', 'V=6', '--truncated');
-    expect(r.code, r.stderr).toBe(0);
+    expectOk(r);
     expect(r.stdout).toContain('(truncated BPTT)');
     expect(r.stdout).toContain('grad_gate');
     expect(r.stdout).toMatch(/in control %\d+:gate/);
@@ -144,7 +181,7 @@ describe('rnnc ir', () => {
 
   it('--model picks the other model; an unknown model exits 1 and lists the models', async () => {
     const other = await rnnc('ir', two, '--model', 'other');
-    expect(other.code, other.stderr).toBe(0);
+    expectOk(other);
     expect(other.stdout).toMatch(/^model other \{/);
 
     const r = await rnnc('ir', two, '--model', 'zzz');

@@ -1,10 +1,20 @@
 // Runs the rnnc CLI in-process (src/cli.ts `main`) and captures what it
 // writes to stdout and stderr, so the end-to-end tests need no build. Also
 // small helpers for temporary folders, .rnn sources and metrics files.
+//
+// A real `rnnc` process ends after one command, releasing whatever tfjs held;
+// here commands share one process, so after each command the harness records
+// the tfjs variables and tensors still alive (`leaked`) and then disposes the
+// variables, as a process exit would: a command that fails after creating
+// its TrainingSession does not release it (see cli-in-process.test.ts), and
+// the session's fixed variable names (p_0, p_1, ...) would make every later
+// command in this process fail with "Variable with name p_0 was already
+// registered".
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
 import { expect, vi } from 'vitest';
 import { main } from '../../src/cli.js';
 
@@ -12,10 +22,19 @@ export interface CliResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** tfjs variables alive after the command, and tensors it added (0 and 0 for a command that cleans up). */
+  readonly leaked: { readonly variables: number; readonly tensors: number };
 }
 
 /** Runs `rnnc ...argv` in this process; stdout and stderr are captured, not shown. */
 export async function rnnc(...argv: string[]): Promise<CliResult> {
+  const r = await rnncKeepingState(...argv);
+  if (r.leaked.variables > 0) tf.disposeVariables();
+  return r;
+}
+
+/** As `rnnc`, but leaves whatever tfjs state the command left behind. */
+export async function rnncKeepingState(...argv: string[]): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const capture =
@@ -28,6 +47,7 @@ export async function rnnc(...argv: string[]): Promise<CliResult> {
     };
   const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture((s) => (stdout += s)) as typeof process.stdout.write);
   const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture((s) => (stderr += s)) as typeof process.stderr.write);
+  const tensorsBefore = tf.memory().numTensors;
   let code: number;
   try {
     code = await main(argv);
@@ -35,10 +55,11 @@ export async function rnnc(...argv: string[]): Promise<CliResult> {
     out.mockRestore();
     err.mockRestore();
   }
-  return { code, stdout, stderr };
+  const leaked = { variables: Object.keys(tf.engine().registeredVariables).length, tensors: tf.memory().numTensors - tensorsBefore };
+  return { code, stdout, stderr, leaked };
 }
 
-/** A fresh temporary folder, removed by the returned cleanup. */
+/** A fresh temporary folder (remove it with removeDir). */
 export function tempDir(prefix = 'rnnc-e2e-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -88,6 +109,12 @@ export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b
 /** A file under test/e2e/fixtures. */
 export function fixture(name: string): string {
   return join(dirname(fileURLToPath(import.meta.url)), 'fixtures', name);
+}
+
+/** Success: exit 0, and every tfjs variable and tensor the command made is released. */
+export function expectOk(r: CliResult): void {
+  expect(r.code, `exit code; stderr:\n${r.stderr}`).toBe(0);
+  expect(r.leaked, 'tfjs variables and tensors left alive by the command').toEqual({ variables: 0, tensors: 0 });
 }
 
 /**

@@ -170,6 +170,22 @@ train mm { batch 2 }`;
     expect(expectDiag(check(text), 'RNN2006', text, 'train «mm»').hint).toBe('did you mean `m`?');
   });
 
+  test('RNN2007', '`with` on a statement that applies no cell', () => {
+    const text = `model m {
+  input x: seq<[2]>
+  target y: seq<[1]>
+  s = dense(x, 1) with H = 3
+  loss = mse(s, y)
+}`;
+    expect(expectDiag(check(text), 'RNN2007', text, 'with «H = 3»').message).toContain('applies no cell');
+  });
+
+  test('RNN5002', 'optimizer arguments given by position', () => {
+    const text = `model m { input x: seq<[2]>; target y: seq<[1]>; loss = mse(dense(x, 1), y) }
+train m { optimizer adam(0.01) }`;
+    expect(expectDiag(check(text), 'RNN5002', text, '«adam(0.01)»').hint).toContain('lr = 0.01');
+  });
+
   test('RNN2007', 'an unknown cell option in `with`', () => {
     const text = `model m {
   dim H = 3

@@ -126,3 +126,20 @@ describe('model gradients match finite differences (float64 reference)', () => {
     });
   }
 });
+
+describe('bidir', () => {
+  it('lowers its argument once: one embedding table read by both directions', () => {
+    const model = compileModel(`
+model m {
+  dim V = 5, K = 3, H = 2
+  input x: seq<token[V]>
+  target y: seq<token[K]>
+  h = bidir gru(embed(x, 4)) with H
+  loss = cross_entropy(dense(h, K), y)
+}`);
+    const tables = model.params.filter((p) => p.name.endsWith('.table')).map((p) => p.name);
+    expect(tables).toEqual(['h.embed.table']);
+    expect(model.graph.nodes.filter((n) => n.op === 'gather')).toHaveLength(1);
+    expect(model.graph.nodes.filter((n) => n.op === 'scan')).toHaveLength(2);
+  });
+});

@@ -1,0 +1,114 @@
+// The real executable (src/bin.ts) in its own process: exit codes reach the
+// shell and a user mistake never shows a stack trace; Ctrl-C (SIGINT) stops a
+// run between batches with exit 130 and a checkpoint from which --resume
+// continues exactly. The sources are compiled with tsc into a temporary
+// folder (about a second), never into the shared dist/.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectOk, fixture, readCheckpoint, removeDir, rnnc, tempDir, writeFile } from './cli-harness.js';
+
+const ROOT = resolve(fixture('.'), '..', '..', '..');
+let build: string;
+let bin: string;
+let dir: string;
+
+beforeAll(() => {
+  build = tempDir('rnnc-e2e-build-');
+  dir = tempDir();
+  try {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json'), '--outDir', build, '--declaration', 'false', '--sourceMap', 'false'], {
+      cwd: ROOT,
+      stdio: 'pipe',
+    });
+  } catch {
+    // Type errors elsewhere in the tree still emit JavaScript; the checks below need only bin.js.
+  }
+  bin = join(build, 'src', 'bin.js');
+  expect(existsSync(bin), 'tsc did not emit src/bin.js').toBe(true);
+  // What the package root provides at run time: package.json (version, root marker), the standard cells, node_modules.
+  cpSync(join(ROOT, 'package.json'), join(build, 'package.json'));
+  mkdirSync(join(build, 'compiler', 'stdlib'), { recursive: true });
+  cpSync(join(ROOT, 'compiler', 'stdlib', 'cells.rnn'), join(build, 'compiler', 'stdlib', 'cells.rnn'));
+  symlinkSync(join(ROOT, 'node_modules'), join(build, 'node_modules'), 'dir');
+});
+afterAll(() => {
+  removeDir(build);
+  removeDir(dir);
+});
+
+function rnncProcess(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', RNNC_DEBUG: '' }, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('the rnnc executable', () => {
+  it('exit 0 and "ok" for a clean file', () => {
+    const r = rnncProcess('check', fixture('clean.rnn'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(': ok');
+  });
+
+  it.each([
+    ['a missing file', 1, ['check', '/nonexistent/x.rnn'], 'file not found'],
+    ['a syntax error', 1, ['check', fixture('syntax-error.rnn')], 'RNN1002'],
+    ['an unknown data source', 1, ['run', 'DATA', '--backend', 'cpu', '--quiet'], 'unknown data source'],
+    ['--epochs 0', 2, ['run', fixture('clean.rnn'), '--epochs', '0'], '--epochs'],
+    ['an unknown command', 2, ['frobnicate'], 'frobnicate'],
+  ] as const)('%s: exit %i, a message and no stack trace', (_what, code, args, message) => {
+    const argv = args.map((a) => (a === 'DATA' ? writeFile(dir, 'nodata.rnn', readFileSync(fixture('clean.rnn'), 'utf8').replace(/sine\([^)]*\)/, 'nosuch(n = 1)')) : a));
+    const r = rnncProcess(...argv);
+    expect(r.code, r.stderr).toBe(code);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toContain('    at ');
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('SIGINT mid-run: exit 130, a checkpoint, and --resume from it equals an uninterrupted run', async () => {
+    writeFile(dir, 'abc.txt', 'abcab cabba\n'.repeat(40));
+    const file = writeFile(
+      dir,
+      'lm.rnn',
+      `dim V, E = 4, H = 6
+model lm { input chars: seq<token[V]>; target next: seq<token[V]>; h = lstm(embed(chars, E)) with H; y = dense(h, V); loss = cross_entropy(y, next) }
+train lm { data text("abc.txt", seq_len = 10); optimizer adam(lr = 1e-2); batch 4; epochs 1000; seed 5 }`,
+    );
+    const out = join(dir, 'interrupted');
+    const metrics = join(out, 'metrics.jsonl');
+    const child = spawn(process.execPath, [bin, 'run', file, '--backend', 'cpu', '--out', out, '--quiet'], { env: { ...process.env, NO_COLOR: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    // Interrupt once a few steps are logged.
+    const started = Date.now();
+    while (!(existsSync(metrics) && readFileSync(metrics, 'utf8').split('\n').length > 4)) {
+      expect(Date.now() - started, `no training steps logged; stderr:\n${stderr}`).toBeLessThan(30_000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGINT');
+    // A run that ignored the signal would go on for 1000 epochs: give it 20 s, then kill it and fail.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await exited;
+    clearTimeout(guard);
+    expect(code, stderr).toBe(130);
+    const ckptPath = join(out, 'checkpoint.json');
+    expect(stderr).toContain(`interrupted: checkpoint written to ${ckptPath}`);
+    expect(stderr).not.toContain('    at ');
+    const k = readCheckpoint(ckptPath).step;
+    expect(k).toBeGreaterThanOrEqual(4);
+    // The log and the checkpoint agree on how far training got.
+    const logged = readFileSync(metrics, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number });
+    expect(logged[logged.length - 1]!.step).toBe(k);
+
+    const N = k + 7;
+    expectOk(await rnnc('run', file, '--backend', 'cpu', '--steps', String(N), '--resume', ckptPath, '--out', join(dir, 'resumed'), '--quiet'));
+    expectOk(await rnnc('run', file, '--backend', 'cpu', '--steps', String(N), '--out', join(dir, 'whole'), '--quiet'));
+    const a = readCheckpoint(join(dir, 'resumed', 'checkpoint.json'));
+    const b = readCheckpoint(join(dir, 'whole', 'checkpoint.json'));
+    expect(a.step).toBe(N);
+    expect(a.params).toEqual(b.params);
+    expect(a['optimizer']).toEqual(b['optimizer']);
+  });
+});
