@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { InternalError } from '../compiler/diagnostics/diagnostic.js';
 import { RuntimeUserError } from '../runtime/io.js';
 import { checkCommand, irCommand } from './commands/check.js';
+import { compileCommand, type CompileOptions } from './commands/compile.js';
 import { gradCommand } from './commands/grad.js';
 import { sampleCommand, scoreCommand } from './commands/generate.js';
 import { paramsCommand } from './commands/params.js';
@@ -136,6 +137,18 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--model <name>', 'which model')
     .addOption(backendOption())
     .action(async (file: string, texts: string[], o: Parameters<typeof scoreCommand>[2]) => done(await scoreCommand(file, texts, o)));
+
+  program
+    .command('compile')
+    .description('compile a model to a standalone TypeScript module (depends only on @tensorflow/tfjs-core)')
+    .argument('<file>', '.rnn file')
+    .requiredOption('-o, --output <file>', 'the .ts file to write')
+    .option('--model <name>', 'which model (default: the only one, or the one with a train block)')
+    .addOption(new Option('--target <target>', 'forward: inference only; train: also loss, gradients and trainStep (default: train when the model has a train block)').choices(['forward', 'train']))
+    .option('--unroll <n>', 'emit the time loops unrolled n steps (sequences must then have exactly n steps)', int('--unroll', 1))
+    .option('--dims <list>', 'sizes for dimensions the data would fix, e.g. V=80,K=10', dimsList)
+    .option('--ckpt <path>', 'take the data dimensions from a checkpoint written by rnnc run')
+    .action(async (file: string, o: CompileOptions) => done(await compileCommand(file, o)));
 
   program
     .command('params')

@@ -1,0 +1,72 @@
+// Timing and memory measurement shared by every column.
+//
+// Training time: `warmup` untimed steps, then `iters` timed ones; the figure
+// is the median. Every step ends with the loss read back to the host, so the
+// time covers all the work the step queued (on cpu and wasm kernels run
+// synchronously anyway).
+// Peak memory: one more, untimed step run under tf.profile, whose `peakBytes`
+// is the high-water mark of tf.memory().numBytes sampled after every kernel;
+// reported minus numBytes before the step, i.e. what the step allocates on
+// top of the parameters and optimizer state it starts with. (Profiling adds
+// per-kernel bookkeeping, which is why that step is not timed.)
+import * as tf from '@tensorflow/tfjs-core';
+import { performance } from 'node:perf_hooks';
+
+export type ImplName = 'tf.layers' | 'hand-fused' | 'rnnc' | 'rnnc-compiled';
+export const IMPL_NAMES: readonly ImplName[] = ['tf.layers', 'hand-fused', 'rnnc', 'rnnc-compiled'];
+
+/** One implementation, set up on one row's data. */
+export interface BenchImpl {
+  readonly name: ImplName;
+  /** One training step on the fixed batch (forward, backward, Adam); resolves to the batch's mean loss. */
+  trainStep(): Promise<number>;
+  /** One streaming inference step at batch 1, state carried from the previous call; reads the prediction back. */
+  inferStep(): Promise<void>;
+  dispose(): void;
+}
+
+export interface TrainTiming {
+  readonly medianMs: number;
+  readonly allMs: readonly number[];
+  readonly firstLoss: number;
+  readonly lastLoss: number;
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export async function timeTraining(impl: BenchImpl, warmup: number, iters: number): Promise<TrainTiming> {
+  const losses: number[] = [];
+  for (let i = 0; i < warmup; i++) losses.push(await impl.trainStep());
+  const allMs: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = performance.now();
+    losses.push(await impl.trainStep());
+    allMs.push(performance.now() - t0);
+  }
+  return { medianMs: median(allMs), allMs, firstLoss: losses[0]!, lastLoss: losses[losses.length - 1]! };
+}
+
+/** Median latency of one streaming step, after `warmup` untimed ones. */
+export async function timeInference(impl: BenchImpl, warmup: number, iters: number): Promise<number> {
+  for (let i = 0; i < warmup; i++) await impl.inferStep();
+  const ms: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = performance.now();
+    await impl.inferStep();
+    ms.push(performance.now() - t0);
+  }
+  return median(ms);
+}
+
+/** Bytes a training step allocates above what is live before it (see the file comment). */
+export async function peakTrainingBytes(impl: BenchImpl): Promise<number> {
+  const before = tf.memory().numBytes;
+  const info = await tf.profile(async () => {
+    await impl.trainStep();
+  });
+  return Math.max(0, info.peakBytes - before);
+}

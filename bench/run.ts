@@ -1,0 +1,163 @@
+// `npm run bench [-- --backend wasm|cpu --sizes S,M,L --cells rnn,lstm,gru --iters 5]`
+// The side-by-side benchmark of issue 4: prints markdown tables to stdout,
+// progress to stderr, and writes bench/results/<backend>.json.
+// `--micro` runs the matMul transpose micro-benchmark instead
+// (bench/results/<backend>-matmul-transpose.json).
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, platform, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startBackend } from '../src/backend-choice.js';
+import { packageRoot } from '../src/stdlib.js';
+import { CELLS, DEFAULT_SIZES, SIZES, type CellKind } from './config.js';
+import { matMulCeiling, runRow, type CeilingResult, type ImplResult, type RowResult } from './harness.js';
+import { microCases, microTable, runMicro } from './matmul-transpose.js';
+import { IMPL_NAMES, type ImplName } from './measure.js';
+import { checkSameEngine } from './tf-layers.js';
+
+const USAGE = `usage: npm run bench -- [--backend tensorflow|wasm|cpu] [--sizes S,M,L] [--cells rnn,lstm,gru]
+                      [--iters 5] [--warmup 2] [--infer-iters 20] [--impls tf.layers,hand-fused,rnnc,rnnc-compiled]
+                      [--no-memory] [--no-ceiling] [--out FILE] [--micro]`;
+
+function list<T extends string>(value: string | undefined, allowed: readonly T[], fallback: readonly T[], what: string): T[] {
+  if (value === undefined) return [...fallback];
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const it of items) if (!(allowed as readonly string[]).includes(it)) throw new Error(`unknown ${what} '${it}' (valid: ${allowed.join(', ')})`);
+  return items as T[];
+}
+
+function positiveInt(value: string | undefined, fallback: number, what: string, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${what} must be an integer >= ${min}, not '${value}'`);
+  return n;
+}
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+function machine(backend: string): Record<string, unknown> {
+  const c = cpus();
+  return {
+    cpu: c[0]?.model.trim() ?? 'unknown',
+    cores: c.length,
+    memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    platform: `${platform()} ${process.arch}`,
+    node: process.version,
+    backend,
+    tfjsCore: tf.version_core,
+    wasmThreads: backend === 'wasm' ? tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') : undefined,
+    loadAverageAtStart: loadavg().map((x) => +x.toFixed(2)),
+    date: new Date().toISOString(),
+  };
+}
+
+const fmtMs = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+const cellOf = (r: ImplResult | undefined, f: (r: ImplResult) => string): string => (!r ? '-' : r.available ? f(r) : r.impl === 'rnnc-compiled' ? 'n/a' : 'failed');
+
+function tables(rows: readonly RowResult[], impls: readonly ImplName[]): string {
+  const get = (row: RowResult, name: ImplName): ImplResult | undefined => row.results.find((r) => r.impl === name);
+  const label = (n: ImplName): string => (n === 'rnnc' ? 'rnnc (interpreted)' : n === 'rnnc-compiled' ? 'rnnc (compiled)' : n);
+  const speedImpls = impls.filter((n) => n !== 'tf.layers');
+  const train = [
+    `| | ${impls.map((n) => `${label(n)} ms / GFLOP/s`).join(' | ')} | ${speedImpls.map((n) => `speedup ${label(n)}`).join(' | ')} |`,
+    `|---|${impls.map(() => '---').join('|')}|${speedImpls.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.cell.toUpperCase()} ${row.size} | ${impls.map((n) => cellOf(get(row, n), (r) => `${fmtMs(r.trainMs!)} / ${r.gflops!.toFixed(1)}`)).join(' | ')} | ${speedImpls.map((n) => cellOf(get(row, n), (r) => (r.speedup !== undefined ? `${r.speedup.toFixed(2)}x` : '-'))).join(' | ')} |`),
+  ];
+  const other = [
+    `| | ${impls.map((n) => `${label(n)} step ms`).join(' | ')} | ${impls.map((n) => `${label(n)} peak MiB`).join(' | ')} |`,
+    `|---|${impls.map(() => '---').join('|')}|${impls.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.cell.toUpperCase()} ${row.size} | ${impls.map((n) => cellOf(get(row, n), (r) => (r.inferMs !== undefined ? fmtMs(r.inferMs) : '-'))).join(' | ')} | ${impls.map((n) => cellOf(get(row, n), (r) => (r.peakBytes !== undefined ? (r.peakBytes / 2 ** 20).toFixed(1) : '-'))).join(' | ')} |`),
+  ];
+  const notes = rows.flatMap((row) => row.results.filter((r) => !r.available).map((r) => `- ${row.cell} ${row.size} ${r.impl}: ${r.note}`));
+  return [
+    '### Training: median ms per batch (forward + backward + Adam) / achieved GFLOP/s; speedup = tf.layers ms / ms',
+    '',
+    ...train,
+    '',
+    '### Streaming inference (one step, batch 1, state carried) and peak memory of a training step',
+    '',
+    'Peak memory: high-water mark of tf.memory().numBytes, sampled after every kernel (tf.profile peakBytes) in one extra untimed step, minus the bytes live before it.',
+    '',
+    ...other,
+    ...(notes.length > 0 ? ['', ...[...new Set(notes)]] : []),
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      backend: { type: 'string' },
+      sizes: { type: 'string' },
+      cells: { type: 'string' },
+      iters: { type: 'string' },
+      warmup: { type: 'string' },
+      'infer-iters': { type: 'string' },
+      impls: { type: 'string' },
+      'no-memory': { type: 'boolean' },
+      'no-ceiling': { type: 'boolean' },
+      out: { type: 'string' },
+      micro: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const sizes = list(values.sizes, Object.keys(SIZES), DEFAULT_SIZES, 'size');
+  const cells = list<CellKind>(values.cells, CELLS, CELLS, 'cell');
+  const impls = list<ImplName>(values.impls, IMPL_NAMES, IMPL_NAMES, 'implementation');
+  const iters = positiveInt(values.iters, 5, 'iters');
+  const warmup = positiveInt(values.warmup, 2, 'warmup', 0);
+  const inferIters = positiveInt(values['infer-iters'], 20, 'infer-iters', 0);
+
+  const backend = await startBackend(values.backend);
+  const backendName = tf.getBackend();
+  log(`rnnc bench: backend ${backend}`);
+  const info = machine(backendName);
+  const results = join(packageRoot(), 'bench', 'results');
+
+  if (values.micro) {
+    log('matMul transpose micro-benchmark');
+    const micro = runMicro(microCases(sizes), Math.max(iters, 5), log);
+    console.log(`## matMul: plain vs transposeA/B vs explicit transpose (${backendName}; ${info.cpu}, ${info.cores} cores)\n\n${microTable(micro)}`);
+    const out = values.out ?? join(results, `${backendName}-matmul-transpose.json`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({ machine: info, results: micro }, null, 2)}\n`);
+    log(`wrote ${out}`);
+    return;
+  }
+
+  if (impls.includes('tf.layers')) log(`tf.layers runs on tfjs-core backend '${checkSameEngine()}' (the same engine as rnnc)`);
+  const ceiling: CeilingResult[] = [];
+  if (!values['no-ceiling']) {
+    log('matMul ceiling: 2048^3 and 64x512x2048');
+    ceiling.push(matMulCeiling(2048, 2048, 2048), matMulCeiling(64, 512, 2048));
+  }
+  const rows: RowResult[] = [];
+  for (const size of sizes) {
+    for (const cell of cells) {
+      log(`${cell} ${size} ${JSON.stringify(SIZES[size])}`);
+      rows.push(await runRow(cell, size, SIZES[size]!, { iters, warmup, inferIters, impls, memory: !values['no-memory'], log }));
+    }
+  }
+
+  const header = `## rnnc bench: ${backendName} backend; ${info.cpu}, ${info.cores} cores, Node ${info.node}; median of ${iters} after ${warmup} warm-up`;
+  const ceilingText = ceiling.length > 0 ? `\nmatMul ceiling: ${ceiling.map((c) => `${c.shape.join('x')} ${c.gflops.toFixed(1)} GFLOP/s (${fmtMs(c.ms)} ms)`).join('; ')}\n` : '';
+  console.log(`${header}\n${ceilingText}\n${tables(rows, impls)}`);
+  const out = values.out ?? join(results, `${backendName}.json`);
+  mkdirSync(dirname(out), { recursive: true });
+  const options = { sizes, cells, impls, iters, warmup, inferIters, memory: !values['no-memory'] };
+  writeFileSync(out, `${JSON.stringify({ machine: info, options, flops: 'per step forward 2B(X+H)GH + 2BHO, G = 1/4/3 (rnn/lstm/gru); training = 3x forward, times T', memory: 'peakBytes: tf.profile peakBytes (numBytes high-water mark sampled after every kernel) minus numBytes before the step', ceiling, rows }, null, 2)}\n`);
+  log(`wrote ${out}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    log(`bench: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  },
+);

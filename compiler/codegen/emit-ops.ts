@@ -1,0 +1,79 @@
+// One TypeScript emitter per registry op (except scan, which emit-graph.ts
+// turns into a loop). Each returns an expression over tfjs-core that computes
+// exactly what runtime/tfjs/kernels.ts computes, with the same tf calls in
+// the same order, so emitted code and the interpreter agree to the bit on the
+// same backend. Ops with more than one tf call go through a small helper of
+// the emitted module's prelude (prelude.ts), named after the op.
+//
+// The table's type makes a new op without an emitter a compile error; a test
+// iterates OP_NAMES as well.
+import { InternalError } from '../diagnostics/diagnostic.js';
+import type { OpName } from '../ir/ops.js';
+import type { Attrs, Dim } from '../ir/types.js';
+
+/** Resolves a dimension that an attribute carries (a number once the model's dims are bound). */
+export type DimResolver = (d: Dim) => number;
+
+export type OpEmitter = (args: readonly string[], attrs: Attrs, dim: DimResolver) => string;
+
+/** A number as TypeScript source text (exact: JavaScript's shortest round-trip form). */
+export function numberLiteral(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '-Infinity';
+  if (Object.is(x, -0)) return '-0';
+  return String(x);
+}
+
+const num = (attrs: Attrs, key: string): string => {
+  const v = attrs[key];
+  if (typeof v !== 'number') throw new InternalError(`codegen: attribute ${key} is not a number`);
+  return numberLiteral(v);
+};
+
+const a0 = (args: readonly string[]): string => args[0]!;
+const call = (fn: string) => (args: readonly string[]): string => `${fn}(${args.join(', ')})`;
+
+export const OP_EMITTERS: Record<Exclude<OpName, 'scan'>, OpEmitter> = {
+  constant: (_a, attrs) => `tf.scalar(${num(attrs, 'value')})`,
+  zeros_like: call('tf.zerosLike'),
+  neg: call('tf.neg'),
+  tanh: call('tf.tanh'),
+  sigmoid: call('tf.sigmoid'),
+  relu: call('tf.relu'),
+  leaky_relu: (a, attrs) => `tf.leakyRelu(${a0(a)}, ${num(attrs, 'alpha')})`,
+  exp: call('tf.exp'),
+  log: call('tf.log'),
+  square: call('tf.square'),
+  step: (a) => `tf.step(${a0(a)}, 0)`,
+  // Identities in the forward direction: their meaning is in the derivative.
+  stop_gradient: a0,
+  grad_gate: a0,
+  add: call('tf.add'),
+  sub: call('tf.sub'),
+  mul: call('tf.mul'),
+  div: call('tf.div'),
+  sum_to: (a, attrs) => {
+    // Only the rank and the literal 1s of the target shape matter (see the prelude's sumTo).
+    const shape = (attrs['shape'] as readonly Dim[]).map((d) => (typeof d === 'number' ? String(d) : `'${d}'`));
+    return `sumTo(${a0(a)}, [${shape.join(', ')}])`;
+  },
+  broadcast_like: call('broadcastLike'),
+  sum_all: call('tf.sum'),
+  linear: call('linear'),
+  mm: call('mm'),
+  outer: call('outer'),
+  concat: (a) => `tf.concat([${a.join(', ')}], -1)`,
+  slice_last: (a, attrs) => `sliceLast(${a0(a)}, ${num(attrs, 'begin')}, ${num(attrs, 'size')})`,
+  pad_last: (a, attrs) => `padLast(${a0(a)}, ${num(attrs, 'before')}, ${num(attrs, 'after')})`,
+  expand_last: (a) => `tf.expandDims(${a0(a)}, -1)`,
+  squeeze_last: call('squeezeLast'),
+  gather: call('tf.gather'),
+  scatter_add: (a, attrs, dim) => `scatterAdd(${a.join(', ')}, ${dim(attrs['rows'] as Dim)})`,
+  one_hot: (a, attrs, dim) => `oneHot(${a0(a)}, ${dim(attrs['depth'] as Dim)})`,
+  xent: call('xent'),
+  xent_grad: call('xentGrad'),
+  time_index: (a, attrs) => `timeIndex(${a0(a)}, ${num(attrs, 'index')})`,
+  time_place: (a, attrs) => `timePlace(${a.join(', ')}, ${num(attrs, 'index')})`,
+  time_stack: (a) => `tf.stack([${a.join(', ')}])`,
+};

@@ -1,0 +1,90 @@
+// `rnnc compile FILE -o model.ts [--model M] [--target forward|train]
+// [--unroll N] [--dims V=69,...] [--ckpt C]`: a model as a standalone
+// TypeScript module (compiler/codegen). Diagnostics are those of `rnnc
+// check`; on any error nothing is written, and the output file appears only
+// complete (written to a temporary file, then renamed).
+import { basename } from 'node:path';
+import { analyze, buildModel, checkProgram } from '../../compiler/compile.js';
+import { CodegenError, compileToTypeScript } from '../../compiler/codegen/index.js';
+import { loadCheckpoint } from '../../runtime/checkpoint.js';
+import { CliError, EXIT } from '../errors.js';
+import { nodeIO } from '../node-io.js';
+import { pickModel, readSource, type LoadedProgram } from '../project.js';
+import { loadStdlib } from '../stdlib.js';
+import { info, printDiagnostics } from '../terminal.js';
+import { trainSettingDiagnostics } from '../train-settings.js';
+
+export interface CompileOptions {
+  readonly output: string;
+  readonly model?: string;
+  readonly target?: 'forward' | 'train';
+  readonly unroll?: number;
+  readonly dims?: Record<string, number>;
+  readonly ckpt?: string;
+}
+
+export async function compileCommand(file: string, opts: CompileOptions): Promise<number> {
+  const text = readSource(file);
+  const std = loadStdlib();
+  const sources = new Map([
+    [file, text],
+    [std.file, std.text],
+  ]);
+  const diags = checkProgram({ file, text }, std, trainSettingDiagnostics);
+  printDiagnostics(diags, sources);
+  const errors = diags.filter((d) => d.severity === 'error').length;
+  if (errors > 0) throw new CliError(`${file}: ${errors} error${errors === 1 ? '' : 's'}; nothing was written`);
+
+  const analysis = analyze({ file, text }, std);
+  const program: LoadedProgram = { path: file, text, analysis, sources };
+  const name = pickModel(program, opts.model);
+  const dims: Record<string, number> = {};
+  if (opts.ckpt !== undefined) {
+    const ckpt = loadCheckpoint(nodeIO, opts.ckpt);
+    if (ckpt.model !== name) throw new CliError(`${opts.ckpt} is a checkpoint of model ${ckpt.model}, not ${name}`);
+    const fromCkpt = ckpt.extra?.['dims'];
+    if (typeof fromCkpt === 'object' && fromCkpt !== null) {
+      for (const [k, v] of Object.entries(fromCkpt)) if (typeof v === 'number') dims[k] = v;
+    }
+  }
+  Object.assign(dims, opts.dims ?? {});
+  const built = buildModel(analysis, name, dims);
+  if (!built.model) {
+    printDiagnostics(built.diagnostics, sources);
+    throw new CliError(`model ${name} cannot be compiled with these dimensions; nothing was written`);
+  }
+  const model = built.model;
+  const unbound = [...model.dims].filter(([, v]) => typeof v !== 'number').map(([k]) => k);
+  if (unbound.length > 0) {
+    const list = unbound.join(', ');
+    throw new CliError(
+      `dimension${unbound.length > 1 ? 's' : ''} ${list} of model ${name} ${unbound.length > 1 ? 'are' : 'is'} fixed by the data; ` +
+        `give ${unbound.length > 1 ? 'them' : 'it'} with --dims ${unbound.map((d) => `${d}=...`).join(',')} or take ${unbound.length > 1 ? 'them' : 'it'} from a trained model with --ckpt runs/${name}/checkpoint.json; nothing was written`,
+    );
+  }
+  const train = analysis.trains.get(name);
+  const target = opts.target ?? (train ? 'train' : 'forward');
+  if (target === 'train' && !train) {
+    throw new CliError(`model ${name} has no train block, so there is nothing to train: add one, or use --target forward`);
+  }
+  let code: string;
+  try {
+    code = await compileToTypeScript({
+      model,
+      ...(train ? { train } : {}),
+      target,
+      ...(opts.unroll !== undefined ? { unroll: opts.unroll } : {}),
+      sources: new Map([
+        [basename(file), text],
+        [std.file, std.text],
+      ]),
+      file,
+    });
+  } catch (e) {
+    if (e instanceof CodegenError) throw new CliError(`${e.message}; nothing was written`);
+    throw e;
+  }
+  nodeIO.writeTextAtomic(opts.output, code);
+  info(`wrote ${opts.output}: model ${name}, target ${target}${opts.unroll !== undefined ? `, unrolled ${opts.unroll} steps` : ''} (${code.split('\n').length} lines)`);
+  return EXIT.ok;
+}

@@ -1,0 +1,382 @@
+// Emitted TypeScript modules against the interpreter (STYLE rule 5): every
+// example and a set of test models are compiled; all emitted files are
+// type-checked by one `tsc --strict --noEmit`; and running them on the cpu
+// backend gives the same initial parameters (bit for bit), forward outputs,
+// loss, gradients (per window under truncated BPTT) and parameters after 5
+// training steps as TrainingSession, within 1e-5 relative to each tensor's
+// scale. Emitted files go to test/.generated/ (git-ignored) so that
+// @tensorflow/tfjs-core resolves from them.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { trainingGraphs } from '../../compiler/compile.js';
+import type { LoweredModel } from '../../compiler/sema/model.js';
+import type { TrainConfig } from '../../compiler/sema/train.js';
+import type { Batch } from '../../runtime/data/types.js';
+import { Rng } from '../../runtime/rng.js';
+import { TrainingSession } from '../../runtime/train/session.js';
+import { parseBatchJson } from '../../src/batch-json.js';
+import { compileText, GENERATED_DIR, writeGenerated, type Compiled } from './helpers.js';
+
+type Tensors = Readonly<Record<string, tf.Tensor>>;
+type Json = Record<string, { shape: number[]; data: number[] }>;
+interface Emitted {
+  initParams(seed: number): Tensors;
+  loadParams(json: Json): Tensors;
+  saveParams(p: Tensors): Json;
+  disposeParams(p: Tensors): void;
+  disposeState(s: Tensors): void;
+  forward(p: Tensors, inputs: Record<string, unknown>, state?: Tensors): { outputs: Tensors; state: Tensors };
+  loss?(p: Tensors, inputs: Record<string, unknown>, targets: Tensors): number;
+  gradients?(p: Tensors, inputs: Record<string, unknown>, targets: Tensors): { loss: number; grads: Tensors } | { windows: { loss: number; grads: Tensors }[] };
+  initOptimizer?(p: Tensors): Record<string, unknown>;
+  trainStep?(p: Tensors, o: Record<string, unknown>, inputs: Record<string, unknown>, targets: Tensors): { params: Tensors; optimizer: Record<string, unknown>; loss: number };
+}
+
+const TOL = 1e-5;
+const tokenLm = (layer: string, train: string): string => `
+model m {
+  dim V = 6, H = 4
+  input x: seq<token[V]>
+  target y: seq<token[V]>
+  e = embed(x, 3)
+  ${layer}
+  o[t] = dense(h[t], V)
+  loss = cross_entropy(o, y)
+}
+${train}`;
+
+const CUSTOM_CELL = `
+cell mine(x: [X]) -> h: [H] {
+  param A: [H, X] = uniform(0.3)
+  param B: [H, H] = identity(0.9)
+  param C: [H, X] = he
+  param D: [H] = constant(0.5)
+  param E2: [H, H] = xavier
+  param F: [H] = uniform(-0.2, 0.1)
+  u[t] = leaky_relu(A @ x[t] + B @ h[t-1] + D, 0.2)
+  h[t] = tanh(u[t] + E2 @ h[t-1]) * sigmoid(C @ x[t] + F)
+}
+model m {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[2]>
+  h = mine(x) with H
+  p[t] = dense(h[t], 2)
+  loss = mse(p, y)
+}
+train m { optimizer adagrad(lr = 0.05); clip value 0.5 }`;
+
+interface Case {
+  readonly text: string;
+  readonly model?: string;
+  readonly dims?: Record<string, number>;
+  /** Also compare 5 training steps with TrainingSession.trainBatch. */
+  readonly trainSteps?: boolean;
+  readonly unroll?: number;
+  readonly target?: 'forward' | 'train';
+  /** Batch shape for the run. */
+  readonly B?: number;
+  readonly T?: number;
+}
+
+const CASES: Record<string, Case> = {
+  lstm_adam_clipnorm: { text: tokenLm('h = lstm(e) with H', 'train m { optimizer adam(lr = 0.05); clip norm 0.5 }'), trainSteps: true },
+  gru_tbptt_nesterov_step: {
+    text: tokenLm('h = gru(e) with H', 'train m { optimizer momentum(lr = 0.2, nesterov = 1); schedule step(every = 2, gamma = 0.5, warmup = 1); bptt truncated(k1 = 2, k2 = 3) }'),
+    trainSteps: true,
+    T: 7,
+  },
+  gru_ra_tbptt_rmsprop_cosine: {
+    text: tokenLm('h = gru_ra(e) with H', 'train m { optimizer rmsprop(lr = 0.01); schedule cosine(steps = 4, min_lr = 0.001); clip norm 1.0; bptt truncated(k1 = 3, k2 = 2) }'),
+    trainSteps: true,
+    T: 7,
+  },
+  many_to_one_mse_sgd: {
+    text: `
+model m {
+  dim H = 4
+  input x: seq<[2]>
+  target y: [1]
+  h = gru(x) with H
+  loss = mse(dense(last(h), 1), y)
+}
+train m { optimizer sgd(lr = 0.1) }`,
+    trainSteps: true,
+  },
+  rnn_relu: { text: tokenLm('h = rnn(e) with H, act = relu', 'train m { optimizer sgd(lr = 0.1) }') },
+  irnn: { text: tokenLm('h = irnn(e) with H', 'train m { optimizer adam(lr = 0.1) }') },
+  bidirectional_adagrad: {
+    text: `
+model m {
+  dim V = 5, K = 3, H = 3
+  input x: seq<token[V]>
+  target y: seq<token[K]>
+  e = embed(x, 4)
+  fw = lstm(e) with H
+  bw = gru(reverse e) with H
+  o[t] = dense(concat(fw[t], bw[t]), K)
+  loss = cross_entropy(o, y)
+}
+train m { optimizer adagrad(lr = 0.1) }`,
+    trainSteps: true,
+  },
+  custom_cell_adagrad_clipvalue: { text: CUSTOM_CELL, trainSteps: true },
+  lstm_unrolled: { text: tokenLm('h = lstm(e) with H', 'train m { optimizer adam(lr = 0.05) }'), unroll: 5, T: 5, trainSteps: true },
+  forward_only: { text: tokenLm('h = gru(e) with H', ''), target: 'forward' },
+};
+
+// Every model of every example, with small sizes for the dimensions the data fixes.
+const EXAMPLES = readdirSync(new URL('../../examples/', import.meta.url)).filter((f) => f.endsWith('.rnn'));
+for (const file of EXAMPLES) {
+  const text = readFileSync(new URL(`../../examples/${file}`, import.meta.url), 'utf8');
+  for (const m of text.matchAll(/^model\s+(\w+)/gm)) {
+    CASES[`example_${file.replace('.rnn', '')}_${m[1]}`] = { text, model: m[1]!, dims: { V: 7, K: 5 }, B: 2, T: 4 };
+  }
+}
+
+const compiled = new Map<string, Compiled>();
+const figures: Record<string, Record<string, number>> = {};
+
+beforeAll(async () => {
+  rmSync(GENERATED_DIR, { recursive: true, force: true });
+  for (const [name, c] of Object.entries(CASES)) {
+    const out = await compileText(c.text, {
+      ...(c.model ? { model: c.model } : {}),
+      ...(c.dims ? { dims: c.dims } : {}),
+      ...(c.unroll !== undefined ? { unroll: c.unroll } : {}),
+      ...(c.target ? { target: c.target } : {}),
+      file: c.model ? `${name}.rnn` : 'test.rnn',
+    });
+    compiled.set(name, out);
+    writeGenerated(name, out.code);
+  }
+  writeFileSync(
+    join(GENERATED_DIR, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022'], types: [], strict: true, skipLibCheck: true, noEmit: true },
+      include: ['*.ts'],
+    }),
+  );
+  await tf.setBackend('cpu');
+});
+
+describe('emitted modules', () => {
+  it('type-check under tsc --strict --noEmit (one run over all of them)', () => {
+    const tsc = fileURLToPath(new URL('../../node_modules/.bin/tsc', import.meta.url));
+    let output = '';
+    try {
+      execFileSync(tsc, ['-p', join(GENERATED_DIR, 'tsconfig.json')], { encoding: 'utf8', stdio: 'pipe' });
+    } catch (e) {
+      output = String((e as { stdout?: string }).stdout ?? e);
+    }
+    expect(output).toBe('');
+  });
+
+  it('use no `any` and import only @tensorflow/tfjs-core', () => {
+    for (const [name, c] of compiled) {
+      expect(c.code, name).not.toMatch(/:\s*any\b|\bas any\b|<any>|\bany\[\]/);
+      const imports = [...c.code.matchAll(/^import .* from '([^']+)'/gm)].map((m) => m[1]);
+      expect(imports, name).toEqual(['@tensorflow/tfjs-core']);
+    }
+  });
+
+  for (const [name, c] of Object.entries(CASES)) {
+    it(`${name}: same numbers as the interpreter`, async () => {
+      const out = compiled.get(name)!;
+      const mod = (await import(pathToFileURL(join(GENERATED_DIR, `${name}.ts`)).href)) as Emitted;
+      figures[name] = await parity(mod, out, c);
+    });
+  }
+
+  it('check inputs, state and parameters at the entry with clear errors', async () => {
+    const mod = (await import(pathToFileURL(join(GENERATED_DIR, 'lstm_adam_clipnorm.ts')).href)) as Emitted;
+    const unrolled = (await import(pathToFileURL(join(GENERATED_DIR, 'lstm_unrolled.ts')).href)) as Emitted;
+    const p = mod.initParams(1);
+    const ids = (b: number, t: number, v = 1) => tf.fill([b, t], v, 'int32');
+    expect(() => mod.forward(p, { x: tf.zeros([2, 3]) })).toThrow('inputs.x must be int32 [B, T], got float32 [2, 3]');
+    expect(() => mod.forward(p, { x: ids(2, 3, 6) })).toThrow('inputs.x: token id 6 (element 0) is outside [0, 6)');
+    expect(() => mod.forward(p, { x: tf.zeros([2], 'int32') })).toThrow('inputs.x must have shape [B, T], got [2]');
+    expect(() => mod.forward(p, {})).toThrow('inputs.x is missing');
+    expect(() => mod.forward(p, { x: ids(2, 3), lengths: [3, 4] })).toThrow('inputs.lengths must be 2 whole numbers between 1 and 3');
+    expect(() => mod.loss!(p, { x: ids(2, 3) }, { y: ids(3, 3) })).toThrow('targets.y has batch size 3 but inputs.x has 2');
+    expect(() => mod.loss!(p, { x: ids(2, 3) }, { y: ids(2, 4) })).toThrow('targets.y has 4 steps but inputs.x has 3');
+    expect(() => unrolled.forward(p, { x: ids(2, 3) })).toThrow('compiled with --unroll 5: sequences must have exactly 5 steps, got 3');
+    const s = mod.forward(p, { x: ids(2, 3) }).state;
+    expect(() => mod.forward(p, { x: ids(3, 3) }, s)).toThrow('state h.c has shape [2, 4], expected [3, 4]');
+    const json = mod.saveParams(p);
+    expect(() => mod.loadParams({ ...json, 'h.W_g': { shape: [1, 2], data: [0, 0] } })).toThrow('loadParams: parameter h.W_g has shape [1, 2], the model needs [4, 3]');
+    expect(() => mod.loadParams({ ...json, extra: { shape: [1], data: [0] } })).toThrow('loadParams: the model has no parameter extra');
+    const { 'o.b': _dropped, ...missing } = json;
+    expect(() => mod.loadParams(missing)).toThrow('loadParams: parameter o.b is missing');
+    const back = mod.loadParams(json);
+    expect(mod.saveParams(back)).toEqual(json);
+    const { 'o.W': _w, ...partial } = p;
+    expect(() => mod.forward(partial, { x: ids(2, 3) })).toThrow('parameter o.W is missing');
+  });
+
+  it('report', () => {
+    console.log(JSON.stringify(figures, null, 1));
+  });
+});
+
+/** max |a - b| / max(max |b|, 1e-3): the difference relative to the tensor's scale. */
+function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let scale = 1e-3;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
+  let d = 0;
+  for (let i = 0; i < b.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+  return d / scale;
+}
+
+function randomBatch(model: LoweredModel, B: number, T: number, seed: number): { json: Record<string, unknown>; lengths: number[] } {
+  const rng = new Rng(seed);
+  const json: Record<string, unknown> = {};
+  const hasSeq = [...model.inputs, ...model.targets].some((s) => s.type.kind === 'tokens' || s.type.kind === 'vectors');
+  for (const s of [...model.inputs, ...model.targets]) {
+    const t = s.type;
+    const seq = t.kind === 'tokens' || t.kind === 'vectors';
+    const inner = t.kind === 'vectors' || t.kind === 'vector' ? t.dims.map((d) => d as number) : [];
+    const shape = [B, ...(seq ? [T] : []), ...inner];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = Array.from({ length: n }, () => (t.kind === 'tokens' || t.kind === 'token' ? rng.int(t.vocab as number) : rng.normal()));
+    json[s.name] = { shape, data };
+  }
+  const lengths = Array.from({ length: B }, (_, b) => (hasSeq ? Math.max(1, T - (b % 3)) : 1));
+  json['lengths'] = lengths;
+  return { json, lengths };
+}
+
+function toTensors(model: LoweredModel, json: Record<string, unknown>, which: 'inputs' | 'targets'): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const s of model[which]) {
+    const v = json[s.name] as { shape: number[]; data: number[] };
+    const int = s.type.kind === 'tokens' || s.type.kind === 'token';
+    out[s.name] = tf.tensor(v.data, v.shape, int ? 'int32' : 'float32');
+  }
+  return out;
+}
+
+function sessionFor(out: Compiled): TrainingSession {
+  const config: TrainConfig = out.train ?? {
+    model: out.model.name,
+    optimizer: { name: 'sgd', args: {}, positional: [], span: out.model.span },
+    bptt: { kind: 'full' },
+    batch: 1,
+    epochs: 1,
+    seed: 0,
+    checkpoint: 0,
+    span: out.model.span,
+  };
+  return new TrainingSession(out.model, config, trainingGraphs(out.model, config.bptt.kind === 'truncated'));
+}
+
+const read = (t: tf.Tensor): Float32Array => t.dataSync() as Float32Array;
+
+async function parity(mod: Emitted, out: Compiled, c: Case): Promise<Record<string, number>> {
+  const figs: Record<string, number> = {};
+  const model = out.model;
+  const B = c.B ?? 3;
+  const T = c.T ?? 5;
+  const session = sessionFor(out);
+  const seed = 7;
+  session.initParams(seed);
+  const p = mod.initParams(seed);
+  // Initial parameters: bit for bit.
+  expect(mod.saveParams(p)).toEqual(session.paramsJson());
+
+  const { json, lengths } = randomBatch(model, B, T, 11);
+  const batch: Batch = parseBatchJson(JSON.stringify(json), 'batch', model);
+  const inputs = { ...toTensors(model, json, 'inputs'), lengths };
+  const targets = toTensors(model, json, 'targets');
+
+  // Forward: prediction and final states, then streaming in two chunks.
+  const ref = session.forward(batch);
+  const fw = mod.forward(p, inputs);
+  const pred = fw.outputs[model.output]!;
+  const predTm = pred.rank >= 3 ? tf.transpose(pred, [1, 0, ...Array.from({ length: pred.rank - 2 }, (_, i) => i + 2)]) : pred;
+  figs['forward'] = relDiff(read(predTm), read(ref.prediction));
+  let stateDiff = 0;
+  for (const [k, t] of ref.states) stateDiff = Math.max(stateDiff, relDiff(read(fw.state[k]!), read(t)));
+  figs['state'] = stateDiff;
+  expect(figs['forward']).toBeLessThan(TOL);
+  expect(stateDiff).toBeLessThan(TOL);
+  tf.dispose([predTm, ref.prediction, ...ref.states.values(), pred]);
+  mod.disposeState(fw.state);
+
+  // A backward recurrence cannot stream: it needs the end of the sequence first.
+  if (c.unroll === undefined && !model.hasBackward && model.inputs.every((s) => s.type.kind === 'tokens' || s.type.kind === 'vectors') && T >= 2) {
+    // Streaming: two chunks with the state carried equal one pass (all sequences full length).
+    const full = Object.fromEntries(Object.entries(toTensors(model, json, 'inputs')));
+    const cut = Math.floor(T / 2);
+    const part = (a: number, b: number) => Object.fromEntries(Object.entries(full).map(([k, t]) => [k, tf.slice(t, [0, a], [-1, b - a])]));
+    const whole = mod.forward(p, full);
+    const first = mod.forward(p, part(0, cut));
+    const second = mod.forward(p, part(cut, T), first.state);
+    let d = 0;
+    for (const k of Object.keys(whole.state)) d = Math.max(d, relDiff(read(second.state[k]!), read(whole.state[k]!)));
+    figs['streaming'] = d;
+    expect(d).toBeLessThan(TOL);
+  }
+  if (!mod.loss || !mod.gradients || !out.train) {
+    session.dispose();
+    return figs;
+  }
+
+  // Loss over the whole batch.
+  const refLoss = session.evaluate([batch]).loss;
+  figs['loss'] = Math.abs(mod.loss(p, inputs, targets) - refLoss) / Math.max(Math.abs(refLoss), 1e-3);
+  expect(figs['loss']).toBeLessThan(TOL);
+
+  // Gradients (per window under truncated BPTT).
+  const refGrads = session.gradients(batch);
+  const g = mod.gradients(p, inputs, targets);
+  const windows = 'windows' in g ? g.windows : [g];
+  expect(windows.length).toBe(refGrads.length);
+  expect('windows' in g).toBe(out.train.bptt.kind === 'truncated');
+  let gd = 0;
+  let ld = 0;
+  windows.forEach((w, i) => {
+    const r = refGrads[i]!;
+    ld = Math.max(ld, Math.abs(w.loss - r.loss) / Math.max(Math.abs(r.loss), 1e-3));
+    for (const [k, t] of r.grads) gd = Math.max(gd, relDiff(read(w.grads[k]!), read(t)));
+    tf.dispose([...r.grads.values()]);
+    mod.disposeParams(w.grads);
+  });
+  figs['windowLoss'] = ld;
+  figs['gradients'] = gd;
+  expect(ld).toBeLessThan(TOL);
+  expect(gd).toBeLessThan(TOL);
+
+  if (c.trainSteps && mod.trainStep && mod.initOptimizer) {
+    let params = p;
+    let opt = mod.initOptimizer(params);
+    let maxLoss = 0;
+    const counts: number[] = [];
+    for (let step = 0; step < 5; step++) {
+      const r = mod.trainStep(params, opt, inputs, targets);
+      const refStep = session.trainBatch(batch);
+      maxLoss = Math.max(maxLoss, Math.abs(r.loss - refStep.loss) / Math.max(Math.abs(refStep.loss), 1e-3));
+      params = r.params;
+      opt = r.optimizer;
+      counts.push(tf.memory().numTensors);
+    }
+    let pd = 0;
+    const after = session.paramsJson();
+    const mine = mod.saveParams(params);
+    for (const k of Object.keys(after)) pd = Math.max(pd, relDiff(mine[k]!.data, after[k]!.data));
+    figs['trainLoss'] = maxLoss;
+    figs['paramsAfter5Steps'] = pd;
+    expect(maxLoss).toBeLessThan(TOL);
+    expect(pd).toBeLessThan(TOL);
+    // Memory: flat from the second step on (the first creates the session's slot variables).
+    expect(new Set(counts.slice(1)).size).toBe(1);
+  }
+  session.dispose();
+  return figs;
+}

@@ -1,0 +1,55 @@
+// Compiling test programs to TypeScript modules, and writing them where
+// `@tensorflow/tfjs-core` resolves (test/.generated/, git-ignored).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { analyze, buildModel } from '../../compiler/compile.js';
+import { compileToTypeScript } from '../../compiler/codegen/index.js';
+import type { Diagnostic } from '../../compiler/diagnostics/diagnostic.js';
+import { renderDiagnostic } from '../../compiler/diagnostics/render.js';
+import type { LoweredModel } from '../../compiler/sema/model.js';
+import type { TrainConfig } from '../../compiler/sema/train.js';
+import { loadStdlib } from '../../src/stdlib.js';
+
+export const GENERATED_DIR = fileURLToPath(new URL('../.generated/', import.meta.url));
+
+export interface Compiled {
+  readonly model: LoweredModel;
+  readonly train?: TrainConfig;
+  readonly code: string;
+}
+
+export async function compileText(
+  text: string,
+  opts: { model?: string; dims?: Record<string, number>; target?: 'forward' | 'train'; unroll?: number; file?: string } = {},
+): Promise<Compiled> {
+  const file = opts.file ?? 'test.rnn';
+  const std = loadStdlib();
+  const a = analyze({ file, text }, std);
+  const errors = (ds: readonly Diagnostic[]) => ds.filter((d) => d.severity === 'error');
+  if (errors(a.diagnostics).length > 0) throw new Error(errors(a.diagnostics).map((d) => renderDiagnostic(d, text)).join('\n'));
+  const name = opts.model ?? [...a.models.keys()][0]!;
+  const built = buildModel(a, name, opts.dims ?? {});
+  if (!built.model) throw new Error(built.diagnostics.map((d) => renderDiagnostic(d, text)).join('\n'));
+  const train = a.trains.get(name);
+  const code = await compileToTypeScript({
+    model: built.model,
+    ...(train ? { train } : {}),
+    target: opts.target ?? (train ? 'train' : 'forward'),
+    ...(opts.unroll !== undefined ? { unroll: opts.unroll } : {}),
+    sources: new Map([
+      [file.split('/').pop()!, text],
+      [std.file, std.text],
+    ]),
+    file,
+  });
+  return { model: built.model, ...(train ? { train } : {}), code };
+}
+
+/** Writes an emitted module under test/.generated/ and returns its path. */
+export function writeGenerated(name: string, code: string): string {
+  mkdirSync(GENERATED_DIR, { recursive: true });
+  const path = join(GENERATED_DIR, `${name}.ts`);
+  writeFileSync(path, code);
+  return path;
+}
