@@ -15,6 +15,7 @@ import { lowerModel, type LoweredModel } from './sema/model.js';
 import { didYouMean } from './sema/suggest.js';
 import { checkTrain, type TrainConfig } from './sema/train.js';
 import { truncateScans } from './autodiff/truncate.js';
+import { FORWARD_PIPELINE, runPipeline, TRAINING_PIPELINE, type PipelineOptions } from './passes/pipeline.js';
 
 export interface SourceText {
   readonly file: string;
@@ -142,17 +143,32 @@ export function checkProgram(
 }
 
 export interface TrainingGraphs {
-  /** Forward: loss, prediction and final states. */
+  /** Forward: loss, prediction and final states (with a `gate` input under truncated BPTT). */
   readonly forward: Graph;
+  /** The untruncated forward graph, for evaluation, sampling and streaming. */
+  readonly inference: Graph;
   /** Forward plus `d_<param>` for every parameter. */
   readonly training: Graph;
 }
 
+export interface GraphOptions {
+  /** Run the optimisation pipeline (default true); off, the graphs are as autodiff made them. */
+  readonly optimize?: boolean;
+  readonly after?: PipelineOptions['after'];
+}
+
 /** The graphs a run needs. With truncated BPTT the forward scans gain a gradient gate per step. */
-export function trainingGraphs(model: LoweredModel, truncated: boolean): TrainingGraphs {
+export function trainingGraphs(model: LoweredModel, truncated: boolean, opts: GraphOptions = {}): TrainingGraphs {
   const forward = truncated ? truncateScans(model.graph) : model.graph;
   verifyGraph(forward, 'truncation');
   const training = differentiate(forward);
   verifyGraph(training, 'differentiation');
-  return { forward, training };
+  if (opts.optimize === false) return { forward, inference: model.graph, training };
+  const pipeline = opts.after ? { after: opts.after } : {};
+  const optimizedForward = runPipeline(forward, FORWARD_PIPELINE, pipeline);
+  return {
+    forward: optimizedForward,
+    inference: truncated ? runPipeline(model.graph, FORWARD_PIPELINE) : optimizedForward,
+    training: runPipeline(training, TRAINING_PIPELINE, pipeline),
+  };
 }

@@ -63,6 +63,7 @@ export const OP_EMITTERS: Record<Exclude<OpName, 'scan'>, OpEmitter> = {
   linear: call('linear'),
   mm: call('mm'),
   outer: call('outer'),
+  transpose: call('tf.transpose'),
   concat: (a) => `tf.concat([${a.join(', ')}], -1)`,
   slice_last: (a, attrs) => `sliceLast(${a0(a)}, ${num(attrs, 'begin')}, ${num(attrs, 'size')})`,
   pad_last: (a, attrs) => `padLast(${a0(a)}, ${num(attrs, 'before')}, ${num(attrs, 'after')})`,

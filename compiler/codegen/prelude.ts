@@ -1,6 +1,6 @@
 // The helper code an emitted module carries, as TypeScript text: the op
-// helpers that emit-ops.ts calls (ports of runtime/tfjs/kernels.ts, wasm
-// fallbacks included), the seeded generator and initialisers (ports of
+// helpers that emit-ops.ts calls (the text of runtime/tfjs/portable-ops.ts,
+// generated, so interpreter and emitted code run the same helpers), the seeded generator and initialisers (ports of
 // runtime/rng.ts and runtime/init.ts, so initParams(seed) matches
 // TrainingSession.initParams bit for bit), truncated-BPTT windows
 // (runtime/train/windows.ts) and scoped memory helpers. Each snippet is a
@@ -10,7 +10,7 @@
 
 /** Names the emitted module defines at top level: no local variable may take them. */
 export const PRELUDE_NAMES = [
-  'tf', 'hasKernel', 'flatRows', 'sumTo', 'broadcastLike', 'linear', 'mm', 'outer', 'sliceLast', 'padLast',
+  'tf', 'hasKernel', 'fastTransposedMatMul', 'flatRows', 'sumTo', 'broadcastLike', 'linear', 'mm', 'outer', 'sliceLast', 'padLast',
   'squeezeLast', 'scatterAdd', 'oneHot', 'xent', 'xentGrad', 'timeIndex', 'timePlace', 'scoped', 'Rng', 'rotl',
   'initGlorot', 'initHe', 'initUniform', 'initNormal', 'initOrthogonal', 'initIdentity', 'initFill', 'fans',
   'planWindows', 'windowGate', 'WindowPlan', 'shapeText', 'sameShape', 'restrictFrom', 'batchMajor', 'timeMajor',
@@ -20,100 +20,8 @@ export const PRELUDE_NAMES = [
   'Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array',
 ];
 
-export const OP_HELPERS = `
-/** Whether the active backend implements a kernel (wasm lacks a few; those ops get another lowering). */
-function hasKernel(name: string): boolean {
-  return tf.getKernel(name, tf.getBackend()) !== undefined;
-}
-
-function flatRows(x: tf.Tensor): tf.Tensor2D {
-  return tf.reshape(x, [-1, x.shape[x.rank - 1]!]) as tf.Tensor2D;
-}
-
-/** Sums leading axes, and axes where the target shape has a literal 1 (undoes a broadcast). */
-function sumTo(x: tf.Tensor, target: readonly (number | string)[]): tf.Tensor {
-  const lead = x.rank - target.length;
-  const ones: number[] = [];
-  target.forEach((d, i) => {
-    if (d === 1 && x.shape[lead + i] !== 1) ones.push(lead + i);
-  });
-  let y = ones.length > 0 ? tf.sum(x, ones, true) : x;
-  if (lead > 0) y = tf.sum(y, Array.from({ length: lead }, (_, i) => i));
-  return y;
-}
-
-function broadcastLike(x: tf.Tensor, like: tf.Tensor): tf.Tensor {
-  return hasKernel('BroadcastTo') ? tf.broadcastTo(x, like.shape) : tf.add(tf.zeros(like.shape), x);
-}
-
-/** x W^T: the \`W @ x\` of the language, over any leading axes. */
-function linear(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
-  const y = tf.matMul(flatRows(x), w as tf.Tensor2D, false, true);
-  return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), w.shape[0]!]);
-}
-
-/** x W over any leading axes. */
-function mm(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
-  const y = tf.matMul(flatRows(x), w as tf.Tensor2D);
-  return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), w.shape[1]!]);
-}
-
-/** a^T b summed over all leading axes. */
-function outer(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  return tf.matMul(flatRows(a), flatRows(b), true, false);
-}
-
-function sliceLast(x: tf.Tensor, begin: number, size: number): tf.Tensor {
-  return tf.slice(
-    x,
-    x.shape.map((_, i) => (i === x.rank - 1 ? begin : 0)),
-    x.shape.map((d, i) => (i === x.rank - 1 ? size : d)),
-  );
-}
-
-function padLast(x: tf.Tensor, before: number, after: number): tf.Tensor {
-  return tf.pad(x, x.shape.map((_, i): [number, number] => (i === x.rank - 1 ? [before, after] : [0, 0])));
-}
-
-function squeezeLast(x: tf.Tensor): tf.Tensor {
-  return tf.squeeze(x, [x.rank - 1]);
-}
-
-/** Sums rows of values into a [rows, E] table at ids (the derivative of an embedding lookup). */
-function scatterAdd(ids: tf.Tensor, values: tf.Tensor, rows: number): tf.Tensor {
-  const flatIds = tf.reshape(ids, [-1]) as tf.Tensor1D;
-  if (hasKernel('UnsortedSegmentSum')) return tf.unsortedSegmentSum(flatRows(values), flatIds, rows);
-  // wasm: a one-hot [N, rows] transposed times the values [N, E].
-  const onehot = tf.transpose(tf.cast(tf.oneHot(flatIds, rows), 'float32'));
-  return tf.matMul(onehot, flatRows(values));
-}
-
-function oneHot(ids: tf.Tensor, depth: number): tf.Tensor {
-  return tf.cast(tf.oneHot(ids as tf.Tensor1D, depth), 'float32');
-}
-
-/** Per-position cross-entropy of logits [..., K] against integer labels [...]. */
-function xent(logits: tf.Tensor, labels: tf.Tensor): tf.Tensor {
-  const k = logits.shape[logits.rank - 1]!;
-  const picked = tf.sum(tf.mul(logits, tf.oneHot(labels as tf.Tensor1D, k)), -1);
-  return tf.sub(tf.logSumExp(logits, -1), picked);
-}
-
-/** (softmax(logits) - one_hot(labels)) * ct: the derivative of xent. */
-function xentGrad(logits: tf.Tensor, labels: tf.Tensor, ct: tf.Tensor): tf.Tensor {
-  const k = logits.shape[logits.rank - 1]!;
-  return tf.mul(tf.sub(tf.softmax(logits), tf.oneHot(labels as tf.Tensor1D, k)), tf.expandDims(ct, -1));
-}
-
-function timeIndex(x: tf.Tensor, index: number): tf.Tensor {
-  return tf.squeeze(tf.slice(x, [index], [1]), [0]);
-}
-
-function timePlace(x: tf.Tensor, like: tf.Tensor, index: number): tf.Tensor {
-  const steps = like.shape[0]!;
-  return tf.pad(tf.expandDims(x, 0), [[index, steps - 1 - index], ...x.shape.map((): [number, number] => [0, 0])]);
-}
-`;
+/** The op helpers: the text of runtime/tfjs/portable-ops.ts, the interpreter's own code. */
+export { OP_HELPERS } from './portable-ops.generated.js';
 
 export const SCOPE_HELPERS = `
 /**

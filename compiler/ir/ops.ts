@@ -241,6 +241,17 @@ const defs: OpDef[] = [
       ct === undefined ? [undefined, undefined] : [b.op('linear', [ins(n, 1), ct]), b.op('mm', [ins(n, 0), ct])],
   },
   {
+    name: 'transpose',
+    arity: 1,
+    doc: 'the transpose of a matrix [M, N] -> [N, M]',
+    infer(inputs) {
+      const s = inputs[0]!.shape;
+      if (s.length !== 2) throw new ShapeError(`transpose needs a matrix, got ${shapeToString(s)}`);
+      return [f32([s[1]!, s[0]!])];
+    },
+    vjp: (b, _n, [ct]) => [ct === undefined ? undefined : b.op('transpose', [ct])],
+  },
+  {
     name: 'concat',
     arity: 'variadic',
     doc: 'concatenation along the last axis',
@@ -456,7 +467,7 @@ export function allOps(): readonly OpDef[] {
 export const OP_NAMES = [
   'constant', 'zeros_like', 'neg', 'tanh', 'sigmoid', 'relu', 'leaky_relu', 'exp', 'log', 'square',
   'step', 'stop_gradient', 'add', 'sub', 'mul', 'div', 'grad_gate', 'sum_to', 'broadcast_like',
-  'sum_all', 'linear', 'mm', 'outer', 'concat', 'slice_last', 'pad_last', 'expand_last',
+  'sum_all', 'linear', 'mm', 'outer', 'transpose', 'concat', 'slice_last', 'pad_last', 'expand_last',
   'squeeze_last', 'gather', 'scatter_add', 'one_hot', 'xent', 'xent_grad', 'time_index', 'time_place',
   'time_stack', 'scan',
 ] as const;

@@ -133,6 +133,12 @@ export const referenceKernels: Record<Exclude<OpName, 'scan'>, RefKernel> = {
       }
     return f([m, p], out);
   },
+  transpose: ([x]) => {
+    const [m, n] = [x!.shape[0]!, x!.shape[1]!];
+    const out = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = x!.data[i * n + j]!;
+    return f([n, m], out);
+  },
   concat: (inputs) => {
     const n = rows(inputs[0]!);
     const widths = inputs.map(lastDim);

@@ -26,6 +26,8 @@ export interface SessionGraphs {
   /** The forward graph the training graph was derived from (with a `gate` input when truncated). */
   readonly forward: Graph;
   readonly training: Graph;
+  /** The untruncated forward graph: evaluation, sampling, streaming. */
+  readonly inference: Graph;
 }
 
 export interface BatchResult {
@@ -260,7 +262,7 @@ export class TrainingSession {
 
   /** Loss (and accuracy for token targets) over batches, with the untruncated forward graph. */
   evaluate(batches: readonly Batch[]): EvalResult {
-    const g = this.model.graph;
+    const g = this.graphs.inference;
     const lossIdx = g.outputs.findIndex((o) => o.role === 'loss');
     const predIdx = g.outputs.findIndex((o) => o.role === 'output');
     const target = this.model.targets[0];
@@ -290,7 +292,7 @@ export class TrainingSession {
 
   /** Runs the forward graph on one batch with given states; returns the prediction and final states (caller disposes). */
   forward(batch: Batch, states?: States): { prediction: tf.Tensor; states: States } {
-    const g = this.model.graph;
+    const g = this.graphs.inference;
     const outs = tf.tidy(() => executeGraph(g, this.feeds(g, batch, states)));
     const next: States = new Map();
     let prediction: tf.Tensor | undefined;

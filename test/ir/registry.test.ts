@@ -134,6 +134,10 @@ const CASES: Readonly<Record<string, readonly OpCase[]>> = {
     { label: 'a [3, 2], b [3, 4]', inputs: [f(3, 2), f(3, 4)], linear: [[0], [1]] },
     { label: 'a [2, 3, 4], b [2, 3, 5]', inputs: [f(2, 3, 4), f(2, 3, 5)], linear: [[0], [1]] },
   ],
+  transpose: [
+    { label: '[2, 3]', inputs: [f(2, 3)], linear: [[0]] },
+    { label: '[4, 1]', inputs: [f(4, 1)], linear: [[0]] },
+  ],
   concat: [
     { label: 'three of [2, *]', inputs: [f(2, 3), f(2, 1), f(2, 4)], linear: [[0, 1, 2]] },
     { label: 'two of [2, 3, *]', inputs: [f(2, 3, 2), f(2, 3, 3)], linear: [[0, 1]] },

@@ -1,0 +1,56 @@
+// The optimisation pipeline: an array of named passes, each a pure function
+// graph -> graph, with the verifier run after every pass, so a broken pass
+// is named in the error. `rnnc ir --dump-ir-after=NAME` prints the graph as
+// it leaves a pass.
+import { InternalError } from '../diagnostics/diagnostic.js';
+import type { Graph } from '../ir/types.js';
+import { verifyGraph } from '../ir/verify.js';
+import { eliminateCommonSubexpressions } from './common-subexpressions.js';
+import { eliminateDeadCode } from './dead-code.js';
+import { hoistWeightGradients } from './hoist-weight-gradients.js';
+import { hoistWeightTransposes } from './hoist-weight-transposes.js';
+
+export interface Pass {
+  readonly name: string;
+  run(g: Graph): Graph;
+}
+
+export const PASSES = {
+  hoistWeightGradients: { name: 'hoist-weight-gradients', run: hoistWeightGradients },
+  hoistWeightTransposes: { name: 'hoist-weight-transposes', run: hoistWeightTransposes },
+  commonSubexpressions: { name: 'common-subexpressions', run: eliminateCommonSubexpressions },
+  deadCode: { name: 'dead-code', run: eliminateDeadCode },
+} as const satisfies Record<string, Pass>;
+
+/** For forward graphs (inference, sampling, evaluation). */
+export const FORWARD_PIPELINE: readonly Pass[] = [PASSES.hoistWeightTransposes, PASSES.commonSubexpressions, PASSES.deadCode];
+
+/** For training graphs (forward plus derivative). */
+export const TRAINING_PIPELINE: readonly Pass[] = [
+  PASSES.hoistWeightGradients,
+  PASSES.hoistWeightTransposes,
+  PASSES.commonSubexpressions,
+  PASSES.deadCode,
+];
+
+export const PASS_NAMES: readonly string[] = Object.values(PASSES).map((p) => p.name);
+
+export interface PipelineOptions {
+  /** Called with the graph as it leaves each pass. */
+  readonly after?: (pass: string, g: Graph) => void;
+}
+
+export function runPipeline(g: Graph, passes: readonly Pass[], opts: PipelineOptions = {}): Graph {
+  let cur = g;
+  for (const pass of passes) {
+    const next = pass.run(cur);
+    try {
+      if (next !== cur) verifyGraph(next, `after ${pass.name}`);
+    } catch (e) {
+      throw new InternalError(`pass ${pass.name} broke the IR: ${(e as Error).message}`);
+    }
+    opts.after?.(pass.name, next);
+    cur = next;
+  }
+  return cur;
+}

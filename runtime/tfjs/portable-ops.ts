@@ -1,0 +1,112 @@
+// The tfjs implementations of the IR ops that take more than one tf call.
+// This file is portable on purpose: it imports only @tensorflow/tfjs-core
+// and nothing of rnnc, because its text is also the prelude of every module
+// `rnnc compile` emits (compiler/codegen/portable-ops.generated.ts is made
+// from it by test/codegen/portable.test.ts; run `npx vitest run -u` after a
+// change). The interpreter and emitted code therefore run the same code.
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Whether the active backend implements a kernel (wasm lacks a few; those ops get another lowering). */
+export function hasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+/**
+ * Whether matMul's transpose flags are as fast as a plain product here. On
+ * the wasm and cpu backends they are 5 to 60 times slower (measured by
+ * bench/matmul-transpose.ts), so the operand is transposed explicitly.
+ */
+export function fastTransposedMatMul(): boolean {
+  return tf.getBackend() === 'tensorflow';
+}
+
+export function flatRows(x: tf.Tensor): tf.Tensor2D {
+  return tf.reshape(x, [-1, x.shape[x.rank - 1]!]) as tf.Tensor2D;
+}
+
+/** Sums leading axes, and axes where the target shape has a literal 1 (undoes a broadcast). */
+export function sumTo(x: tf.Tensor, target: readonly (number | string)[]): tf.Tensor {
+  const lead = x.rank - target.length;
+  const ones: number[] = [];
+  target.forEach((d, i) => {
+    if (d === 1 && x.shape[lead + i] !== 1) ones.push(lead + i);
+  });
+  let y = ones.length > 0 ? tf.sum(x, ones, true) : x;
+  if (lead > 0) y = tf.sum(y, Array.from({ length: lead }, (_, i) => i));
+  return y;
+}
+
+export function broadcastLike(x: tf.Tensor, like: tf.Tensor): tf.Tensor {
+  return hasKernel('BroadcastTo') ? tf.broadcastTo(x, like.shape) : tf.add(tf.zeros(like.shape), x);
+}
+
+/** x W^T: the `W @ x` of the language, over any leading axes. */
+export function linear(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
+  const w2 = w as tf.Tensor2D;
+  const y = fastTransposedMatMul() ? tf.matMul(flatRows(x), w2, false, true) : tf.matMul(flatRows(x), tf.transpose(w2));
+  return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), w.shape[0]!]);
+}
+
+/** x W over any leading axes. */
+export function mm(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
+  const y = tf.matMul(flatRows(x), w as tf.Tensor2D);
+  return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), w.shape[1]!]);
+}
+
+/** a^T b summed over all leading axes. */
+export function outer(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return fastTransposedMatMul()
+    ? tf.matMul(flatRows(a), flatRows(b), true, false)
+    : tf.matMul(tf.transpose(flatRows(a)), flatRows(b));
+}
+
+export function sliceLast(x: tf.Tensor, begin: number, size: number): tf.Tensor {
+  return tf.slice(
+    x,
+    x.shape.map((_, i) => (i === x.rank - 1 ? begin : 0)),
+    x.shape.map((d, i) => (i === x.rank - 1 ? size : d)),
+  );
+}
+
+export function padLast(x: tf.Tensor, before: number, after: number): tf.Tensor {
+  return tf.pad(x, x.shape.map((_, i): [number, number] => (i === x.rank - 1 ? [before, after] : [0, 0])));
+}
+
+export function squeezeLast(x: tf.Tensor): tf.Tensor {
+  return tf.squeeze(x, [x.rank - 1]);
+}
+
+/** Sums rows of values into a [rows, E] table at ids (the derivative of an embedding lookup). */
+export function scatterAdd(ids: tf.Tensor, values: tf.Tensor, rows: number): tf.Tensor {
+  const flatIds = tf.reshape(ids, [-1]) as tf.Tensor1D;
+  if (hasKernel('UnsortedSegmentSum')) return tf.unsortedSegmentSum(flatRows(values), flatIds, rows);
+  // wasm: a one-hot [N, rows] transposed times the values [N, E].
+  const onehot = tf.transpose(tf.cast(tf.oneHot(flatIds, rows), 'float32'));
+  return tf.matMul(onehot, flatRows(values));
+}
+
+export function oneHot(ids: tf.Tensor, depth: number): tf.Tensor {
+  return tf.cast(tf.oneHot(ids as tf.Tensor1D, depth), 'float32');
+}
+
+/** Per-position cross-entropy of logits [..., K] against integer labels [...]. */
+export function xent(logits: tf.Tensor, labels: tf.Tensor): tf.Tensor {
+  const k = logits.shape[logits.rank - 1]!;
+  const picked = tf.sum(tf.mul(logits, tf.oneHot(labels as tf.Tensor1D, k)), -1);
+  return tf.sub(tf.logSumExp(logits, -1), picked);
+}
+
+/** (softmax(logits) - one_hot(labels)) * ct: the derivative of xent. */
+export function xentGrad(logits: tf.Tensor, labels: tf.Tensor, ct: tf.Tensor): tf.Tensor {
+  const k = logits.shape[logits.rank - 1]!;
+  return tf.mul(tf.sub(tf.softmax(logits), tf.oneHot(labels as tf.Tensor1D, k)), tf.expandDims(ct, -1));
+}
+
+export function timeIndex(x: tf.Tensor, index: number): tf.Tensor {
+  return tf.squeeze(tf.slice(x, [index], [1]), [0]);
+}
+
+export function timePlace(x: tf.Tensor, like: tf.Tensor, index: number): tf.Tensor {
+  const steps = like.shape[0]!;
+  return tf.pad(tf.expandDims(x, 0), [[index, steps - 1 - index], ...x.shape.map((): [number, number] => [0, 0])]);
+}
