@@ -155,13 +155,15 @@ export interface GraphOptions {
   /** Run the optimisation pipeline (default true); off, the graphs are as autodiff made them. */
   readonly optimize?: boolean;
   readonly after?: PipelineOptions['after'];
+  /** Recompute each step in the reverse loops instead of saving its intermediates (less memory, more work). */
+  readonly remat?: boolean;
 }
 
 /** The graphs a run needs. With truncated BPTT the forward scans gain a gradient gate per step. */
 export function trainingGraphs(model: LoweredModel, truncated: boolean, opts: GraphOptions = {}): TrainingGraphs {
   const forward = truncated ? truncateScans(model.graph) : model.graph;
   verifyGraph(forward, 'truncation');
-  const training = differentiate(forward);
+  const training = differentiate(forward, 'loss', opts.remat ? { remat: true } : {});
   verifyGraph(training, 'differentiation');
   if (opts.optimize === false) return { forward, inference: model.graph, training };
   const pipeline = opts.after ? { after: opts.after } : {};

@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InternalError } from '../compiler/diagnostics/diagnostic.js';
+import type { BpttSpec } from '../compiler/sema/train.js';
 import { RuntimeUserError } from '../runtime/io.js';
 import { checkCommand, irCommand } from './commands/check.js';
 import { compileCommand, type CompileOptions } from './commands/compile.js';
@@ -38,6 +39,13 @@ function keyValue(v: string, prev: Record<string, number | string> = {}): Record
   const raw = m[2]!;
   const num = Number(raw);
   return { ...prev, [m[1]!]: raw !== '' && Number.isFinite(num) ? num : raw };
+}
+
+function bpttSpec(v: string): BpttSpec {
+  if (v === 'full') return { kind: 'full' };
+  const m = /^k1=(\d+),k2=(\d+)$/.exec(v.replace(/\s+/g, ''));
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new InvalidArgumentError('expected `full` or `k1=N,k2=M` (whole numbers >= 1)');
+  return { kind: 'truncated', k1: Number(m[1]), k2: Number(m[2]) };
 }
 
 function dimsList(v: string): Record<string, number> {
@@ -93,12 +101,14 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--epochs <n>', 'epochs (overrides the train block)', int('--epochs', 1))
     .option('--batch <n>', 'batch size (overrides the train block)', int('--batch', 1))
     .option('--seed <n>', 'random seed (overrides the train block)', int('--seed'))
-    .option('--steps <n>', 'stop after this many optimizer steps in total', int('--steps', 1))
+    .option('--steps <n>', 'stop after this many optimizer steps in total (checked between batches)', int('--steps', 1))
+    .option('--bptt <spec>', 'override backpropagation through time: full, or k1=N,k2=M (truncated)', bpttSpec)
     .option('--data-arg <name=value>', 'override an argument of the data source (repeatable)', keyValue)
     .option('--out <dir>', 'where checkpoint.json and metrics.jsonl go (default: runs/<model>)')
     .option('--checkpoint-every <n>', 'write a checkpoint every N steps (default: the train block, else only at the end)', int('--checkpoint-every'))
     .option('--resume <ckpt>', 'continue exactly where a checkpoint stopped')
     .option('--init-params <json>', 'start from parameters in JSON ({"name": {"shape", "data"}})')
+    .option('--remat', 'recompute each step in the backward pass instead of saving its intermediates (less memory, slower)')
     .option('--quiet', 'no progress output')
     .action(async (file: string, o: RunOptions & { dataArg?: Record<string, number | string> }) =>
       done(await runCommand(file, { ...o, ...(o.dataArg ? { dataArgs: o.dataArg } : {}) })),

@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { analyze, buildModel, trainingGraphs, type Analysis } from '../compiler/compile.js';
 import type { Diagnostic } from '../compiler/diagnostics/diagnostic.js';
 import type { LoweredModel } from '../compiler/sema/model.js';
-import type { TrainConfig } from '../compiler/sema/train.js';
+import type { BpttSpec, TrainConfig } from '../compiler/sema/train.js';
 import { bindDims, type DeclaredField } from '../runtime/data/batching.js';
 import { loadDataset } from '../runtime/data/registry.js';
 import type { Dataset } from '../runtime/data/types.js';
@@ -76,6 +76,7 @@ export interface Overrides {
   readonly batch?: number;
   readonly seed?: number;
   readonly dataArgs?: Readonly<Record<string, number | string>>;
+  readonly bptt?: BpttSpec;
 }
 
 export function trainConfigFor(p: LoadedProgram, model: string, o: Overrides = {}): TrainConfig {
@@ -86,6 +87,7 @@ export function trainConfigFor(p: LoadedProgram, model: string, o: Overrides = {
     ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
     ...(o.batch !== undefined ? { batch: o.batch } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(o.bptt !== undefined ? { bptt: o.bptt } : {}),
     ...(o.dataArgs && base.data ? { data: { ...base.data, args: { ...base.data.args, ...o.dataArgs } } } : {}),
   };
 }
@@ -135,7 +137,10 @@ export function modelForData(p: LoadedProgram, model: string, data: Dataset): Lo
   return bindModel(p, model, dims);
 }
 
-export function newSession(model: LoweredModel, config: TrainConfig): TrainingSession {
-  const graphs = trainingGraphs(model, config.bptt.kind === 'truncated');
+export function newSession(model: LoweredModel, config: TrainConfig, opts: { remat?: boolean } = {}): TrainingSession {
+  if (config.bptt.kind === 'truncated' && model.hasBackward) {
+    throw new CliError(`model ${model.name} runs a cell backwards in time, so it cannot be trained with truncated BPTT: use --bptt full`);
+  }
+  const graphs = trainingGraphs(model, config.bptt.kind === 'truncated', opts.remat ? { remat: true } : {});
   return new TrainingSession(model, config, graphs);
 }

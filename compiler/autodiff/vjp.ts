@@ -11,8 +11,11 @@
 // and accumulators for the constants' (parameters') cotangents, and whose
 // per-step inputs are the saved carries, the xs and the cotangents of the ys.
 // The body of that reverse scan is the VJP graph of the forward body,
-// obtained recursively, which recomputes the step from the saved carry
-// (rematerialisation of one step; only carries are stored per step).
+// obtained recursively. What it needs of the forward step is saved: the
+// forward scan also returns, stacked over time, every intermediate value the
+// derivative reads (the residuals: gate activations, inputs of products...),
+// so the reverse step computes only the derivative. With `remat` it saves
+// only the carries and recomputes the step instead (less memory, more work).
 //
 // Pre: g is verified. Post: the result is verified and has g's inputs first
 // (same order), then one cotangent input per seeded output; outputs are g's
@@ -25,7 +28,31 @@ import type { Graph, Node, ValueId } from '../ir/types.js';
 import { scanAttrs } from '../ir/types.js';
 import { eliminateDeadCode } from '../passes/dead-code.js';
 
-export function vjpGraph(g: Graph, wrt: readonly boolean[], seeded: readonly boolean[]): Graph {
+export interface VjpOptions {
+  /** Recompute each forward step in the reverse loop instead of saving its intermediates. */
+  readonly remat?: boolean;
+}
+
+interface VjpResult {
+  readonly graph: Graph;
+  /** Where each value of the differentiated graph lives in the result (its forward copy). */
+  readonly forward: ReadonlyMap<ValueId, ValueId>;
+}
+
+export function vjpGraph(g: Graph, wrt: readonly boolean[], seeded: readonly boolean[], opts: VjpOptions = {}): Graph {
+  return buildVjp(g, wrt, seeded, opts).graph;
+}
+
+/** What the forward copy of a scan saved for its derivative. */
+interface ScanPlan {
+  readonly bodyVjp: VjpResult;
+  /** Carry entering each step, [T, ...], one per carry. */
+  readonly history: readonly ValueId[];
+  /** Body values the derivative reads, and their stacked values [T, ...] in the outer graph. */
+  readonly residuals: readonly { readonly body: ValueId; readonly stacked: ValueId }[];
+}
+
+function buildVjp(g: Graph, wrt: readonly boolean[], seeded: readonly boolean[], opts: VjpOptions): VjpResult {
   const b = new GraphBuilder();
   const map = new Map<ValueId, ValueId>();
   const needs = new Set<ValueId>();
@@ -44,23 +71,39 @@ export function vjpGraph(g: Graph, wrt: readonly boolean[], seeded: readonly boo
     return m;
   };
 
-  // Forward: copy every node (scans gain a carry history), tracking which values need a cotangent.
+  // Forward: copy every node, tracking which values need a cotangent. A scan
+  // whose inputs need one is re-emitted to also return what its derivative reads.
   interface Copied {
     readonly node: Node;
-    readonly history: readonly ValueId[]; // scan only: carry entering each step, [T, ...]
+    readonly plan?: ScanPlan;
   }
   const copied: Copied[] = [];
   for (const node of g.nodes) {
     const inputs = node.inputs.map(get);
     const src = node.source !== undefined ? { source: node.source } : {};
+    const def = getOp(node.op);
+    const differentiable = def.vjp !== 'none' && inputs.some((v) => needs.has(v));
     let outs: ValueId[];
-    let history: ValueId[] = [];
-    if (node.op === 'scan') {
-      const { nCarry } = scanAttrs(node);
-      const body = withCarryHistory(node.body!, nCarry);
-      const all = b.emit('scan', inputs, node.attrs, { body, ...src });
+    let plan: ScanPlan | undefined;
+    if (node.op === 'scan' && differentiable) {
+      const { nCarry, nXs } = scanAttrs(node);
+      const body = node.body!;
+      const wrtBody = scanWrt(b, node, inputs, needs);
+      const bodyVjp = buildVjp(body, wrtBody, body.outputs.map(() => true), opts);
+      const saved = opts.remat ? [] : residualsOf(body, bodyVjp, nCarry + nXs);
+      const augmented: Graph = {
+        ...body,
+        outputs: [
+          ...body.outputs,
+          ...body.inputs.slice(0, nCarry).map((inp) => ({ value: inp.value, role: 'result' as const, name: `saved_${inp.name}` })),
+          ...saved.map((v) => ({ value: v, role: 'result' as const, name: `saved_${body.values[v]?.name ?? `v${v}`}` })),
+        ],
+      };
+      const all = b.emit('scan', inputs, node.attrs, { body: augmented, ...src });
       outs = all.slice(0, node.outputs.length);
-      history = all.slice(node.outputs.length);
+      const history = all.slice(node.outputs.length, node.outputs.length + nCarry);
+      const stacked = all.slice(node.outputs.length + nCarry);
+      plan = { bodyVjp, history, residuals: saved.map((v, i) => ({ body: v, stacked: stacked[i]! })) };
     } else {
       outs = b.emit(node.op, inputs, node.attrs, node.body ? { body: node.body, ...src } : src);
     }
@@ -69,13 +112,12 @@ export function vjpGraph(g: Graph, wrt: readonly boolean[], seeded: readonly boo
       const name = g.values[o]?.name;
       if (name !== undefined) b.rename(outs[i]!, name);
     });
-    const def = getOp(node.op);
-    if (def.vjp !== 'none' && inputs.some((v) => needs.has(v))) {
+    if (differentiable) {
       outs.forEach((v) => {
         if (b.type(v).dtype === 'f32') needs.add(v);
       });
     }
-    copied.push({ node: { ...node, inputs, outputs: outs }, history });
+    copied.push({ node: { ...node, inputs, outputs: outs }, ...(plan ? { plan } : {}) });
   }
 
   // Reverse sweep.
@@ -90,14 +132,14 @@ export function vjpGraph(g: Graph, wrt: readonly boolean[], seeded: readonly boo
     if (s !== undefined) accumulate(get(o.value), s);
   });
   for (let i = copied.length - 1; i >= 0; i--) {
-    const { node, history } = copied[i]!;
+    const { node, plan } = copied[i]!;
     const outCts = node.outputs.map((v) => ct.get(v));
     if (outCts.every((c) => c === undefined)) continue;
     if (!node.inputs.some((v) => needs.has(v))) continue;
     const def = getOp(node.op);
     if (def.vjp === 'none') continue;
     b.source = node.source;
-    const inCts = def.vjp === 'structural' ? scanVjp(b, node, history, outCts, needs) : def.vjp(b, node, outCts);
+    const inCts = def.vjp === 'structural' ? scanVjp(b, node, plan!, outCts, needs) : def.vjp(b, node, outCts);
     b.source = undefined;
     node.inputs.forEach((v, k) => accumulate(v, inCts[k]));
   }
@@ -109,20 +151,42 @@ export function vjpGraph(g: Graph, wrt: readonly boolean[], seeded: readonly boo
     const c = ct.get(v) ?? b.op('zeros_like', [v]);
     b.output(c, 'grad', `d_${inp.name}`);
   });
-  return eliminateDeadCode(b.build());
+  return { graph: eliminateDeadCode(b.build()), forward: map };
 }
 
-/** The scan body with the carries it received appended as extra ys. */
-function withCarryHistory(body: Graph, nCarry: number): Graph {
-  const extra = body.inputs.slice(0, nCarry).map((inp) => ({ value: inp.value, role: 'result' as const, name: `saved_${inp.name}` }));
-  return { ...body, outputs: [...body.outputs, ...extra] };
+/** Which body inputs of a scan get a cotangent: every float carry (the path through time), and the xs / consts whose outer value needs one. */
+function scanWrt(b: GraphBuilder, node: Node, inputs: readonly ValueId[], needs: ReadonlySet<ValueId>): boolean[] {
+  const { nCarry } = scanAttrs(node);
+  return inputs.map((v, k) => (k < nCarry ? b.type(v).dtype === 'f32' : needs.has(v)));
 }
+
+/**
+ * The body values (produced by body nodes, not inputs) that the derivative
+ * part of the body's VJP graph reads: they are saved per step.
+ */
+function residualsOf(body: Graph, vjp: VjpResult, nPerStepInputs: number): ValueId[] {
+  void nPerStepInputs;
+  const fromForward = new Map<ValueId, ValueId>();
+  const bodyInputs = new Set(body.inputs.map((i) => i.value));
+  for (const [bodyValue, vjpValue] of vjp.forward) {
+    if (!bodyInputs.has(bodyValue)) fromForward.set(vjpValue, bodyValue);
+  }
+  const used = new Set<ValueId>();
+  const g = vjp.graph;
+  for (const n of g.nodes) {
+    if (n.outputs.every((o) => fromForward.has(o))) continue; // a forward copy
+    for (const v of n.inputs) if (fromForward.has(v)) used.add(v);
+  }
+  for (const o of g.outputs.slice(body.outputs.length)) if (fromForward.has(o.value)) used.add(o.value);
+  return [...used].sort((a, z) => a - z).map((v) => fromForward.get(v)!);
+}
+
 
 /** The VJP of one scan node: a scan over the reversed time direction. */
 function scanVjp(
   b: GraphBuilder,
   node: Node,
-  history: readonly ValueId[],
+  plan: ScanPlan,
   outCts: readonly (ValueId | undefined)[],
   needs: ReadonlySet<ValueId>,
 ): (ValueId | undefined)[] {
@@ -134,21 +198,14 @@ function scanVjp(
   const xs = node.inputs.slice(nCarry, nCarry + nXs);
   const consts = node.inputs.slice(nCarry + nXs);
   const isFloat = (v: ValueId): boolean => b.type(v).dtype === 'f32';
-
-  // Which body inputs get a cotangent: every float carry (the path through
-  // time), and the xs / consts whose outer value needs one.
-  const wrtBody = [
-    ...carries.map(isFloat),
-    ...xs.map((v) => needs.has(v)),
-    ...consts.map((v) => needs.has(v)),
-  ];
-  const bodyVjp = vjpGraph(body, wrtBody, body.outputs.map(() => true));
+  const wrtBody = scanWrt(b, node, node.inputs, needs);
+  const bodyVjp = plan.bodyVjp.graph;
   const gradIndex = (k: number): number => wrtBody.slice(0, k).filter(Boolean).length;
 
   const constNeeded = consts.map((v, j) => (needs.has(v) ? j : -1)).filter((j) => j >= 0);
   const xsNeeded = xs.map((v, j) => (needs.has(v) ? j : -1)).filter((j) => j >= 0);
 
-  // The reverse body: carries [ct_c..., acc_k...], xs [c_t..., x_t..., ct_y_t...], consts [k...].
+  // The reverse body: carries [ct_c..., acc_k...], xs [c_t..., x_t..., ct_y_t..., saved_t...], consts [k...].
   const rb = new GraphBuilder();
   const bodyType = (k: number) => body.values[body.inputs[k]!.value]!.type;
   const ctC = carries.map((_, i) => rb.input(bodyType(i), 'arg', `ct_${body.inputs[i]!.name}`));
@@ -156,8 +213,11 @@ function scanVjp(
   const cT = carries.map((_, i) => rb.input(bodyType(i), 'arg', body.inputs[i]!.name));
   const xT = xs.map((_, j) => rb.input(bodyType(nCarry + j), 'arg', body.inputs[nCarry + j]!.name));
   const ctY = body.outputs.slice(nCarry).map((o) => rb.input(body.values[o.value]!.type, 'arg', `ct_${o.name}`));
+  const savedT = plan.residuals.map((r) => rb.input(body.values[r.body]!.type, 'arg', body.values[r.body]?.name ?? `saved_${r.body}`));
   const kT = consts.map((_, j) => rb.input(bodyType(nCarry + nXs + j), 'arg', body.inputs[nCarry + nXs + j]!.name));
-  const res = inlineGraph(rb, bodyVjp, [...cT, ...xT, ...kT, ...ctC, ...ctY]);
+  const saved = new Map<ValueId, ValueId>();
+  plan.residuals.forEach((r, i) => saved.set(plan.bodyVjp.forward.get(r.body)!, savedT[i]!));
+  const res = inlineDerivative(rb, plan.bodyVjp, [...cT, ...xT, ...kT, ...ctC, ...ctY], saved);
   const grads = res.slice(body.outputs.length);
   const newCtC = carries.map((v, i) => (isFloat(v) ? grads[gradIndex(i)]! : ctC[i]!));
   const newAcc = constNeeded.map((j, a) => rb.op('add', [acc[a]!, grads[gradIndex(nCarry + nXs + j)]!]));
@@ -165,6 +225,7 @@ function scanVjp(
   newAcc.forEach((v, a) => rb.output(v, 'state', `d_${body.inputs[nCarry + nXs + constNeeded[a]!]!.name}`));
   xsNeeded.forEach((j) => rb.output(grads[gradIndex(nCarry + j)]!, 'result', `d_${body.inputs[nCarry + j]!.name}`));
   const reverseBody = eliminateDeadCode(rb.build());
+  void bodyVjp;
 
   const zerosFor = (v: ValueId): ValueId => b.op('zeros_like', [v]);
   const initCt = node.outputs.slice(0, nCarry).map((v, i) => outCts[i] ?? zerosFor(v));
@@ -172,8 +233,8 @@ function scanVjp(
   const ysCt = node.outputs.slice(nCarry).map((v, i) => outCts[nCarry + i] ?? zerosFor(v));
   const outs = b.emit(
     'scan',
-    [...initCt, ...initAcc, ...history, ...xs, ...ysCt, ...consts],
-    { nCarry: nCarry + constNeeded.length, nXs: nCarry + nXs + nYs, reverse: !reverse },
+    [...initCt, ...initAcc, ...plan.history, ...xs, ...ysCt, ...plan.residuals.map((r) => r.stacked), ...consts],
+    { nCarry: nCarry + constNeeded.length, nXs: nCarry + nXs + nYs + plan.residuals.length, reverse: !reverse },
     { body: reverseBody },
   );
   const result: (ValueId | undefined)[] = new Array(nIn).fill(undefined);
@@ -190,15 +251,48 @@ function scanVjp(
 }
 
 /**
+ * Copies a body VJP graph into `rb` with its inputs bound to `args`, except
+ * that forward values it saved come from `saved` (per-step inputs) and the
+ * forward nodes that only computed those are left out. Returns its outputs.
+ */
+function inlineDerivative(rb: GraphBuilder, vjp: VjpResult, args: readonly ValueId[], saved: ReadonlyMap<ValueId, ValueId>): ValueId[] {
+  if (saved.size === 0) return inlineGraph(rb, vjp.graph, args);
+  const g = vjp.graph;
+  const map = new Map<ValueId, ValueId>(saved);
+  g.inputs.forEach((inp, i) => map.set(inp.value, args[i]!));
+  const forwardValues = new Set(vjp.forward.values());
+  for (const node of g.nodes) {
+    // A forward copy whose results are all saved (or unused by the derivative) is not recomputed.
+    if (node.outputs.every((o) => forwardValues.has(o)) && node.outputs.every((o) => map.has(o) || !isRead(g, o))) continue;
+    const inputs = node.inputs.map((v) => {
+      const m = map.get(v);
+      if (m === undefined) throw new InternalError(`vjp: %${v} is neither saved nor recomputed`);
+      return m;
+    });
+    const outs = rb.emit(node.op, inputs, node.attrs, node.body ? { body: node.body } : node.source !== undefined ? { source: node.source } : {});
+    node.outputs.forEach((o, i) => map.set(o, outs[i]!));
+  }
+  return g.outputs.map((o) => {
+    const m = map.get(o.value);
+    // The body's own outputs (c', y) are not needed by the reverse step: stand-ins keep the arity.
+    return m ?? args[0]!;
+  });
+}
+
+function isRead(g: Graph, v: ValueId): boolean {
+  return g.nodes.some((n) => n.inputs.includes(v)) || g.outputs.some((o) => o.value === v);
+}
+
+/**
  * The training graph of a model graph: its outputs plus `d_<param>` for
  * every param input, seeded with d(loss) = 1.
  */
-export function differentiate(g: Graph, lossName = 'loss'): Graph {
+export function differentiate(g: Graph, lossName = 'loss', opts: VjpOptions = {}): Graph {
   const lossIndex = g.outputs.findIndex((o) => o.role === 'loss' && o.name === lossName);
   if (lossIndex < 0) throw new InternalError(`differentiate: no loss output named ${lossName}`);
   const wrt = g.inputs.map((i) => i.role === 'param');
   const seeded = g.outputs.map((_, i) => i === lossIndex);
-  const inner = vjpGraph(g, wrt, seeded);
+  const inner = vjpGraph(g, wrt, seeded, opts);
   const b = new GraphBuilder();
   const args = g.inputs.map((inp) => b.input(g.values[inp.value]!.type, inp.role, inp.name));
   const one = b.constant(1);

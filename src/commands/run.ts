@@ -27,6 +27,7 @@ export interface RunOptions extends Overrides {
   readonly checkpointEvery?: number;
   readonly initParams?: string;
   readonly quiet?: boolean;
+  readonly remat?: boolean;
 }
 
 export interface CheckpointExtra {
@@ -62,7 +63,7 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   const data = loadData(program, config);
   info(`data: ${data.description}`);
   const model = modelForData(program, modelName, data);
-  const session = newSession(model, config);
+  const session = newSession(model, config, { remat: opts.remat ?? false });
   try {
     return await train(session, { program, modelName, config, data, model, opts });
   } finally {
