@@ -274,7 +274,7 @@ export class GraphEmitter {
     carries.forEach((c, i) => lines.push(`let ${c}: tf.Tensor = ${args[i]!};`));
     const xs = body.inputs.slice(nCarry, nCarry + nXs).map((inp, j) => {
       const id = scope.fresh(`${inp.name}_steps`);
-      lines.push(`const ${id} = tf.unstack(${args[nCarry + j]!});`);
+      lines.push(`const ${id} = unstackTime(${args[nCarry + j]!});`);
       return id;
     });
     const steps = scope.fresh('steps');

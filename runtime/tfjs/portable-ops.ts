@@ -110,3 +110,18 @@ export function timePlace(x: tf.Tensor, like: tf.Tensor, index: number): tf.Tens
   const steps = like.shape[0]!;
   return tf.pad(tf.expandDims(x, 0), [[index, steps - 1 - index], ...x.shape.map((): [number, number] => [0, 0])]);
 }
+
+/**
+ * The steps of a time-major tensor [T, ...] as T tensors. The wasm
+ * backend's slice kernel copies its whole input for every slice, so
+ * tf.unstack there costs T full copies; reading the values once and
+ * making each step from them costs one.
+ */
+export function unstackTime(x: tf.Tensor): tf.Tensor[] {
+  if (tf.getBackend() !== 'wasm') return tf.unstack(x);
+  const steps = x.shape[0]!;
+  const inner = x.shape.slice(1);
+  const size = inner.reduce((a, b) => a * b, 1);
+  const values = x.dataSync();
+  return Array.from({ length: steps }, (_, t) => tf.tensor(values.subarray(t * size, (t + 1) * size), inner, x.dtype));
+}
