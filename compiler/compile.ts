@@ -15,7 +15,7 @@ import { lowerModel, type LoweredModel } from './sema/model.js';
 import { didYouMean } from './sema/suggest.js';
 import { checkTrain, type TrainConfig } from './sema/train.js';
 import { truncateScans } from './autodiff/truncate.js';
-import { FORWARD_PIPELINE, runPipeline, TRAINING_PIPELINE, type PipelineOptions } from './passes/pipeline.js';
+import { FORWARD_PIPELINE, PRE_AUTODIFF_PIPELINE, runPipeline, TRAINING_PIPELINE, type PipelineOptions } from './passes/pipeline.js';
 
 export interface SourceText {
   readonly file: string;
@@ -161,16 +161,17 @@ export interface GraphOptions {
 
 /** The graphs a run needs. With truncated BPTT the forward scans gain a gradient gate per step. */
 export function trainingGraphs(model: LoweredModel, truncated: boolean, opts: GraphOptions = {}): TrainingGraphs {
-  const forward = truncated ? truncateScans(model.graph) : model.graph;
+  const pipeline = opts.after ? { after: opts.after } : {};
+  const base = opts.optimize === false ? model.graph : runPipeline(model.graph, PRE_AUTODIFF_PIPELINE, pipeline);
+  const forward = truncated ? truncateScans(base) : base;
   verifyGraph(forward, 'truncation');
   const training = differentiate(forward, 'loss', opts.remat ? { remat: true } : {});
   verifyGraph(training, 'differentiation');
   if (opts.optimize === false) return { forward, inference: model.graph, training };
-  const pipeline = opts.after ? { after: opts.after } : {};
   const optimizedForward = runPipeline(forward, FORWARD_PIPELINE, pipeline);
   return {
     forward: optimizedForward,
-    inference: truncated ? runPipeline(model.graph, FORWARD_PIPELINE) : optimizedForward,
+    inference: truncated ? runPipeline(base, FORWARD_PIPELINE) : optimizedForward,
     training: runPipeline(training, TRAINING_PIPELINE, pipeline),
   };
 }

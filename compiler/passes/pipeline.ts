@@ -8,7 +8,10 @@ import { verifyGraph } from '../ir/verify.js';
 import { eliminateCommonSubexpressions } from './common-subexpressions.js';
 import { eliminateDeadCode } from './dead-code.js';
 import { hoistWeightGradients } from './hoist-weight-gradients.js';
+import { hoistInputProjections } from './hoist-input-projections.js';
+import { hoistLoopConstants } from './hoist-loop-constants.js';
 import { hoistWeightTransposes } from './hoist-weight-transposes.js';
+import { pruneScanInputs } from './prune-scan-inputs.js';
 
 export interface Pass {
   readonly name: string;
@@ -16,19 +19,33 @@ export interface Pass {
 }
 
 export const PASSES = {
+  hoistInputProjections: { name: 'hoist-input-projections', run: hoistInputProjections },
+  hoistLoopConstants: { name: 'hoist-loop-constants', run: hoistLoopConstants },
   hoistWeightGradients: { name: 'hoist-weight-gradients', run: hoistWeightGradients },
   hoistWeightTransposes: { name: 'hoist-weight-transposes', run: hoistWeightTransposes },
+  pruneScanInputs: { name: 'prune-scan-inputs', run: pruneScanInputs },
   commonSubexpressions: { name: 'common-subexpressions', run: eliminateCommonSubexpressions },
   deadCode: { name: 'dead-code', run: eliminateDeadCode },
 } as const satisfies Record<string, Pass>;
 
+/** On the model's forward graph, before truncation and autodiff: what changes the derivative's shape too. */
+export const PRE_AUTODIFF_PIPELINE: readonly Pass[] = [PASSES.hoistInputProjections, PASSES.pruneScanInputs, PASSES.deadCode];
+
 /** For forward graphs (inference, sampling, evaluation). */
-export const FORWARD_PIPELINE: readonly Pass[] = [PASSES.hoistWeightTransposes, PASSES.commonSubexpressions, PASSES.deadCode];
+export const FORWARD_PIPELINE: readonly Pass[] = [
+  PASSES.hoistWeightTransposes,
+  PASSES.hoistLoopConstants,
+  PASSES.pruneScanInputs,
+  PASSES.commonSubexpressions,
+  PASSES.deadCode,
+];
 
 /** For training graphs (forward plus derivative). */
 export const TRAINING_PIPELINE: readonly Pass[] = [
   PASSES.hoistWeightGradients,
   PASSES.hoistWeightTransposes,
+  PASSES.hoistLoopConstants,
+  PASSES.pruneScanInputs,
   PASSES.commonSubexpressions,
   PASSES.deadCode,
 ];
