@@ -90,6 +90,8 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--grad', 'print the training graph: forward plus symbolic gradients')
     .option('--truncated', 'as for truncated BPTT (default: per the train block)')
     .option('--dims <list>', 'sizes for dimensions the data would fix, e.g. V=80,K=10', dimsList)
+    .option('--dump-ir-after <pass>', 'print the graphs as they leave an optimisation pass')
+    .option('--no-optimize', 'print the graphs as autodiff makes them, before the optimisation passes')
     .action((file: string, o: Parameters<typeof irCommand>[1]) => done(irCommand(file, o)));
 
   program
@@ -157,6 +159,8 @@ export function buildCli(done: (code: number) => void): Command {
     .addOption(new Option('--target <target>', 'forward: inference only; train: also loss, gradients and trainStep (default: train when the model has a train block)').choices(['forward', 'train']))
     .option('--unroll <n>', 'emit the time loops unrolled n steps (sequences must then have exactly n steps)', int('--unroll', 1))
     .option('--dims <list>', 'sizes for dimensions the data would fix, e.g. V=80,K=10', dimsList)
+    .option('--dump-ir-after <pass>', 'print the graphs as they leave an optimisation pass')
+    .option('--no-optimize', 'print the graphs as autodiff makes them, before the optimisation passes')
     .option('--ckpt <path>', 'take the data dimensions from a checkpoint written by rnnc run')
     .action(async (file: string, o: CompileOptions) => done(await compileCommand(file, o)));
 

@@ -2,7 +2,9 @@
 import { buildModel, checkProgram, trainingGraphs } from '../../compiler/compile.js';
 import { renderDiagnosticsJson } from '../../compiler/diagnostics/render.js';
 import { printGraph } from '../../compiler/ir/printer.js';
-import { EXIT } from '../errors.js';
+import type { Graph } from '../../compiler/ir/types.js';
+import { PASS_NAMES } from '../../compiler/passes/pipeline.js';
+import { CliError, EXIT } from '../errors.js';
 import { loadProgram, pickModel, readSource, report } from '../project.js';
 import { loadStdlib } from '../stdlib.js';
 import { printDiagnostics } from '../terminal.js';
@@ -24,14 +26,31 @@ export function checkCommand(file: string, opts: { json?: boolean }): number {
   return errors > 0 ? EXIT.user : EXIT.ok;
 }
 
-export function irCommand(file: string, opts: { model?: string; grad?: boolean; truncated?: boolean; dims?: Record<string, number> }): number {
+export function irCommand(
+  file: string,
+  opts: { model?: string; grad?: boolean; truncated?: boolean; dims?: Record<string, number>; dumpIrAfter?: string; optimize?: boolean },
+): number {
   const program = loadProgram(file, { quietWarnings: true });
   const name = pickModel(program, opts.model);
   const built = buildModel(program.analysis, name, opts.dims ?? {});
   report(built.diagnostics, program.sources, true);
   const model = built.model!;
   const truncated = opts.truncated ?? program.analysis.trains.get(name)?.bptt.kind === 'truncated';
-  const graphs = trainingGraphs(model, truncated);
+  const dump = opts.dumpIrAfter;
+  if (dump !== undefined && !PASS_NAMES.includes(dump)) {
+    throw new CliError(`no pass named ${dump}; the passes are: ${PASS_NAMES.join(', ')}`, EXIT.usage);
+  }
+  const dumps: string[] = [];
+  const graphs = trainingGraphs(model, truncated, {
+    optimize: opts.optimize ?? true,
+    ...(dump !== undefined
+      ? { after: (pass: string, g: Graph) => pass === dump && dumps.push(printGraph(g, `model ${name} after ${pass}`)) }
+      : {}),
+  });
+  if (dump !== undefined) {
+    process.stdout.write(`${dumps.join('\n\n')}\n`);
+    return EXIT.ok;
+  }
   const graph = opts.grad ? graphs.training : graphs.forward;
   process.stdout.write(`${printGraph(graph, `${opts.grad ? 'gradient of ' : ''}model ${name}${truncated ? ' (truncated BPTT)' : ''}`)}\n`);
   return EXIT.ok;

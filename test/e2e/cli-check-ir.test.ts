@@ -148,6 +148,22 @@ train wave { data sine(T = 5, period = 3); optimizer adam(learning_rate = 1) }
 describe('rnnc ir', () => {
   const two = fixture('two-models.rnn');
 
+  it('--dump-ir-after NAME prints the graphs leaving that pass; --no-optimize shows what autodiff makes; an unknown pass exits 2', async () => {
+    const after = await rnnc('ir', two, '--dims', 'V=6', '--dump-ir-after', 'hoist-weight-gradients');
+    expectOk(after);
+    expect(after.stdout).toMatch(/^model trained after hoist-weight-gradients \{/);
+    const raw = await rnnc('ir', two, '--dims', 'V=6', '--grad', '--no-optimize');
+    const optimized = await rnnc('ir', two, '--dims', 'V=6', '--grad');
+    expectOk(raw);
+    // Autodiff accumulates weight gradients inside the reverse loop; the pipeline moves them out.
+    const outerInLoops = (text: string) => text.split('\n').filter((l) => /^\s{6,}.*= outer\(/.test(l)).length;
+    expect(outerInLoops(raw.stdout)).toBeGreaterThan(0);
+    expect(outerInLoops(optimized.stdout)).toBe(0);
+    const bad = await rnnc('ir', two, '--dump-ir-after', 'no-such-pass');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('hoist-weight-transposes');
+  });
+
   it('prints the forward graph of the model with a train block, with a scan and dims from --dims', async () => {
     const r = await rnnc('ir', two, '--dims', 'V=6');
     expectOk(r);
