@@ -19,42 +19,27 @@
 // control, name `gate`) when it has a forward scan with carries; otherwise
 // the same object. Not handled: backward scans (sema rejects truncated BPTT
 // for models that have them, RNN5006).
-import { GraphBuilder, inlineGraph } from '../ir/builder.js';
+import { GraphBuilder, inlineGraph, rebuildGraph } from '../ir/builder.js';
 import type { Graph, ValueId } from '../ir/types.js';
 import { scanAttrs } from '../ir/types.js';
 
 export function truncateScans(g: Graph): Graph {
-  const targets = g.nodes.filter((n) => n.op === 'scan' && scanAttrs(n).nCarry > 0 && !scanAttrs(n).reverse);
-  if (targets.length === 0) return g;
-  const b = new GraphBuilder();
-  const map = new Map<ValueId, ValueId>();
-  g.inputs.forEach((inp) => map.set(inp.value, b.input(g.values[inp.value]!.type, inp.role, inp.name)));
-  const gate = b.input({ shape: ['T'], dtype: 'f32' }, 'control', 'gate');
-  const get = (v: ValueId): ValueId => map.get(v)!;
-  for (const node of g.nodes) {
-    const src = node.source !== undefined ? { source: node.source } : {};
-    let outs: ValueId[];
-    if (targets.includes(node)) {
-      const { nCarry, nXs } = scanAttrs(node);
-      const inputs = node.inputs.map(get);
-      const body = gatedBody(node.body!, nCarry, nXs);
-      outs = b.emit(
-        'scan',
-        [...inputs.slice(0, nCarry + nXs), gate, ...inputs.slice(nCarry + nXs)],
-        { ...node.attrs, nXs: nXs + 1 },
-        { body, ...src },
-      );
-    } else {
-      outs = b.emit(node.op, node.inputs.map(get), node.attrs, node.body ? { body: node.body, ...src } : src);
-    }
-    node.outputs.forEach((o, i) => {
-      map.set(o, outs[i]!);
-      const name = g.values[o]?.name;
-      if (name !== undefined) b.rename(outs[i]!, name);
-    });
-  }
-  g.outputs.forEach((o) => b.output(get(o.value), o.role, o.name));
-  return b.build();
+  const targets = new Set(g.nodes.filter((n) => n.op === 'scan' && scanAttrs(n).nCarry > 0 && !scanAttrs(n).reverse));
+  if (targets.size === 0) return g;
+  let gate: ValueId | undefined;
+  const out = rebuildGraph(g, (node, { b, get, src }) => {
+    if (!targets.has(node)) return undefined;
+    gate ??= b.input({ shape: ['T'], dtype: 'f32' }, 'control', 'gate');
+    const { nCarry, nXs } = scanAttrs(node);
+    const inputs = node.inputs.map(get);
+    return b.emit(
+      'scan',
+      [...inputs.slice(0, nCarry + nXs), gate, ...inputs.slice(nCarry + nXs)],
+      { ...node.attrs, nXs: nXs + 1 },
+      { ...src, body: gatedBody(node.body!, nCarry, nXs) },
+    );
+  });
+  return out;
 }
 
 function gatedBody(body: Graph, nCarry: number, nXs: number): Graph {

@@ -132,3 +132,40 @@ export function inlineGraph(b: GraphBuilder, graph: Graph, args: readonly ValueI
   }
   return graph.outputs.map((o) => get(o.value));
 }
+
+export interface RebuildContext {
+  readonly b: GraphBuilder;
+  /** The new value of an old value. */
+  readonly get: (v: ValueId) => ValueId;
+  /** Emit options that keep the node's source location. */
+  readonly src: EmitOptions;
+}
+
+/**
+ * Copies `g` node by node into a new graph. For each node `rewrite` may
+ * return its replacement outputs (emitting nodes through ctx.b), or
+ * undefined to copy it as it is. Names, sources, inputs and outputs carry
+ * over. The shared skeleton of the passes that rewrite a few nodes.
+ */
+export function rebuildGraph(g: Graph, rewrite: (node: Node, ctx: RebuildContext) => ValueId[] | undefined): Graph {
+  const b = new GraphBuilder();
+  const map = new Map<ValueId, ValueId>();
+  g.inputs.forEach((inp) => map.set(inp.value, b.input(g.values[inp.value]!.type, inp.role, inp.name)));
+  const get = (v: ValueId): ValueId => {
+    const m = map.get(v);
+    if (m === undefined) throw new InternalError(`rebuild: %${v} used before definition`);
+    return m;
+  };
+  for (const node of g.nodes) {
+    const src: EmitOptions = node.source !== undefined ? { source: node.source } : {};
+    const outs =
+      rewrite(node, { b, get, src }) ?? b.emit(node.op, node.inputs.map(get), node.attrs, node.body ? { ...src, body: node.body } : src);
+    node.outputs.forEach((o, k) => {
+      map.set(o, outs[k]!);
+      const name = g.values[o]?.name;
+      if (name !== undefined) b.rename(outs[k]!, name);
+    });
+  }
+  g.outputs.forEach((o) => b.output(get(o.value), o.role, o.name));
+  return b.build();
+}

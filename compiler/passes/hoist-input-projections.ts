@@ -12,7 +12,7 @@
 // same values (float rounding aside); the same object when no scan has such
 // a projection. Not handled: nested scans; projections of values computed
 // inside the body (they depend on the step).
-import { GraphBuilder } from '../ir/builder.js';
+import { GraphBuilder, rebuildGraph } from '../ir/builder.js';
 import type { Graph, Node, ValueId } from '../ir/types.js';
 import { scanAttrs } from '../ir/types.js';
 
@@ -24,40 +24,23 @@ interface Projection {
 }
 
 export function hoistInputProjections(g: Graph): Graph {
-  const plans = g.nodes.map((n) => (n.op === 'scan' ? projections(n) : []));
-  if (plans.every((p) => p.length === 0)) return g;
-  const b = new GraphBuilder();
-  const map = new Map<ValueId, ValueId>();
-  g.inputs.forEach((inp) => map.set(inp.value, b.input(g.values[inp.value]!.type, inp.role, inp.name)));
-  const get = (v: ValueId): ValueId => map.get(v)!;
-  g.nodes.forEach((node, i) => {
-    const plan = plans[i]!;
-    const src = node.source !== undefined ? { source: node.source } : {};
-    let outs: ValueId[];
-    if (plan.length === 0) {
-      outs = b.emit(node.op, node.inputs.map(get), node.attrs, node.body ? { body: node.body, ...src } : src);
-    } else {
-      const { nCarry, nXs } = scanAttrs(node);
-      const inputs = node.inputs.map(get);
-      // One projection per distinct (input, weight) pair, computed over all steps.
-      const keys = uniquePairs(plan);
-      const projected = keys.map(([x, w]) => b.op('linear', [inputs[x]!, inputs[w]!], {}, src));
-      const body = rewriteBody(node.body!, nCarry, nXs, plan, keys);
-      outs = b.emit(
-        'scan',
-        [...inputs.slice(0, nCarry + nXs), ...projected, ...inputs.slice(nCarry + nXs)],
-        { ...node.attrs, nXs: nXs + keys.length },
-        { body, ...src },
-      );
-    }
-    node.outputs.forEach((o, k) => {
-      map.set(o, outs[k]!);
-      const name = g.values[o]?.name;
-      if (name !== undefined) b.rename(outs[k]!, name);
-    });
+  const plans = new Map(g.nodes.map((n) => [n, n.op === 'scan' ? projections(n) : []] as const));
+  if ([...plans.values()].every((p) => p.length === 0)) return g;
+  return rebuildGraph(g, (node, { b, get, src }) => {
+    const plan = plans.get(node)!;
+    if (plan.length === 0) return undefined;
+    const { nCarry, nXs } = scanAttrs(node);
+    const inputs = node.inputs.map(get);
+    // One projection per distinct (input, weight) pair, computed over all steps.
+    const keys = uniquePairs(plan);
+    const projected = keys.map(([x, w]) => b.op('linear', [inputs[x]!, inputs[w]!], {}, src));
+    return b.emit(
+      'scan',
+      [...inputs.slice(0, nCarry + nXs), ...projected, ...inputs.slice(nCarry + nXs)],
+      { ...node.attrs, nXs: nXs + keys.length },
+      { ...src, body: rewriteBody(node.body!, nCarry, nXs, plan, keys) },
+    );
   });
-  g.outputs.forEach((o) => b.output(get(o.value), o.role, o.name));
-  return b.build();
 }
 
 function projections(scan: Node): Projection[] {

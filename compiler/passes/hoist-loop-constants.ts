@@ -6,35 +6,18 @@
 // rules emit constants such as the 1 of sigmoid's derivative). Pre: a
 // verified graph. Post: a verified graph computing the same values; the same
 // object when no scan body has a constant. Not handled: nested scans.
-import { GraphBuilder, inlineGraph } from '../ir/builder.js';
-import type { Graph, ValueId } from '../ir/types.js';
+import { GraphBuilder, inlineGraph, rebuildGraph } from '../ir/builder.js';
+import type { Graph } from '../ir/types.js';
 
 export function hoistLoopConstants(g: Graph): Graph {
   if (!g.nodes.some((n) => n.op === 'scan' && n.body!.nodes.some((m) => m.op === 'constant'))) return g;
-  const b = new GraphBuilder();
-  const map = new Map<ValueId, ValueId>();
-  g.inputs.forEach((inp) => map.set(inp.value, b.input(g.values[inp.value]!.type, inp.role, inp.name)));
-  const get = (v: ValueId): ValueId => map.get(v)!;
-  for (const node of g.nodes) {
-    const src = node.source !== undefined ? { source: node.source } : {};
-    let outs: ValueId[];
+  return rebuildGraph(g, (node, { b, get, src }) => {
     const consts = node.op === 'scan' ? node.body!.nodes.filter((m) => m.op === 'constant') : [];
-    if (consts.length === 0) {
-      outs = b.emit(node.op, node.inputs.map(get), node.attrs, node.body ? { body: node.body, ...src } : src);
-    } else {
-      const values = consts.map((c) => c.attrs['value'] as number);
-      const distinct = [...new Set(values)];
-      const outer = distinct.map((v) => b.constant(v));
-      outs = b.emit('scan', [...node.inputs.map(get), ...outer], node.attrs, { body: withConstantInputs(node.body!, distinct), ...src });
-    }
-    node.outputs.forEach((o, k) => {
-      map.set(o, outs[k]!);
-      const name = g.values[o]?.name;
-      if (name !== undefined) b.rename(outs[k]!, name);
-    });
-  }
-  g.outputs.forEach((o) => b.output(get(o.value), o.role, o.name));
-  return b.build();
+    if (consts.length === 0) return undefined;
+    const distinct = [...new Set(consts.map((c) => c.attrs['value'] as number))];
+    const outer = distinct.map((v) => b.constant(v));
+    return b.emit('scan', [...node.inputs.map(get), ...outer], node.attrs, { ...src, body: withConstantInputs(node.body!, distinct) });
+  });
 }
 
 /** The body reading each distinct constant from a new trailing input instead of making it. */

@@ -12,37 +12,20 @@
 // graph computing the same values (exactly: a transpose moves numbers, it
 // does not round them); the same object when no scan has such a `linear`.
 // Not handled: scans nested in scan bodies (lowering never makes them).
-import { GraphBuilder } from '../ir/builder.js';
+import { GraphBuilder, rebuildGraph } from '../ir/builder.js';
 import type { Graph, Node, ValueId } from '../ir/types.js';
 import { scanAttrs } from '../ir/types.js';
 
 export function hoistWeightTransposes(g: Graph): Graph {
-  const rewrites = g.nodes.map((n) => (n.op === 'scan' ? transposableConsts(n) : []));
-  if (rewrites.every((r) => r.length === 0)) return g;
-  const b = new GraphBuilder();
-  const map = new Map<ValueId, ValueId>();
-  g.inputs.forEach((inp) => map.set(inp.value, b.input(g.values[inp.value]!.type, inp.role, inp.name)));
-  const get = (v: ValueId): ValueId => map.get(v)!;
-  g.nodes.forEach((node, i) => {
-    const consts = rewrites[i]!;
-    const src = node.source !== undefined ? { source: node.source } : {};
-    let outs: ValueId[];
-    if (consts.length === 0) {
-      outs = b.emit(node.op, node.inputs.map(get), node.attrs, node.body ? { body: node.body, ...src } : src);
-    } else {
-      // The transposed weights are new trailing constants of the scan.
-      const transposed = consts.map((k) => b.op('transpose', [get(node.inputs[k]!)], {}, src));
-      const body = rewriteBody(node.body!, consts);
-      outs = b.emit('scan', [...node.inputs.map(get), ...transposed], node.attrs, { body, ...src });
-    }
-    node.outputs.forEach((o, k) => {
-      map.set(o, outs[k]!);
-      const name = g.values[o]?.name;
-      if (name !== undefined) b.rename(outs[k]!, name);
-    });
+  const rewrites = new Map(g.nodes.map((n) => [n, n.op === 'scan' ? transposableConsts(n) : []] as const));
+  if ([...rewrites.values()].every((r) => r.length === 0)) return g;
+  return rebuildGraph(g, (node, { b, get, src }) => {
+    const consts = rewrites.get(node)!;
+    if (consts.length === 0) return undefined;
+    // The transposed weights are new trailing constants of the scan.
+    const transposed = consts.map((k) => b.op('transpose', [get(node.inputs[k]!)], {}, src));
+    return b.emit('scan', [...node.inputs.map(get), ...transposed], node.attrs, { ...src, body: rewriteBody(node.body!, consts) });
   });
-  g.outputs.forEach((o) => b.output(get(o.value), o.role, o.name));
-  return b.build();
 }
 
 /** Indices (into the scan's inputs) of 2-D constants that some `linear` in the body multiplies by. */

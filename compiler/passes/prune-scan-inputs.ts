@@ -8,43 +8,22 @@
 // bodies. Pre: a verified graph. Post: a verified graph computing the same
 // values; the same object when every input is read. Carries are never
 // dropped (they are the loop's state).
-import { GraphBuilder } from '../ir/builder.js';
+import { rebuildGraph } from '../ir/builder.js';
 import type { Graph, Node, ValueId } from '../ir/types.js';
 import { scanAttrs } from '../ir/types.js';
 
 export function pruneScanInputs(g: Graph): Graph {
-  const unused = g.nodes.map((n) => (n.op === 'scan' ? unusedInputs(n) : []));
-  if (unused.every((u) => u.length === 0)) return g;
-  const b = new GraphBuilder();
-  const map = new Map<ValueId, ValueId>();
-  g.inputs.forEach((inp) => map.set(inp.value, b.input(g.values[inp.value]!.type, inp.role, inp.name)));
-  const get = (v: ValueId): ValueId => map.get(v)!;
-  g.nodes.forEach((node, i) => {
-    const drop = new Set(unused[i]!);
-    const src = node.source !== undefined ? { source: node.source } : {};
-    let outs: ValueId[];
-    if (drop.size === 0) {
-      outs = b.emit(node.op, node.inputs.map(get), node.attrs, node.body ? { body: node.body, ...src } : src);
-    } else {
-      const { nCarry, nXs } = scanAttrs(node);
-      const body = node.body!;
-      const keptXs = [...Array(nXs).keys()].filter((j) => !drop.has(nCarry + j)).length;
-      const pruned: Graph = { ...body, inputs: body.inputs.filter((_, k) => !drop.has(k)) };
-      outs = b.emit(
-        'scan',
-        node.inputs.filter((_, k) => !drop.has(k)).map(get),
-        { ...node.attrs, nXs: keptXs },
-        { body: pruned, ...src },
-      );
-    }
-    node.outputs.forEach((o, k) => {
-      map.set(o, outs[k]!);
-      const name = g.values[o]?.name;
-      if (name !== undefined) b.rename(outs[k]!, name);
-    });
+  const unused = new Map(g.nodes.map((n) => [n, n.op === 'scan' ? unusedInputs(n) : []] as const));
+  if ([...unused.values()].every((u) => u.length === 0)) return g;
+  return rebuildGraph(g, (node, { b, get, src }) => {
+    const drop = new Set(unused.get(node)!);
+    if (drop.size === 0) return undefined;
+    const { nCarry, nXs } = scanAttrs(node);
+    const body = node.body!;
+    const keptXs = [...Array(nXs).keys()].filter((j) => !drop.has(nCarry + j)).length;
+    const pruned: Graph = { ...body, inputs: body.inputs.filter((_, k) => !drop.has(k)) };
+    return b.emit('scan', node.inputs.filter((_, k) => !drop.has(k)).map(get), { ...node.attrs, nXs: keptXs }, { ...src, body: pruned });
   });
-  g.outputs.forEach((o) => b.output(get(o.value), o.role, o.name));
-  return b.build();
 }
 
 /** Indices of non-carry inputs the body never reads. A scan keeps at least one per-step input (it gives the length). */
