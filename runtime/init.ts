@@ -7,6 +7,7 @@
 // of size `in`), so fan_in = shape[1] and fan_out = shape[0]; a 1-D parameter
 // has fan_in = fan_out = n; higher ranks treat shape[0] as fan_out and the
 // product of the rest as fan_in.
+import { fans, initFill, initGlorot, initHe, initIdentity, initNormal, initOrthogonal, initUniform } from './init-kinds.js';
 import { RuntimeUserError } from './io.js';
 import type { Rng } from './rng.js';
 
@@ -62,11 +63,7 @@ function sizeOf(shape: readonly number[]): number {
 }
 
 /** fan_in / fan_out under the [out, in] convention described at the top of the file. */
-export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
-  if (shape.length === 0) return { fanIn: 1, fanOut: 1 };
-  if (shape.length === 1) return { fanIn: shape[0]!, fanOut: shape[0]! };
-  return { fanIn: sizeOf(shape.slice(1)), fanOut: shape[0]! };
-}
+export { fans } from './init-kinds.js';
 
 /**
  * Merges positional and named arguments into one record with defaults filled
@@ -137,13 +134,21 @@ export function initValues(
     case 'zeros':
       return out;
     case 'ones':
-      return out.fill(1);
+      return initFill(n, 1);
     case 'constant':
-      return out.fill(a['value']!);
+      return initFill(n, a['value']!);
     case 'identity':
-      return identity(shape, a['gain']!, out);
+      if (shape.length !== 2 || shape[0] !== shape[1]) {
+        throw new RuntimeUserError(
+          `initialiser identity needs a square 2-D shape [n, n], got ${fmtShape(shape)}; use orthogonal for non-square matrices`,
+        );
+      }
+      return initIdentity(shape[0]!, a['gain']!);
     case 'orthogonal':
-      return orthogonal(shape, a['gain']!, rng);
+      if (shape.length !== 2) {
+        throw new RuntimeUserError(`initialiser orthogonal needs a 2-D shape, got ${fmtShape(shape)}`);
+      }
+      return initOrthogonal(shape[0]!, shape[1]!, a['gain']!, rng);
     case 'uniform': {
       const hasLo = !Number.isNaN(a['lo']!);
       const hasHi = !Number.isNaN(a['hi']!);
@@ -158,92 +163,19 @@ export function initValues(
       if (!(lo <= hi)) {
         throw new RuntimeUserError(`initialiser uniform: needs lo <= hi (scale >= 0), got U(${lo}, ${hi})`);
       }
-      for (let i = 0; i < n; i++) out[i] = rng.uniform(lo, hi);
-      return out;
+      return initUniform(n, lo, hi, rng);
     }
     case 'normal': {
       const std = a['std']!;
       if (std < 0) throw new RuntimeUserError(`initialiser normal: std must be >= 0, got ${std}`);
-      for (let i = 0; i < n; i++) out[i] = a['mean']! + std * rng.normal();
-      return out;
+      return initNormal(n, a['mean']!, std, rng);
     }
     case 'glorot':
-    case 'xavier': {
-      const { fanIn, fanOut } = fans(shape);
-      const limit = fanIn + fanOut === 0 ? 0 : a['gain']! * Math.sqrt(6 / (fanIn + fanOut));
-      for (let i = 0; i < n; i++) out[i] = rng.uniform(-limit, limit);
-      return out;
-    }
-    case 'he': {
-      const { fanIn } = fans(shape);
-      const std = fanIn === 0 ? 0 : a['gain']! * Math.sqrt(2 / fanIn);
-      for (let i = 0; i < n; i++) out[i] = std * rng.normal();
-      return out;
-    }
+    case 'xavier':
+      return initGlorot(shape, a['gain']!, rng);
+    case 'he':
+      return initHe(shape, a['gain']!, rng);
   }
-}
-
-function identity(shape: readonly number[], gain: number, out: Float64Array): Float64Array {
-  if (shape.length !== 2 || shape[0] !== shape[1]) {
-    throw new RuntimeUserError(
-      `initialiser identity needs a square 2-D shape [n, n], got ${fmtShape(shape)}; use orthogonal for non-square matrices`,
-    );
-  }
-  const size = shape[0]!;
-  for (let i = 0; i < size; i++) out[i * size + i] = gain;
-  return out;
-}
-
-/**
- * A random orthogonal matrix: Gram-Schmidt on a standard normal matrix, which
- * is the QR factorisation with R's diagonal positive, i.e. the Haar-uniform
- * draw (no sign correction needed, unlike LAPACK's QR). Each vector is
- * orthogonalised twice ("twice is enough", Giraud et al.) so W W^T = I holds
- * to ~1e-15 rather than degrading with the condition number. For [r, c] with
- * r != c the min(r, c) vectors of length max(r, c) become the columns (r > c)
- * or the rows (r < c) of the result.
- */
-function orthogonal(shape: readonly number[], gain: number, rng: Rng): Float64Array {
-  if (shape.length !== 2) {
-    throw new RuntimeUserError(`initialiser orthogonal needs a 2-D shape, got ${fmtShape(shape)}`);
-  }
-  const [rows, cols] = [shape[0]!, shape[1]!];
-  const k = Math.min(rows, cols);
-  const m = Math.max(rows, cols);
-  const vecs: Float64Array[] = [];
-  for (let j = 0; j < k; j++) {
-    let v = new Float64Array(m);
-    for (;;) {
-      for (let i = 0; i < m; i++) v[i] = rng.normal();
-      for (let pass = 0; pass < 2; pass++) {
-        for (const q of vecs) {
-          let dot = 0;
-          for (let i = 0; i < m; i++) dot += q[i]! * v[i]!;
-          for (let i = 0; i < m; i++) v[i] = v[i]! - dot * q[i]!;
-        }
-      }
-      let norm = 0;
-      for (let i = 0; i < m; i++) norm += v[i]! * v[i]!;
-      norm = Math.sqrt(norm);
-      // A draw (numerically) inside the span of the previous vectors has
-      // probability zero; redraw rather than divide by ~0.
-      if (norm > 1e-8) {
-        for (let i = 0; i < m; i++) v[i] = v[i]! / norm;
-        break;
-      }
-      v = new Float64Array(m);
-    }
-    vecs.push(v);
-  }
-  const out = new Float64Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      // rows >= cols: vector c is column c; rows < cols: vector r is row r.
-      const value = rows >= cols ? vecs[c]![r]! : vecs[r]![c]!;
-      out[r * cols + c] = gain * value;
-    }
-  }
-  return out;
 }
 
 export type ParamRole = 'weight' | 'recurrent' | 'bias' | 'embedding';

@@ -12,7 +12,7 @@
 export const PRELUDE_NAMES = [
   'tf', 'hasKernel', 'fastTransposedMatMul', 'unstackTime', 'flatRows', 'sumTo', 'broadcastLike', 'linear', 'mm', 'outer', 'sliceLast', 'padLast',
   'squeezeLast', 'scatterAdd', 'oneHot', 'xent', 'xentGrad', 'timeIndex', 'timePlace', 'scoped', 'Rng', 'rotl',
-  'initGlorot', 'initHe', 'initUniform', 'initNormal', 'initOrthogonal', 'initIdentity', 'initFill', 'fans',
+  'initGlorot', 'initHe', 'initUniform', 'initNormal', 'initOrthogonal', 'initIdentity', 'initFill', 'fans', 'RngState',
   'planWindows', 'windowGate', 'WindowPlan', 'shapeText', 'sameShape', 'restrictFrom', 'batchMajor', 'timeMajor',
   'sliceTime', 'learningRate', 'DIMS', 'PARAM_NAMES', 'PARAM_SHAPES', 'STATE_NAMES', 'mapParams', 'mapState',
   'Params', 'ParamsJson', 'Inputs', 'Targets', 'State', 'Outputs', 'ParamName', 'StateName', 'Batch',
@@ -21,7 +21,8 @@ export const PRELUDE_NAMES = [
 ];
 
 /** The op helpers: the text of runtime/tfjs/portable-ops.ts, the interpreter's own code. */
-export { OP_HELPERS } from './portable-ops.generated.js';
+export { OP_HELPERS } from './portable.generated.js';
+import { INIT_SOURCES, RNG_SOURCE } from './portable.generated.js';
 
 export const SCOPE_HELPERS = `
 /**
@@ -68,158 +69,18 @@ function restrictFrom(marks: Float32Array, batchSize: number, from: number): Flo
 }
 `;
 
-export const RNG = `
-/** Seeded random numbers (xoshiro128**, seeded by splitmix32): a port of rnnc's runtime/rng.ts. */
-class Rng {
-  private s: Uint32Array;
-  private spare: number | null = null;
+/** The seeded generator (runtime/rng.ts) and fan sizes (runtime/init-kinds.ts), as the runtime has them. */
+export const RNG = `${RNG_SOURCE}${INIT_SOURCES['fans']!}`;
 
-  constructor(seed: number) {
-    this.s = new Uint32Array(4);
-    let x = seed >>> 0;
-    for (let i = 0; i < 4; i++) {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      this.s[i] = (z ^ (z >>> 16)) >>> 0;
-    }
-    if (this.s.every((w) => w === 0)) this.s[0] = 1;
-  }
-
-  nextU32(): number {
-    const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1]! << 9) >>> 0;
-    s[2]! ^= s[0]!;
-    s[3]! ^= s[1]!;
-    s[1]! ^= s[2]!;
-    s[0]! ^= s[3]!;
-    s[2]! ^= t;
-    s[3] = rotl(s[3]!, 11);
-    return result;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    return this.nextU32() / 4294967296;
-  }
-
-  uniform(lo: number, hi: number): number {
-    return lo + (hi - lo) * this.next();
-  }
-
-  /** Standard normal (Box-Muller, caching the second value). */
-  normal(): number {
-    if (this.spare !== null) {
-      const v = this.spare;
-      this.spare = null;
-      return v;
-    }
-    let u = 0;
-    while (u === 0) u = this.next();
-    const v = this.next();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
-
-  /** An independent generator derived from this one (advances this one). */
-  fork(): Rng {
-    return new Rng(this.nextU32());
-  }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
-}
-
-/** fan_in / fan_out of a weight [out, in] (shape[0] is fan_out, the rest fan_in). */
-function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
-  if (shape.length === 0) return { fanIn: 1, fanOut: 1 };
-  if (shape.length === 1) return { fanIn: shape[0]!, fanOut: shape[0]! };
-  return { fanIn: shape.slice(1).reduce((a, b) => a * b, 1), fanOut: shape[0]! };
-}
-`;
-
-/** Initialisers, one snippet per kind (ports of runtime/init.ts); arguments are bound by the compiler. */
+/** Initialisers, one snippet per kind: the functions of runtime/init-kinds.ts; arguments are bound by the compiler. */
 export const INITS: Readonly<Record<string, string>> = {
-  fill: `
-function initFill(n: number, value: number): Float64Array {
-  return new Float64Array(n).fill(value);
-}`,
-  identity: `
-function initIdentity(size: number, gain: number): Float64Array {
-  const out = new Float64Array(size * size);
-  for (let i = 0; i < size; i++) out[i * size + i] = gain;
-  return out;
-}`,
-  uniform: `
-function initUniform(n: number, lo: number, hi: number, rng: Rng): Float64Array {
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = rng.uniform(lo, hi);
-  return out;
-}`,
-  normal: `
-function initNormal(n: number, mean: number, std: number, rng: Rng): Float64Array {
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = mean + std * rng.normal();
-  return out;
-}`,
-  glorot: `
-/** U(-limit, limit) with limit = gain * sqrt(6 / (fan_in + fan_out)). */
-function initGlorot(shape: readonly number[], gain: number, rng: Rng): Float64Array {
-  const { fanIn, fanOut } = fans(shape);
-  const n = shape.reduce((a, b) => a * b, 1);
-  const limit = fanIn + fanOut === 0 ? 0 : gain * Math.sqrt(6 / (fanIn + fanOut));
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = rng.uniform(-limit, limit);
-  return out;
-}`,
-  he: `
-/** N(0, (gain * sqrt(2 / fan_in))^2). */
-function initHe(shape: readonly number[], gain: number, rng: Rng): Float64Array {
-  const { fanIn } = fans(shape);
-  const n = shape.reduce((a, b) => a * b, 1);
-  const std = fanIn === 0 ? 0 : gain * Math.sqrt(2 / fanIn);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = std * rng.normal();
-  return out;
-}`,
-  orthogonal: `
-/** A random orthogonal [rows, cols] matrix: Gram-Schmidt (twice) on a standard normal draw. */
-function initOrthogonal(rows: number, cols: number, gain: number, rng: Rng): Float64Array {
-  const k = Math.min(rows, cols);
-  const m = Math.max(rows, cols);
-  const vecs: Float64Array[] = [];
-  for (let j = 0; j < k; j++) {
-    let v = new Float64Array(m);
-    for (;;) {
-      for (let i = 0; i < m; i++) v[i] = rng.normal();
-      for (let pass = 0; pass < 2; pass++) {
-        for (const q of vecs) {
-          let dot = 0;
-          for (let i = 0; i < m; i++) dot += q[i]! * v[i]!;
-          for (let i = 0; i < m; i++) v[i] = v[i]! - dot * q[i]!;
-        }
-      }
-      let norm = 0;
-      for (let i = 0; i < m; i++) norm += v[i]! * v[i]!;
-      norm = Math.sqrt(norm);
-      if (norm > 1e-8) {
-        for (let i = 0; i < m; i++) v[i] = v[i]! / norm;
-        break;
-      }
-      v = new Float64Array(m);
-    }
-    vecs.push(v);
-  }
-  const out = new Float64Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) out[r * cols + c] = gain * (rows >= cols ? vecs[c]![r]! : vecs[r]![c]!);
-  }
-  return out;
-}`,
+  fill: INIT_SOURCES['initFill']!,
+  identity: INIT_SOURCES['initIdentity']!,
+  uniform: INIT_SOURCES['initUniform']!,
+  normal: INIT_SOURCES['initNormal']!,
+  glorot: INIT_SOURCES['initGlorot']!,
+  he: INIT_SOURCES['initHe']!,
+  orthogonal: INIT_SOURCES['initOrthogonal']!,
 };
 
 export const WINDOWS = `
