@@ -77,7 +77,7 @@ function streamBatch(s: BenchShape, id: number): Batch {
 export function rnncInterpreted(cell: CellKind, data: BenchData, opts: { lr?: number; seed?: number } = {}): BenchImpl {
   const s = data.shape;
   const { model, train } = compileBenchModel(cell, s, opts.lr);
-  const session = new TrainingSession(model, train, trainingGraphs(model, false));
+  const session = new TrainingSession(model, train, trainingGraphs(model, false, { liftParamTransposes: true }));
   session.initParams(opts.seed ?? 1);
   const batch = benchBatch(data);
   const stream = Array.from(data.stream, (id) => streamBatch(s, id));

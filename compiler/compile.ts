@@ -15,6 +15,8 @@ import { lowerModel, type LoweredModel } from './sema/model.js';
 import { didYouMean } from './sema/suggest.js';
 import { checkTrain, type TrainConfig } from './sema/train.js';
 import { truncateScans } from './autodiff/truncate.js';
+import { eliminateDeadCode } from './passes/dead-code.js';
+import { liftParamTransposes } from './passes/lift-param-transposes.js';
 import { FORWARD_PIPELINE, PRE_AUTODIFF_PIPELINE, runPipeline, TRAINING_PIPELINE, type PipelineOptions } from './passes/pipeline.js';
 
 export interface SourceText {
@@ -145,8 +147,10 @@ export function checkProgram(
 export interface TrainingGraphs {
   /** Forward: loss, prediction and final states (with a `gate` input under truncated BPTT). */
   readonly forward: Graph;
-  /** The untruncated forward graph, for evaluation, sampling and streaming. */
+  /** The untruncated forward graph, for evaluation. */
   readonly inference: Graph;
+  /** The untruncated forward graph without its loss: sampling and streaming. */
+  readonly predict: Graph;
   /** Forward plus `d_<param>` for every parameter. */
   readonly training: Graph;
 }
@@ -157,6 +161,12 @@ export interface GraphOptions {
   readonly after?: PipelineOptions['after'];
   /** Recompute each step in the reverse loops instead of saving its intermediates (less memory, more work). */
   readonly remat?: boolean;
+  /**
+   * Lift parameter transposes into `derived` inputs that the runtime keeps
+   * between calls (passes/lift-param-transposes.ts): for the tfjs session,
+   * not for emitted code.
+   */
+  readonly liftParamTransposes?: boolean;
 }
 
 /** The graphs a run needs. With truncated BPTT the forward scans gain a gradient gate per step. */
@@ -167,11 +177,19 @@ export function trainingGraphs(model: LoweredModel, truncated: boolean, opts: Gr
   verifyGraph(forward, 'truncation');
   const training = differentiate(forward, 'loss', opts.remat ? { remat: true } : {});
   verifyGraph(training, 'differentiation');
-  if (opts.optimize === false) return { forward, inference: model.graph, training };
+  const withoutLoss = (g: Graph): Graph => eliminateDeadCode({ ...g, outputs: g.outputs.filter((o) => o.role !== 'loss') });
+  if (opts.optimize === false) return { forward, inference: model.graph, predict: withoutLoss(model.graph), training };
   const optimizedForward = runPipeline(forward, FORWARD_PIPELINE, pipeline);
-  return {
+  const graphs = {
     forward: optimizedForward,
     inference: truncated ? runPipeline(base, FORWARD_PIPELINE) : optimizedForward,
     training: runPipeline(training, TRAINING_PIPELINE, pipeline),
+  };
+  const lift = opts.liftParamTransposes ? liftParamTransposes : (g: Graph) => g;
+  return {
+    forward: lift(graphs.forward),
+    inference: lift(graphs.inference),
+    predict: lift(withoutLoss(graphs.inference)),
+    training: lift(graphs.training),
   };
 }

@@ -141,6 +141,6 @@ export function newSession(model: LoweredModel, config: TrainConfig, opts: { rem
   if (config.bptt.kind === 'truncated' && model.hasBackward) {
     throw new CliError(`model ${model.name} runs a cell backwards in time, so it cannot be trained with truncated BPTT: use --bptt full`);
   }
-  const graphs = trainingGraphs(model, config.bptt.kind === 'truncated', opts.remat ? { remat: true } : {});
+  const graphs = trainingGraphs(model, config.bptt.kind === 'truncated', { liftParamTransposes: true, ...(opts.remat ? { remat: true } : {}) });
   return new TrainingSession(model, config, graphs);
 }

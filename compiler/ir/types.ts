@@ -47,10 +47,12 @@ export interface Node {
  * - param: a trainable parameter (`fw.W_g`);
  * - data: an input or target of the model, or the mask/last tensors of a batch;
  * - state: an initial recurrent state (zeros unless the caller streams);
+ * - derived: a value the runtime computes from a parameter and keeps while the
+ *   parameter is unchanged (`transpose:<param>`, see passes/lift-param-transposes.ts);
  * - control: a run-time switch such as a truncation gate;
  * - arg: a body input of a scan (carry, per-step slice or constant), or a cotangent.
  */
-export type InputRole = 'param' | 'data' | 'state' | 'control' | 'arg';
+export type InputRole = 'param' | 'derived' | 'data' | 'state' | 'control' | 'arg';
 export type OutputRole = 'loss' | 'output' | 'state' | 'grad' | 'result';
 
 export interface GraphInput {

@@ -27,6 +27,7 @@ export function referenceGradients(
   const feeds = (g: Graph, part: Batch, states: States | undefined, opts: FeedOptions): Tensor64[] =>
     planFeeds(g, model, part, opts).map((f) => {
       if (f.kind === 'param') return params.get(f.name)!;
+      if (f.kind === 'derived') throw new Error(`internal: the reference runs graphs without derived inputs (${f.name})`);
       if (f.kind === 'state') return states?.get(f.name) ?? zeros(f.shape);
       return { shape: f.tensor.shape, data: Float64Array.from(f.tensor.data), dtype: f.tensor.dtype === 'int32' ? 'i32' : 'f32' };
     });

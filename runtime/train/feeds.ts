@@ -3,13 +3,15 @@
 // their own tensors. Data inputs come from the batch (time-major), `weight`
 // and `last` are the mask and last-step marks restricted to the loss
 // positions of a truncated-BPTT window, `gate` is the window's gradient gate.
-import { concreteShape } from '../../compiler/ir/shape.js';
+import { resolveShape } from '../shape-binding.js';
 import type { Graph } from '../../compiler/ir/types.js';
 import type { LoweredModel } from '../../compiler/sema/model.js';
 import type { Batch, HostTensor } from '../data/types.js';
 
 export type Feed =
   | { readonly kind: 'param'; readonly name: string }
+  /** A value computed from a parameter (`transpose:<param>`), kept while the parameter is unchanged. */
+  | { readonly kind: 'derived'; readonly name: string }
   | { readonly kind: 'state'; readonly name: string; readonly shape: readonly number[] }
   | { readonly kind: 'host'; readonly tensor: HostTensor };
 
@@ -42,8 +44,10 @@ export function planFeeds(g: Graph, model: LoweredModel, batch: Batch, opts: Fee
     switch (inp.role) {
       case 'param':
         return { kind: 'param', name: inp.name };
+      case 'derived':
+        return { kind: 'derived', name: inp.name };
       case 'state':
-        return { kind: 'state', name: inp.name, shape: concreteShape(g.values[inp.value]!.type.shape, bind) };
+        return { kind: 'state', name: inp.name, shape: resolveShape(g.values[inp.value]!.type.shape, bind) };
       case 'control':
         return { kind: 'host', tensor: { dtype: 'float32', shape: [T], data: opts.gate ?? new Float32Array(T).fill(1) } };
       default: {

@@ -5,7 +5,6 @@
 // truncated BPTT one per window (windows.ts). Every tensor made for a batch
 // is released before the next one, so memory stays flat.
 import * as tf from '@tensorflow/tfjs-core';
-import { concreteShape } from '../../compiler/ir/shape.js';
 import type { Graph } from '../../compiler/ir/types.js';
 import type { LoweredModel } from '../../compiler/sema/model.js';
 import type { TrainConfig } from '../../compiler/sema/train.js';
@@ -16,6 +15,7 @@ import { initValues } from '../init.js';
 import { RuntimeUserError } from '../io.js';
 import { Rng } from '../rng.js';
 import { executeGraph } from '../tfjs/execute.js';
+import { resolveShape } from '../shape-binding.js';
 import { clipByGlobalNorm, clipByValue } from './clip.js';
 import { createOptimizer, type Optimizer, type TensorJson } from './optimizers.js';
 import { makeSchedule } from './schedules.js';
@@ -26,9 +26,17 @@ export interface SessionGraphs {
   /** The forward graph the training graph was derived from (with a `gate` input when truncated). */
   readonly forward: Graph;
   readonly training: Graph;
-  /** The untruncated forward graph: evaluation, sampling, streaming. */
+  /** The untruncated forward graph: evaluation. */
   readonly inference: Graph;
+  /** The untruncated forward graph without its loss: sampling, streaming. */
+  readonly predict: Graph;
 }
+
+/**
+ * Inputs of role `derived` are named `transpose:<param>` (compiler/ir/types.ts):
+ * the transpose of a parameter, made here once per optimizer step.
+ */
+const TRANSPOSE_PREFIX = 'transpose:';
 
 export interface BatchResult {
   /** Mean loss over the positions that counted. */
@@ -54,12 +62,15 @@ export class TrainingSession {
   readonly params = new Map<string, tf.Variable>();
   private readonly optimizer: Optimizer;
   private readonly bind: Record<string, number>;
+  /** Transposed parameters, with the optimizer step they were made at. */
+  private readonly derived = new Map<string, { step: number; value: tf.Tensor }>();
 
   constructor(
     readonly model: LoweredModel,
     readonly config: TrainConfig,
     readonly graphs: SessionGraphs,
   ) {
+
     this.bind = {};
     for (const [k, v] of model.dims) if (typeof v === 'number') this.bind[k] = v;
     const numeric = (args: Readonly<Record<string, number | string>>, what: string): Record<string, number> => {
@@ -86,13 +97,14 @@ export class TrainingSession {
   initParams(seed: number): void {
     const rng = new Rng(seed);
     for (const p of this.model.params) {
-      const shape = concreteShape(p.shape, this.bind);
+      const shape = resolveShape(p.shape, this.bind);
       const values = initValues(p.init.kind, p.init.args, p.init.positional, shape, rng.fork());
       this.setParam(p.name, shape, values);
     }
   }
 
   setParam(name: string, shape: readonly number[], values: ArrayLike<number>): void {
+    this.dropDerived();
     const t = tf.tensor(Float32Array.from(values), [...shape], 'float32');
     const old = this.params.get(name);
     if (old) {
@@ -108,7 +120,7 @@ export class TrainingSession {
   loadParams(values: ReadonlyMap<string, { shape: readonly number[]; data: ArrayLike<number> }>, source: string): void {
     for (const p of this.model.params) {
       const v = values.get(p.name);
-      const shape = concreteShape(p.shape, this.bind);
+      const shape = resolveShape(p.shape, this.bind);
       if (!v) throw new RuntimeUserError(`${source}: parameter ${p.name} is missing`);
       if (v.shape.length !== shape.length || v.shape.some((d, i) => d !== shape[i])) {
         throw new RuntimeUserError(`${source}: parameter ${p.name} has shape [${v.shape.join(', ')}], the model needs [${shape.join(', ')}]`);
@@ -159,12 +171,31 @@ export class TrainingSession {
           if (!p) throw new Error(`internal: parameter ${f.name} has no value`);
           return p;
         }
+        case 'derived':
+          return this.derivedValue(f.name);
         case 'state':
           return states?.get(f.name) ?? tf.zeros([...f.shape]);
         case 'host':
           return toTensor(f.tensor);
       }
     });
+  }
+
+  /** `transpose:<param>`, made once per optimizer step (kept outside any tidy scope). */
+  private derivedValue(name: string): tf.Tensor {
+    const cached = this.derived.get(name);
+    if (cached && cached.step === this.step) return cached.value;
+    cached?.value.dispose();
+    const param = this.params.get(name.slice(TRANSPOSE_PREFIX.length));
+    if (!name.startsWith(TRANSPOSE_PREFIX) || !param) throw new Error(`internal: no derived input ${name}`);
+    const value = tf.keep(tf.transpose(param));
+    this.derived.set(name, { step: this.step, value });
+    return value;
+  }
+
+  private dropDerived(): void {
+    this.derived.forEach((d) => d.value.dispose());
+    this.derived.clear();
   }
 
   // ------------------------------------------------------------------ training
@@ -292,7 +323,7 @@ export class TrainingSession {
 
   /** Runs the forward graph on one batch with given states; returns the prediction and final states (caller disposes). */
   forward(batch: Batch, states?: States): { prediction: tf.Tensor; states: States } {
-    const g = this.graphs.inference;
+    const g = this.graphs.predict;
     const outs = tf.tidy(() => executeGraph(g, this.feeds(g, batch, states)));
     const next: States = new Map();
     let prediction: tf.Tensor | undefined;
@@ -305,6 +336,7 @@ export class TrainingSession {
   }
 
   dispose(): void {
+    this.dropDerived();
     this.params.forEach((v) => v.dispose());
     this.optimizer.dispose();
   }

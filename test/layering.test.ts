@@ -1,0 +1,64 @@
+// The directions of the house (STYLE.md): grammar imports only chevrotain;
+// compiler is pure (no fs, no process, no tfjs, nothing from runtime or src);
+// runtime imports only types from compiler; src may use everything.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { packageRoot } from '../src/stdlib.js';
+
+const root = packageRoot();
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return tsFiles(p);
+    return name.endsWith('.ts') ? [p] : [];
+  });
+}
+
+interface Import {
+  readonly file: string;
+  readonly spec: string;
+  readonly typeOnly: boolean;
+}
+
+function imports(dir: string): Import[] {
+  return tsFiles(join(root, dir)).flatMap((file) => {
+    const text = readFileSync(file, 'utf8');
+    const out: Import[] = [];
+    for (const m of text.matchAll(/^(import|export)\s+(type\s+)?[^;]*?from\s+'([^']+)'/gms)) {
+      out.push({ file: relative(root, file), spec: m[3]!, typeOnly: m[2] !== undefined });
+    }
+    for (const m of text.matchAll(/import\(\s*'([^']+)'\s*\)/g)) out.push({ file: relative(root, file), spec: m[1]!, typeOnly: false });
+    return out;
+  });
+}
+
+const violations = (list: Import[], bad: (i: Import) => boolean): string[] => list.filter(bad).map((i) => `${i.file}: ${i.spec}`);
+
+describe('import directions', () => {
+  it('grammar/ imports only chevrotain (and itself)', () => {
+    expect(violations(imports('grammar'), (i) => !(i.spec === 'chevrotain' || i.spec.startsWith('./')))).toEqual([]);
+  });
+
+  it('compiler/ is pure: no fs, process, tfjs, runtime or src', () => {
+    const bad = (i: Import) =>
+      i.spec.startsWith('node:') ||
+      i.spec.startsWith('@tensorflow/') ||
+      /\/(runtime|src)\//.test(i.spec) ||
+      /^\.\.\/\.\.\/(runtime|src)\b/.test(i.spec);
+    expect(violations(imports('compiler'), bad)).toEqual([]);
+    for (const f of tsFiles(join(root, 'compiler'))) expect(readFileSync(f, 'utf8'), f).not.toMatch(/\bprocess\.(env|exit|argv|stdout|stderr)\b/);
+  });
+
+  it('runtime/ imports only types from compiler/, nothing from src/, and no fs', () => {
+    const bad = (i: Import) => (i.spec.includes('/compiler/') && !i.typeOnly) || i.spec.includes('/src/') || i.spec === 'node:fs' || i.spec === 'fs';
+    expect(violations(imports('runtime'), bad)).toEqual([]);
+  });
+
+  it('the scan finds imports (it can fail)', () => {
+    const all = imports('runtime');
+    expect(all.some((i) => i.spec.includes('/compiler/') && i.typeOnly)).toBe(true);
+    expect(all.some((i) => i.spec === '@tensorflow/tfjs-core')).toBe(true);
+  });
+});
