@@ -264,6 +264,8 @@ export function emitModule(o: EmitOptions): string {
     return `${quote(spec.name)}: ${e},`;
   });
   add(RNG, ...[...initKinds].sort().map((k) => INITS[k]!));
+  // The generator is exported: a consumer samples with the same stream as `rnnc sample`.
+  add('export { Rng };');
   add(
     fn('initParams', 'Fresh parameters from their initialisers, seeded: the same values as `rnnc run` with `seed` (the caller owns them).', [{ name: 'seed', type: 'number' }], 'Params',
       `const rng = new Rng(seed);\n// One generator per parameter, forked in this order.\nconst values: Record<ParamName, Float64Array> = {\n${initExprs.join('\n')}\n};\nreturn mapParams((name) => tf.tensor(Float32Array.from(values[name]), [...PARAM_SHAPES[name]], 'float32'));`, true),

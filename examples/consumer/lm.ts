@@ -13,7 +13,7 @@
 //     the same seeded generator (xoshiro128**, below) and the same walk
 //     down the cumulative probabilities.
 import * as tf from '@tensorflow/tfjs-core';
-import { DIMS, disposeParams, disposeState, forward, loadParams, type Params, type ParamsJson, type State } from './model.js';
+import { DIMS, disposeParams, disposeState, forward, loadParams, Rng, type Params, type ParamsJson, type State } from './model.js';
 
 /** The vocabulary `rnnc run` stores in a checkpoint (`extra.vocabs.inputs[0]`): id -> token. */
 export interface Vocabulary {
@@ -126,39 +126,4 @@ function sampleCategorical(logits: ArrayLike<number>, rng: Rng): number {
     if (u <= 0) return i;
   }
   return p.length - 1;
-}
-
-/** Seeded random numbers: xoshiro128** seeded by splitmix32, the generator of rnnc (runtime/rng.ts). */
-class Rng {
-  private readonly s = new Uint32Array(4);
-
-  constructor(seed: number) {
-    let x = seed >>> 0;
-    for (let i = 0; i < 4; i++) {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      this.s[i] = (z ^ (z >>> 16)) >>> 0;
-    }
-    if (this.s.every((w) => w === 0)) this.s[0] = 1;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1]! << 9) >>> 0;
-    s[2]! ^= s[0]!;
-    s[3]! ^= s[1]!;
-    s[1]! ^= s[2]!;
-    s[0]! ^= s[3]!;
-    s[2]! ^= t;
-    s[3] = rotl(s[3]!, 11);
-    return result / 4294967296;
-  }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
