@@ -151,6 +151,10 @@ export class GraphEmitter {
       if (inp.role === 'param') {
         usesParams = true;
         expr.set(inp.value, `${pName}[${quote(inp.name)}]`);
+      } else if (inp.role === 'derived') {
+        // `transpose:<param>`: made once per Params object and kept (see the module's `transposed`).
+        usesParams = true;
+        expr.set(inp.value, `transposed(${pName}, ${quote(inp.name.slice(inp.name.indexOf(':') + 1))})`);
       } else if (inp.role === 'state') {
         usesState = true;
         expr.set(inp.value, `${sName}[${quote(inp.name)}]`);

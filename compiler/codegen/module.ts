@@ -12,6 +12,7 @@
 import { Project, StructureKind, VariableDeclarationKind } from 'ts-morph';
 import type { StatementStructures } from 'ts-morph';
 import { trainingGraphs } from '../compile.js';
+import { liftParamTransposes } from '../passes/lift-param-transposes.js';
 import { InternalError } from '../diagnostics/diagnostic.js';
 import { concreteShape } from '../ir/shape.js';
 import type { Graph } from '../ir/types.js';
@@ -63,12 +64,16 @@ export function emitModule(o: EmitOptions): string {
   const unroll = (g: Graph): Graph => (o.unroll === undefined ? g : unrollScans(g, o.unroll));
 
   // ------------------------------------------------------------ the graphs
+  // The optimised graphs, as the interpreter runs them (without its runtime-only transpose lifting).
+  const graphs = trainingGraphs(model, truncated);
   const only = (g: Graph, keep: (role: string) => boolean): Graph => eliminateDeadCode({ ...g, outputs: g.outputs.filter((x) => keep(x.role)) });
-  const predict = unroll(only(model.graph, (r) => r !== 'loss'));
-  const lossOnly = train ? unroll(only(model.graph, (r) => r === 'loss')) : undefined;
-  const training = train ? unroll(trainingGraphs(model, truncated).training) : undefined;
+  // Streaming calls forward() once per step: weight transposes are made once per Params (see `transposed`).
+  const predict = unroll(liftParamTransposes(graphs.predict));
+  const liftsTransposes = predict.inputs.some((i) => i.role === 'derived');
+  const lossOnly = train ? unroll(only(graphs.inference, (r) => r === 'loss')) : undefined;
+  const training = train ? unroll(graphs.training) : undefined;
 
-  const moduleNames = new Set<string>([...PRELUDE_NAMES, 'initParams', 'loadParams', 'saveParams', 'disposeParams', 'forward', 'loss', 'gradients', 'initOptimizer', 'disposeOptimizer', 'trainStep', 'OptimizerState', 'predictGraph', 'lossGraph', 'trainingGraph', 'checkParams', 'checkInputs', 'checkTargets', 'checkState', 'checkField', 'prepareInputs', 'prepareBatch', 'marks', 'zeroState', 'disposeState', 'sliceBatch', 'lossCount', 'differentiate', 'advance', 'applyUpdate', 'clipGradients', 'Sizes', 'TrainStepResult', 'Gradients', 'keepParams']);
+  const moduleNames = new Set<string>([...PRELUDE_NAMES, 'initParams', 'loadParams', 'saveParams', 'disposeParams', 'forward', 'loss', 'gradients', 'initOptimizer', 'disposeOptimizer', 'trainStep', 'OptimizerState', 'predictGraph', 'lossGraph', 'trainingGraph', 'checkParams', 'checkInputs', 'checkTargets', 'checkState', 'checkField', 'prepareInputs', 'prepareBatch', 'marks', 'zeroState', 'disposeState', 'sliceBatch', 'lossCount', 'differentiate', 'advance', 'applyUpdate', 'clipGradients', 'Sizes', 'TrainStepResult', 'Gradients', 'keepParams', 'transposed', 'TRANSPOSES']);
   const ctx: CodegenContext = { sources: o.sources, dim: dimResolver(dims), moduleNames };
   const emitter = new GraphEmitter(ctx);
   emitter.plan(predict, '');
@@ -204,12 +209,19 @@ export function emitModule(o: EmitOptions): string {
 
   // ------------------------------------------------------------ helpers
   add(OP_HELPERS, SCOPE_HELPERS);
+  if (liftsTransposes) {
+    add(
+      `/** Weight transposes forward() made, per Params object (Params are never changed in place); disposeParams frees them. */\nconst TRANSPOSES = new WeakMap<Params, Map<ParamName, tf.Tensor>>();`,
+      fn('transposed', 'The transpose of a parameter, made once per Params object and kept (outside any scope) until disposeParams.', [{ name: 'p', type: 'Params' }, { name: 'name', type: 'ParamName' }], 'tf.Tensor',
+        `let kept = TRANSPOSES.get(p);\nif (kept === undefined) {\n  kept = new Map();\n  TRANSPOSES.set(p, kept);\n}\nlet t = kept.get(name);\nif (t === undefined) {\n  t = tf.keep(tf.transpose(p[name]));\n  kept.set(name, t);\n}\nreturn t;`),
+    );
+  }
   add(
     fn('mapParams', 'Builds a Params from a function of the parameter name.', [{ name: 'f', type: '(name: ParamName) => tf.Tensor' }], 'Params',
       `const out = {} as Record<ParamName, tf.Tensor>;\nfor (const name of PARAM_NAMES) out[name] = f(name);\nreturn out;`),
     fn('mapState', 'Builds a State from a function of the state name.', [{ name: 'f', type: '(name: StateName) => tf.Tensor' }], 'State',
       `const out = {} as Record<StateName, tf.Tensor>;\nfor (const name of STATE_NAMES) out[name] = f(name);\nreturn out;`),
-    fn('disposeParams', 'Disposes every tensor of a Params (parameters, or gradients).', [{ name: 'p', type: 'Params' }], 'void', `for (const name of PARAM_NAMES) p[name].dispose();`, true),
+    fn('disposeParams', 'Disposes every tensor of a Params (parameters, or gradients), and the transposes forward() kept for it.', [{ name: 'p', type: 'Params' }], 'void', `for (const name of PARAM_NAMES) p[name].dispose();${liftsTransposes ? '\nTRANSPOSES.get(p)?.forEach((t) => t.dispose());\nTRANSPOSES.delete(p);' : ''}`, true),
     fn('disposeState', 'Disposes every tensor of a State.', [{ name: 's', type: 'State' }], 'void', `for (const name of STATE_NAMES) s[name].dispose();`, true),
     fn('zeroState', 'The state at the start of a sequence: zeros.', [{ name: 'batchSize', type: 'number' }], 'State', `return mapState((name) => tf.zeros([batchSize, ...STATE_SHAPES[name]]));`),
   );
