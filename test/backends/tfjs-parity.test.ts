@@ -4,6 +4,7 @@
 // truncated graph, whose gate tf.grads cannot see, against the reference's
 // symbolic gradients instead, and tf.grads is shown to differ there when a
 // gate is 0; (c) the symbolic gradients on tfjs against the reference's.
+import { bidirectionalTagger, tokenLm } from '../helpers/programs.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // tf.grads needs the gradient functions, which tfjs-core registers only on request.
@@ -17,32 +18,12 @@ import { executeGraph } from '../../runtime/tfjs/execute.js';
 import { compileModel } from '../helpers/compile.js';
 import { randomFeeds } from '../helpers/feeds.js';
 
-const tokenLm = (layer: string): string => `
-model m {
-  dim V = 5, H = 3
-  input x: seq<token[V]>
-  target y: seq<token[V]>
-  e = embed(x, 4)
-  ${layer}
-  o[t] = dense(h[t], V)
-  loss = cross_entropy(o, y)
-}`;
 
 const MODELS: Record<string, string> = {
   lstm: tokenLm('h = lstm(e) with H'),
   gru: tokenLm('h = gru(e) with H'),
   'rnn (relu)': tokenLm('h = rnn(e) with H, act = relu'),
-  'bidirectional pair': `
-model m {
-  dim V = 5, K = 4, H = 3
-  input x: seq<token[V]>
-  target y: seq<token[K]>
-  e = embed(x, 4)
-  fw = lstm(e) with H
-  bw = gru(reverse e) with H
-  o[t] = dense(concat(fw[t], bw[t]), K)
-  loss = cross_entropy(o, y)
-}`,
+  'bidirectional pair': bidirectionalTagger('gru'),
   'many-to-one mse': `
 model m {
   dim H = 4

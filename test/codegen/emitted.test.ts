@@ -6,6 +6,7 @@
 // training steps as TrainingSession, within 1e-5 relative to each tensor's
 // scale. Emitted files go to test/.generated/ (git-ignored) so that
 // @tensorflow/tfjs-core resolves from them.
+import { bidirectionalTagger, tokenLm as lm } from '../helpers/programs.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { execFileSync } from 'node:child_process';
@@ -38,17 +39,7 @@ interface Emitted {
 }
 
 const TOL = 1e-5;
-const tokenLm = (layer: string, train: string): string => `
-model m {
-  dim V = 6, H = 4
-  input x: seq<token[V]>
-  target y: seq<token[V]>
-  e = embed(x, 3)
-  ${layer}
-  o[t] = dense(h[t], V)
-  loss = cross_entropy(o, y)
-}
-${train}`;
+const tokenLm = (layer: string, train: string): string => lm(layer, { V: 6, H: 4, E: 3, after: train });
 
 const CUSTOM_CELL = `
 cell mine(x: [X]) -> h: [H] {
@@ -111,18 +102,7 @@ train m { optimizer sgd(lr = 0.1) }`,
   rnn_relu: { text: tokenLm('h = rnn(e) with H, act = relu', 'train m { optimizer sgd(lr = 0.1) }') },
   irnn: { text: tokenLm('h = irnn(e) with H', 'train m { optimizer adam(lr = 0.1) }') },
   bidirectional_adagrad: {
-    text: `
-model m {
-  dim V = 5, K = 3, H = 3
-  input x: seq<token[V]>
-  target y: seq<token[K]>
-  e = embed(x, 4)
-  fw = lstm(e) with H
-  bw = gru(reverse e) with H
-  o[t] = dense(concat(fw[t], bw[t]), K)
-  loss = cross_entropy(o, y)
-}
-train m { optimizer adagrad(lr = 0.1) }`,
+    text: bidirectionalTagger('gru', { K: 3 }, 'train m { optimizer adagrad(lr = 0.1) }'),
     trainSteps: true,
   },
   custom_cell_adagrad_clipvalue: { text: CUSTOM_CELL, trainSteps: true },

@@ -2,22 +2,13 @@
 // bidirectional and stacked layers, masks, many-to-one, regression, and
 // truncated-BPTT gates) against central finite differences on the float64
 // reference evaluator.
+import { bidirectionalTagger, tokenLm } from '../helpers/programs.js';
 import { describe, expect, it } from 'vitest';
 import { trainingGraphs } from '../../compiler/compile.js';
 import { compileModel } from '../helpers/compile.js';
 import { randomFeeds } from '../helpers/feeds.js';
 import { gradCheck } from '../helpers/gradcheck.js';
 
-const tokenLm = (layer: string) => `
-model m {
-  dim V = 5, H = 3
-  input x: seq<token[V]>
-  target y: seq<token[V]>
-  e = embed(x, 4)
-  ${layer}
-  o[t] = dense(h[t], V)
-  loss = cross_entropy(o, y)
-}`;
 
 const CASES: Record<string, string> = {
   'rnn (tanh)': tokenLm('h = rnn(e) with H'),
@@ -55,17 +46,7 @@ cell peep(x: [X]) -> h: [H] {
   h[t] = o[t] * tanh(c[t])
 }
 ${tokenLm('h = peep(e) with H')}`,
-  'bidirectional pair': `
-model m {
-  dim V = 5, K = 4, H = 3
-  input x: seq<token[V]>
-  target y: seq<token[K]>
-  e = embed(x, 4)
-  fw = lstm(e) with H
-  bw = lstm(reverse e) with H
-  o[t] = dense(concat(fw[t], bw[t]), K)
-  loss = cross_entropy(o, y)
-}`,
+  'bidirectional pair': bidirectionalTagger('lstm'),
   'bidir shorthand': `
 model m {
   dim V = 5, K = 4, H = 2
