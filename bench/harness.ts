@@ -9,6 +9,7 @@ import { handFused } from './hand-fused.js';
 import { IMPL_NAMES, median, peakTrainingBytes, timeInference, timeTraining, type BenchImpl, type ImplName } from './measure.js';
 import { COMPILED_NA, rnncCompiled } from './rnnc-compiled.js';
 import { rnncInterpreted } from './rnnc-interpreted.js';
+import { rnncWorkers, WORKERS_NA } from './rnnc-workers.js';
 import { tfLayers } from './tf-layers.js';
 
 export interface RunOptions {
@@ -19,6 +20,8 @@ export interface RunOptions {
   readonly impls: readonly ImplName[];
   /** Measure peak memory (one more untimed training step per implementation). */
   readonly memory: boolean;
+  /** Worker threads of the data-parallel column (rnnc-workers). */
+  readonly workers: number;
   readonly log: (line: string) => void;
 }
 
@@ -52,7 +55,7 @@ export interface RowResult {
   readonly speedup?: number;
 }
 
-async function makeImpl(name: ImplName, cell: CellKind, size: string, data: ReturnType<typeof makeBenchData>): Promise<BenchImpl | string> {
+async function makeImpl(name: ImplName, cell: CellKind, size: string, data: ReturnType<typeof makeBenchData>, o: RunOptions): Promise<BenchImpl | string> {
   switch (name) {
     case 'tf.layers':
       return tfLayers(cell, data);
@@ -60,6 +63,8 @@ async function makeImpl(name: ImplName, cell: CellKind, size: string, data: Retu
       return handFused(cell, data);
     case 'rnnc':
       return rnncInterpreted(cell, data);
+    case 'rnnc-workers':
+      return o.workers < 2 ? `${WORKERS_NA} (--workers ${o.workers})` : rnncWorkers(cell, data, o.workers);
     case 'rnnc-compiled': {
       const r = await rnncCompiled(cell, data, `${cell}-${size}`);
       return r.ok ? r.impl : `${COMPILED_NA}: ${r.reason}`;
@@ -73,7 +78,7 @@ export async function runRow(cell: CellKind, size: string, shape: BenchShape, o:
   const results: ImplResult[] = [];
   for (const name of IMPL_NAMES.filter((n) => o.impls.includes(n))) {
     o.log(`  ${cell} ${size} ${name}: setting up`);
-    const made = await makeImpl(name, cell, size, data);
+    const made = await makeImpl(name, cell, size, data, o);
     if (typeof made === 'string') {
       o.log(`  ${cell} ${size} ${name}: ${made}`);
       results.push({ impl: name, available: false, note: made });
@@ -82,8 +87,8 @@ export async function runRow(cell: CellKind, size: string, shape: BenchShape, o:
     try {
       const t = await timeTraining(made, o.warmup, o.iters);
       o.log(`  ${cell} ${size} ${name}: train ${t.medianMs.toFixed(1)} ms (${t.allMs.map((x) => x.toFixed(0)).join(', ')})`);
-      const peakBytes = o.memory ? await peakTrainingBytes(made) : undefined;
-      const inferMs = o.inferIters > 0 ? await timeInference(made, o.inferIters, o.inferIters) : undefined;
+      const peakBytes = o.memory && made.memoryVisible !== false ? await peakTrainingBytes(made) : undefined;
+      const inferMs = o.inferIters > 0 && made.inferStep ? await timeInference(made, o.inferIters, o.inferIters) : undefined;
       results.push({
         impl: name,
         available: true,
@@ -100,7 +105,7 @@ export async function runRow(cell: CellKind, size: string, shape: BenchShape, o:
       o.log(`  ${cell} ${size} ${name}: ${note}`);
       results.push({ impl: name, available: false, note });
     } finally {
-      made.dispose();
+      await made.dispose();
     }
   }
   const layersMs = results.find((r) => r.impl === 'tf.layers')?.trainMs;

@@ -12,17 +12,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { performance } from 'node:perf_hooks';
 
-export type ImplName = 'tf.layers' | 'hand-fused' | 'rnnc' | 'rnnc-compiled';
-export const IMPL_NAMES: readonly ImplName[] = ['tf.layers', 'hand-fused', 'rnnc', 'rnnc-compiled'];
+export type ImplName = 'tf.layers' | 'hand-fused' | 'rnnc' | 'rnnc-compiled' | 'rnnc-workers';
+export const IMPL_NAMES: readonly ImplName[] = ['tf.layers', 'hand-fused', 'rnnc', 'rnnc-compiled', 'rnnc-workers'];
 
 /** One implementation, set up on one row's data. */
 export interface BenchImpl {
   readonly name: ImplName;
   /** One training step on the fixed batch (forward, backward, Adam); resolves to the batch's mean loss. */
   trainStep(): Promise<number>;
-  /** One streaming inference step at batch 1, state carried from the previous call; reads the prediction back. */
-  inferStep(): Promise<void>;
-  dispose(): void;
+  /** One streaming inference step at batch 1, state carried from the previous call; reads the prediction back. Absent: not measured. */
+  inferStep?(): Promise<void>;
+  /** False when the training work runs in other threads, whose tensors this thread's tf.memory() cannot see. */
+  readonly memoryVisible?: boolean;
+  dispose(): void | Promise<void>;
 }
 
 export interface TrainTiming {
@@ -52,11 +54,13 @@ export async function timeTraining(impl: BenchImpl, warmup: number, iters: numbe
 
 /** Median latency of one streaming step, after `warmup` untimed ones. */
 export async function timeInference(impl: BenchImpl, warmup: number, iters: number): Promise<number> {
-  for (let i = 0; i < warmup; i++) await impl.inferStep();
+  const step = impl.inferStep?.bind(impl);
+  if (!step) throw new Error(`internal: ${impl.name} has no streaming step`);
+  for (let i = 0; i < warmup; i++) await step();
   const ms: number[] = [];
   for (let i = 0; i < iters; i++) {
     const t0 = performance.now();
-    await impl.inferStep();
+    await step();
     ms.push(performance.now() - t0);
   }
   return median(ms);

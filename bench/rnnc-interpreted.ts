@@ -52,7 +52,7 @@ export function compileBenchModel(cell: CellKind, s: BenchShape, lr = 1e-3): Com
   return { text, model: built.model, train: a.trains.get(BENCH_MODEL)! };
 }
 
-const specs = (s: BenchShape): { inputs: FieldSpec[]; targets: FieldSpec[] } => ({
+export const benchSpecs = (s: BenchShape): { inputs: FieldSpec[]; targets: FieldSpec[] } => ({
   inputs: [{ name: 'x', type: { kind: 'tokens', vocab: s.X } }],
   targets: [{ name: 't', type: { kind: 'tokens', vocab: s.O } }],
 });
@@ -64,14 +64,14 @@ export function benchBatch(data: BenchData): Batch {
     inputs: [{ kind: 'tokens', ids: sequenceOf(data.xs, s, b) }],
     targets: [{ kind: 'tokens', ids: sequenceOf(data.ts, s, b) }],
   }));
-  const batches = makeBatches(examples, specs(s), s.B, null);
+  const batches = makeBatches(examples, benchSpecs(s), s.B, null);
   if (batches.length !== 1 || batches[0]!.steps !== s.T) throw new Error('internal: bench batch has the wrong layout');
   return batches[0]!;
 }
 
 function streamBatch(s: BenchShape, id: number): Batch {
   const ex: Example = { inputs: [{ kind: 'tokens', ids: Int32Array.of(id) }], targets: [{ kind: 'tokens', ids: Int32Array.of(0) }] };
-  return makeBatches([ex], specs(s), 1, null)[0]!;
+  return makeBatches([ex], benchSpecs(s), 1, null)[0]!;
 }
 
 export function rnncInterpreted(cell: CellKind, data: BenchData, opts: { lr?: number; seed?: number } = {}): BenchImpl {

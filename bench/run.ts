@@ -17,8 +17,8 @@ import { IMPL_NAMES, type ImplName } from './measure.js';
 import { checkSameEngine } from './tf-layers.js';
 
 const USAGE = `usage: npm run bench -- [--backend tensorflow|wasm|cpu] [--sizes S,M,L] [--cells rnn,lstm,gru]
-                      [--iters 5] [--warmup 2] [--infer-iters 20] [--impls tf.layers,hand-fused,rnnc,rnnc-compiled]
-                      [--no-memory] [--no-ceiling] [--out FILE] [--micro]`;
+                      [--iters 5] [--warmup 2] [--infer-iters 20] [--impls tf.layers,hand-fused,rnnc,rnnc-compiled,rnnc-workers]
+                      [--workers 2] [--no-memory] [--no-ceiling] [--out FILE] [--micro]`;
 
 function list<T extends string>(value: string | undefined, allowed: readonly T[], fallback: readonly T[], what: string): T[] {
   if (value === undefined) return [...fallback];
@@ -53,11 +53,12 @@ function machine(backend: string): Record<string, unknown> {
 }
 
 const fmtMs = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
-const cellOf = (r: ImplResult | undefined, f: (r: ImplResult) => string): string => (!r ? '-' : r.available ? f(r) : r.impl === 'rnnc-compiled' ? 'n/a' : 'failed');
+const cellOf = (r: ImplResult | undefined, f: (r: ImplResult) => string): string => (!r ? '-' : r.available ? f(r) : r.impl === 'rnnc-compiled' || r.impl === 'rnnc-workers' ? 'n/a' : 'failed');
 
-function tables(rows: readonly RowResult[], impls: readonly ImplName[]): string {
+function tables(rows: readonly RowResult[], impls: readonly ImplName[], workers: number): string {
   const get = (row: RowResult, name: ImplName): ImplResult | undefined => row.results.find((r) => r.impl === name);
-  const label = (n: ImplName): string => (n === 'rnnc' ? 'rnnc (interpreted)' : n === 'rnnc-compiled' ? 'rnnc (compiled)' : n);
+  const label = (n: ImplName): string =>
+    n === 'rnnc' ? 'rnnc (interpreted)' : n === 'rnnc-compiled' ? 'rnnc (compiled)' : n === 'rnnc-workers' ? `rnnc (${workers} workers)` : n;
   const speedImpls = impls.filter((n) => n !== 'tf.layers');
   const train = [
     `| | ${impls.map((n) => `${label(n)} ms / GFLOP/s`).join(' | ')} | ${speedImpls.map((n) => `speedup ${label(n)}`).join(' | ')} |`,
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
       'no-ceiling': { type: 'boolean' },
       out: { type: 'string' },
       micro: { type: 'boolean' },
+      workers: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -112,6 +114,7 @@ async function main(): Promise<void> {
   const iters = positiveInt(values.iters, 5, 'iters');
   const warmup = positiveInt(values.warmup, 2, 'warmup', 0);
   const inferIters = positiveInt(values['infer-iters'], 20, 'infer-iters', 0);
+  const workers = positiveInt(values.workers, 2, 'workers');
 
   const backend = await startBackend(values.backend);
   const backendName = tf.getBackend();
@@ -140,16 +143,16 @@ async function main(): Promise<void> {
   for (const size of sizes) {
     for (const cell of cells) {
       log(`${cell} ${size} ${JSON.stringify(SIZES[size])}`);
-      rows.push(await runRow(cell, size, SIZES[size]!, { iters, warmup, inferIters, impls, memory: !values['no-memory'], log }));
+      rows.push(await runRow(cell, size, SIZES[size]!, { iters, warmup, inferIters, impls, memory: !values['no-memory'], workers, log }));
     }
   }
 
   const header = `## rnnc bench: ${backendName} backend; ${info.cpu}, ${info.cores} cores, Node ${info.node}; median of ${iters} after ${warmup} warm-up`;
   const ceilingText = ceiling.length > 0 ? `\nmatMul ceiling: ${ceiling.map((c) => `${c.shape.join('x')} ${c.gflops.toFixed(1)} GFLOP/s (${fmtMs(c.ms)} ms)`).join('; ')}\n` : '';
-  console.log(`${header}\n${ceilingText}\n${tables(rows, impls)}`);
+  console.log(`${header}\n${ceilingText}\n${tables(rows, impls, workers)}`);
   const out = values.out ?? join(results, `${backendName}.json`);
   mkdirSync(dirname(out), { recursive: true });
-  const options = { sizes, cells, impls, iters, warmup, inferIters, memory: !values['no-memory'] };
+  const options = { sizes, cells, impls, iters, warmup, inferIters, memory: !values['no-memory'], workers };
   writeFileSync(out, `${JSON.stringify({ machine: info, options, flops: 'per step forward 2B(X+H)GH + 2BHO, G = 1/4/3 (rnn/lstm/gru); training = 3x forward, times T', memory: 'peakBytes: tf.profile peakBytes (numBytes high-water mark sampled after every kernel) minus numBytes before the step', ceiling, rows }, null, 2)}\n`);
   log(`wrote ${out}`);
 }

@@ -111,6 +111,7 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--resume <ckpt>', 'continue exactly where a checkpoint stopped')
     .option('--init-params <json>', 'start from parameters in JSON ({"name": {"shape", "data"}})')
     .option('--remat', 'recompute each step in the backward pass instead of saving its intermediates (less memory, slower)')
+    .option('--workers <n>', 'train data-parallel in N worker threads, each with its own backend and a slice of every batch (default 1)', int('--workers', 1))
     .option('--quiet', 'no progress output')
     .action(async (file: string, o: RunOptions & { dataArg?: Record<string, number | string> }) =>
       done(await runCommand(file, { ...o, ...(o.dataArg ? { dataArgs: o.dataArg } : {}) })),

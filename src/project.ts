@@ -12,7 +12,7 @@ import { bindDims, type DeclaredField } from '../runtime/data/batching.js';
 import { loadDataset } from '../runtime/data/registry.js';
 import type { Dataset } from '../runtime/data/types.js';
 import { Rng } from '../runtime/rng.js';
-import { TrainingSession } from '../runtime/train/session.js';
+import { TrainingSession, type SessionGraphs } from '../runtime/train/session.js';
 import { CliError } from './errors.js';
 import { nodeIO } from './node-io.js';
 import { loadStdlib } from './stdlib.js';
@@ -138,9 +138,13 @@ export function modelForData(p: LoadedProgram, model: string, data: Dataset): Lo
 }
 
 export function newSession(model: LoweredModel, config: TrainConfig, opts: { remat?: boolean } = {}): TrainingSession {
+  return new TrainingSession(model, config, sessionGraphs(model, config, opts));
+}
+
+/** The optimised graphs a session trains with. */
+export function sessionGraphs(model: LoweredModel, config: TrainConfig, opts: { remat?: boolean } = {}): SessionGraphs {
   if (config.bptt.kind === 'truncated' && model.hasBackward) {
     throw new CliError(`model ${model.name} runs a cell backwards in time, so it cannot be trained with truncated BPTT: use --bptt full`);
   }
-  const graphs = trainingGraphs(model, config.bptt.kind === 'truncated', { liftParamTransposes: true, ...(opts.remat ? { remat: true } : {}) });
-  return new TrainingSession(model, config, graphs);
+  return trainingGraphs(model, config.bptt.kind === 'truncated', { liftParamTransposes: true, ...(opts.remat ? { remat: true } : {}) });
 }

@@ -35,6 +35,8 @@ export interface MakeBatchesOptions {
 // ambiguous in one corner ([T, B, D] vs a per-example [B, L, D] when
 // T = B = L), so the batcher remembers what it made.
 const timeMajor = new WeakSet<HostTensor>();
+/** Per-example tensors whose layout was declared (adoptBatch), never guessed. */
+const exampleMajor = new WeakSet<HostTensor>();
 
 function prod(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
@@ -209,6 +211,7 @@ export function makeBatches(
 
 function isTimeMajor(t: HostTensor, steps: number, batchSize: number): boolean {
   if (timeMajor.has(t)) return true;
+  if (exampleMajor.has(t)) return false;
   // A batch not made here (e.g. deserialised): decide by dtype and rank, as
   // laid out above. int32 [T, B] is a token sequence, int32 [B] a label;
   // float32 rank 2 is a per-example [B, D]; float32 rank >= 3 is [T, B, ...]
@@ -325,4 +328,66 @@ function kindText(kind: FieldType['kind']): string {
     case 'vector':
       return 'one tensor per example [..]';
   }
+}
+
+/**
+ * Splits a batch into `n` batches of consecutive examples (sizes differ by at
+ * most one; the last ones are empty when B < n), for data-parallel training.
+ * Every part keeps the batch's T, so truncated-BPTT windows line up across parts.
+ */
+export function shardBatch(batch: Batch, specs: BatchSpecs, n: number): Batch[] {
+  const B = batch.batchSize;
+  const out: Batch[] = [];
+  for (let k = 0, b0 = 0; k < n; k++) {
+    const b1 = b0 + Math.floor(B / n) + (k < B % n ? 1 : 0);
+    out.push(sliceBatchExamples(batch, specs, b0, b1));
+    b0 = b1;
+  }
+  return out;
+}
+
+/** Examples b0..b1-1 of a batch (none when b0 = b1), copied (time-major fields are strided). */
+export function sliceBatchExamples(batch: Batch, specs: BatchSpecs, b0: number, b1: number): Batch {
+  const B = batch.batchSize;
+  const T = batch.steps;
+  if (!Number.isInteger(b0) || !Number.isInteger(b1) || b0 < 0 || b1 > B || b0 > b1) {
+    throw new Error(`internal: examples [${b0}, ${b1}) are not inside a batch of ${B}`);
+  }
+  const n = b1 - b0;
+  const timeSlice = (t: HostTensor): HostTensor => {
+    const per = t.shape.slice(2).reduce((a, d) => a * d, 1);
+    const data = new (t.data.constructor as Int32ArrayConstructor | Float32ArrayConstructor)(T * n * per);
+    for (let s = 0; s < T; s++) data.set(t.data.subarray((s * B + b0) * per, (s * B + b1) * per), s * n * per);
+    const out: HostTensor = { dtype: t.dtype, shape: [T, n, ...t.shape.slice(2)], data };
+    timeMajor.add(out);
+    return out;
+  };
+  const exampleSlice = (t: HostTensor): HostTensor => {
+    const per = t.shape.slice(1).reduce((a, d) => a * d, 1);
+    return { dtype: t.dtype, shape: [n, ...t.shape.slice(1)], data: t.data.slice(b0 * per, b1 * per) };
+  };
+  const field = (spec: FieldSpec, t: HostTensor): HostTensor => (isSeq(spec.type) ? timeSlice(t) : exampleSlice(t));
+  return {
+    inputs: specs.inputs.map((s, i) => field(s, batch.inputs[i]!)),
+    targets: specs.targets.map((s, i) => field(s, batch.targets[i]!)),
+    mask: timeSlice(batch.mask),
+    last: timeSlice(batch.last),
+    lengths: batch.lengths.slice(b0, b1),
+    batchSize: n,
+    steps: T,
+  };
+}
+
+/**
+ * Restores the layout marks of a batch that crossed a thread boundary
+ * (structured clone keeps the arrays but not which ones are time-major), so
+ * sliceBatchTime never has to guess.
+ */
+export function adoptBatch(batch: Batch, specs: BatchSpecs): Batch {
+  const mark = (s: FieldSpec, t: HostTensor): void => void (isSeq(s.type) ? timeMajor.add(t) : exampleMajor.add(t));
+  specs.inputs.forEach((s, i) => mark(s, batch.inputs[i]!));
+  specs.targets.forEach((s, i) => mark(s, batch.targets[i]!));
+  timeMajor.add(batch.mask);
+  timeMajor.add(batch.last);
+  return batch;
 }

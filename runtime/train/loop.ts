@@ -4,9 +4,9 @@
 // order of an epoch depends only on the seed and the epoch, so a checkpoint
 // only has to record (epoch, batch index) besides the model and optimizer.
 import { makeBatches, type BatchSpecs } from '../data/batching.js';
-import type { Example } from '../data/types.js';
+import type { Batch, Example } from '../data/types.js';
 import { Rng } from '../rng.js';
-import type { TrainingSession } from './session.js';
+import type { BatchResult } from './session.js';
 
 export interface Position {
   readonly epoch: number;
@@ -27,8 +27,15 @@ export interface StepInfo {
 
 export type LoopStatus = 'done' | 'stopped' | 'nonfinite' | 'max-steps';
 
+/** What trains on a batch: a TrainingSession, or replicas in worker threads (src/parallel). */
+export interface BatchTrainer {
+  /** Optimizer updates made so far. */
+  readonly step: number;
+  trainBatch(batch: Batch): BatchResult | Promise<BatchResult>;
+}
+
 export interface LoopOptions {
-  readonly session: TrainingSession;
+  readonly session: BatchTrainer;
   readonly examples: readonly Example[];
   readonly specs: BatchSpecs;
   readonly batchSize: number;
@@ -39,7 +46,7 @@ export interface LoopOptions {
   readonly maxSteps?: number;
   /** Save every this many optimizer steps (0: never mid-run). */
   readonly checkpointEvery: number;
-  readonly save: (pos: Position) => void;
+  readonly save: (pos: Position) => void | Promise<void>;
   readonly shouldStop: () => boolean;
   readonly onStep?: (info: StepInfo) => void;
 }
@@ -67,7 +74,7 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
       if (opts.maxSteps !== undefined && session.step >= opts.maxSteps) {
         return { status: 'max-steps', position: pos, lastLoss };
       }
-      const r = session.trainBatch(batches[i]!);
+      const r = await session.trainBatch(batches[i]!);
       if (r.nonFinite) return { status: 'nonfinite', position: pos, lastLoss: r.loss };
       lastLoss = r.loss;
       pos = { epoch, batchInEpoch: i + 1 };
@@ -81,7 +88,7 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
         count: r.count,
       });
       if (opts.checkpointEvery > 0 && session.step - lastSaved >= opts.checkpointEvery) {
-        opts.save(pos);
+        await opts.save(pos);
         lastSaved = session.step;
       }
       // Let signal handlers run between batches.

@@ -17,10 +17,11 @@ import { Rng } from '../rng.js';
 import { executeGraph } from '../tfjs/execute.js';
 import { resolveShape } from '../shape-binding.js';
 import { clipByGlobalNorm, clipByValue } from './clip.js';
-import { createOptimizer, type Optimizer, type TensorJson } from './optimizers.js';
+import { createOptimizer, type Optimizer, type OptimizerState, type TensorJson } from './optimizers.js';
 import { makeSchedule } from './schedules.js';
 import { lossCount, planFeeds, type FeedOptions } from './feeds.js';
 import { runWindows } from './window-runner.js';
+import type { GradientExchange } from './shared-gradients.js';
 
 export interface SessionGraphs {
   /** The forward graph the training graph was derived from (with a `gate` input when truncated). */
@@ -56,7 +57,21 @@ export interface EvalResult {
   readonly accuracy?: number;
 }
 
+export interface SessionSnapshot {
+  readonly params: Record<string, TensorJson>;
+  readonly optimizer: OptimizerState;
+}
+
 type States = Map<string, tf.Tensor>;
+
+interface Update {
+  readonly loss: number;
+  /** Positions counted in this update (over all replicas when data-parallel). */
+  readonly count: number;
+  readonly nonFinite: boolean;
+  readonly grads: Map<string, tf.Tensor>;
+  readonly states: States;
+}
 
 export class TrainingSession {
   readonly params = new Map<string, tf.Variable>();
@@ -69,6 +84,8 @@ export class TrainingSession {
     readonly model: LoweredModel,
     readonly config: TrainConfig,
     readonly graphs: SessionGraphs,
+    /** Set in each replica of data-parallel training: gradients are averaged across replicas before every update. */
+    private readonly exchange?: GradientExchange,
   ) {
 
     this.bind = {};
@@ -157,8 +174,17 @@ export class TrainingSession {
     if (ckpt.model !== this.model.name) {
       throw new RuntimeUserError(`${source} is a checkpoint of model ${ckpt.model}, not ${this.model.name}`);
     }
-    this.loadParams(new Map(Object.entries(ckpt.params)), source);
-    this.optimizer.setState(ckpt.optimizer);
+    this.restoreSnapshot(ckpt, source);
+  }
+
+  /** Parameters and optimizer state (with its step): everything replicas of data-parallel training share. */
+  snapshot(): SessionSnapshot {
+    return { params: this.paramsJson(), optimizer: this.optimizer.getState() };
+  }
+
+  restoreSnapshot(s: SessionSnapshot, source: string): void {
+    this.loadParams(new Map(Object.entries(s.params)), source);
+    this.optimizer.setState(s.optimizer);
   }
 
   // ------------------------------------------------------------------ feeding
@@ -214,37 +240,54 @@ export class TrainingSession {
 
   private pass(batch: Batch, apply: boolean, keep?: (loss: number, grads: Map<string, tf.Tensor>) => void): BatchResult {
     const bptt = this.config.bptt;
-    const once = (part: Batch, states: States | undefined, opts: FeedOptions) => {
-      const r = this.differentiate(part, states, opts);
-      if (apply && !r.nonFinite) this.applyGradients(r.grads);
+    const exchange = this.exchange;
+    // One update: local loss and gradients, combined with the other replicas' when training data-parallel.
+    const once = (part: Batch, states: States | undefined, opts: FeedOptions, needStates: boolean): Update => {
+      const local = lossCount(this.model, part, opts.lossFrom ?? 0);
+      let r: Update;
+      if (!exchange) {
+        r = { ...this.differentiate(part, states, opts), count: local };
+      } else {
+        // A replica whose slice counts nothing in this update still takes part (with count 0) and moves its states on.
+        const d = local > 0 ? this.differentiate(part, states, opts) : undefined;
+        const next = d?.states ?? (needStates ? this.advance(part, states) : new Map());
+        const red = exchange.reduce(d ? { grads: d.grads, loss: d.loss, count: local } : { loss: 0, count: 0 });
+        d?.grads.forEach((t) => t.dispose());
+        r = { loss: red.loss, count: red.count, nonFinite: red.nonFinite, grads: red.grads ?? new Map(), states: next };
+      }
+      if (apply && !r.nonFinite && r.count > 0) this.applyGradients(r.grads);
       if (keep) keep(r.loss, r.grads);
       else r.grads.forEach((t) => t.dispose());
       return r;
     };
+    const applied = (r: { count: number; nonFinite: boolean }): boolean => apply && !r.nonFinite && r.count > 0;
     if (bptt.kind === 'full') {
-      const count = lossCount(this.model, batch);
-      const r = once(batch, undefined, {});
+      const r = once(batch, undefined, {}, false);
       r.states.forEach((t) => t.dispose());
-      return { loss: r.loss, count, updates: apply && !r.nonFinite ? 1 : 0, nonFinite: r.nonFinite };
+      return { loss: r.loss, count: r.count, updates: applied(r) ? 1 : 0, nonFinite: r.nonFinite };
     }
-    const { results, counts } = runWindows<States, { loss: number; nonFinite: boolean }>(batch, bptt.k1, bptt.k2, {
+    const { results } = runWindows<States, { loss: number; count: number; nonFinite: boolean }>(batch, bptt.k1, bptt.k2, {
       advance: (part, states) => this.advance(part, states),
       window: (part, states, gate, lossFrom) => {
-        const r = once(part, states, { gate, lossFrom });
-        return { result: { loss: r.loss, nonFinite: r.nonFinite }, states: r.states, stop: r.nonFinite };
+        const r = once(part, states, { gate, lossFrom }, true);
+        return { result: { loss: r.loss, count: r.count, nonFinite: r.nonFinite }, states: r.states, stop: r.nonFinite };
       },
-      count: (part, lossFrom) => lossCount(this.model, part, lossFrom),
+      // Data-parallel replicas cannot skip a window on their own slice's count: every replica must take part in every update.
+      count: (part, lossFrom) => (exchange ? 1 : lossCount(this.model, part, lossFrom)),
       release: (states) => states.forEach((t) => t.dispose()),
     });
     const bad = results.find((r) => r.nonFinite);
-    const total = counts.reduce((a, b) => a + b, 0);
-    if (bad) return { loss: bad.loss, count: total, updates: apply ? results.length - 1 : 0, nonFinite: true };
-    const loss = total > 0 ? results.reduce((acc, r, i) => acc + r.loss * counts[i]!, 0) / total : 0;
-    return { loss, count: total, updates: apply ? results.length : 0, nonFinite: false };
+    const total = results.reduce((a, r) => a + r.count, 0);
+    const updates = results.filter(applied).length;
+    if (bad) return { loss: bad.loss, count: total, updates, nonFinite: true };
+    const loss = total > 0 ? results.reduce((acc, r) => acc + r.loss * r.count, 0) / total : 0;
+    return { loss, count: total, updates, nonFinite: false };
   }
 
   /** Runs the forward graph over a batch part only to move the states on. */
   private advance(part: Batch, states: States | undefined): States {
+    // A data-parallel replica whose slice of this batch is empty: nothing to run.
+    if (part.batchSize === 0) return new Map();
     const g = this.graphs.forward;
     const outs = tf.tidy(() => executeGraph(g, this.feeds(g, part, states)));
     const next: States = new Map();

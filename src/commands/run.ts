@@ -1,7 +1,9 @@
 // `rnnc run FILE`: train per the train block (flags override it), with
 // progress, checkpoints (periodic, at the end, on Ctrl-C), a metrics log,
 // and evaluation on the validation split at the end.
+import { getBackend } from '@tensorflow/tfjs-core';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LoweredModel } from '../../compiler/sema/model.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../../runtime/checkpoint.js';
@@ -17,6 +19,7 @@ import { ProgressReporter } from '../progress.js';
 import { loadData, loadProgram, modelForData, newSession, pickModel, readSource, trainConfigFor, type Overrides } from '../project.js';
 import { info } from '../terminal.js';
 import { startBackend } from '../backend-choice.js';
+import { DataParallelTrainer } from '../parallel/trainer.js';
 
 export interface RunOptions extends Overrides {
   readonly model?: string;
@@ -28,6 +31,7 @@ export interface RunOptions extends Overrides {
   readonly initParams?: string;
   readonly quiet?: boolean;
   readonly remat?: boolean;
+  readonly workers?: number;
 }
 
 export interface CheckpointExtra {
@@ -111,7 +115,57 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
       `${config.clip ? `, clip ${config.clip.mode} ${config.clip.value}` : ''}, seed ${config.seed}`,
   );
 
-  const save = (pos: Position): void => {
+  const pool = await startWorkers(session, ctx);
+  try {
+    return await loop(session, pool, ctx, { outDir, ckptPath, metricsPath, extra, rng, start });
+  } finally {
+    await pool?.close();
+  }
+}
+
+/** `--workers N` (N > 1): replicas of the session in worker threads, started from its parameters and optimizer state. */
+async function startWorkers(session: TrainingSession, ctx: TrainContext): Promise<DataParallelTrainer | undefined> {
+  const workers = ctx.opts.workers ?? 1;
+  if (workers <= 1) return undefined;
+  if (workers > ctx.config.batch) {
+    throw new CliError(`--workers ${workers} is more than the batch size ${ctx.config.batch}: each worker trains on at least one example of every batch`, EXIT.usage);
+  }
+  const cores = availableParallelism();
+  const pool = await DataParallelTrainer.start({
+    workers,
+    backend: getBackend(),
+    model: ctx.model,
+    config: ctx.config,
+    remat: ctx.opts.remat ?? false,
+    specs: ctx.data,
+    start: session.snapshot(),
+  });
+  const per = Math.floor(ctx.config.batch / workers);
+  info(
+    `data-parallel: ${workers} worker threads (${per}${ctx.config.batch % workers ? `-${per + 1}` : ''} examples of each batch apiece), ` +
+      `gradients averaged in shared memory${workers > cores ? `; note: this machine has ${cores} cores, so workers will share them` : ''}`,
+  );
+  return pool;
+}
+
+interface LoopFiles {
+  readonly outDir: string;
+  readonly ckptPath: string;
+  readonly metricsPath: string;
+  readonly extra: CheckpointExtra;
+  readonly rng: Rng;
+  readonly start: Position;
+}
+
+async function loop(session: TrainingSession, pool: DataParallelTrainer | undefined, ctx: TrainContext, files: LoopFiles): Promise<number> {
+  const { config, data, model, opts } = ctx;
+  const { ckptPath, metricsPath, extra, rng, start } = files;
+  // With workers, the parameters live in the replicas: copy them back before anything reads the session.
+  const sync = async (): Promise<void> => {
+    if (pool) session.restoreSnapshot(await pool.snapshot(), 'worker 0');
+  };
+  const save = async (pos: Position): Promise<void> => {
+    await sync();
     const ckpt: Checkpoint = session.checkpoint(pos, rng, extra as unknown as Record<string, unknown>);
     saveCheckpoint(nodeIO, ckptPath, ckpt);
   };
@@ -130,7 +184,7 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
   let result;
   try {
     result = await trainLoop({
-      session,
+      session: pool ?? session,
       examples: data.train,
       specs: data,
       batchSize: config.batch,
@@ -156,13 +210,13 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
   }
 
   if (result.status === 'nonfinite') {
-    save(result.position);
+    await save(result.position);
     throw new CliError(
       `the loss became ${result.lastLoss} at step ${session.step + 1}; training stopped without applying that update. ` +
         `The last good parameters are in ${ckptPath}. Try a smaller learning rate, gradient clipping (\`clip norm 1.0\`), or check the data.`,
     );
   }
-  save(result.position);
+  await save(result.position);
   if (result.status === 'stopped') {
     info(`interrupted: checkpoint written to ${ckptPath} (step ${session.step}); continue with --resume ${ckptPath}`);
     return EXIT.interrupted;

@@ -10,9 +10,10 @@
 // the session's fixed variable names (p_0, p_1, ...) would make every later
 // command in this process fail with "Variable with name p_0 was already
 // registered".
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, vi } from 'vitest';
@@ -134,4 +135,36 @@ export function jsonNumbers(v: unknown, out: unknown[] = []): unknown[] {
   else if (Array.isArray(v)) v.forEach((x) => jsonNumbers(x, out));
   else if (typeof v === 'object') Object.values(v as object).forEach((x) => jsonNumbers(x, out));
   return out;
+}
+
+/**
+ * The real executable, compiled with tsc into a temporary folder (about a
+ * second), never into the shared dist/: for what needs its own process or
+ * compiled JavaScript (exit codes, signals, worker threads).
+ */
+export function buildExecutable(): { readonly bin: string; readonly dir: string } {
+  const root = resolve(fixture('.'), '..', '..', '..');
+  const dir = tempDir('rnnc-e2e-build-');
+  try {
+    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', dir, '--declaration', 'false', '--sourceMap', 'false'], {
+      cwd: root,
+      stdio: 'pipe',
+    });
+  } catch {
+    // Type errors elsewhere in the tree still emit JavaScript; the checks need only what they run.
+  }
+  const bin = join(dir, 'src', 'bin.js');
+  expect(existsSync(bin), 'tsc did not emit src/bin.js').toBe(true);
+  // What the package root provides at run time: package.json (version, root marker), the standard cells, node_modules.
+  cpSync(join(root, 'package.json'), join(dir, 'package.json'));
+  mkdirSync(join(dir, 'compiler', 'stdlib'), { recursive: true });
+  cpSync(join(root, 'compiler', 'stdlib', 'cells.rnn'), join(dir, 'compiler', 'stdlib', 'cells.rnn'));
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  return { bin, dir };
+}
+
+/** Runs a built executable (buildExecutable) in its own process. */
+export function runProcess(bin: string, args: readonly string[], timeoutMs = 60_000): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', RNNC_DEBUG: '' }, timeout: timeoutMs });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -3,35 +3,19 @@
 // run between batches with exit 130 and a checkpoint from which --resume
 // continues exactly. The sources are compiled with tsc into a temporary
 // folder (about a second), never into the shared dist/.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectOk, fixture, readCheckpoint, removeDir, rnnc, tempDir, writeFile } from './cli-harness.js';
+import { buildExecutable, expectOk, fixture, readCheckpoint, removeDir, rnnc, runProcess, tempDir, writeFile } from './cli-harness.js';
 
-const ROOT = resolve(fixture('.'), '..', '..', '..');
 let build: string;
 let bin: string;
 let dir: string;
 
 beforeAll(() => {
-  build = tempDir('rnnc-e2e-build-');
+  ({ bin, dir: build } = buildExecutable());
   dir = tempDir();
-  try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json'), '--outDir', build, '--declaration', 'false', '--sourceMap', 'false'], {
-      cwd: ROOT,
-      stdio: 'pipe',
-    });
-  } catch {
-    // Type errors elsewhere in the tree still emit JavaScript; the checks below need only bin.js.
-  }
-  bin = join(build, 'src', 'bin.js');
-  expect(existsSync(bin), 'tsc did not emit src/bin.js').toBe(true);
-  // What the package root provides at run time: package.json (version, root marker), the standard cells, node_modules.
-  cpSync(join(ROOT, 'package.json'), join(build, 'package.json'));
-  mkdirSync(join(build, 'compiler', 'stdlib'), { recursive: true });
-  cpSync(join(ROOT, 'compiler', 'stdlib', 'cells.rnn'), join(build, 'compiler', 'stdlib', 'cells.rnn'));
-  symlinkSync(join(ROOT, 'node_modules'), join(build, 'node_modules'), 'dir');
 });
 afterAll(() => {
   removeDir(build);
@@ -39,8 +23,7 @@ afterAll(() => {
 });
 
 function rnncProcess(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', RNNC_DEBUG: '' }, timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runProcess(bin, args);
 }
 
 describe('the rnnc executable', () => {
