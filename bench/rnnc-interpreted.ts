@@ -4,12 +4,13 @@
 // trains. Streaming inference is session.forward on a one-step, batch-1
 // batch with the states carried, as `rnnc sample` does it.
 import * as tf from '@tensorflow/tfjs-core';
-import { analyze, buildModel, trainingGraphs } from '../compiler/compile.js';
+import { analyze, buildModel } from '../compiler/compile.js';
 import type { LoweredModel } from '../compiler/sema/model.js';
 import type { TrainConfig } from '../compiler/sema/train.js';
 import { makeBatches } from '../runtime/data/batching.js';
 import type { Batch, Example, FieldSpec } from '../runtime/data/types.js';
 import { TrainingSession } from '../runtime/train/session.js';
+import { sessionGraphs } from '../src/project.js';
 import { loadStdlib } from '../src/stdlib.js';
 import type { BenchShape, CellKind } from './config.js';
 import { sequenceOf, type BenchData } from './data.js';
@@ -77,7 +78,7 @@ function streamBatch(s: BenchShape, id: number): Batch {
 export function rnncInterpreted(cell: CellKind, data: BenchData, opts: { lr?: number; seed?: number } = {}): BenchImpl {
   const s = data.shape;
   const { model, train } = compileBenchModel(cell, s, opts.lr);
-  const session = new TrainingSession(model, train, trainingGraphs(model, false, { liftParamTransposes: true }));
+  const session = new TrainingSession(model, train, sessionGraphs(model, train));
   session.initParams(opts.seed ?? 1);
   const batch = benchBatch(data);
   const stream = Array.from(data.stream, (id) => streamBatch(s, id));

@@ -5,8 +5,8 @@
 // Streaming inference and peak memory are not measured here (inference does
 // not use the workers; their tensors live in other threads).
 import * as tf from '@tensorflow/tfjs-core';
-import { trainingGraphs } from '../compiler/compile.js';
 import { TrainingSession } from '../runtime/train/session.js';
+import { sessionGraphs } from '../src/project.js';
 import { DataParallelTrainer } from '../src/parallel/trainer.js';
 import { benchBatch, benchSpecs, compileBenchModel } from './rnnc-interpreted.js';
 import type { CellKind } from './config.js';
@@ -18,7 +18,7 @@ export const WORKERS_NA = 'needs at least 2 workers';
 export async function rnncWorkers(cell: CellKind, data: BenchData, workers: number, opts: { lr?: number; seed?: number } = {}): Promise<BenchImpl> {
   const s = data.shape;
   const { model, train } = compileBenchModel(cell, s, opts.lr);
-  const session = new TrainingSession(model, train, trainingGraphs(model, false, { liftParamTransposes: true }));
+  const session = new TrainingSession(model, train, sessionGraphs(model, train));
   session.initParams(opts.seed ?? 1);
   const start = session.snapshot();
   session.dispose();

@@ -15,6 +15,7 @@ import { lowerModel, type LoweredModel } from './sema/model.js';
 import { didYouMean } from './sema/suggest.js';
 import { checkTrain, type TrainConfig } from './sema/train.js';
 import { truncateScans } from './autodiff/truncate.js';
+import { assumeFullMask } from './passes/assume-full-mask.js';
 import { eliminateDeadCode } from './passes/dead-code.js';
 import { liftParamTransposes } from './passes/lift-param-transposes.js';
 import { FORWARD_PIPELINE, PRE_AUTODIFF_PIPELINE, runPipeline, TRAINING_PIPELINE, type PipelineOptions } from './passes/pipeline.js';
@@ -167,18 +168,24 @@ export interface GraphOptions {
    * not for emitted code.
    */
   readonly liftParamTransposes?: boolean;
+  /**
+   * Specialise to batches without padding (every mask entry 1): the loops'
+   * keep-state-on-padding updates are dropped (passes/assume-full-mask.ts).
+   */
+  readonly assumeFullMask?: boolean;
 }
 
 /** The graphs a run needs. With truncated BPTT the forward scans gain a gradient gate per step. */
 export function trainingGraphs(model: LoweredModel, truncated: boolean, opts: GraphOptions = {}): TrainingGraphs {
   const pipeline = opts.after ? { after: opts.after } : {};
-  const base = opts.optimize === false ? model.graph : runPipeline(model.graph, PRE_AUTODIFF_PIPELINE, pipeline);
+  const source = opts.assumeFullMask ? assumeFullMask(model.graph) : model.graph;
+  const base = opts.optimize === false ? source : runPipeline(source, PRE_AUTODIFF_PIPELINE, pipeline);
   const forward = truncated ? truncateScans(base) : base;
   verifyGraph(forward, 'truncation');
   const training = differentiate(forward, 'loss', opts.remat ? { remat: true } : {});
   verifyGraph(training, 'differentiation');
   const withoutLoss = (g: Graph): Graph => eliminateDeadCode({ ...g, outputs: g.outputs.filter((o) => o.role !== 'loss') });
-  if (opts.optimize === false) return { forward, inference: model.graph, predict: withoutLoss(model.graph), training };
+  if (opts.optimize === false) return { forward, inference: source, predict: withoutLoss(source), training };
   const optimizedForward = runPipeline(forward, FORWARD_PIPELINE, pipeline);
   const graphs = {
     forward: optimizedForward,

@@ -92,6 +92,7 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--dims <list>', 'sizes for dimensions the data would fix, e.g. V=80,K=10', dimsList)
     .option('--dump-ir-after <pass>', 'print the graphs as they leave an optimisation pass')
     .option('--no-optimize', 'print the graphs as autodiff makes them, before the optimisation passes')
+    .option('--unpadded', 'the variant run on batches without padding (the loops do not read the mask)')
     .action((file: string, o: Parameters<typeof irCommand>[1]) => done(irCommand(file, o)));
 
   program
@@ -162,6 +163,7 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--dims <list>', 'sizes for dimensions the data would fix, e.g. V=80,K=10', dimsList)
     .option('--dump-ir-after <pass>', 'print the graphs as they leave an optimisation pass')
     .option('--no-optimize', 'print the graphs as autodiff makes them, before the optimisation passes')
+    .option('--unpadded', 'the variant run on batches without padding (the loops do not read the mask)')
     .option('--ckpt <path>', 'take the data dimensions from a checkpoint written by rnnc run')
     .action(async (file: string, o: CompileOptions) => done(await compileCommand(file, o)));
 

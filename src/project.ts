@@ -146,5 +146,7 @@ export function sessionGraphs(model: LoweredModel, config: TrainConfig, opts: { 
   if (config.bptt.kind === 'truncated' && model.hasBackward) {
     throw new CliError(`model ${model.name} runs a cell backwards in time, so it cannot be trained with truncated BPTT: use --bptt full`);
   }
-  return trainingGraphs(model, config.bptt.kind === 'truncated', { liftParamTransposes: true, ...(opts.remat ? { remat: true } : {}) });
+  const truncated = config.bptt.kind === 'truncated';
+  const o = { liftParamTransposes: true, ...(opts.remat ? { remat: true } : {}) };
+  return { ...trainingGraphs(model, truncated, o), unpadded: trainingGraphs(model, truncated, { ...o, assumeFullMask: true }) };
 }

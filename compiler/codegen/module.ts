@@ -65,29 +65,38 @@ export function emitModule(o: EmitOptions): string {
 
   // ------------------------------------------------------------ the graphs
   // The optimised graphs, as the interpreter runs them (without its runtime-only transpose lifting).
+  // Each twice: as they are, and specialised to batches without padding (passes/assume-full-mask.ts), chosen per call as the interpreter does.
   const graphs = trainingGraphs(model, truncated);
+  const unpaddedGraphs = trainingGraphs(model, truncated, { assumeFullMask: true });
   const only = (g: Graph, keep: (role: string) => boolean): Graph => eliminateDeadCode({ ...g, outputs: g.outputs.filter((x) => keep(x.role)) });
   // Streaming calls forward() once per step: weight transposes are made once per Params (see `transposed`).
   const predict = unroll(liftParamTransposes(graphs.predict));
+  const predictFull = unroll(liftParamTransposes(unpaddedGraphs.predict));
   const liftsTransposes = predict.inputs.some((i) => i.role === 'derived');
   const lossOnly = train ? unroll(only(graphs.inference, (r) => r === 'loss')) : undefined;
+  const lossOnlyFull = train ? unroll(only(unpaddedGraphs.inference, (r) => r === 'loss')) : undefined;
   const training = train ? unroll(graphs.training) : undefined;
+  const trainingFull = train ? unroll(unpaddedGraphs.training) : undefined;
 
-  const moduleNames = new Set<string>([...PRELUDE_NAMES, 'initParams', 'loadParams', 'saveParams', 'disposeParams', 'forward', 'loss', 'gradients', 'initOptimizer', 'disposeOptimizer', 'trainStep', 'OptimizerState', 'predictGraph', 'lossGraph', 'trainingGraph', 'checkParams', 'checkInputs', 'checkTargets', 'checkState', 'checkField', 'prepareInputs', 'prepareBatch', 'marks', 'zeroState', 'disposeState', 'sliceBatch', 'lossCount', 'differentiate', 'advance', 'applyUpdate', 'clipGradients', 'Sizes', 'TrainStepResult', 'Gradients', 'keepParams', 'transposed', 'TRANSPOSES']);
+  const moduleNames = new Set<string>([...PRELUDE_NAMES, 'initParams', 'loadParams', 'saveParams', 'disposeParams', 'forward', 'loss', 'gradients', 'initOptimizer', 'disposeOptimizer', 'trainStep', 'OptimizerState', 'predictGraph', 'lossGraph', 'trainingGraph', 'predictGraphUnpadded', 'lossGraphUnpadded', 'trainingGraphUnpadded', 'checkParams', 'checkInputs', 'checkTargets', 'checkState', 'checkField', 'prepareInputs', 'prepareBatch', 'marks', 'zeroState', 'disposeState', 'sliceBatch', 'lossCount', 'differentiate', 'advance', 'applyUpdate', 'clipGradients', 'Sizes', 'TrainStepResult', 'Gradients', 'keepParams', 'transposed', 'TRANSPOSES']);
   const ctx: CodegenContext = { sources: o.sources, dim: dimResolver(dims), moduleNames };
   const emitter = new GraphEmitter(ctx);
   emitter.plan(predict, '');
   if (lossOnly) emitter.plan(lossOnly, '');
   if (training) emitter.plan(training, '_train');
-  const predictFn = emitter.emitTop(predict, 'predictGraph', 'The forward graph without the loss: the prediction and the final states.');
-  const lossFn = lossOnly ? emitter.emitTop(lossOnly, 'lossGraph', 'The forward graph down to the loss (the mean over the positions that count).') : undefined;
-  const trainingFn = training
-    ? emitter.emitTop(
-        training,
-        'trainingGraph',
-        `The training graph: the forward pass, then the symbolic backward (reverse loops over saved carries) giving d_<param> of the loss${truncated ? '; `gate` [T] cuts the paths back through the recurrence at steps where it is 0' : ''}.`,
-      )
-    : undefined;
+  emitter.plan(predictFull, '_unpadded');
+  if (lossOnlyFull) emitter.plan(lossOnlyFull, '_unpadded');
+  if (trainingFull) emitter.plan(trainingFull, '_train_unpadded');
+  const UNPADDED = ' This variant runs on batches without padding (every sequence T long): the loops do not read the mask.';
+  const predictDoc = 'The forward graph without the loss: the prediction and the final states.';
+  const lossDoc = 'The forward graph down to the loss (the mean over the positions that count).';
+  const trainingDoc = `The training graph: the forward pass, then the symbolic backward (reverse loops over saved carries) giving d_<param> of the loss${truncated ? '; `gate` [T] cuts the paths back through the recurrence at steps where it is 0' : ''}.`;
+  const predictFn = emitter.emitTop(predict, 'predictGraph', predictDoc);
+  const predictFullFn = emitter.emitTop(predictFull, 'predictGraphUnpadded', predictDoc + UNPADDED);
+  const lossFn = lossOnly ? emitter.emitTop(lossOnly, 'lossGraph', lossDoc) : undefined;
+  const lossFullFn = lossOnlyFull ? emitter.emitTop(lossOnlyFull, 'lossGraphUnpadded', lossDoc + UNPADDED) : undefined;
+  const trainingFn = training ? emitter.emitTop(training, 'trainingGraph', trainingDoc) : undefined;
+  const trainingFullFn = trainingFull ? emitter.emitTop(trainingFull, 'trainingGraphUnpadded', trainingDoc + UNPADDED) : undefined;
 
   // ------------------------------------------------------------ names and shapes
   const params = model.params.map((p) => ({ spec: p, shape: shapeOf(p.shape) }));
@@ -415,7 +424,7 @@ return {
 
   // ------------------------------------------------------------ graph functions
   add(...emitter.bodyFunctions().map((s) => s as StatementStructures));
-  for (const f of [predictFn, lossFn, trainingFn]) if (f) add(f.structure as StatementStructures);
+  for (const f of [predictFn, predictFullFn, lossFn, lossFullFn, trainingFn, trainingFullFn]) if (f) add(f.structure as StatementStructures);
 
   const callGraph = (f: TopLevelFunction, batch: string, state: string, lossFrom: string, gate: string): string => {
     const targetNames = new Set(model.targets.map((s) => s.name));
@@ -441,6 +450,9 @@ return {
     });
     return `${f.structure.name}(${args.join(', ')})`;
   };
+  /** Calls the unpadded variant when the batch has no padding, else the general graph. */
+  const callEither = (f: TopLevelFunction, full: TopLevelFunction, batch: string, state: string, lossFrom: string, gate: string): string =>
+    `(unpadded(${batch}.mask) ? ${callGraph(full, batch, state, lossFrom, gate)} : ${callGraph(f, batch, state, lossFrom, gate)})`;
   const keepState = (f: TopLevelFunction, r: string): string => (f.returns.includes('state') ? `mapState((name) => tf.keep(${r}.state[name]))` : 'mapState(() => tf.zeros([]))');
 
   add(fn('forward', `Runs the model on a batch of inputs. Without \`state\` the sequences start from zeros; pass the returned state to continue them (streaming). Returns new tensors that the caller owns (dispose outputs and state when done); nothing passed in is disposed.`,
@@ -450,7 +462,7 @@ const sizes = checkInputs(inputs);
 if (state !== undefined) checkState(state, sizes.batchSize);
 return scoped(() => {
   const batch = prepareInputs(inputs, sizes);
-  const r = ${callGraph(predictFn, 'batch', 'state ?? zeroState(sizes.batchSize)', '0', '')};
+  const r = ${callEither(predictFn, predictFullFn, 'batch', 'state ?? zeroState(sizes.batchSize)', '0', '')};
   return { outputs: { ${quote(model.output)}: tf.keep(${outIsSeq ? 'batchMajor(r.output)' : 'r.output'}) }, state: ${keepState(predictFn, 'r')} };
 });`, true));
 
@@ -462,19 +474,19 @@ const sizes = checkInputs(inputs);
 checkTargets(targets, sizes);
 return scoped(() => {
   const batch = prepareBatch(inputs, targets, sizes);
-  return ${callGraph(lossFn, 'batch', 'zeroState(sizes.batchSize)', '0', '')}.loss.dataSync()[0]!;
+  return ${callEither(lossFn, lossFullFn!, 'batch', 'zeroState(sizes.batchSize)', '0', '')}.loss.dataSync()[0]!;
 });`, true));
     const gateParam = truncated ? [{ name: 'gate', type: 'Float32Array' }] : [];
     add(fn('differentiate', 'The training graph on a batch or window: the loss, and gradients and final states that the caller owns.',
       [{ name: 'p', type: 'Params' }, { name: 'batch', type: 'LabelledBatch' }, { name: 's', type: 'State' }, { name: 'lossFrom', type: 'number' }, ...gateParam], '{ loss: number; grads: Params; state: State }',
       `return scoped(() => {
-  const r = ${callGraph(trainingFn, 'batch', 's', 'lossFrom', 'gate')};
+  const r = ${callEither(trainingFn, trainingFullFn!, 'batch', 's', 'lossFrom', 'gate')};
   return { loss: r.loss.dataSync()[0]!, grads: mapParams((name) => tf.keep(r.grads[name])), state: ${keepState(trainingFn, 'r')} };
 });`));
     if (truncated) {
       add(fn('advance', 'Runs the forward graph over a part of a batch only to move the states on (the caller owns the result).',
         [{ name: 'p', type: 'Params' }, { name: 'batch', type: 'Batch' }, { name: 's', type: 'State' }], 'State',
-        `return scoped(() => {\n  const r = ${callGraph(predictFn, 'batch', 's', '0', '')};\n  return ${keepState(predictFn, 'r')};\n});`));
+        `return scoped(() => {\n  const r = ${callEither(predictFn, predictFullFn, 'batch', 's', '0', '')};\n  return ${keepState(predictFn, 'r')};\n});`));
     }
 
     // gradients

@@ -13,7 +13,7 @@ export const PRELUDE_NAMES = [
   'tf', 'hasKernel', 'fastTransposedMatMul', 'unstackTime', 'flatRows', 'sumTo', 'broadcastLike', 'linear', 'mm', 'outer', 'sliceLast', 'padLast',
   'squeezeLast', 'scatterAdd', 'oneHot', 'xent', 'xentGrad', 'timeIndex', 'timePlace', 'scoped', 'Rng', 'rotl',
   'initGlorot', 'initHe', 'initUniform', 'initNormal', 'initOrthogonal', 'initIdentity', 'initFill', 'fans', 'RngState',
-  'planWindows', 'windowGate', 'WindowPlan', 'shapeText', 'sameShape', 'restrictFrom', 'batchMajor', 'timeMajor',
+  'planWindows', 'windowGate', 'WindowPlan', 'shapeText', 'sameShape', 'restrictFrom', 'unpadded', 'batchMajor', 'timeMajor',
   'sliceTime', 'learningRate', 'DIMS', 'PARAM_NAMES', 'PARAM_SHAPES', 'STATE_NAMES', 'mapParams', 'mapState',
   'Params', 'ParamsJson', 'Inputs', 'Targets', 'State', 'Outputs', 'ParamName', 'StateName', 'Batch',
   'LabelledBatch', 'InputTensors', 'TargetTensors', 'undefined', 'Math', 'Number', 'Array', 'Error', 'Object',
@@ -58,6 +58,12 @@ function batchMajor(x: tf.Tensor): tf.Tensor {
 /** Steps [t0, t1) of a time-major tensor. */
 function sliceTime(x: tf.Tensor, t0: number, t1: number): tf.Tensor {
   return tf.slice(x, [t0], [t1 - t0]);
+}
+
+/** True when a host [T, B] mask has no padding: the graphs' unpadded variants apply. */
+function unpadded(mask: Float32Array): boolean {
+  for (let i = 0; i < mask.length; i++) if (mask[i] !== 1) return false;
+  return true;
 }
 
 /** A host [T, B] mark with the steps before \`from\` zeroed (positions outside a window's loss). */

@@ -23,7 +23,12 @@ import { lossCount, planFeeds, type FeedOptions } from './feeds.js';
 import { runWindows } from './window-runner.js';
 import type { GradientExchange } from './shared-gradients.js';
 
-export interface SessionGraphs {
+export interface SessionGraphs extends GraphSet {
+  /** The same graphs specialised to batches without padding (compiler passes/assume-full-mask.ts), used when a batch's mask is all ones. */
+  readonly unpadded?: GraphSet;
+}
+
+export interface GraphSet {
   /** The forward graph the training graph was derived from (with a `gate` input when truncated). */
   readonly forward: Graph;
   readonly training: Graph;
@@ -189,6 +194,15 @@ export class TrainingSession {
 
   // ------------------------------------------------------------------ feeding
 
+  /** The unpadded variant when the batch (or window) has no padding, else the general graphs. */
+  private graphsFor(batch: Batch): GraphSet {
+    const unpadded = this.graphs.unpadded;
+    if (!unpadded) return this.graphs;
+    const m = batch.mask.data;
+    for (let i = 0; i < m.length; i++) if (m[i] !== 1) return this.graphs;
+    return unpadded;
+  }
+
   private feeds(g: Graph, batch: Batch, states: States | undefined, opts: FeedOptions = {}): tf.Tensor[] {
     return planFeeds(g, this.model, batch, opts).map((f) => {
       switch (f.kind) {
@@ -288,7 +302,7 @@ export class TrainingSession {
   private advance(part: Batch, states: States | undefined): States {
     // A data-parallel replica whose slice of this batch is empty: nothing to run.
     if (part.batchSize === 0) return new Map();
-    const g = this.graphs.forward;
+    const g = this.graphsFor(part).forward;
     const outs = tf.tidy(() => executeGraph(g, this.feeds(g, part, states)));
     const next: States = new Map();
     g.outputs.forEach((o, i) => {
@@ -300,7 +314,7 @@ export class TrainingSession {
 
   /** The training graph on a batch (or window): loss, gradients and final states. */
   private differentiate(part: Batch, states: States | undefined, opts: FeedOptions): { loss: number; nonFinite: boolean; grads: Map<string, tf.Tensor>; states: States } {
-    const g = this.graphs.training;
+    const g = this.graphsFor(part).training;
     const outs = tf.tidy(() => executeGraph(g, this.feeds(g, part, states, opts)));
     const grads = new Map<string, tf.Tensor>();
     const next: States = new Map();
@@ -336,9 +350,6 @@ export class TrainingSession {
 
   /** Loss (and accuracy for token targets) over batches, with the untruncated forward graph. */
   evaluate(batches: readonly Batch[]): EvalResult {
-    const g = this.graphs.inference;
-    const lossIdx = g.outputs.findIndex((o) => o.role === 'loss');
-    const predIdx = g.outputs.findIndex((o) => o.role === 'output');
     const target = this.model.targets[0];
     const tokenTarget = target && (target.type.kind === 'tokens' || target.type.kind === 'token');
     let lossSum = 0;
@@ -347,6 +358,9 @@ export class TrainingSession {
     for (const batch of batches) {
       const n = lossCount(this.model, batch);
       if (n === 0) continue;
+      const g = this.graphsFor(batch).inference;
+      const lossIdx = g.outputs.findIndex((o) => o.role === 'loss');
+      const predIdx = g.outputs.findIndex((o) => o.role === 'output');
       const [loss, hits] = tf.tidy(() => {
         const outs = executeGraph(g, this.feeds(g, batch, undefined));
         const l = outs[lossIdx]!.dataSync()[0]!;
@@ -366,7 +380,7 @@ export class TrainingSession {
 
   /** Runs the forward graph on one batch with given states; returns the prediction and final states (caller disposes). */
   forward(batch: Batch, states?: States): { prediction: tf.Tensor; states: States } {
-    const g = this.graphs.predict;
+    const g = this.graphsFor(batch).predict;
     const outs = tf.tidy(() => executeGraph(g, this.feeds(g, batch, states)));
     const next: States = new Map();
     let prediction: tf.Tensor | undefined;

@@ -28,7 +28,7 @@ export function checkCommand(file: string, opts: { json?: boolean }): number {
 
 export function irCommand(
   file: string,
-  opts: { model?: string; grad?: boolean; truncated?: boolean; dims?: Record<string, number>; dumpIrAfter?: string; optimize?: boolean },
+  opts: { model?: string; grad?: boolean; truncated?: boolean; dims?: Record<string, number>; dumpIrAfter?: string; optimize?: boolean; unpadded?: boolean },
 ): number {
   const program = loadProgram(file, { quietWarnings: true });
   const name = pickModel(program, opts.model);
@@ -43,6 +43,7 @@ export function irCommand(
   const dumps: string[] = [];
   const graphs = trainingGraphs(model, truncated, {
     optimize: opts.optimize ?? true,
+    ...(opts.unpadded ? { assumeFullMask: true } : {}),
     ...(dump !== undefined
       ? { after: (pass: string, g: Graph) => pass === dump && dumps.push(printGraph(g, `model ${name} after ${pass}`)) }
       : {}),
@@ -52,6 +53,6 @@ export function irCommand(
     return EXIT.ok;
   }
   const graph = opts.grad ? graphs.training : graphs.forward;
-  process.stdout.write(`${printGraph(graph, `${opts.grad ? 'gradient of ' : ''}model ${name}${truncated ? ' (truncated BPTT)' : ''}`)}\n`);
+  process.stdout.write(`${printGraph(graph, `${opts.grad ? 'gradient of ' : ''}model ${name}${truncated ? ' (truncated BPTT)' : ''}${opts.unpadded ? ' (batches without padding)' : ''}`)}\n`);
   return EXIT.ok;
 }

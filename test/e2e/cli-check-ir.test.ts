@@ -164,6 +164,15 @@ describe('rnnc ir', () => {
     expect(bad.stderr).toContain('hoist-weight-transposes');
   });
 
+  it('--unpadded prints the variant for batches without padding: its loops do not read the mask', async () => {
+    const general = await rnnc('ir', two, '--dims', 'V=6', '--grad');
+    const unpadded = await rnnc('ir', two, '--dims', 'V=6', '--grad', '--unpadded');
+    expectOk(unpadded);
+    expect(unpadded.stdout).toMatch(/^gradient of model trained \(batches without padding\) \{/);
+    expect(general.stdout).toContain('mask_t');
+    expect(unpadded.stdout).not.toContain('mask_t');
+  });
+
   it('prints the forward graph of the model with a train block, with a scan and dims from --dims', async () => {
     const r = await rnnc('ir', two, '--dims', 'V=6');
     expectOk(r);
