@@ -63,6 +63,8 @@ export const OP_EMITTERS: Record<Exclude<OpName, 'scan'>, OpEmitter> = {
   linear: call('linear'),
   mm: call('mm'),
   outer: call('outer'),
+  lead_last: call('leadLast'),
+  outer_lt: call('outerLt'),
   transpose: call('tf.transpose'),
   concat: (a) => `tf.concat([${a.join(', ')}], -1)`,
   slice_last: (a, attrs) => `sliceLast(${a0(a)}, ${num(attrs, 'begin')}, ${num(attrs, 'size')})`,

@@ -50,6 +50,13 @@ const sumTo = (b: GraphBuilder, v: ValueId, shape: Shape): ValueId =>
   sameShape(b.type(v).shape, shape) ? v : b.op('sum_to', [v], { shape: [...shape] });
 
 const ins = (node: Node, i: number): ValueId => node.inputs[i]!;
+
+/** lead_last applied k times. */
+function leadLastTimes(b: GraphBuilder, v: ValueId, k: number): ValueId {
+  let out = v;
+  for (let i = 0; i < k; i++) out = b.op('lead_last', [out]);
+  return out;
+}
 const outOf = (node: Node): ValueId => node.outputs[0]!;
 
 function unary(name: string, doc: string, vjp: OpDef['vjp']): OpDef {
@@ -239,6 +246,38 @@ const defs: OpDef[] = [
     },
     vjp: (b, n, [ct]) =>
       ct === undefined ? [undefined, undefined] : [b.op('linear', [ins(n, 1), ct]), b.op('mm', [ins(n, 0), ct])],
+  },
+  {
+    name: 'lead_last',
+    arity: 1,
+    doc: 'moves the last axis to the front: x [..., N] -> [N, ...] (a matrix: its transpose)',
+    infer(inputs) {
+      expectArity('lead_last', inputs, 1);
+      const s = inputs[0]!.shape;
+      if (s.length < 2) throw new ShapeError(`lead_last needs rank >= 2, got ${shapeToString(s)}`);
+      return [f32([s[s.length - 1]!, ...s.slice(0, -1)])];
+    },
+    // Rank r: moving the last axis to the front r times is the identity, so the inverse is r - 1 more moves.
+    vjp: (b, n, [ct]) => [ct === undefined ? undefined : leadLastTimes(b, ct, b.type(ins(n, 0)).shape.length - 1)],
+  },
+  {
+    name: 'outer_lt',
+    arity: 2,
+    doc: 'outer(a, b) = a^T b with a given as lead_last(a): at [M, ...], b [..., N] -> [M, N] (a plain matMul)',
+    infer(inputs) {
+      expectArity('outer_lt', inputs, 2);
+      const [at, c] = [inputs[0]!.shape, inputs[1]!.shape];
+      if (at.length !== c.length || !sameShape(at.slice(1), c.slice(0, -1))) {
+        throw new ShapeError(`outer_lt: ${shapeToString(at)} with ${shapeToString(c)}`);
+      }
+      return [f32([at[0]!, c[c.length - 1]!])];
+    },
+    vjp: (b, n, [ct]) => {
+      if (ct === undefined) return [undefined, undefined];
+      const at = ins(n, 0);
+      const a = leadLastTimes(b, at, b.type(at).shape.length - 1);
+      return [b.op('lead_last', [b.op('linear', [ins(n, 1), ct])]), b.op('mm', [a, ct])];
+    },
   },
   {
     name: 'transpose',
@@ -467,7 +506,7 @@ export function allOps(): readonly OpDef[] {
 export const OP_NAMES = [
   'constant', 'zeros_like', 'neg', 'tanh', 'sigmoid', 'relu', 'leaky_relu', 'exp', 'log', 'square',
   'step', 'stop_gradient', 'add', 'sub', 'mul', 'div', 'grad_gate', 'sum_to', 'broadcast_like',
-  'sum_all', 'linear', 'mm', 'outer', 'transpose', 'concat', 'slice_last', 'pad_last', 'expand_last',
+  'sum_all', 'linear', 'mm', 'outer', 'lead_last', 'outer_lt', 'transpose', 'concat', 'slice_last', 'pad_last', 'expand_last',
   'squeeze_last', 'gather', 'scatter_add', 'one_hot', 'xent', 'xent_grad', 'time_index', 'time_place',
   'time_stack', 'scan',
 ] as const;

@@ -7,11 +7,13 @@ import type { Graph } from '../ir/types.js';
 import { verifyGraph } from '../ir/verify.js';
 import { eliminateCommonSubexpressions } from './common-subexpressions.js';
 import { eliminateDeadCode } from './dead-code.js';
+import { dedupeScanOutputs } from './dedupe-scan-outputs.js';
 import { hoistWeightGradients } from './hoist-weight-gradients.js';
 import { hoistInputProjections } from './hoist-input-projections.js';
 import { hoistLoopConstants } from './hoist-loop-constants.js';
 import { hoistWeightTransposes } from './hoist-weight-transposes.js';
 import { pruneScanInputs } from './prune-scan-inputs.js';
+import { transposeOuterOperands } from './transpose-outer-operands.js';
 
 export interface Pass {
   readonly name: string;
@@ -23,6 +25,8 @@ export const PASSES = {
   hoistLoopConstants: { name: 'hoist-loop-constants', run: hoistLoopConstants },
   hoistWeightGradients: { name: 'hoist-weight-gradients', run: hoistWeightGradients },
   hoistWeightTransposes: { name: 'hoist-weight-transposes', run: hoistWeightTransposes },
+  dedupeScanOutputs: { name: 'dedupe-scan-outputs', run: dedupeScanOutputs },
+  transposeOuterOperands: { name: 'transpose-outer-operands', run: transposeOuterOperands },
   pruneScanInputs: { name: 'prune-scan-inputs', run: pruneScanInputs },
   commonSubexpressions: { name: 'common-subexpressions', run: eliminateCommonSubexpressions },
   deadCode: { name: 'dead-code', run: eliminateDeadCode },
@@ -33,6 +37,7 @@ export const PRE_AUTODIFF_PIPELINE: readonly Pass[] = [PASSES.hoistInputProjecti
 
 /** For forward graphs (inference, sampling, evaluation). */
 export const FORWARD_PIPELINE: readonly Pass[] = [
+  PASSES.dedupeScanOutputs,
   PASSES.hoistWeightTransposes,
   PASSES.hoistLoopConstants,
   PASSES.pruneScanInputs,
@@ -43,6 +48,8 @@ export const FORWARD_PIPELINE: readonly Pass[] = [
 /** For training graphs (forward plus derivative). */
 export const TRAINING_PIPELINE: readonly Pass[] = [
   PASSES.hoistWeightGradients,
+  PASSES.dedupeScanOutputs,
+  PASSES.transposeOuterOperands,
   PASSES.hoistWeightTransposes,
   PASSES.hoistLoopConstants,
   PASSES.pruneScanInputs,

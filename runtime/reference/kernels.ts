@@ -133,6 +133,23 @@ export const referenceKernels: Record<Exclude<OpName, 'scan'>, RefKernel> = {
       }
     return f([m, p], out);
   },
+  lead_last: ([x]) => {
+    const [n, r] = [lastDim(x!), rows(x!)];
+    const out = new Float64Array(n * r);
+    for (let i = 0; i < r; i++) for (let j = 0; j < n; j++) out[j * r + i] = x!.data[i * n + j]!;
+    return f([n, ...x!.shape.slice(0, -1)], out);
+  },
+  outer_lt: ([at, b]) => {
+    const [m, p] = [at!.shape[0]!, lastDim(b!)];
+    const r = rows(b!);
+    const out = new Float64Array(m * p);
+    for (let i = 0; i < m; i++)
+      for (let k = 0; k < r; k++) {
+        const av = at!.data[i * r + k]!;
+        for (let j = 0; j < p; j++) out[i * p + j]! += av * b!.data[k * p + j]!;
+      }
+    return f([m, p], out);
+  },
   transpose: ([x]) => {
     const [m, n] = [x!.shape[0]!, x!.shape[1]!];
     const out = new Float64Array(m * n);

@@ -60,6 +60,17 @@ export function outer(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
     : tf.matMul(tf.transpose(flatRows(a)), flatRows(b));
 }
 
+/** The last axis moved to the front: [..., N] -> [N, ...]. */
+export function leadLast(x: tf.Tensor): tf.Tensor {
+  if (x.rank === 2) return tf.transpose(x);
+  return tf.reshape(tf.transpose(flatRows(x)), [x.shape[x.rank - 1]!, ...x.shape.slice(0, -1)]);
+}
+
+/** a^T b summed over the leading axes of b, with a given as leadLast(a) [M, ...]: one plain matMul. */
+export function outerLt(at: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return tf.matMul(tf.reshape(at, [at.shape[0]!, -1]) as tf.Tensor2D, flatRows(b));
+}
+
 export function sliceLast(x: tf.Tensor, begin: number, size: number): tf.Tensor {
   return tf.slice(
     x,

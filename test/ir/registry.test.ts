@@ -134,6 +134,14 @@ const CASES: Readonly<Record<string, readonly OpCase[]>> = {
     { label: 'a [3, 2], b [3, 4]', inputs: [f(3, 2), f(3, 4)], linear: [[0], [1]] },
     { label: 'a [2, 3, 4], b [2, 3, 5]', inputs: [f(2, 3, 4), f(2, 3, 5)], linear: [[0], [1]] },
   ],
+  lead_last: [
+    { label: '[3, 2]', inputs: [f(3, 2)], linear: [[0]] },
+    { label: '[2, 3, 4]', inputs: [f(2, 3, 4)], linear: [[0]] },
+  ],
+  outer_lt: [
+    { label: 'at [2, 3], b [3, 4]', inputs: [f(2, 3), f(3, 4)], linear: [[0], [1]] },
+    { label: 'at [4, 2, 3], b [2, 3, 5]', inputs: [f(4, 2, 3), f(2, 3, 5)], linear: [[0], [1]] },
+  ],
   transpose: [
     { label: '[2, 3]', inputs: [f(2, 3)], linear: [[0]] },
     { label: '[4, 1]', inputs: [f(4, 1)], linear: [[0]] },
@@ -323,7 +331,7 @@ describe('the registry is complete', () => {
   });
 
   it('every op in the linear list has an inner-product case', () => {
-    const linearOps = ['linear', 'mm', 'outer', 'concat', 'slice_last', 'pad_last', 'sum_to', 'broadcast_like', 'gather', 'scatter_add', 'expand_last', 'squeeze_last'];
+    const linearOps = ['linear', 'mm', 'outer', 'lead_last', 'outer_lt', 'concat', 'slice_last', 'pad_last', 'sum_to', 'broadcast_like', 'gather', 'scatter_add', 'expand_last', 'squeeze_last'];
     for (const op of linearOps) expect(CASES[op]!.every((c) => (c.linear?.length ?? 0) > 0), op).toBe(true);
   });
 });

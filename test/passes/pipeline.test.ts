@@ -6,6 +6,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { trainingGraphs } from '../../compiler/compile.js';
+import { dedupeScanOutputs } from '../../compiler/passes/dedupe-scan-outputs.js';
+import { transposeOuterOperands } from '../../compiler/passes/transpose-outer-operands.js';
+import { TRAINING_PIPELINE, runPipeline } from '../../compiler/passes/pipeline.js';
+import { differentiate } from '../../compiler/autodiff/vjp.js';
 import { printGraph } from '../../compiler/ir/printer.js';
 import type { Graph } from '../../compiler/ir/types.js';
 import { evaluateGraph } from '../../runtime/reference/evaluate.js';
@@ -102,5 +106,54 @@ describe('optimisation pipeline', () => {
       },
     });
     await expect(`${stages.join('\n\n')}\n`).toMatchFileSnapshot(join(__dirname, '..', 'cases', 'passes', 'rnn.pipeline.ir.txt'));
+  });
+});
+
+describe('dedupe-scan-outputs and transpose-outer-operands on an LSTM', () => {
+  // One-hot input, as the benchmark: the gates share x[t] and h[t-1].
+  const model = compileModel(`model m { dim V = 6, H = 5
+  input x: seq<token[V]>; target y: seq<token[V]>
+  h = lstm(one_hot(x)) with H
+  loss = cross_entropy(dense(h, V), y) }`);
+  const count = (g: Graph, op: string): number => g.nodes.filter((n) => n.op === op).length;
+  const repeatedOutputs = (g: Graph): number =>
+    g.nodes
+      .filter((n) => n.op === 'scan')
+      .reduce((acc, n) => {
+        const results = n.body!.outputs.slice(n.attrs['nCarry'] as number).map((o) => o.value);
+        return acc + results.length - new Set(results).size;
+      }, 0);
+  // The training pipeline with one pass left out.
+  const without = (name: string): Graph =>
+    runPipeline(
+      differentiate(trainingGraphs(model, false, { optimize: false }).forward, 'loss'),
+      TRAINING_PIPELINE.filter((p) => p.name !== name),
+    );
+
+  it('the reverse loop stacks each step value once (autodiff stacks the gate cotangents and h[t-1] several times)', () => {
+    const full = trainingGraphs(model, false).training;
+    expect(repeatedOutputs(without('dedupe-scan-outputs'))).toBeGreaterThan(8);
+    expect(repeatedOutputs(full)).toBe(0);
+    expect(dedupeScanOutputs(full)).toBe(full);
+  });
+
+  it('the eight gate weight gradients transpose x and h[t-1] once each (and the output layer its cotangent): 3 transposes of [T, B, *] instead of 9', () => {
+    const full = trainingGraphs(model, false).training;
+    expect(count(without('transpose-outer-operands'), 'outer')).toBe(9);
+    expect(count(full, 'outer')).toBe(0);
+    expect(count(full, 'outer_lt')).toBe(9);
+    expect(count(full, 'lead_last')).toBe(3);
+    expect(transposeOuterOperands(full)).toBe(full);
+  });
+
+  it('the two passes change no number (float64 reference)', () => {
+    const base = without('transpose-outer-operands');
+    const full = trainingGraphs(model, false).training;
+    const feeds = randomFeeds(model, full, { lengths: [4, 2, 3], seed: 9, randomState: true });
+    const run = (g: Graph) => {
+      const outs = evaluateGraph(g, feeds);
+      return new Map(g.outputs.map((o, i) => [o.name, outs[i]!.data] as const).filter(([n]) => n.startsWith('d_')));
+    };
+    expect(relativeError(run(base), run(full))).toBeLessThan(1e-12);
   });
 });
