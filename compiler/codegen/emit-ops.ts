@@ -71,7 +71,7 @@ export const OP_EMITTERS: Record<Exclude<OpName, 'scan'>, OpEmitter> = {
   pad_last: (a, attrs) => `padLast(${a0(a)}, ${num(attrs, 'before')}, ${num(attrs, 'after')})`,
   expand_last: (a) => `tf.expandDims(${a0(a)}, -1)`,
   squeeze_last: call('squeezeLast'),
-  gather: call('tf.gather'),
+  gather: call('gatherRows'),
   scatter_add: (a, attrs, dim) => `scatterAdd(${a.join(', ')}, ${dim(attrs['rows'] as Dim)})`,
   one_hot: (a, attrs, dim) => `oneHot(${a0(a)}, ${dim(attrs['depth'] as Dim)})`,
   xent: call('xent'),

@@ -11,7 +11,7 @@
 /** Names the emitted module defines at top level: no local variable may take them. */
 export const PRELUDE_NAMES = [
   'tf', 'hasKernel', 'fastTransposedMatMul', 'unstackTime', 'flatRows', 'sumTo', 'broadcastLike', 'linear', 'mm', 'outer', 'leadLast', 'outerLt', 'sliceLast', 'padLast',
-  'squeezeLast', 'scatterAdd', 'oneHot', 'xent', 'xentGrad', 'timeIndex', 'timePlace', 'scoped', 'Rng', 'rotl',
+  'squeezeLast', 'scatterAdd', 'gatherRows', 'oneHot', 'xent', 'xentGrad', 'timeIndex', 'timePlace', 'scoped', 'Rng', 'rotl',
   'initGlorot', 'initHe', 'initUniform', 'initNormal', 'initOrthogonal', 'initIdentity', 'initFill', 'fans', 'RngState',
   'planWindows', 'windowGate', 'WindowPlan', 'shapeText', 'sameShape', 'restrictFrom', 'unpadded', 'batchMajor', 'timeMajor',
   'sliceTime', 'learningRate', 'DIMS', 'PARAM_NAMES', 'PARAM_SHAPES', 'STATE_NAMES', 'mapParams', 'mapState',

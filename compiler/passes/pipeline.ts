@@ -12,6 +12,7 @@ import { hoistWeightGradients } from './hoist-weight-gradients.js';
 import { hoistInputProjections } from './hoist-input-projections.js';
 import { hoistLoopConstants } from './hoist-loop-constants.js';
 import { hoistWeightTransposes } from './hoist-weight-transposes.js';
+import { oneHotProducts } from './one-hot-products.js';
 import { pruneScanInputs } from './prune-scan-inputs.js';
 import { transposeOuterOperands } from './transpose-outer-operands.js';
 
@@ -23,6 +24,7 @@ export interface Pass {
 export const PASSES = {
   hoistInputProjections: { name: 'hoist-input-projections', run: hoistInputProjections },
   hoistLoopConstants: { name: 'hoist-loop-constants', run: hoistLoopConstants },
+  oneHotProducts: { name: 'one-hot-products', run: oneHotProducts },
   hoistWeightGradients: { name: 'hoist-weight-gradients', run: hoistWeightGradients },
   hoistWeightTransposes: { name: 'hoist-weight-transposes', run: hoistWeightTransposes },
   dedupeScanOutputs: { name: 'dedupe-scan-outputs', run: dedupeScanOutputs },
@@ -33,7 +35,7 @@ export const PASSES = {
 } as const satisfies Record<string, Pass>;
 
 /** On the model's forward graph, before truncation and autodiff: what changes the derivative's shape too. */
-export const PRE_AUTODIFF_PIPELINE: readonly Pass[] = [PASSES.hoistInputProjections, PASSES.pruneScanInputs, PASSES.deadCode];
+export const PRE_AUTODIFF_PIPELINE: readonly Pass[] = [PASSES.hoistInputProjections, PASSES.oneHotProducts, PASSES.pruneScanInputs, PASSES.deadCode];
 
 /** For forward graphs (inference, sampling, evaluation). */
 export const FORWARD_PIPELINE: readonly Pass[] = [

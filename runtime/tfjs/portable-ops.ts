@@ -89,11 +89,22 @@ export function squeezeLast(x: tf.Tensor): tf.Tensor {
 
 /** Sums rows of values into a [rows, E] table at ids (the derivative of an embedding lookup). */
 export function scatterAdd(ids: tf.Tensor, values: tf.Tensor, rows: number): tf.Tensor {
+  // scatterND sums the updates of repeated ids. Measured for 2048 rows of 256: 0.3 ms on wasm (a one-hot
+  // product: 6 ms; wasm has no UnsortedSegmentSum), 1.2 ms on cpu (its UnsortedSegmentSum: 780 ms).
+  return tf.scatterND(tf.reshape(ids, [-1, 1]), flatRows(values), [rows, values.shape[values.rank - 1]!]);
+}
+
+/**
+ * Rows of a [V, E] table at ids (an embedding lookup). The wasm backend's
+ * gather kernel copies slowly (15 ms for 2048 rows of 256); for small tables
+ * a one-hot product there is 4x faster and gives the same numbers.
+ */
+export function gatherRows(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+  const rows = table.shape[0]!;
+  if (tf.getBackend() !== 'wasm' || rows > 256) return tf.gather(table, ids);
   const flatIds = tf.reshape(ids, [-1]) as tf.Tensor1D;
-  if (hasKernel('UnsortedSegmentSum')) return tf.unsortedSegmentSum(flatRows(values), flatIds, rows);
-  // wasm: a one-hot [N, rows] transposed times the values [N, E].
-  const onehot = tf.transpose(tf.cast(tf.oneHot(flatIds, rows), 'float32'));
-  return tf.matMul(onehot, flatRows(values));
+  const y = tf.matMul(tf.cast(tf.oneHot(flatIds, rows), 'float32'), table as tf.Tensor2D);
+  return tf.reshape(y, [...ids.shape, table.shape[1]!]);
 }
 
 export function oneHot(ids: tf.Tensor, depth: number): tf.Tensor {

@@ -109,11 +109,11 @@ describe('optimisation pipeline', () => {
   });
 });
 
-describe('dedupe-scan-outputs and transpose-outer-operands on an LSTM', () => {
-  // One-hot input, as the benchmark: the gates share x[t] and h[t-1].
+describe('dedupe-scan-outputs, transpose-outer-operands and one-hot-products on an LSTM', () => {
+  // Vector input: the four gates share x[t] and h[t-1].
   const model = compileModel(`model m { dim V = 6, H = 5
-  input x: seq<token[V]>; target y: seq<token[V]>
-  h = lstm(one_hot(x)) with H
+  input x: seq<[3]>; target y: seq<token[V]>
+  h = lstm(x) with H
   loss = cross_entropy(dense(h, V), y) }`);
   const count = (g: Graph, op: string): number => g.nodes.filter((n) => n.op === op).length;
   const repeatedOutputs = (g: Graph): number =>
@@ -144,6 +144,27 @@ describe('dedupe-scan-outputs and transpose-outer-operands on an LSTM', () => {
     expect(count(full, 'outer_lt')).toBe(9);
     expect(count(full, 'lead_last')).toBe(3);
     expect(transposeOuterOperands(full)).toBe(full);
+  });
+
+  it('one-hot input (the benchmark model): the input products become lookups, their gradients row sums', () => {
+    const oneHot = compileModel(`model m { dim V = 6, H = 5
+  input x: seq<token[V]>; target y: seq<token[V]>
+  h = lstm(one_hot(x)) with H
+  loss = cross_entropy(dense(h, V), y) }`);
+    const g = trainingGraphs(oneHot, false).training;
+    expect(count(g, 'one_hot')).toBe(0);
+    expect(count(g, 'gather')).toBe(4);
+    expect(count(g, 'scatter_add')).toBe(4);
+    // Left: the recurrent weights (sharing h[t-1]) and the output layer.
+    expect(count(g, 'outer_lt')).toBe(5);
+    expect(count(g, 'lead_last')).toBe(2);
+    const off = trainingGraphs(oneHot, false, { optimize: false }).training;
+    expect(count(off, 'one_hot')).toBe(1);
+    const run = (x: Graph) => {
+      const outs = evaluateGraph(x, randomFeeds(oneHot, x, { lengths: [4, 2, 3], seed: 10, randomState: true }));
+      return new Map(x.outputs.map((o, i) => [o.name, outs[i]!.data] as const).filter(([n]) => n.startsWith('d_') || n === 'loss'));
+    };
+    expect(relativeError(run(off), run(g))).toBeLessThan(1e-12);
   });
 
   it('the two passes change no number (float64 reference)', () => {
