@@ -247,6 +247,10 @@ export class GraphEmitter {
     };
     // Names first, in node order, so that they do not depend on loop temporaries.
     for (const node of g.nodes) for (const o of node.outputs) if (!expr.has(o)) expr.set(o, scope.fresh(names.get(o) ?? `v${o}`));
+    // As the interpreter (runtime/tfjs/execute.ts): a loop's per-step outputs that later loops read
+    // step by step are passed on as arrays, stacked only when something reads them whole.
+    const whole = valuesReadWhole(g);
+    const stepArrays = new Map<ValueId, string>();
     let lastSource: string | undefined;
     for (const node of g.nodes) {
       if (node.source !== undefined && node.source !== lastSource) {
@@ -258,7 +262,7 @@ export class GraphEmitter {
       lastSource = node.source;
       const args = node.inputs.map(nameOf);
       if (node.op === 'scan') {
-        lines.push(...this.emitLoop(g, node, args, scope, expr));
+        lines.push(...this.emitLoop(node, args, scope, expr, whole, stepArrays));
         continue;
       }
       const emit = OP_EMITTERS[node.op as Exclude<OpName, 'scan'>];
@@ -268,7 +272,14 @@ export class GraphEmitter {
     return lines;
   }
 
-  private emitLoop(g: Graph, node: Graph['nodes'][number], args: readonly string[], scope: Scope, expr: Map<ValueId, string>): string[] {
+  private emitLoop(
+    node: Graph['nodes'][number],
+    args: readonly string[],
+    scope: Scope,
+    expr: Map<ValueId, string>,
+    whole: ReadonlySet<ValueId>,
+    stepArrays: Map<ValueId, string>,
+  ): string[] {
     const { nCarry, nXs, reverse } = scanAttrs(node);
     const body = node.body!;
     const info = this.bodies.get(printGraph(body));
@@ -277,6 +288,8 @@ export class GraphEmitter {
     const carries = node.outputs.slice(0, nCarry).map((o) => expr.get(o)!);
     carries.forEach((c, i) => lines.push(`let ${c}: tf.Tensor = ${args[i]!};`));
     const xs = body.inputs.slice(nCarry, nCarry + nXs).map((inp, j) => {
+      const given = stepArrays.get(node.inputs[nCarry + j]!);
+      if (given !== undefined) return given;
       const id = scope.fresh(`${inp.name}_steps`);
       lines.push(`const ${id} = unstackTime(${args[nCarry + j]!});`);
       return id;
@@ -298,7 +311,10 @@ export class GraphEmitter {
       ...ys.map((y, i) => `${y}[${t}] = ${out}[${nCarry + i}];`),
       '}',
     );
-    node.outputs.slice(nCarry).forEach((o, i) => lines.push(`const ${expr.get(o)!} = tf.stack(${ys[i]!});`));
+    node.outputs.slice(nCarry).forEach((o, i) => {
+      stepArrays.set(o, ys[i]!);
+      if (whole.has(o)) lines.push(`const ${expr.get(o)!} = tf.stack(${ys[i]!});`);
+    });
     return lines;
   }
 
@@ -351,4 +367,19 @@ export function dimResolver(dims: ReadonlyMap<string, Dim>): DimResolver {
     if (typeof v === 'number') return v;
     throw new InternalError(`codegen: dimension ${d} has no value`);
   };
+}
+
+/** Values of a graph that some reader needs whole: graph outputs and inputs of any node except as a loop's per-step input. */
+function valuesReadWhole(g: Graph): Set<ValueId> {
+  const s = new Set<ValueId>(g.outputs.map((o) => o.value));
+  for (const n of g.nodes) {
+    if (n.op !== 'scan') n.inputs.forEach((v) => s.add(v));
+    else {
+      const { nCarry, nXs } = scanAttrs(n);
+      n.inputs.forEach((v, k) => {
+        if (k < nCarry || k >= nCarry + nXs) s.add(v);
+      });
+    }
+  }
+  return s;
 }

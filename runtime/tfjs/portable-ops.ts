@@ -97,11 +97,12 @@ export function scatterAdd(ids: tf.Tensor, values: tf.Tensor, rows: number): tf.
 /**
  * Rows of a [V, E] table at ids (an embedding lookup). The wasm backend's
  * gather kernel copies slowly (15 ms for 2048 rows of 256); for small tables
- * a one-hot product there is 4x faster and gives the same numbers.
+ * a one-hot product there is 4x faster and gives the same numbers. A few ids
+ * (streaming) stay a gather: one kernel instead of four.
  */
 export function gatherRows(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
   const rows = table.shape[0]!;
-  if (tf.getBackend() !== 'wasm' || rows > 256) return tf.gather(table, ids);
+  if (tf.getBackend() !== 'wasm' || rows > 256 || ids.size < 64) return tf.gather(table, ids);
   const flatIds = tf.reshape(ids, [-1]) as tf.Tensor1D;
   const y = tf.matMul(tf.cast(tf.oneHot(flatIds, rows), 'float32'), table as tf.Tensor2D);
   return tf.reshape(y, [...ids.shape, table.shape[1]!]);
