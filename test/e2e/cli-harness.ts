@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { expect, vi } from 'vitest';
+import { afterAll, beforeAll, expect, vi } from 'vitest';
 import { main } from '../../src/cli.js';
 
 export interface CliResult {
@@ -167,4 +167,30 @@ export function buildExecutable(): { readonly bin: string; readonly dir: string 
 export function runProcess(bin: string, args: readonly string[], timeoutMs = 60_000): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', RNNC_DEBUG: '' }, timeout: timeoutMs });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * For a test file that runs the built executable: builds it before the tests
+ * and makes a scratch folder, removing both after. Read the paths inside tests.
+ */
+export function useExecutable(): { readonly bin: string; readonly dir: string } {
+  const paths = { bin: '', dir: '', build: '' };
+  beforeAll(() => {
+    const built = buildExecutable();
+    paths.bin = built.bin;
+    paths.build = built.dir;
+    paths.dir = tempDir();
+  });
+  afterAll(() => {
+    removeDir(paths.build);
+    removeDir(paths.dir);
+  });
+  return {
+    get bin() {
+      return paths.bin;
+    },
+    get dir() {
+      return paths.dir;
+    },
+  };
 }

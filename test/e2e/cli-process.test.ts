@@ -6,24 +6,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildExecutable, expectOk, fixture, readCheckpoint, removeDir, rnnc, runProcess, tempDir, writeFile } from './cli-harness.js';
+import { describe, expect, it } from 'vitest';
+import { expectOk, fixture, readCheckpoint, rnnc, runProcess, useExecutable, writeFile } from './cli-harness.js';
 
-let build: string;
-let bin: string;
-let dir: string;
-
-beforeAll(() => {
-  ({ bin, dir: build } = buildExecutable());
-  dir = tempDir();
-});
-afterAll(() => {
-  removeDir(build);
-  removeDir(dir);
-});
+const exe = useExecutable();
 
 function rnncProcess(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  return runProcess(bin, args);
+  return runProcess(exe.bin, args);
 }
 
 describe('the rnnc executable', () => {
@@ -40,7 +29,7 @@ describe('the rnnc executable', () => {
     ['--epochs 0', 2, ['run', fixture('clean.rnn'), '--epochs', '0'], '--epochs'],
     ['an unknown command', 2, ['frobnicate'], 'frobnicate'],
   ] as const)('%s: exit %i, a message and no stack trace', (_what, code, args, message) => {
-    const argv = args.map((a) => (a === 'DATA' ? writeFile(dir, 'nodata.rnn', readFileSync(fixture('clean.rnn'), 'utf8').replace(/sine\([^)]*\)/, 'nosuch(n = 1)')) : a));
+    const argv = args.map((a) => (a === 'DATA' ? writeFile(exe.dir, 'nodata.rnn', readFileSync(fixture('clean.rnn'), 'utf8').replace(/sine\([^)]*\)/, 'nosuch(n = 1)')) : a));
     const r = rnncProcess(...argv);
     expect(r.code, r.stderr).toBe(code);
     expect(r.stderr).toContain(message);
@@ -50,17 +39,17 @@ describe('the rnnc executable', () => {
 
 describe('Ctrl-C', () => {
   it('SIGINT mid-run: exit 130, a checkpoint, and --resume from it equals an uninterrupted run', async () => {
-    writeFile(dir, 'abc.txt', 'abcab cabba\n'.repeat(40));
+    writeFile(exe.dir, 'abc.txt', 'abcab cabba\n'.repeat(40));
     const file = writeFile(
-      dir,
+      exe.dir,
       'lm.rnn',
       `dim V, E = 4, H = 6
 model lm { input chars: seq<token[V]>; target next: seq<token[V]>; h = lstm(embed(chars, E)) with H; y = dense(h, V); loss = cross_entropy(y, next) }
 train lm { data text("abc.txt", seq_len = 10); optimizer adam(lr = 1e-2); batch 4; epochs 1000; seed 5 }`,
     );
-    const out = join(dir, 'interrupted');
+    const out = join(exe.dir, 'interrupted');
     const metrics = join(out, 'metrics.jsonl');
-    const child = spawn(process.execPath, [bin, 'run', file, '--backend', 'cpu', '--out', out, '--quiet'], { env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [exe.bin, 'run', file, '--backend', 'cpu', '--out', out, '--quiet'], { env: { ...process.env, NO_COLOR: '1' } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
@@ -86,10 +75,10 @@ train lm { data text("abc.txt", seq_len = 10); optimizer adam(lr = 1e-2); batch 
     expect(logged[logged.length - 1]!.step).toBe(k);
 
     const N = k + 7;
-    expectOk(await rnnc('run', file, '--backend', 'cpu', '--steps', String(N), '--resume', ckptPath, '--out', join(dir, 'resumed'), '--quiet'));
-    expectOk(await rnnc('run', file, '--backend', 'cpu', '--steps', String(N), '--out', join(dir, 'whole'), '--quiet'));
-    const a = readCheckpoint(join(dir, 'resumed', 'checkpoint.json'));
-    const b = readCheckpoint(join(dir, 'whole', 'checkpoint.json'));
+    expectOk(await rnnc('run', file, '--backend', 'cpu', '--steps', String(N), '--resume', ckptPath, '--out', join(exe.dir, 'resumed'), '--quiet'));
+    expectOk(await rnnc('run', file, '--backend', 'cpu', '--steps', String(N), '--out', join(exe.dir, 'whole'), '--quiet'));
+    const a = readCheckpoint(join(exe.dir, 'resumed', 'checkpoint.json'));
+    const b = readCheckpoint(join(exe.dir, 'whole', 'checkpoint.json'));
     expect(a.step).toBe(N);
     expect(a.params).toEqual(b.params);
     expect(a['optimizer']).toEqual(b['optimizer']);

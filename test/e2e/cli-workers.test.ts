@@ -6,28 +6,17 @@
 // threads run compiled JavaScript, so these tests use a built executable.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildExecutable, fixture, jsonNumbers, readCheckpoint, readMetrics, removeDir, runProcess, tempDir, writeFile, type CheckpointJson } from './cli-harness.js';
+import { describe, expect, it } from 'vitest';
+import { type CheckpointJson, fixture, jsonNumbers, readCheckpoint, readMetrics, runProcess, useExecutable, writeFile } from './cli-harness.js';
 
-let build: string;
-let bin: string;
-let dir: string;
-
-beforeAll(() => {
-  ({ bin, dir: build } = buildExecutable());
-  dir = tempDir();
-});
-afterAll(() => {
-  removeDir(build);
-  removeDir(dir);
-});
+const exe = useExecutable();
 
 /** Trains `file` into a fresh folder; returns the checkpoint, the train-loss log and stderr. */
 function train(file: string, out: string, ...args: string[]): { ckpt: CheckpointJson; losses: number[]; stderr: string; stdout: string } {
-  const r = runProcess(bin, ['run', file, '--backend', 'cpu', '--out', join(dir, out), '--quiet', ...args], 120_000);
+  const r = runProcess(exe.bin, ['run', file, '--backend', 'cpu', '--out', join(exe.dir, out), '--quiet', ...args], 120_000);
   expect(r.code, r.stderr).toBe(0);
-  const losses = readMetrics(join(dir, out)).filter((m) => m.kind === 'train').map((m) => m.loss);
-  return { ckpt: readCheckpoint(join(dir, out, 'checkpoint.json')), losses, stderr: r.stderr, stdout: r.stdout };
+  const losses = readMetrics(join(exe.dir, out)).filter((m) => m.kind === 'train').map((m) => m.loss);
+  return { ckpt: readCheckpoint(join(exe.dir, out, 'checkpoint.json')), losses, stderr: r.stderr, stdout: r.stdout };
 }
 
 /** Largest |a - b| over every parameter. */
@@ -61,9 +50,9 @@ describe('rnnc run --workers', () => {
   });
 
   it('truncated BPTT, uneven slices, slices with nothing to count in a window: 3 workers train as 1 does', () => {
-    writeFile(dir, 'lines.jsonl', LINES.map((s) => JSON.stringify({ x: s, y: s.slice(1) + '.' })).join('\n') + '\n');
+    writeFile(exe.dir, 'lines.jsonl', LINES.map((s) => JSON.stringify({ x: s, y: s.slice(1) + '.' })).join('\n') + '\n');
     const file = writeFile(
-      dir,
+      exe.dir,
       'lm.rnn',
       `dim V, E = 3, H = 5
 model lm { input x: seq<token[V]>; target y: seq<token[V]>; h = gru(embed(x, E)) with H; loss = cross_entropy(dense(h, V), y) }
@@ -85,7 +74,7 @@ train lm { data jsonl("lines.jsonl"); optimizer adam(lr = 1e-2); bptt truncated(
     const file = fixture('clean.rnn');
     const first = train(file, 'part', '--steps', '3', '--epochs', '3', '--workers', '2');
     expect(first.ckpt.step).toBe(3);
-    const resumed = train(file, 'resumed', '--steps', '7', '--epochs', '3', '--workers', '2', '--resume', join(dir, 'part', 'checkpoint.json'));
+    const resumed = train(file, 'resumed', '--steps', '7', '--epochs', '3', '--workers', '2', '--resume', join(exe.dir, 'part', 'checkpoint.json'));
     const whole = train(file, 'whole', '--steps', '7', '--epochs', '3', '--workers', '2');
     expect(resumed.ckpt.step).toBe(7);
     expect(resumed.ckpt.params).toEqual(whole.ckpt.params);
@@ -93,7 +82,7 @@ train lm { data jsonl("lines.jsonl"); optimizer adam(lr = 1e-2); bptt truncated(
   });
 
   it('more workers than examples in a batch: exit 2 and why', () => {
-    const r = runProcess(bin, ['run', fixture('clean.rnn'), '--backend', 'cpu', '--out', join(dir, 'too-many'), '--quiet', '--batch', '4', '--workers', '5']);
+    const r = runProcess(exe.bin, ['run', fixture('clean.rnn'), '--backend', 'cpu', '--out', join(exe.dir, 'too-many'), '--quiet', '--batch', '4', '--workers', '5']);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain('--workers 5 is more than the batch size 4');
     expect(r.stderr).not.toContain('    at ');
@@ -101,14 +90,14 @@ train lm { data jsonl("lines.jsonl"); optimizer adam(lr = 1e-2); bptt truncated(
 
   it('a diverging run stops with exit 1 and a finite checkpoint, workers included', () => {
     const file = writeFile(
-      dir,
+      exe.dir,
       'diverge.rnn',
       `dim H = 8
 model wave { input x: seq<[1]>; target y: seq<[1]>; h = rnn(x) with H; loss = mse(dense(h, 1), y) }
 train wave { data sine(T = 10, n = 64, valid = 16); optimizer sgd(lr = 1e30); batch 16; epochs 10; seed 1 }`,
     );
-    const out = join(dir, 'diverge');
-    const r = runProcess(bin, ['run', file, '--backend', 'cpu', '--out', out, '--quiet', '--workers', '2']);
+    const out = join(exe.dir, 'diverge');
+    const r = runProcess(exe.bin, ['run', file, '--backend', 'cpu', '--out', out, '--quiet', '--workers', '2']);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/loss became (NaN|-?Infinity)/);
     expect(r.stderr).not.toContain('    at ');
