@@ -204,7 +204,10 @@ export class TrainingSession {
   }
 
   private feeds(g: Graph, batch: Batch, states: States | undefined, opts: FeedOptions = {}): tf.Tensor[] {
-    return planFeeds(g, this.model, batch, opts).map((f) => {
+    const unread = unreadInputs(g);
+    return planFeeds(g, this.model, batch, opts).map((f, i) => {
+      // An input the graph never reads (the targets and marks of a prediction graph) costs no tensor.
+      if (unread.has(i)) return this.placeholder();
       switch (f.kind) {
         case 'param': {
           const p = this.params.get(f.name);
@@ -219,6 +222,14 @@ export class TrainingSession {
           return toTensor(f.tensor);
       }
     });
+  }
+
+  private unreadPlaceholder: tf.Tensor | undefined;
+
+  /** What an unread graph input is fed: one scalar for the session's lifetime. */
+  private placeholder(): tf.Tensor {
+    this.unreadPlaceholder ??= tf.keep(tf.scalar(0));
+    return this.unreadPlaceholder;
   }
 
   /** `transpose:<param>`, made once per optimizer step (kept outside any tidy scope). */
@@ -393,10 +404,25 @@ export class TrainingSession {
   }
 
   dispose(): void {
+    this.unreadPlaceholder?.dispose();
     this.dropDerived();
     this.params.forEach((v) => v.dispose());
     this.optimizer.dispose();
   }
+}
+
+const unreadCache = new WeakMap<Graph, ReadonlySet<number>>();
+
+/** Indices of the inputs of a graph that no node and no output reads. */
+function unreadInputs(g: Graph): ReadonlySet<number> {
+  let set = unreadCache.get(g);
+  if (!set) {
+    const read = new Set(g.outputs.map((o) => o.value));
+    for (const n of g.nodes) n.inputs.forEach((v) => read.add(v));
+    set = new Set(g.inputs.flatMap((inp, i) => (read.has(inp.value) ? [] : [i])));
+    unreadCache.set(g, set);
+  }
+  return set;
 }
 
 function toTensor(t: HostTensor): tf.Tensor {
