@@ -84,6 +84,7 @@ export class TrainingSession {
   private readonly bind: Record<string, number>;
   /** Transposed parameters, with the optimizer step they were made at. */
   private readonly derived = new Map<string, { step: number; value: tf.Tensor }>();
+  private unreadPlaceholder: tf.Tensor | undefined;
 
   constructor(
     readonly model: LoweredModel,
@@ -224,8 +225,6 @@ export class TrainingSession {
     });
   }
 
-  private unreadPlaceholder: tf.Tensor | undefined;
-
   /** What an unread graph input is fed: one scalar for the session's lifetime. */
   private placeholder(): tf.Tensor {
     this.unreadPlaceholder ??= tf.keep(tf.scalar(0));
@@ -266,6 +265,7 @@ export class TrainingSession {
   private pass(batch: Batch, apply: boolean, keep?: (loss: number, grads: Map<string, tf.Tensor>) => void): BatchResult {
     const bptt = this.config.bptt;
     const exchange = this.exchange;
+    const applied = (r: { count: number; nonFinite: boolean }): boolean => apply && !r.nonFinite && r.count > 0;
     // One update: local loss and gradients, combined with the other replicas' when training data-parallel.
     const once = (part: Batch, states: States | undefined, opts: FeedOptions, needStates: boolean): Update => {
       const local = lossCount(this.model, part, opts.lossFrom ?? 0);
@@ -280,12 +280,11 @@ export class TrainingSession {
         d?.grads.forEach((t) => t.dispose());
         r = { loss: red.loss, count: red.count, nonFinite: red.nonFinite, grads: red.grads ?? new Map(), states: next };
       }
-      if (apply && !r.nonFinite && r.count > 0) this.applyGradients(r.grads);
+      if (applied(r)) this.applyGradients(r.grads);
       if (keep) keep(r.loss, r.grads);
       else r.grads.forEach((t) => t.dispose());
       return r;
     };
-    const applied = (r: { count: number; nonFinite: boolean }): boolean => apply && !r.nonFinite && r.count > 0;
     if (bptt.kind === 'full') {
       const r = once(batch, undefined, {}, false);
       r.states.forEach((t) => t.dispose());

@@ -112,10 +112,6 @@ export class DataParallelTrainer implements BatchTrainer {
     return this.currentStep;
   }
 
-  get size(): number {
-    return this.workers.length;
-  }
-
   private listen(w: Worker, index: number): void {
     w.on('message', (m: FromWorker) => {
       if (m.kind === 'failed') return this.fail(failure(m, index), !m.aborted);
