@@ -4,7 +4,7 @@
 // slices that count nothing in a window; resumes exactly; refuses more
 // workers than examples; and stops cleanly when the loss diverges. Worker
 // threads run compiled JavaScript, so these tests use a built executable.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CheckpointJson, fixture, jsonNumbers, readCheckpoint, readMetrics, runProcess, useExecutable, writeFile } from './cli-harness.js';
@@ -106,5 +106,20 @@ train wave { data sine(T = 10, n = 64, valid = 16); optimizer sgd(lr = 1e30); ba
     const ckpt = readCheckpoint(ckptPath);
     expect(jsonNumbers([ckpt.params, ckpt['optimizer']]).filter((x) => typeof x !== 'number' || !Number.isFinite(x))).toEqual([]);
     expect(ckpt.step).toBe(readMetrics(out).filter((m) => m.kind === 'train').length);
+  });
+
+  it('the benchmark measures the data-parallel column (npm run bench -- --impls rnnc-workers)', () => {
+    const out = join(exe.dir, 'bench.json');
+    const script = join(exe.bin, '..', '..', 'bench', 'run.js');
+    const args = ['--backend', 'cpu', '--sizes', 'TINY', '--cells', 'gru', '--impls', 'rnnc,rnnc-workers', '--iters', '2', '--warmup', '1', '--infer-iters', '0', '--no-memory', '--no-ceiling', '--out', out];
+    const r = runProcess(script, args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('rnnc (2 workers)');
+    const rows = (JSON.parse(readFileSync(out, 'utf8')) as { rows: { results: { impl: string; available: boolean; trainMs?: number; firstLoss?: number }[] }[] }).rows;
+    const byImpl = new Map(rows[0]!.results.map((x) => [x.impl, x]));
+    expect(byImpl.get('rnnc-workers')?.available).toBe(true);
+    expect(byImpl.get('rnnc-workers')!.trainMs).toBeGreaterThan(0);
+    // The same model from the same initial parameters: the same first loss, up to float32 rounding.
+    expect(byImpl.get('rnnc-workers')!.firstLoss).toBeCloseTo(byImpl.get('rnnc')!.firstLoss!, 5);
   });
 });
