@@ -13,24 +13,19 @@ import { Rng } from '../../runtime/rng.js';
 import { executeGraph } from '../../runtime/tfjs/execute.js';
 import { TrainingSession } from '../../runtime/train/session.js';
 import { analyzeText, compileModel } from '../helpers/compile.js';
+import { tokenLm } from '../helpers/programs.js';
 import { randomFeeds } from '../helpers/feeds.js';
 
-const TEXT = (bptt: string): string => `
-model m {
-  dim V = 5, H = 3
-  input x: seq<token[V]>
-  target y: seq<token[V]>
-  h = lstm(embed(x, 4)) with H
-  o = dense(h, V)
-  loss = cross_entropy(o, y)
-}
-train m {
+const TEXT = (bptt: string): string =>
+  tokenLm('h = lstm(e) with H', {
+    after: `train m {
   optimizer adam(lr = 0.01)
   clip norm 1.0
   bptt ${bptt}
   batch 3
   seed 1
-}`;
+}`,
+  });
 
 function toTf(t: Tensor64): tf.Tensor {
   return t.dtype === 'i32' ? tf.tensor(Int32Array.from(t.data), [...t.shape], 'int32') : tf.tensor(Float32Array.from(t.data), [...t.shape], 'float32');

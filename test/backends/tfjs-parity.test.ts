@@ -4,7 +4,7 @@
 // truncated graph, whose gate tf.grads cannot see, against the reference's
 // symbolic gradients instead, and tf.grads is shown to differ there when a
 // gate is 0; (c) the symbolic gradients on tfjs against the reference's.
-import { bidirectionalTagger, tokenLm } from '../helpers/programs.js';
+import { bidirectionalTagger, manyToOneGru, tokenLm } from '../helpers/programs.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // tf.grads needs the gradient functions, which tfjs-core registers only on request.
@@ -24,14 +24,7 @@ const MODELS: Record<string, string> = {
   gru: tokenLm('h = gru(e) with H'),
   'rnn (relu)': tokenLm('h = rnn(e) with H, act = relu'),
   'bidirectional pair': bidirectionalTagger('gru'),
-  'many-to-one mse': `
-model m {
-  dim H = 4
-  input x: seq<[2]>
-  target y: [1]
-  h = gru(x) with H
-  loss = mse(dense(last(h), 1), y)
-}`,
+  'many-to-one mse': manyToOneGru(),
 };
 
 const TRUNCATED = tokenLm('h = lstm(e) with H');

@@ -6,7 +6,7 @@
 // training steps as TrainingSession, within 1e-5 relative to each tensor's
 // scale. Emitted files go to test/.generated/ (git-ignored) so that
 // @tensorflow/tfjs-core resolves from them.
-import { bidirectionalTagger, tokenLm as lm } from '../helpers/programs.js';
+import { bidirectionalTagger, manyToOneGru, tokenLm as lm } from '../helpers/programs.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { execFileSync } from 'node:child_process';
@@ -88,15 +88,7 @@ const CASES: Record<string, Case> = {
     T: 7,
   },
   many_to_one_mse_sgd: {
-    text: `
-model m {
-  dim H = 4
-  input x: seq<[2]>
-  target y: [1]
-  h = gru(x) with H
-  loss = mse(dense(last(h), 1), y)
-}
-train m { optimizer sgd(lr = 0.1) }`,
+    text: manyToOneGru('train m { optimizer sgd(lr = 0.1) }'),
     trainSteps: true,
   },
   rnn_relu: { text: tokenLm('h = rnn(e) with H, act = relu', 'train m { optimizer sgd(lr = 0.1) }') },

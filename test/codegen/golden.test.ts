@@ -5,24 +5,16 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { goldenCellModel, STANDARD_CELLS } from '../helpers/programs.js';
 import { OP_NAMES } from '../../compiler/ir/ops.js';
 import { OP_EMITTERS } from '../../compiler/codegen/emit-ops.js';
 import { sanitize, Scope } from '../../compiler/codegen/emit-graph.js';
 import { compileText } from './helpers.js';
 
 const dir = fileURLToPath(new URL('../cases/codegen/', import.meta.url));
-const CELLS = ['rnn', 'irnn', 'lstm', 'gru', 'gru_ra'] as const;
+const CELLS = STANDARD_CELLS;
 
-const modelText = (cell: string): string => `
-model m {
-  dim V = 4, H = 2
-  input x: seq<token[V]>
-  target y: seq<token[V]>
-  h = ${cell}(embed(x, 3)) with H
-  o = dense(h, V)
-  loss = cross_entropy(o, y)
-}
-train m { optimizer adam(lr = 0.01); clip norm 1.0 }`;
+const modelText = (cell: string): string => goldenCellModel(cell, '\ntrain m { optimizer adam(lr = 0.01); clip norm 1.0 }');
 
 describe('golden emitted code of the standard cells', () => {
   for (const cell of CELLS) {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectOk, expectUserError, removeDir, rnnc, tempDir, writeFile } from './cli-harness.js';
+import { abcLm, expectOk, expectUserError, removeDir, rnnc, tempDir, writeAbcText, writeFile } from './cli-harness.js';
 
 interface TensorOut {
   shape: number[];
@@ -23,22 +23,7 @@ let V: number;
 let fullFile: string;
 let truncFile: string;
 
-const program = (bptt: string): string => `
-dim V, E = 4, H = 5
-model lm {
-  input  chars: seq<token[V]>
-  target next:  seq<token[V]>
-  h = lstm(embed(chars, E)) with H
-  y = dense(h, V)
-  loss = cross_entropy(y, next)
-}
-train lm {
-  data      text("abc.txt", seq_len = 10)
-  optimizer adam(lr = 1e-2)
-  bptt      ${bptt}
-  batch 4; epochs 1; seed 3
-}
-`;
+const program = (bptt: string): string => abcLm({ H: 5, bptt, epochs: 1, seed: 3 });
 
 /** A batch of B sequences of T tokens in [0, V), next = the input shifted by one. */
 function batchJson(B: number, T: number, lengths?: number[]): string {
@@ -55,7 +40,7 @@ function batchJson(B: number, T: number, lengths?: number[]): string {
 
 beforeAll(async () => {
   dir = tempDir();
-  writeFile(dir, 'abc.txt', 'abcab cabba\n'.repeat(40));
+  writeAbcText(dir);
   fullFile = writeFile(dir, 'full.rnn', program('full'));
   truncFile = writeFile(dir, 'trunc.rnn', program('truncated(k1 = 4, k2 = 6)'));
   // Parameters after one training step (not the initial ones), exported with `rnnc params`.

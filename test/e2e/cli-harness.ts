@@ -194,3 +194,32 @@ export function useExecutable(): { readonly bin: string; readonly dir: string } 
     },
   };
 }
+
+/** 480 characters of a three-letter text: with seq_len 10, 44 training chunks (11 batches of 4). */
+export const ABC_TEXT = 'abcab cabba\n'.repeat(40);
+
+/** Writes ABC_TEXT to dir/abc.txt. */
+export function writeAbcText(dir: string): void {
+  writeFile(dir, 'abc.txt', ABC_TEXT);
+}
+
+/** The small LSTM character model on abc.txt the end-to-end tests train; the train block varies. */
+export function abcLm(o: { H: number; bptt: string; epochs: number; seed: number; clip?: string }): string {
+  return `
+dim V, E = 4, H = ${o.H}
+model lm {
+  input  chars: seq<token[V]>
+  target next:  seq<token[V]>
+  h = lstm(embed(chars, E)) with H
+  y = dense(h, V)
+  loss = cross_entropy(y, next)
+}
+train lm {
+  data      text("abc.txt", seq_len = 10)
+  optimizer adam(lr = 1e-2)
+  ${o.clip ?? ''}
+  bptt      ${o.bptt}
+  batch 4; epochs ${o.epochs}; seed ${o.seed}
+}
+`;
+}

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectOk, fixture, readCheckpoint, rnnc, runProcess, useExecutable, writeFile } from './cli-harness.js';
+import { expectOk, fixture, readCheckpoint, rnnc, runProcess, useExecutable, writeAbcText, writeFile } from './cli-harness.js';
 
 const exe = useExecutable();
 
@@ -39,7 +39,7 @@ describe('the rnnc executable', () => {
 
 describe('Ctrl-C', () => {
   it('SIGINT mid-run: exit 130, a checkpoint, and --resume from it equals an uninterrupted run', async () => {
-    writeFile(exe.dir, 'abc.txt', 'abcab cabba\n'.repeat(40));
+    writeAbcText(exe.dir);
     const file = writeFile(
       exe.dir,
       'lm.rnn',

@@ -5,33 +5,17 @@
 // run crossing into the next epoch afterwards.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectOk, readCheckpoint, readMetrics, removeDir, rnnc, tempDir, type CheckpointJson, writeFile } from './cli-harness.js';
+import { abcLm, type CheckpointJson, expectOk, readCheckpoint, readMetrics, removeDir, rnnc, tempDir, writeAbcText, writeFile } from './cli-harness.js';
 
 let dir: string;
 beforeAll(() => {
   dir = tempDir();
   // 480 characters, seq_len 10: 44 training chunks, 11 batches of 4 per epoch.
-  writeFile(dir, 'abc.txt', 'abcab cabba\n'.repeat(40));
+  writeAbcText(dir);
 });
 afterAll(() => removeDir(dir));
 
-const program = (bptt: string): string => `
-dim V, E = 4, H = 6
-model lm {
-  input  chars: seq<token[V]>
-  target next:  seq<token[V]>
-  h = lstm(embed(chars, E)) with H
-  y = dense(h, V)
-  loss = cross_entropy(y, next)
-}
-train lm {
-  data      text("abc.txt", seq_len = 10)
-  optimizer adam(lr = 1e-2)
-  clip      norm 1.0
-  bptt      ${bptt}
-  batch 4; epochs 3; seed 7
-}
-`;
+const program = (bptt: string): string => abcLm({ H: 6, bptt, epochs: 3, seed: 7, clip: 'clip      norm 1.0' });
 
 const BATCHES_PER_EPOCH = 11;
 

@@ -9,33 +9,17 @@ import { Rng } from '../../runtime/rng.js';
 import { trainLoop } from '../../runtime/train/loop.js';
 import { startBackend } from '../../src/backend-choice.js';
 import { loadData, loadProgram, modelForData, newSession, pickModel, trainConfigFor } from '../../src/project.js';
-import { removeDir, tempDir, writeFile } from './cli-harness.js';
+import { abcLm, removeDir, tempDir, writeAbcText, writeFile } from './cli-harness.js';
 
 let dir: string;
 beforeAll(async () => {
   await startBackend('cpu');
   dir = tempDir();
-  writeFile(dir, 'abc.txt', 'abcab cabba\n'.repeat(40));
+  writeAbcText(dir);
 });
 afterAll(() => removeDir(dir));
 
-const program = (bptt: string, clip: string): string => `
-dim V, E = 4, H = 6
-model lm {
-  input  chars: seq<token[V]>
-  target next:  seq<token[V]>
-  h = lstm(embed(chars, E)) with H
-  y = dense(h, V)
-  loss = cross_entropy(y, next)
-}
-train lm {
-  data      text("abc.txt", seq_len = 10)
-  optimizer adam(lr = 1e-2)
-  ${clip}
-  bptt      ${bptt}
-  batch 4; epochs 5; seed 1
-}
-`;
+const program = (bptt: string, clip: string): string => abcLm({ H: 6, bptt, epochs: 5, seed: 1, clip });
 
 /** Trains 40 batches; returns the live tensor counts after batches 10 and 40, and after disposing the session. */
 async function countTensors(bptt: string, clip: string, leakPerStep = 0): Promise<{ at10: number; at40: number; after: number; losses: number[] }> {

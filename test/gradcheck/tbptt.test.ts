@@ -12,18 +12,11 @@ import { evaluateGraph } from '../../runtime/reference/evaluate.js';
 import type { Tensor64 } from '../../runtime/reference/tensor.js';
 import { planWindows, windowGate, type Window } from '../../runtime/train/windows.js';
 import { compileModel } from '../helpers/compile.js';
+import { tokenLm } from '../helpers/programs.js';
 import { randomFeeds } from '../helpers/feeds.js';
 import { fdGradient, relativeError } from '../helpers/gradcheck.js';
 
-const TEXT = `
-model m {
-  dim V = 4, H = 3
-  input x: seq<token[V]>
-  target y: seq<token[V]>
-  h = lstm(embed(x, 3)) with H
-  o = dense(h, V)
-  loss = cross_entropy(o, y)
-}`;
+const TEXT = tokenLm('h = lstm(e) with H', { V: 4, E: 3 });
 
 /** Feeds of graph g for steps [from, to) of the full feeds of graph full, with the given states, weights and gate. */
 function slice(full: Graph, fullFeeds: readonly Tensor64[], g: Graph, from: number, to: number, opts: {

@@ -9,19 +9,12 @@ import { unrollScans } from '../../compiler/passes/unroll-scans.js';
 import { verifyGraph } from '../../compiler/ir/verify.js';
 import { evaluateGraph } from '../../runtime/reference/evaluate.js';
 import { compileModel } from '../helpers/compile.js';
+import { tokenLm } from '../helpers/programs.js';
 import { randomFeeds } from '../helpers/feeds.js';
 import { relativeError } from '../helpers/gradcheck.js';
 
 const PROGRAMS: Record<string, string> = {
-  'lstm LM with padding': `
-model m {
-  dim V = 5, H = 3
-  input x: seq<token[V]>
-  target y: seq<token[V]>
-  h = lstm(embed(x, 4)) with H
-  o = dense(h, V)
-  loss = cross_entropy(o, y)
-}`,
+  'lstm LM with padding': tokenLm('h = lstm(e) with H'),
   'bidirectional gru tagger': `
 model m {
   dim V = 5, K = 3, H = 2

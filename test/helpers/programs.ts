@@ -36,3 +36,31 @@ model m {
   loss = cross_entropy(o, y)
 }${after ? `\n${after}` : ''}`;
 }
+
+/** The standard cells the golden tests cover. */
+export const STANDARD_CELLS = ['rnn', 'irnn', 'lstm', 'gru', 'gru_ra'] as const;
+
+/** The small per-cell model of the IR and codegen goldens (embedding 3, hidden 2, vocabulary 4). */
+export function goldenCellModel(cell: string, after = ''): string {
+  return `
+model m {
+  dim V = 4, H = 2
+  input x: seq<token[V]>
+  target y: seq<token[V]>
+  h = ${cell}(embed(x, 3)) with H
+  o = dense(h, V)
+  loss = cross_entropy(o, y)
+}${after}`;
+}
+
+/** Many-to-one regression: a GRU over vector steps, its last state to one number (mse). */
+export function manyToOneGru(after = ''): string {
+  return `
+model m {
+  dim H = 4
+  input x: seq<[2]>
+  target y: [1]
+  h = gru(x) with H
+  loss = mse(dense(last(h), 1), y)
+}${after ? `\n${after}` : ''}`;
+}

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { goldenCellModel, STANDARD_CELLS } from '../helpers/programs.js';
 import { trainingGraphs } from '../../compiler/compile.js';
 import { printGraph } from '../../compiler/ir/printer.js';
 import { verifyGraph } from '../../compiler/ir/verify.js';
@@ -13,17 +14,9 @@ import { compileModel } from '../helpers/compile.js';
 
 const dir = fileURLToPath(new URL('../cases/ir/', import.meta.url));
 
-const CELLS = ['rnn', 'irnn', 'lstm', 'gru', 'gru_ra'] as const;
+const CELLS = STANDARD_CELLS;
 
-const modelText = (cell: string): string => `
-model m {
-  dim V = 4, H = 2
-  input x: seq<token[V]>
-  target y: seq<token[V]>
-  h = ${cell}(embed(x, 3)) with H
-  o = dense(h, V)
-  loss = cross_entropy(o, y)
-}`;
+const modelText = (cell: string): string => goldenCellModel(cell);
 
 function printed(cell: string, truncated: boolean): { forward: string; training: string } {
   const { forward, training } = trainingGraphs(compileModel(modelText(cell)), truncated);
