@@ -18,7 +18,7 @@ import { truncateScans } from './autodiff/truncate.js';
 import { assumeFullMask } from './passes/assume-full-mask.js';
 import { eliminateDeadCode } from './passes/dead-code.js';
 import { liftParamTransposes } from './passes/lift-param-transposes.js';
-import { FORWARD_PIPELINE, PRE_AUTODIFF_PIPELINE, runPipeline, TRAINING_PIPELINE, type PipelineOptions } from './passes/pipeline.js';
+import { FORWARD_PIPELINE, PASSES, PRE_AUTODIFF_PIPELINE, runPipeline, TRAINING_PIPELINE, type Pass, type PipelineOptions } from './passes/pipeline.js';
 
 export interface SourceText {
   readonly file: string;
@@ -173,6 +173,8 @@ export interface GraphOptions {
    * keep-state-on-padding updates are dropped (passes/assume-full-mask.ts).
    */
   readonly assumeFullMask?: boolean;
+  /** Fuse elementwise ops into `fused` groups (passes/fuse-elementwise.ts; default true). */
+  readonly fuse?: boolean;
 }
 
 /** The graphs a run needs. With truncated BPTT the forward scans gain a gradient gate per step. */
@@ -186,11 +188,12 @@ export function trainingGraphs(model: LoweredModel, truncated: boolean, opts: Gr
   verifyGraph(training, 'differentiation');
   const withoutLoss = (g: Graph): Graph => eliminateDeadCode({ ...g, outputs: g.outputs.filter((o) => o.role !== 'loss') });
   if (opts.optimize === false) return { forward, inference: source, predict: withoutLoss(source), training };
-  const optimizedForward = runPipeline(forward, FORWARD_PIPELINE, pipeline);
+  const unfused = (passes: readonly Pass[]): readonly Pass[] => (opts.fuse === false ? passes.filter((p) => p !== PASSES.fuseElementwise) : passes);
+  const optimizedForward = runPipeline(forward, unfused(FORWARD_PIPELINE), pipeline);
   const graphs = {
     forward: optimizedForward,
-    inference: truncated ? runPipeline(base, FORWARD_PIPELINE) : optimizedForward,
-    training: runPipeline(training, TRAINING_PIPELINE, pipeline),
+    inference: truncated ? runPipeline(base, unfused(FORWARD_PIPELINE)) : optimizedForward,
+    training: runPipeline(training, unfused(TRAINING_PIPELINE), pipeline),
   };
   const lift = opts.liftParamTransposes ? liftParamTransposes : (g: Graph) => g;
   return {

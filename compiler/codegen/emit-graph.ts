@@ -19,7 +19,7 @@
 import type { FunctionDeclarationStructure, OptionalKind, ParameterDeclarationStructure } from 'ts-morph';
 import { StructureKind } from 'ts-morph';
 import { InternalError } from '../diagnostics/diagnostic.js';
-import type { OpName } from '../ir/ops.js';
+import type { KernelOp } from '../ir/ops.js';
 import { printGraph } from '../ir/printer.js';
 import type { Dim, Graph, ValueId } from '../ir/types.js';
 import { scanAttrs } from '../ir/types.js';
@@ -265,7 +265,14 @@ export class GraphEmitter {
         lines.push(...this.emitLoop(node, args, scope, expr, whole, stepArrays));
         continue;
       }
-      const emit = OP_EMITTERS[node.op as Exclude<OpName, 'scan'>];
+      if (node.op === 'fused') {
+        // One call for the group (the prelude's `fused`), as the interpreter runs it.
+        const outs = node.outputs.map((o) => expr.get(o)!).join(', ');
+        const picks = (node.attrs['outputs'] as readonly number[]).join(', ');
+        lines.push(`const [${outs}] = fused(${quote(node.attrs['program'] as string)}, [${picks}], [${args.join(', ')}]);`);
+        continue;
+      }
+      const emit = OP_EMITTERS[node.op as KernelOp];
       if (!emit) throw new InternalError(`codegen: no emitter for op ${node.op}`);
       lines.push(`const ${expr.get(node.outputs[0]!)!} = ${emit(args, node.attrs, this.ctx.dim)};`);
     }

@@ -8,7 +8,7 @@
 // The table's type makes a new op without an emitter a compile error; a test
 // iterates OP_NAMES as well.
 import { InternalError } from '../diagnostics/diagnostic.js';
-import type { OpName } from '../ir/ops.js';
+import type { KernelOp } from '../ir/ops.js';
 import type { Attrs, Dim } from '../ir/types.js';
 
 /** Resolves a dimension that an attribute carries (a number once the model's dims are bound). */
@@ -34,7 +34,7 @@ const num = (attrs: Attrs, key: string): string => {
 const a0 = (args: readonly string[]): string => args[0]!;
 const call = (fn: string) => (args: readonly string[]): string => `${fn}(${args.join(', ')})`;
 
-export const OP_EMITTERS: Record<Exclude<OpName, 'scan'>, OpEmitter> = {
+export const OP_EMITTERS: Record<KernelOp, OpEmitter> = {
   constant: (_a, attrs) => `tf.scalar(${num(attrs, 'value')})`,
   zeros_like: call('tf.zerosLike'),
   neg: call('tf.neg'),

@@ -488,7 +488,92 @@ const defs: OpDef[] = [
     },
     vjp: 'structural',
   },
+  {
+    name: 'fused',
+    arity: 'variadic',
+    doc: 'a group of elementwise ops run as one (passes/fuse-elementwise.ts): program `op:arg,...;...`, outputs = results returned',
+    infer(inputs, attrs) {
+      checkFusedProgram(attrs['program'] as string, inputs.length);
+      const outputs = attrs['outputs'] as readonly number[];
+      let shape: Shape = [];
+      for (const t of inputs) {
+        expectFloat('fused', t);
+        shape = broadcastShapes(shape, t.shape);
+      }
+      return outputs.map(() => f32(shape));
+    },
+    vjp: fusedVjp,
+  },
 ];
+
+/**
+ * The derivative of a fused group: its ops are emitted again one by one
+ * (the group's outputs reused, the rest recomputed) and their own rules run
+ * backwards over the program. Fusion runs after differentiation, so this is
+ * for graphs differentiated once more (tests, higher derivatives).
+ */
+function fusedVjp(b: GraphBuilder, node: Node, cts: readonly (ValueId | undefined)[]): (ValueId | undefined)[] {
+  const outputs = node.attrs['outputs'] as readonly number[];
+  const steps: Node[] = [];
+  const valueOf = (a: string): ValueId =>
+    a[0] === 'i' ? ins(node, Number(a.slice(1))) : a[0] === 't' ? steps[Number(a.slice(1))]!.outputs[0]! : b.constant(Number(a));
+  fusedInstructions(node.attrs['program'] as string).forEach(({ op, args }, k) => {
+    const attrs: Attrs = op === 'leaky_relu' ? { alpha: Number(args.pop()) } : {};
+    const inputs = args.map(valueOf);
+    const j = outputs.indexOf(k);
+    const out = j >= 0 ? node.outputs[j]! : b.op(op, inputs, attrs);
+    steps.push({ op, inputs, outputs: [out], attrs });
+  });
+  const stepCt = new Map<number, ValueId>();
+  const inputCt = new Map<ValueId, ValueId>();
+  const add = (m: Map<number, ValueId>, key: number, c: ValueId): void => {
+    const prev = m.get(key);
+    m.set(key, prev === undefined ? c : b.op('add', [prev, c]));
+  };
+  outputs.forEach((k, j) => {
+    if (cts[j] !== undefined) add(stepCt, k, cts[j]!);
+  });
+  for (let k = steps.length - 1; k >= 0; k--) {
+    const ct = stepCt.get(k);
+    if (ct === undefined) continue;
+    const step = steps[k]!;
+    const rule = getOp(step.op).vjp;
+    if (typeof rule !== 'function') continue; // step: zero almost everywhere
+    rule(b, step, [ct]).forEach((c, a) => {
+      if (c === undefined) return;
+      const c2 = sumTo(b, c, b.type(step.inputs[a]!).shape);
+      const producer = steps.findIndex((s) => s.outputs[0] === step.inputs[a]);
+      if (producer >= 0) add(stepCt, producer, c2);
+      else if (node.inputs.includes(step.inputs[a]!)) add(inputCt, step.inputs[a]!, c2);
+    });
+  }
+  return node.inputs.map((v) => inputCt.get(v));
+}
+
+/** The elementwise ops a fused program may use, with their number of arguments (leaky_relu's second is alpha). */
+export const FUSABLE_OPS: Readonly<Record<string, number>> = {
+  neg: 1, tanh: 1, sigmoid: 1, relu: 1, leaky_relu: 2, exp: 1, log: 1, square: 1, step: 1, add: 2, sub: 2, mul: 2, div: 2,
+};
+
+/** The instructions of a fused program `op:arg,arg;...` (the runtime reads the same text: runtime/tfjs/portable-ops.ts). */
+export function fusedInstructions(program: string): { readonly op: string; readonly args: string[] }[] {
+  return program.split(';').map((text) => {
+    const [op, rest = ''] = text.split(':');
+    return { op: op!, args: rest.split(',') };
+  });
+}
+
+function checkFusedProgram(program: string, nInputs: number): void {
+  fusedInstructions(program).forEach(({ op, args }, k) => {
+    const text = `${op}:${args.join(',')}`;
+    if (FUSABLE_OPS[op] !== args.length) throw new ShapeError(`fused: instruction ${k} '${text}' is not an elementwise op with its arguments`);
+    for (const a of args) {
+      const ref = /^([it])(\d+)$/.exec(a);
+      const ok = ref ? Number(ref[2]) < (ref[1] === 'i' ? nInputs : k) : Number.isFinite(Number(a)) && a !== '';
+      if (!ok) throw new ShapeError(`fused: instruction ${k} '${text}' reads '${a}', which is not an input, an earlier result or a number`);
+    }
+  });
+}
 
 const registry = new Map<string, OpDef>(defs.map((d) => [d.name, d]));
 
@@ -508,7 +593,11 @@ export const OP_NAMES = [
   'step', 'stop_gradient', 'add', 'sub', 'mul', 'div', 'grad_gate', 'sum_to', 'broadcast_like',
   'sum_all', 'linear', 'mm', 'outer', 'lead_last', 'outer_lt', 'transpose', 'concat', 'slice_last', 'pad_last', 'expand_last',
   'squeeze_last', 'gather', 'scatter_add', 'one_hot', 'xent', 'xent_grad', 'time_index', 'time_place',
-  'time_stack', 'scan',
+  'time_stack', 'scan', 'fused',
 ] as const;
 /** The names every backend must implement; runtime kernel tables are typed against this. */
 export type OpName = (typeof OP_NAMES)[number];
+/** Ops that kernel tables do not hold: the runtimes and the code generator handle them themselves. */
+export type StructuralOp = 'scan' | 'fused';
+/** The ops every kernel table implements. */
+export type KernelOp = Exclude<OpName, StructuralOp>;

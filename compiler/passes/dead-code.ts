@@ -5,18 +5,58 @@
 //
 // Pre: a verified graph. Post: a verified graph with the same inputs and
 // outputs; returns the same object when nothing was dead. A scan is kept
-// whole when any of its outputs is live (its body is not pruned here).
-import type { Graph, ValueId } from '../ir/types.js';
+// whole when any of its outputs is live (its body is not pruned here); a
+// fused group with dead outputs keeps only what its live outputs need.
+import { fusedInstructions } from '../ir/ops.js';
+import type { Graph, Node, ValueId } from '../ir/types.js';
 
 export function eliminateDeadCode(g: Graph): Graph {
   const live = new Set<ValueId>(g.outputs.map((o) => o.value));
-  const keep = new Array<boolean>(g.nodes.length).fill(false);
+  const nodes: (Node | undefined)[] = g.nodes.map(() => undefined);
   for (let i = g.nodes.length - 1; i >= 0; i--) {
-    const node = g.nodes[i]!;
+    let node = g.nodes[i]!;
     if (!node.outputs.some((o) => live.has(o))) continue;
-    keep[i] = true;
+    if (node.op === 'fused' && !node.outputs.every((o) => live.has(o))) node = pruneFused(node, live);
+    nodes[i] = node;
     for (const v of node.inputs) live.add(v);
   }
-  if (keep.every(Boolean)) return g;
-  return { ...g, nodes: g.nodes.filter((_, i) => keep[i]) };
+  if (nodes.every((n, i) => n === g.nodes[i])) return g;
+  return { ...g, nodes: nodes.filter((n): n is Node => n !== undefined) };
+}
+
+/**
+ * A fused group with some outputs dead keeps only the instructions its live
+ * outputs need (and only the inputs those read): a group that computed a
+ * prediction and its loss no longer reads the targets once the loss is gone.
+ */
+function pruneFused(node: Node, live: ReadonlySet<ValueId>): Node {
+  const instrs = fusedInstructions(node.attrs['program'] as string);
+  const outputs = node.attrs['outputs'] as readonly number[];
+  const kept = outputs.map((_, j) => j).filter((j) => live.has(node.outputs[j]!));
+  const needed = new Set(kept.map((j) => outputs[j]!));
+  for (let k = instrs.length - 1; k >= 0; k--) {
+    if (!needed.has(k)) continue;
+    for (const a of instrs[k]!.args) if (a[0] === 't') needed.add(Number(a.slice(1)));
+  }
+  const newIndex = new Map<number, number>();
+  [...needed].sort((a, b) => a - b).forEach((old, k) => newIndex.set(old, k));
+  const inputs: ValueId[] = [];
+  const text = instrs
+    .filter((_, k) => needed.has(k))
+    .map(({ op, args }) => {
+      const renamed = args.map((a) => {
+        if (a[0] === 't') return `t${newIndex.get(Number(a.slice(1)))!}`;
+        if (a[0] !== 'i') return a;
+        const v = node.inputs[Number(a.slice(1))]!;
+        if (!inputs.includes(v)) inputs.push(v);
+        return `i${inputs.indexOf(v)}`;
+      });
+      return `${op}:${renamed.join(',')}`;
+    });
+  return {
+    ...node,
+    inputs,
+    outputs: kept.map((j) => node.outputs[j]!),
+    attrs: { ...node.attrs, program: text.join(';'), outputs: kept.map((j) => newIndex.get(outputs[j]!)!) },
+  };
 }

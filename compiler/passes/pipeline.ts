@@ -7,6 +7,7 @@ import type { Graph } from '../ir/types.js';
 import { verifyGraph } from '../ir/verify.js';
 import { eliminateCommonSubexpressions } from './common-subexpressions.js';
 import { eliminateDeadCode } from './dead-code.js';
+import { fuseElementwise } from './fuse-elementwise.js';
 import { dedupeScanOutputs } from './dedupe-scan-outputs.js';
 import { hoistWeightGradients } from './hoist-weight-gradients.js';
 import { hoistInputProjections } from './hoist-input-projections.js';
@@ -32,6 +33,7 @@ export const PASSES = {
   pruneScanInputs: { name: 'prune-scan-inputs', run: pruneScanInputs },
   commonSubexpressions: { name: 'common-subexpressions', run: eliminateCommonSubexpressions },
   deadCode: { name: 'dead-code', run: eliminateDeadCode },
+  fuseElementwise: { name: 'fuse-elementwise', run: fuseElementwise },
 } as const satisfies Record<string, Pass>;
 
 /** On the model's forward graph, before truncation and autodiff: what changes the derivative's shape too. */
@@ -45,6 +47,7 @@ export const FORWARD_PIPELINE: readonly Pass[] = [
   PASSES.pruneScanInputs,
   PASSES.commonSubexpressions,
   PASSES.deadCode,
+  PASSES.fuseElementwise,
 ];
 
 /** For training graphs (forward plus derivative). */
@@ -57,6 +60,7 @@ export const TRAINING_PIPELINE: readonly Pass[] = [
   PASSES.pruneScanInputs,
   PASSES.commonSubexpressions,
   PASSES.deadCode,
+  PASSES.fuseElementwise,
 ];
 
 export const PASS_NAMES: readonly string[] = Object.values(PASSES).map((p) => p.name);

@@ -1,9 +1,10 @@
 // The float64 reference evaluator of the IR: the oracle (STYLE rule 5).
 // Executes a graph node by node; a scan runs its body once per time step.
 import type { Graph, ValueId } from '../../compiler/ir/types.js';
-import { referenceKernels } from './kernels.js';
-import { sliceLead, stackLead, type Tensor64 } from './tensor.js';
-import type { OpName } from '../../compiler/ir/ops.js';
+import { broadcastShape, referenceKernels } from './kernels.js';
+import { parseFusedProgram } from '../tfjs/portable-ops.js';
+import { size, sliceLead, stackLead, tensor, type Tensor64 } from './tensor.js';
+import type { KernelOp } from '../../compiler/ir/ops.js';
 
 export function evaluateGraph(g: Graph, inputs: readonly Tensor64[]): Tensor64[] {
   if (inputs.length !== g.inputs.length) {
@@ -22,13 +23,32 @@ export function evaluateGraph(g: Graph, inputs: readonly Tensor64[]): Tensor64[]
       evalScan(node.body!, node.attrs['nCarry'] as number, node.attrs['nXs'] as number, node.attrs['reverse'] as boolean, args).forEach(
         (t, i) => env.set(node.outputs[i]!, t),
       );
+    } else if (node.op === 'fused') {
+      evalFused(node.attrs['program'] as string, node.attrs['outputs'] as readonly number[], args).forEach((t, i) =>
+        env.set(node.outputs[i]!, t),
+      );
     } else {
-      const kernel = referenceKernels[node.op as Exclude<OpName, 'scan'>];
+      const kernel = referenceKernels[node.op as KernelOp];
       if (!kernel) throw new Error(`reference: no kernel for ${node.op}`);
       env.set(node.outputs[0]!, kernel(args, node.attrs));
     }
   }
   return g.outputs.map((o) => get(o.value));
+}
+
+/** A fused group, op by op with the reference kernels: the same numbers as the unfused graph. */
+function evalFused(program: string, outputs: readonly number[], inputs: readonly Tensor64[]): Tensor64[] {
+  const results: Tensor64[] = [];
+  for (const { op, args } of parseFusedProgram(program)) {
+    const value = (a: string): Tensor64 =>
+      a[0] === 'i' ? inputs[Number(a.slice(1))]! : a[0] === 't' ? results[Number(a.slice(1))]! : tensor([], [Number(a)]);
+    const kernel = referenceKernels[op as KernelOp];
+    if (op === 'leaky_relu') results.push(kernel([value(args[0]!)], { alpha: Number(args[1]) }));
+    else results.push(kernel(args.map(value), {}));
+  }
+  // An output has the shape of all inputs broadcast (the op's shape rule).
+  const shape = inputs.reduce<readonly number[]>((s, t) => broadcastShape(s, t.shape), []);
+  return outputs.map((k) => (size(results[k]!.shape) === size(shape) ? results[k]! : referenceKernels.broadcast_like([results[k]!, tensor(shape, new Float64Array(size(shape)))], {})));
 }
 
 function evalScan(body: Graph, nCarry: number, nXs: number, reverse: boolean, args: readonly Tensor64[]): Tensor64[] {

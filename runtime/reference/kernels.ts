@@ -1,7 +1,7 @@
 // Reference kernels in float64: the oracle every other execution is compared
 // with. Written for obviousness, not speed. One kernel per registry op
 // (the table's type makes a missing one a compile error).
-import type { OpName } from '../../compiler/ir/ops.js';
+import type { KernelOp } from '../../compiler/ir/ops.js';
 import type { Attrs, Dim } from '../../compiler/ir/types.js';
 import { size, sliceLead, stackLead, strides, type Tensor64 } from './tensor.js';
 
@@ -15,7 +15,7 @@ function map1(x: Tensor64, fn: (v: number) => number): Tensor64 {
   return f(x.shape, out);
 }
 
-function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
+export function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
   const n = Math.max(a.length, b.length);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -81,7 +81,7 @@ function lastDim(x: Tensor64): number {
   return x.shape[x.shape.length - 1]!;
 }
 
-export const referenceKernels: Record<Exclude<OpName, 'scan'>, RefKernel> = {
+export const referenceKernels: Record<KernelOp, RefKernel> = {
   constant: (_i, attrs) => f([], Float64Array.of(attrs['value'] as number)),
   zeros_like: ([x]) => f(x!.shape, new Float64Array(x!.data.length)),
   neg: ([x]) => map1(x!, (v) => -v),

@@ -5,10 +5,10 @@
 // loop reading saved residuals) takes them as they are instead of splitting
 // a stacked copy; the stacked tensor is made only when something else reads it.
 import * as tf from '@tensorflow/tfjs-core';
-import type { OpName } from '../../compiler/ir/ops.js';
+import type { KernelOp } from '../../compiler/ir/ops.js';
 import type { Graph, ValueId } from '../../compiler/ir/types.js';
 import { tfKernels } from './kernels.js';
-import { unstackTime } from './portable-ops.js';
+import { fused, unstackTime } from './portable-ops.js';
 
 /** Values of a graph that some reader needs whole (not only as the xs of a scan). */
 const wholeReaders = new WeakMap<Graph, ReadonlySet<ValueId>>();
@@ -58,8 +58,12 @@ export function executeGraph(g: Graph, inputs: readonly tf.Tensor[]): tf.Tensor[
         steps.set(v, list);
         if (whole.has(v)) env.set(v, tf.stack(list));
       });
+    } else if (node.op === 'fused') {
+      fused(node.attrs['program'] as string, node.attrs['outputs'] as readonly number[], node.inputs.map(get)).forEach((t, i) =>
+        env.set(node.outputs[i]!, t),
+      );
     } else {
-      env.set(node.outputs[0]!, tfKernels[node.op as Exclude<OpName, 'scan'>](node.inputs.map(get), node.attrs));
+      env.set(node.outputs[0]!, tfKernels[node.op as KernelOp](node.inputs.map(get), node.attrs));
     }
   }
   return g.outputs.map((o) => get(o.value));

@@ -3,13 +3,13 @@
 // portable-ops.ts, shared word for word with emitted modules. The table's
 // type makes a missing op a compile error.
 import * as tf from '@tensorflow/tfjs-core';
-import type { OpName } from '../../compiler/ir/ops.js';
+import type { KernelOp } from '../../compiler/ir/ops.js';
 import type { Attrs, Dim } from '../../compiler/ir/types.js';
 import * as ops from './portable-ops.js';
 
 export type TfKernel = (inputs: readonly tf.Tensor[], attrs: Attrs) => tf.Tensor;
 
-export const tfKernels: Record<Exclude<OpName, 'scan'>, TfKernel> = {
+export const tfKernels: Record<KernelOp, TfKernel> = {
   constant: (_i, attrs) => tf.scalar(attrs['value'] as number),
   zeros_like: ([x]) => tf.zerosLike(x!),
   neg: ([x]) => tf.neg(x!),

@@ -148,3 +148,243 @@ export function unstackTime(x: tf.Tensor): tf.Tensor[] {
   const values = x.dataSync();
   return Array.from({ length: steps }, (_, t) => tf.tensor(values.subarray(t * size, (t + 1) * size), inner, x.dtype));
 }
+
+// ---------------------------------------------------------------- fused elementwise groups
+//
+// A `fused` node (compiler/passes/fuse-elementwise.ts) computes a group of
+// elementwise ops in one call. Its program is text, `op:arg,arg;...`, one
+// instruction per op; an argument is an input (`i0`), an earlier result
+// (`t3`) or a number. On the cpu backend, and on wasm when the arithmetic
+// is small enough that per-kernel dispatch would dominate, the group runs as
+// one kernel: a JavaScript loop over the elements, in float64, rounding to
+// float32 only on the way out. Elsewhere (webgl, webgpu, tensorflow), and
+// where a page forbids `new Function`, it runs op by op with the same tf
+// calls as the unfused ops.
+
+/** One instruction of a fused program. */
+interface FusedInstr {
+  readonly op: string;
+  readonly args: readonly string[];
+}
+
+const fusedPrograms = new Map<string, FusedInstr[]>();
+
+/** Parses a fused program (cached: the same text is run once per step). */
+export function parseFusedProgram(program: string): FusedInstr[] {
+  let instrs = fusedPrograms.get(program);
+  if (!instrs) {
+    instrs = program.split(';').map((text) => {
+      const [op, rest] = text.split(':');
+      return { op: op!, args: rest ? rest.split(',') : [] };
+    });
+    fusedPrograms.set(program, instrs);
+  }
+  return instrs;
+}
+
+/** The op-by-op form: the same tf calls as the unfused ops (runtime/tfjs/kernels.ts). */
+function fusedByOps(instrs: readonly FusedInstr[], outputs: readonly number[], inputs: readonly tf.Tensor[]): tf.Tensor[] {
+  const results: tf.Tensor[] = [];
+  const arg = (a: string): tf.Tensor =>
+    a[0] === 'i' ? inputs[Number(a.slice(1))]! : a[0] === 't' ? results[Number(a.slice(1))]! : tf.scalar(Number(a));
+  for (const { op, args } of instrs) {
+    const x = arg(args[0]!);
+    switch (op) {
+      case 'neg': results.push(tf.neg(x)); break;
+      case 'tanh': results.push(tf.tanh(x)); break;
+      case 'sigmoid': results.push(tf.sigmoid(x)); break;
+      case 'relu': results.push(tf.relu(x)); break;
+      case 'leaky_relu': results.push(tf.leakyRelu(x, Number(args[1]))); break;
+      case 'exp': results.push(tf.exp(x)); break;
+      case 'log': results.push(tf.log(x)); break;
+      case 'square': results.push(tf.square(x)); break;
+      case 'step': results.push(tf.step(x, 0)); break;
+      case 'add': results.push(tf.add(x, arg(args[1]!))); break;
+      case 'sub': results.push(tf.sub(x, arg(args[1]!))); break;
+      case 'mul': results.push(tf.mul(x, arg(args[1]!))); break;
+      case 'div': results.push(tf.div(x, arg(args[1]!))); break;
+      default: throw new Error(`fused: unknown op ${op}`);
+    }
+  }
+  // An output has the shape of all inputs broadcast, as the fused loop writes it.
+  const shape = inputs.reduce<number[]>((s, t) => tf.backend_util.assertAndGetBroadcastShape(s, t.shape), []);
+  return outputs.map((k) => (results[k]!.size === shape.reduce((x, y) => x * y, 1) ? results[k]! : tf.broadcastTo(results[k]!, shape)));
+}
+
+/** One element of an op, as JavaScript over float64 values (the reference evaluator's formulas). */
+function fusedExpression(op: string, a: string, b: string | undefined): string {
+  switch (op) {
+    case 'neg': return `-${a}`;
+    // 1 - 2 / (e^2x + 1) is tanh to float64 rounding away from 0 and twice as fast as Math.tanh here.
+    case 'tanh': return `(${a} > -0.01 && ${a} < 0.01 ? Math.tanh(${a}) : 1 - 2 / (Math.exp(2 * ${a}) + 1))`;
+    case 'sigmoid': return `1 / (1 + Math.exp(-${a}))`;
+    case 'relu': return `(${a} > 0 ? ${a} : 0)`;
+    case 'leaky_relu': return `(${a} > 0 ? ${a} : ${b} * ${a})`;
+    case 'exp': return `Math.exp(${a})`;
+    case 'log': return `Math.log(${a})`;
+    case 'square': return `${a} * ${a}`;
+    case 'step': return `(${a} > 0 ? 1 : 0)`;
+    case 'add': return `${a} + ${b}`;
+    case 'sub': return `${a} - ${b}`;
+    case 'mul': return `${a} * ${b}`;
+    case 'div': return `${a} / ${b}`;
+    default: throw new Error(`fused: unknown op ${op}`);
+  }
+}
+
+/**
+ * How an input broadcasts against the output, by element index e of n:
+ * 'e' (same size), 's' (one value), 'm' (a trailing block: e % size) or
+ * 'd' (leading axes with trailing ones: e / (n / size)); null: none of these.
+ */
+function broadcastMode(shape: readonly number[], out: readonly number[]): 'e' | 's' | 'm' | 'd' | null {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const n = out.reduce((a, b) => a * b, 1);
+  if (size === n) return 'e';
+  if (size === 1) return 's';
+  const s = [...Array<number>(Math.max(0, out.length - shape.length)).fill(1), ...shape];
+  let lead = 0;
+  while (s[lead] === 1) lead++;
+  if (s.slice(lead).every((d, i) => d === out[lead + i])) return 'm';
+  let end = s.length;
+  while (s[end - 1] === 1) end--;
+  if (s.slice(0, end).every((d, i) => d === out[i])) return 'd';
+  return null;
+}
+
+type FusedLoop = (ins: readonly ArrayLike<number>[], outs: Float32Array[], n: number, sizes: readonly number[]) => void;
+const fusedLoops = new Map<string, FusedLoop | null>();
+
+/** The loop of a program for these broadcast modes, compiled once; null where `new Function` is not allowed. */
+function fusedLoop(program: string, instrs: readonly FusedInstr[], outputs: readonly number[], modes: string): FusedLoop | null {
+  const key = `${program}|${outputs.join(',')}|${modes}`;
+  if (fusedLoops.has(key)) return fusedLoops.get(key)!;
+  const lines: string[] = [];
+  const pre: string[] = [];
+  [...modes].forEach((m, k) => {
+    pre.push(`const a${k} = ins[${k}];`);
+    if (m === 's') pre.push(`const s${k} = a${k}[0];`);
+    else if (m === 'm' || m === 'd') pre.push(`const q${k} = ${m === 'm' ? `sizes[${k}]` : `n / sizes[${k}]`};`);
+  });
+  outputs.forEach((_, k) => pre.push(`const o${k} = outs[${k}];`));
+  const value = (a: string): string => {
+    if (a[0] === 't') return a;
+    if (a[0] !== 'i') return `(${Number(a)})`;
+    const k = Number(a.slice(1));
+    const m = modes[k];
+    return m === 'e' ? `a${k}[e]` : m === 's' ? `s${k}` : m === 'm' ? `a${k}[e % q${k}]` : `a${k}[(e / q${k}) | 0]`;
+  };
+  // Each input is read once per element, then used by name.
+  const read = new Set<string>();
+  instrs.forEach(({ op, args }, k) => {
+    const names = args.map((a) => {
+      if (a[0] !== 'i') return value(a);
+      if (!read.has(a)) {
+        read.add(a);
+        lines.push(`const ${a} = ${value(a)};`);
+      }
+      return a;
+    });
+    lines.push(`const t${k} = ${fusedExpression(op, names[0]!, names[1])};`);
+  });
+  outputs.forEach((t, k) => lines.push(`o${k}[e] = t${t};`));
+  let loop: FusedLoop | null;
+  try {
+    loop = new Function('ins', 'outs', 'n', 'sizes', `${pre.join('\n')}\nfor (let e = 0; e < n; e++) {\n${lines.join('\n')}\n}`) as FusedLoop;
+  } catch {
+    loop = null;
+  }
+  fusedLoops.set(key, loop);
+  return loop;
+}
+
+/**
+ * Per-element costs in ns (host loop, wasm kernel), fitted to groups timed
+ * both ways on wasm (LSTM and RNN steps, a backward chain; batch 1 to 32 of
+ * 128 and 256); arithmetic ops take the default.
+ */
+const FUSED_COSTS: Readonly<Record<string, readonly [number, number]>> = {
+  tanh: [12, 6],
+  sigmoid: [14, 0.85],
+  exp: [12, 5.8],
+  log: [9, 7.9],
+};
+
+/**
+ * Whether the host loop beats one kernel per op: always on cpu (its kernels
+ * are JavaScript loops too, one pass and one allocation each); on wasm by
+ * the fitted costs (about 3.4 us per dispatched kernel, 3 us per host call).
+ */
+function fusedOnHost(instrs: readonly FusedInstr[], n: number): boolean {
+  const backend = tf.getBackend();
+  if (backend === 'cpu') return true;
+  if (backend !== 'wasm') return false;
+  let host = 3000;
+  let kernels = 0;
+  for (const { op } of instrs) {
+    const [h, w] = FUSED_COSTS[op] ?? [0.5, 0.3];
+    host += n * h;
+    kernels += 3400 + n * w;
+  }
+  return host < kernels;
+}
+
+const FUSED_KERNEL = 'RnncFusedElementwise';
+
+interface FusedKernelAttrs {
+  readonly loop: FusedLoop;
+  readonly shape: readonly number[];
+  readonly count: number;
+}
+
+/** Host memory of a tensor: wasm's heap or the cpu backend's array (both backends keep float32 data on the host). */
+interface HostBackend {
+  makeOutput?(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  typedArrayFromHeap?(t: tf.TensorInfo): Float32Array;
+  data?: { get(id: unknown): { values: Float32Array } };
+  makeTensorInfo?(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
+}
+
+function registerFusedKernel(backendName: string): void {
+  if (tf.getKernel(FUSED_KERNEL, backendName)) return;
+  tf.registerKernel({
+    kernelName: FUSED_KERNEL,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as HostBackend;
+      const ins = inputs as unknown as tf.TensorInfo[];
+      const { loop, shape, count } = attrs as unknown as FusedKernelAttrs;
+      const n = shape.reduce((x, y) => x * y, 1);
+      const sizes = ins.map((t) => t.shape.reduce((x, y) => x * y, 1));
+      if (b.makeOutput && b.typedArrayFromHeap) {
+        // Allocate first: a growing heap detaches views taken before.
+        const outs = Array.from({ length: count }, () => b.makeOutput!([...shape], 'float32'));
+        loop(ins.map((t) => b.typedArrayFromHeap!(t)), outs.map((t) => b.typedArrayFromHeap!(t)), n, sizes);
+        return outs;
+      }
+      const outs = Array.from({ length: count }, () => new Float32Array(n));
+      loop(ins.map((t) => b.data!.get(t.dataId).values), outs, n, sizes);
+      return outs.map((v) => b.makeTensorInfo!([...shape], 'float32', v));
+    },
+  });
+}
+
+/** Runs a fused elementwise program on its inputs; returns its outputs. */
+export function fused(program: string, outputs: readonly number[], inputs: readonly tf.Tensor[]): tf.Tensor[] {
+  const instrs = parseFusedProgram(program);
+  const shape = inputs.reduce<number[]>((s, t) => tf.backend_util.assertAndGetBroadcastShape(s, t.shape), []);
+  const n = shape.reduce((x, y) => x * y, 1);
+  // Under tf.grad (tfjs's own autodiff, used by tests to check ours) the op-by-op form, which it can differentiate.
+  const taping = (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+  if (!taping && fusedOnHost(instrs, n) && inputs.every((t) => t.dtype === 'float32')) {
+    const modes = inputs.map((t) => broadcastMode(t.shape, shape));
+    const loop = modes.includes(null) ? null : fusedLoop(program, instrs, outputs, modes.join(''));
+    if (loop) {
+      registerFusedKernel(tf.getBackend());
+      const attrs: FusedKernelAttrs = { loop, shape, count: outputs.length };
+      const out = tf.engine().runKernel(FUSED_KERNEL, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap);
+      return Array.isArray(out) ? out : [out as tf.Tensor];
+    }
+  }
+  return fusedByOps(instrs, outputs, inputs);
+}

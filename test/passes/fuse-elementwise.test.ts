@@ -1,0 +1,177 @@
+// passes/fuse-elementwise.ts and the `fused` op it makes: an LSTM step's
+// elementwise ops become one group; fused and unfused graphs compute the
+// same loss and gradients (float64 reference: exactly the same ops; tfjs on
+// cpu and wasm: float32 rounding apart); a group never runs before a value
+// read by one of its members' other readers exists; dead outputs of a group
+// are pruned with the instructions and inputs only they needed. The runtime
+// kernel is checked for every broadcast it reads, on both of its paths (one
+// host loop, op by op).
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { trainingGraphs } from '../../compiler/compile.js';
+import { GraphBuilder } from '../../compiler/ir/builder.js';
+import type { Graph, Node } from '../../compiler/ir/types.js';
+import { verifyGraph } from '../../compiler/ir/verify.js';
+import { fuseElementwise } from '../../compiler/passes/fuse-elementwise.js';
+import { selectBackend } from '../../runtime/backend.js';
+import { evaluateGraph } from '../../runtime/reference/evaluate.js';
+import { tensor, type Tensor64 } from '../../runtime/reference/tensor.js';
+import { Rng } from '../../runtime/rng.js';
+import { executeGraph } from '../../runtime/tfjs/execute.js';
+import { compileModel } from '../helpers/compile.js';
+import { randomFeeds } from '../helpers/feeds.js';
+import { relativeError } from '../helpers/gradcheck.js';
+import { bidirectionalTagger, manyToOneGru, tokenLm } from '../helpers/programs.js';
+
+afterAll(async () => {
+  await selectBackend('cpu');
+});
+
+const ELEMENTWISE = new Set(['neg', 'tanh', 'sigmoid', 'relu', 'leaky_relu', 'exp', 'log', 'square', 'step', 'add', 'sub', 'mul', 'div']);
+const fusedNodes = (g: Graph): Node[] => g.nodes.flatMap((n) => (n.op === 'scan' ? fusedNodes(n.body!) : n.op === 'fused' ? [n] : []));
+const loopBody = (g: Graph): Graph => g.nodes.find((n) => n.op === 'scan')!.body!;
+
+const PROGRAMS: Record<string, { text: string; truncated: boolean }> = {
+  lstm: { text: tokenLm('h = lstm(e) with H'), truncated: false },
+  'gru, truncated': { text: tokenLm('h = gru(e) with H'), truncated: true },
+  'bidirectional lstm + gru_ra': { text: bidirectionalTagger('gru_ra'), truncated: false },
+  'many-to-one gru, mse': { text: manyToOneGru(), truncated: false },
+};
+
+describe('fuse-elementwise', () => {
+  it("an LSTM step's 17 elementwise ops (23 with the masked state updates) are one group computing c and h", () => {
+    const model = compileModel(tokenLm('h = lstm(e) with H'));
+    for (const [g, ops] of [[trainingGraphs(model, false, { assumeFullMask: true }).predict, 17], [trainingGraphs(model, false).predict, 23]] as const) {
+      const body = loopBody(g);
+      expect(body.nodes.filter((n) => ELEMENTWISE.has(n.op))).toEqual([]);
+      const groups = body.nodes.filter((n) => n.op === 'fused');
+      expect(groups).toHaveLength(1);
+      expect((groups[0]!.attrs['program'] as string).split(';')).toHaveLength(ops);
+      const carries = body.outputs.filter((o) => o.role === 'state').map((o) => o.value);
+      expect(groups[0]!.outputs).toEqual(carries);
+    }
+  });
+
+  for (const [name, p] of Object.entries(PROGRAMS)) {
+    it(`${name}: fused and unfused graphs give the same loss and gradients (float64 reference)`, () => {
+      const model = compileModel(p.text);
+      const fused = trainingGraphs(model, p.truncated);
+      const plain = trainingGraphs(model, p.truncated, { fuse: false });
+      expect(fusedNodes(fused.training).length).toBeGreaterThan(0);
+      expect(fusedNodes(plain.training)).toEqual([]);
+      const opts = { lengths: [4, 2, 3], seed: 4, randomState: true, ...(p.truncated ? { gate: [0, 1, 1, 1] } : {}) };
+      const run = (g: Graph) => {
+        const outs = evaluateGraph(g, randomFeeds(model, g, opts));
+        return new Map(g.outputs.map((o, i) => [o.name, outs[i]!.data] as const));
+      };
+      expect(relativeError(run(fused.training), run(plain.training))).toBeLessThan(1e-12);
+      expect(relativeError(run(fused.predict), run(plain.predict))).toBeLessThan(1e-12);
+    });
+  }
+
+  for (const backend of ['cpu', 'wasm']) {
+    it(`on ${backend}: fused training graphs agree with unfused ones to float32 rounding`, async () => {
+      await selectBackend(backend);
+      for (const p of Object.values(PROGRAMS)) {
+        const model = compileModel(p.text);
+        const fused = trainingGraphs(model, p.truncated).training;
+        const plain = trainingGraphs(model, p.truncated, { fuse: false }).training;
+        const feeds = randomFeeds(model, plain, { lengths: [4, 2, 3], seed: 9, ...(p.truncated ? { gate: [0, 1, 1, 1] } : {}) });
+        const run = (g: Graph) =>
+          tf.tidy(() => {
+            const outs = executeGraph(g, feeds.map(toTf));
+            return new Map(g.outputs.map((o, i) => [o.name, Float64Array.from(outs[i]!.dataSync())] as const));
+          });
+        expect(relativeError(run(fused), run(plain))).toBeLessThan(2e-6);
+      }
+    });
+  }
+
+  it('a group does not take in a node when a value of the group is read before it by a node outside', () => {
+    // a = tanh(x); m = a @ W; y = a + m: y cannot join a's group (that group would run after m, which reads a).
+    const b = new GraphBuilder();
+    const x = b.input({ shape: ['B', 3], dtype: 'f32' }, 'data', 'x');
+    const w = b.input({ shape: [3, 3], dtype: 'f32' }, 'param', 'W');
+    const a = b.op('tanh', [x]);
+    const s = b.op('sigmoid', [a]);
+    const m = b.op('mm', [a, w]);
+    const y = b.op('add', [s, m]);
+    b.output(b.op('mul', [y, y]), 'output', 'y');
+    const g = b.build();
+    const f = fuseElementwise(g);
+    verifyGraph(f, 'fused');
+    // tanh and sigmoid fuse (a is an output of the group, read by mm); add and mul form a second group.
+    expect(f.nodes.map((n) => n.op)).toEqual(['fused', 'mm', 'fused']);
+    const feeds = [tensor([2, 3], [0.1, -0.2, 0.3, 0.4, -0.5, 0.6]), tensor([3, 3], [1, 2, 3, -1, 0.5, 0, 0.25, -2, 1])];
+    expect(evaluateGraph(f, feeds)[0]!.data).toEqual(evaluateGraph(g, feeds)[0]!.data);
+  });
+
+  it('dead outputs of a group are pruned: a prediction fused with its loss reads no target once the loss is gone', () => {
+    const model = compileModel(manyToOneGru());
+    const graphs = trainingGraphs(model, false);
+    const targetValue = (g: Graph) => g.inputs.find((i) => i.name === 'y')?.value;
+    const inference = graphs.inference;
+    const readsY = fusedNodes(inference).filter((n) => n.inputs.includes(targetValue(inference)!));
+    expect(readsY.length).toBeGreaterThan(0); // the group that computes the prediction also computes the loss
+    const y = targetValue(graphs.predict);
+    expect(graphs.predict.nodes.filter((n) => y !== undefined && n.inputs.includes(y))).toEqual([]);
+    for (const n of fusedNodes(graphs.predict)) expect(n.outputs.length).toBe((n.attrs['outputs'] as readonly number[]).length);
+  });
+});
+
+const toTf = (t: Tensor64): tf.Tensor =>
+  t.dtype === 'i32' ? tf.tensor(Int32Array.from(t.data), [...t.shape], 'int32') : tf.tensor(Float32Array.from(t.data), [...t.shape], 'float32');
+
+/** A graph of one fused node over inputs of the given shapes. */
+function fusedGraph(program: string, outputs: readonly number[], shapes: readonly (readonly number[])[]): Graph {
+  const b = new GraphBuilder();
+  const ins = shapes.map((s, i) => b.input({ shape: s, dtype: 'f32' }, 'data', `in${i}`));
+  b.emit('fused', ins, { program, outputs }).forEach((v, k) => b.output(v, 'result', `out${k}`));
+  return b.build();
+}
+
+const LSTM_STEP =
+  'add:i0,i1;add:t0,i2;tanh:t1;add:i3,i4;add:t3,i5;sigmoid:t4;add:i6,i7;add:t6,i8;sigmoid:t7;add:i9,i10;add:t9,i11;sigmoid:t10;' +
+  'mul:t8,i12;mul:t5,t2;add:t12,t13;tanh:t14;mul:t11,t15';
+
+describe.each(['cpu', 'wasm'])('the fused kernel on %s', (backend) => {
+  const cases: { label: string; program: string; outputs: number[]; shapes: (b: number) => number[][] }[] = [
+    {
+      label: 'an LSTM step: [B, H] inputs, [H] biases (a trailing block), two outputs',
+      program: LSTM_STEP,
+      outputs: [14, 16],
+      shapes: (B) => [[B, 64], [B, 64], [64], [B, 64], [B, 64], [64], [B, 64], [B, 64], [64], [B, 64], [B, 64], [64], [B, 64]],
+    },
+    {
+      label: 'a [B, 1] mask (leading axes), a scalar, every unary op',
+      program: 'sub:i0,i1;mul:i2,t0;add:i1,t1;neg:t2;relu:t2;leaky_relu:t3,0.2;step:t2;exp:t4;log:t7;square:t5;div:t9,i3;add:t10,t6;add:t11,t8',
+      outputs: [2, 12],
+      shapes: (B) => [[B, 64], [B, 64], [B, 1], []],
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.label}: equals the float64 reference, in one kernel at batch 1 and at batch 64`, async () => {
+      await selectBackend(backend);
+      for (const B of [1, 64]) {
+        const g = fusedGraph(c.program, c.outputs, c.shapes(B));
+        const rng = new Rng(B);
+        const feeds = c.shapes(B).map((s) => tensor(s, Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => Math.fround(rng.normal()))));
+        const want = evaluateGraph(g, feeds);
+        let got: Float32Array[] = [];
+        const profile = await tf.profile(() => {
+          got = tf.tidy(() => executeGraph(g, feeds.map(toTf)).map((t) => t.dataSync() as Float32Array));
+        });
+        const kernels = profile.kernels.map((k) => k.name);
+        // cpu always runs the loop; wasm runs it where dispatch dominates (batch 1) and op by op at batch 64 for the LSTM step.
+        const oneKernel = backend === 'cpu' || B === 1 || !c.program.includes('sigmoid');
+        expect(kernels.includes('RnncFusedElementwise'), kernels.join(' ')).toBe(oneKernel);
+        if (oneKernel) expect(kernels.filter((k) => k !== 'RnncFusedElementwise')).toEqual([]);
+        want.forEach((w, k) => {
+          let worst = 0;
+          w.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - got[k]![i]!) / Math.max(1, Math.abs(v)))));
+          expect(worst, `output ${k} at batch ${B}`).toBeLessThan(1e-6);
+        });
+      }
+    });
+  }
+});
