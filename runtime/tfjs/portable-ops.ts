@@ -20,8 +20,9 @@ export function fastTransposedMatMul(): boolean {
   return tf.getBackend() === 'tensorflow';
 }
 
+/** x as rows of its last axis; a matrix as it is (a reshape is a dispatched kernel too: 3-9 us on wasm). */
 export function flatRows(x: tf.Tensor): tf.Tensor2D {
-  return tf.reshape(x, [-1, x.shape[x.rank - 1]!]) as tf.Tensor2D;
+  return x.rank === 2 ? (x as tf.Tensor2D) : (tf.reshape(x, [-1, x.shape[x.rank - 1]!]) as tf.Tensor2D);
 }
 
 /** Sums leading axes, and axes where the target shape has a literal 1 (undoes a broadcast). */
