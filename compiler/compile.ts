@@ -18,7 +18,7 @@ import { truncateScans } from './autodiff/truncate.js';
 import { assumeFullMask } from './passes/assume-full-mask.js';
 import { eliminateDeadCode } from './passes/dead-code.js';
 import { liftParamTransposes } from './passes/lift-param-transposes.js';
-import { FORWARD_PIPELINE, PASSES, PRE_AUTODIFF_PIPELINE, runPipeline, TRAINING_PIPELINE, type Pass, type PipelineOptions } from './passes/pipeline.js';
+import { FORWARD_PIPELINE, PASSES, PRE_AUTODIFF_PIPELINE, PREDICT_PIPELINE, runPipeline, TRAINING_PIPELINE, type Pass, type PipelineOptions } from './passes/pipeline.js';
 
 export interface SourceText {
   readonly file: string;
@@ -199,7 +199,7 @@ export function trainingGraphs(model: LoweredModel, truncated: boolean, opts: Gr
   return {
     forward: lift(graphs.forward),
     inference: lift(graphs.inference),
-    predict: lift(withoutLoss(graphs.inference)),
+    predict: lift(runPipeline(withoutLoss(base), unfused(PREDICT_PIPELINE), pipeline)),
     training: lift(graphs.training),
   };
 }

@@ -23,6 +23,7 @@ import type { KernelOp } from '../ir/ops.js';
 import { printGraph } from '../ir/printer.js';
 import type { Dim, Graph, ValueId } from '../ir/types.js';
 import { scanAttrs } from '../ir/types.js';
+import { JOINED_SEPARATOR } from '../passes/lift-param-transposes.js';
 import { OP_EMITTERS, type DimResolver } from './emit-ops.js';
 
 const RESERVED = new Set(
@@ -152,9 +153,10 @@ export class GraphEmitter {
         usesParams = true;
         expr.set(inp.value, `${pName}[${quote(inp.name)}]`);
       } else if (inp.role === 'derived') {
-        // `transpose:<param>`: made once per Params object and kept (see the module's `transposed`).
+        // `transpose:<param>` or `transpose:P1+P2+...`: made once per Params object and kept (see the module's `transposed`).
         usesParams = true;
-        expr.set(inp.value, `transposed(${pName}, ${quote(inp.name.slice(inp.name.indexOf(':') + 1))})`);
+        const names = inp.name.slice(inp.name.indexOf(':') + 1).split(JOINED_SEPARATOR);
+        expr.set(inp.value, `transposed(${pName}, [${names.map(quote).join(', ')}])`);
       } else if (inp.role === 'state') {
         usesState = true;
         expr.set(inp.value, `${sName}[${quote(inp.name)}]`);
@@ -269,7 +271,9 @@ export class GraphEmitter {
         // One call for the group (the prelude's `fused`), as the interpreter runs it.
         const outs = node.outputs.map((o) => expr.get(o)!).join(', ');
         const picks = (node.attrs['outputs'] as readonly number[]).join(', ');
-        lines.push(`const [${outs}] = fused(${quote(node.attrs['program'] as string)}, [${picks}], [${args.join(', ')}]);`);
+        const windows = node.attrs['windows'] as readonly number[] | undefined;
+        const windowArg = windows !== undefined ? `, [${windows.join(', ')}]` : '';
+        lines.push(`const [${outs}] = fused(${quote(node.attrs['program'] as string)}, [${picks}], [${args.join(', ')}]${windowArg});`);
         continue;
       }
       const emit = OP_EMITTERS[node.op as KernelOp];

@@ -220,9 +220,9 @@ export function emitModule(o: EmitOptions): string {
   add(OP_HELPERS, SCOPE_HELPERS);
   if (liftsTransposes) {
     add(
-      `/** Weight transposes forward() made, per Params object (Params are never changed in place); disposeParams frees them. */\nconst TRANSPOSES = new WeakMap<Params, Map<ParamName, tf.Tensor>>();`,
-      fn('transposed', 'The transpose of a parameter, made once per Params object and kept (outside any scope) until disposeParams.', [{ name: 'p', type: 'Params' }, { name: 'name', type: 'ParamName' }], 'tf.Tensor',
-        `let kept = TRANSPOSES.get(p);\nif (kept === undefined) {\n  kept = new Map();\n  TRANSPOSES.set(p, kept);\n}\nlet t = kept.get(name);\nif (t === undefined) {\n  t = tf.keep(tf.transpose(p[name]));\n  kept.set(name, t);\n}\nreturn t;`),
+      `/** Weight transposes forward() made, per Params object (Params are never changed in place); disposeParams frees them. */\nconst TRANSPOSES = new WeakMap<Params, Map<string, tf.Tensor>>();`,
+      fn('transposed', 'The transposes of parameters side by side (one parameter: its transpose), made once per Params object and kept (outside any scope) until disposeParams.', [{ name: 'p', type: 'Params' }, { name: 'names', type: 'readonly ParamName[]' }], 'tf.Tensor',
+        `let kept = TRANSPOSES.get(p);\nif (kept === undefined) {\n  kept = new Map();\n  TRANSPOSES.set(p, kept);\n}\nconst key = names.join('+');\nlet t = kept.get(key);\nif (t === undefined) {\n  t = tf.keep(joinedTranspose(names.map((name) => p[name])));\n  kept.set(key, t);\n}\nreturn t;`),
     );
   }
   add(

@@ -491,15 +491,15 @@ const defs: OpDef[] = [
   {
     name: 'fused',
     arity: 'variadic',
-    doc: 'a group of elementwise ops run as one (passes/fuse-elementwise.ts): program `op:arg,...;...`, outputs = results returned',
+    doc: 'a group of elementwise ops run as one (passes/fuse-elementwise.ts): program `op:arg,...;...`, outputs = results returned, optional windows = [begin, size] of the last axis read per input ([-1, -1]: all)',
     infer(inputs, attrs) {
-      checkFusedProgram(attrs['program'] as string, inputs.length);
+      checkFusedProgram(attrs['program'] as string, inputs.length, attrs['windows'] as readonly number[] | undefined);
       const outputs = attrs['outputs'] as readonly number[];
       let shape: Shape = [];
-      for (const t of inputs) {
+      inputs.forEach((t, k) => {
         expectFloat('fused', t);
-        shape = broadcastShapes(shape, t.shape);
-      }
+        shape = broadcastShapes(shape, windowedShape(t.shape, attrs, k));
+      });
       return outputs.map(() => f32(shape));
     },
     vjp: fusedVjp,
@@ -515,8 +515,18 @@ const defs: OpDef[] = [
 function fusedVjp(b: GraphBuilder, node: Node, cts: readonly (ValueId | undefined)[]): (ValueId | undefined)[] {
   const outputs = node.attrs['outputs'] as readonly number[];
   const steps: Node[] = [];
+  // What the program reads of each input: the input, or the slice of its last axis that its window names.
+  const windowOf = (k: number): { begin: number; size: number } | undefined => {
+    const w = node.attrs['windows'] as readonly number[] | undefined;
+    return w !== undefined && w[2 * k]! >= 0 ? { begin: w[2 * k]!, size: w[2 * k + 1]! } : undefined;
+  };
+  const read = node.inputs.map((v, k) => {
+    const w = windowOf(k);
+    return w === undefined ? v : b.op('slice_last', [v], w);
+  });
+  const inputIndex = new Map(read.map((v, k) => [v, k] as const));
   const valueOf = (a: string): ValueId =>
-    a[0] === 'i' ? ins(node, Number(a.slice(1))) : a[0] === 't' ? steps[Number(a.slice(1))]!.outputs[0]! : b.constant(Number(a));
+    a[0] === 'i' ? read[Number(a.slice(1))]! : a[0] === 't' ? steps[Number(a.slice(1))]!.outputs[0]! : b.constant(Number(a));
   fusedInstructions(node.attrs['program'] as string).forEach(({ op, args }, k) => {
     const attrs: Attrs = op === 'leaky_relu' ? { alpha: Number(args.pop()) } : {};
     const inputs = args.map(valueOf);
@@ -525,7 +535,7 @@ function fusedVjp(b: GraphBuilder, node: Node, cts: readonly (ValueId | undefine
     steps.push({ op, inputs, outputs: [out], attrs });
   });
   const stepCt = new Map<number, ValueId>();
-  const inputCt = new Map<ValueId, ValueId>();
+  const inputCt = new Map<number, ValueId>();
   const add = (m: Map<number, ValueId>, key: number, c: ValueId): void => {
     const prev = m.get(key);
     m.set(key, prev === undefined ? c : b.op('add', [prev, c]));
@@ -544,10 +554,25 @@ function fusedVjp(b: GraphBuilder, node: Node, cts: readonly (ValueId | undefine
       const c2 = sumTo(b, c, b.type(step.inputs[a]!).shape);
       const producer = steps.findIndex((s) => s.outputs[0] === step.inputs[a]);
       if (producer >= 0) add(stepCt, producer, c2);
-      else if (node.inputs.includes(step.inputs[a]!)) add(inputCt, step.inputs[a]!, c2);
+      else if (inputIndex.has(step.inputs[a]!)) add(inputCt, inputIndex.get(step.inputs[a]!)!, c2);
     });
   }
-  return node.inputs.map((v) => inputCt.get(v));
+  return node.inputs.map((v, k) => {
+    const ct = inputCt.get(k);
+    const w = windowOf(k);
+    if (ct === undefined || w === undefined) return ct;
+    return (getOp('slice_last').vjp as VjpRule)(b, { op: 'slice_last', inputs: [v], outputs: [read[k]!], attrs: w }, [ct])[0];
+  });
+}
+
+/** The shape a fused program reads of input k: its own, or with the last axis cut to the input's window. */
+function windowedShape(shape: Shape, attrs: Attrs, k: number): Shape {
+  const w = attrs['windows'] as readonly number[] | undefined;
+  if (w === undefined || w[2 * k]! < 0) return shape;
+  const [begin, size] = [w[2 * k]!, w[2 * k + 1]!];
+  const last = shape.at(-1);
+  if (typeof last !== 'number' || begin + size > last) throw new ShapeError(`fused: window [${begin}, ${begin + size}) of input ${k} is outside ${shapeToString(shape)}`);
+  return [...shape.slice(0, -1), size];
 }
 
 /** The elementwise ops a fused program may use, with their number of arguments (leaky_relu's second is alpha). */
@@ -563,7 +588,8 @@ export function fusedInstructions(program: string): { readonly op: string; reado
   });
 }
 
-function checkFusedProgram(program: string, nInputs: number): void {
+function checkFusedProgram(program: string, nInputs: number, windows?: readonly number[]): void {
+  if (windows !== undefined && windows.length !== 2 * nInputs) throw new ShapeError(`fused: ${windows.length / 2} windows for ${nInputs} inputs`);
   fusedInstructions(program).forEach(({ op, args }, k) => {
     const text = `${op}:${args.join(',')}`;
     if (FUSABLE_OPS[op] !== args.length) throw new ShapeError(`fused: instruction ${k} '${text}' is not an elementwise op with its arguments`);

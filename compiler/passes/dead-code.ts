@@ -40,23 +40,30 @@ function pruneFused(node: Node, live: ReadonlySet<ValueId>): Node {
   }
   const newIndex = new Map<number, number>();
   [...needed].sort((a, b) => a - b).forEach((old, k) => newIndex.set(old, k));
-  const inputs: ValueId[] = [];
+  // Inputs are told apart by value and window (one value may be read through several windows).
+  const windows = node.attrs['windows'] as readonly number[] | undefined;
+  const keptInputs: number[] = [];
   const text = instrs
     .filter((_, k) => needed.has(k))
     .map(({ op, args }) => {
       const renamed = args.map((a) => {
         if (a[0] === 't') return `t${newIndex.get(Number(a.slice(1)))!}`;
         if (a[0] !== 'i') return a;
-        const v = node.inputs[Number(a.slice(1))]!;
-        if (!inputs.includes(v)) inputs.push(v);
-        return `i${inputs.indexOf(v)}`;
+        const k = Number(a.slice(1));
+        if (!keptInputs.includes(k)) keptInputs.push(k);
+        return `i${keptInputs.indexOf(k)}`;
       });
       return `${op}:${renamed.join(',')}`;
     });
   return {
     ...node,
-    inputs,
+    inputs: keptInputs.map((k) => node.inputs[k]!),
     outputs: kept.map((j) => node.outputs[j]!),
-    attrs: { ...node.attrs, program: text.join(';'), outputs: kept.map((j) => newIndex.get(outputs[j]!)!) },
+    attrs: {
+      ...node.attrs,
+      program: text.join(';'),
+      outputs: kept.map((j) => newIndex.get(outputs[j]!)!),
+      ...(windows !== undefined ? { windows: keptInputs.flatMap((k) => [windows[2 * k]!, windows[2 * k + 1]!]) } : {}),
+    },
   };
 }

@@ -25,6 +25,7 @@
 // [B, H]) or leading axes ([B, 1] against [B, H]): they are left unfused.
 import { FUSABLE_OPS } from '../ir/ops.js';
 import { GraphBuilder } from '../ir/builder.js';
+import { eliminateDeadCode } from './dead-code.js';
 import { sameShape } from '../ir/shape.js';
 import type { Graph, Node, Shape, ValueId } from '../ir/types.js';
 
@@ -57,6 +58,14 @@ export function fuseElementwise(g: Graph): Graph {
   const isConstant = (v: ValueId): boolean => {
     const p = producer.get(v);
     return p !== undefined && g.nodes[p]!.op === 'constant' && Number.isFinite(g.nodes[p]!.attrs['value'] as number);
+  };
+  // A slice of the last axis is read through a window of what it slices (a gate's columns of a product of all gates).
+  const window = (v: ValueId): { value: ValueId; begin: number; size: number } | undefined => {
+    const p = producer.get(v);
+    const node = p === undefined ? undefined : g.nodes[p]!;
+    return node?.op === 'slice_last'
+      ? { value: node.inputs[0]!, begin: node.attrs['begin'] as number, size: node.attrs['size'] as number }
+      : undefined;
   };
   const fusable = (n: Node): boolean =>
     n.op in FUSABLE_OPS &&
@@ -107,9 +116,11 @@ export function fuseElementwise(g: Graph): Graph {
   g.nodes.forEach((node, i) => {
     const grp = lastOf.get(i);
     if (grp) {
-      const { program, inputs, outputs } = fusedProgram(g, grp.members, isConstant, producer, readers, graphOutputs);
+      const { program, inputs, outputs } = fusedProgram(g, grp.members, isConstant, producer, readers, graphOutputs, window);
       const source = g.nodes[i]!.source;
-      const outs = b.emit('fused', inputs.map(get), { program, outputs: outputs.map((o) => o.instr) }, source !== undefined ? { source } : {});
+      const windows = inputs.some((inp) => inp.window !== undefined) ? inputs.flatMap((inp) => inp.window ?? [-1, -1]) : undefined;
+      const attrs = { program, outputs: outputs.map((o) => o.instr), ...(windows ? { windows } : {}) };
+      const outs = b.emit('fused', inputs.map((inp) => get(inp.value)), attrs, source !== undefined ? { source } : {});
       bind(
         outputs.map((o) => o.value),
         outs,
@@ -121,7 +132,14 @@ export function fuseElementwise(g: Graph): Graph {
     }
   });
   g.outputs.forEach((o) => b.output(get(o.value), o.role, o.name));
-  return b.build();
+  // Slices now read through windows are dead.
+  return eliminateDeadCode(b.build());
+}
+
+/** An input of a fused node: a value, read whole or through a window [begin, size] of its last axis. */
+interface FusedInput {
+  readonly value: ValueId;
+  readonly window?: readonly [number, number];
 }
 
 /** The program of a group: its instructions, the values it reads (inputs) and those read outside it (outputs). */
@@ -132,17 +150,22 @@ function fusedProgram(
   producer: ReadonlyMap<ValueId, number>,
   readers: ReadonlyMap<ValueId, readonly number[]>,
   graphOutputs: ReadonlySet<ValueId>,
-): { program: string; inputs: ValueId[]; outputs: { value: ValueId; instr: number }[] } {
+  window: (v: ValueId) => { value: ValueId; begin: number; size: number } | undefined,
+): { program: string; inputs: FusedInput[]; outputs: { value: ValueId; instr: number }[] } {
   const instrOf = new Map<ValueId, number>();
-  const inputs: ValueId[] = [];
+  const inputs: FusedInput[] = [];
   const instrs = members.map((m, k) => {
     const node = g.nodes[m]!;
     const args = node.inputs.map((v) => {
       const t = instrOf.get(v);
       if (t !== undefined) return `t${t}`;
       if (isConstant(v)) return String(g.nodes[producer.get(v)!]!.attrs['value'] as number);
-      if (!inputs.includes(v)) inputs.push(v);
-      return `i${inputs.indexOf(v)}`;
+      // Only a slice of the group's own shape (a broadcast one is read whole).
+      const w = sameShape(g.values[v]!.type.shape, g.values[node.outputs[0]!]!.type.shape) ? window(v) : undefined;
+      const input: FusedInput = w ? { value: w.value, window: [w.begin, w.size] } : { value: v };
+      let at = inputs.findIndex((x) => x.value === input.value && x.window?.[0] === input.window?.[0] && x.window?.[1] === input.window?.[1]);
+      if (at < 0) at = inputs.push(input) - 1;
+      return `i${at}`;
     });
     if (node.op === 'leaky_relu') args.push(String(node.attrs['alpha'] as number));
     instrOf.set(node.outputs[0]!, k);

@@ -8,6 +8,7 @@ import { verifyGraph } from '../ir/verify.js';
 import { eliminateCommonSubexpressions } from './common-subexpressions.js';
 import { eliminateDeadCode } from './dead-code.js';
 import { fuseElementwise } from './fuse-elementwise.js';
+import { fuseGateProducts } from './fuse-gate-products.js';
 import { dedupeScanOutputs } from './dedupe-scan-outputs.js';
 import { hoistWeightGradients } from './hoist-weight-gradients.js';
 import { hoistInputProjections } from './hoist-input-projections.js';
@@ -33,6 +34,7 @@ export const PASSES = {
   pruneScanInputs: { name: 'prune-scan-inputs', run: pruneScanInputs },
   commonSubexpressions: { name: 'common-subexpressions', run: eliminateCommonSubexpressions },
   deadCode: { name: 'dead-code', run: eliminateDeadCode },
+  fuseGateProducts: { name: 'fuse-gate-products', run: fuseGateProducts },
   fuseElementwise: { name: 'fuse-elementwise', run: fuseElementwise },
 } as const satisfies Record<string, Pass>;
 
@@ -44,6 +46,20 @@ export const FORWARD_PIPELINE: readonly Pass[] = [
   PASSES.dedupeScanOutputs,
   PASSES.hoistWeightTransposes,
   PASSES.hoistLoopConstants,
+  PASSES.pruneScanInputs,
+  PASSES.commonSubexpressions,
+  PASSES.deadCode,
+  PASSES.fuseElementwise,
+];
+
+/**
+ * For the graph sampling and streaming run (the forward graph without its
+ * loss, at small batches): the forward pipeline plus one product and one
+ * lookup per cell for all its gates.
+ */
+export const PREDICT_PIPELINE: readonly Pass[] = [
+  ...FORWARD_PIPELINE.filter((p) => p !== PASSES.fuseElementwise),
+  PASSES.fuseGateProducts,
   PASSES.pruneScanInputs,
   PASSES.commonSubexpressions,
   PASSES.deadCode,

@@ -24,7 +24,11 @@ export function evaluateGraph(g: Graph, inputs: readonly Tensor64[]): Tensor64[]
         (t, i) => env.set(node.outputs[i]!, t),
       );
     } else if (node.op === 'fused') {
-      evalFused(node.attrs['program'] as string, node.attrs['outputs'] as readonly number[], args).forEach((t, i) =>
+      const windows = node.attrs['windows'] as readonly number[] | undefined;
+      const read = args.map((t, k) =>
+        windows !== undefined && windows[2 * k]! >= 0 ? referenceKernels.slice_last([t], { begin: windows[2 * k]!, size: windows[2 * k + 1]! }) : t,
+      );
+      evalFused(node.attrs['program'] as string, node.attrs['outputs'] as readonly number[], read).forEach((t, i) =>
         env.set(node.outputs[i]!, t),
       );
     } else {

@@ -59,7 +59,8 @@ export function executeGraph(g: Graph, inputs: readonly tf.Tensor[]): tf.Tensor[
         if (whole.has(v)) env.set(v, tf.stack(list));
       });
     } else if (node.op === 'fused') {
-      fused(node.attrs['program'] as string, node.attrs['outputs'] as readonly number[], node.inputs.map(get)).forEach((t, i) =>
+      const windows = node.attrs['windows'] as readonly number[] | undefined;
+      fused(node.attrs['program'] as string, node.attrs['outputs'] as readonly number[], node.inputs.map(get), windows).forEach((t, i) =>
         env.set(node.outputs[i]!, t),
       );
     } else {

@@ -54,6 +54,11 @@ export function mm(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
   return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), w.shape[1]!]);
 }
 
+/** The transposes of matrices side by side (a cell's gate matrices as one): concat(w_k^T) along the last axis. */
+export function joinedTranspose(ws: readonly tf.Tensor[]): tf.Tensor {
+  return ws.length === 1 ? tf.transpose(ws[0]!) : tf.tidy(() => tf.concat(ws.map((w) => tf.transpose(w)), -1));
+}
+
 /** a^T b summed over all leading axes. */
 export function outer(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   return fastTransposedMatMul()
@@ -103,10 +108,23 @@ export function scatterAdd(ids: tf.Tensor, values: tf.Tensor, rows: number): tf.
  */
 export function gatherRows(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
   const rows = table.shape[0]!;
+  if (ids.size <= 16 && hostBackend() && !taping() && table.dtype === 'float32') return gatherOnHost(table, ids);
   if (tf.getBackend() !== 'wasm' || rows > 256 || ids.size < 64) return tf.gather(table, ids);
   const flatIds = tf.reshape(ids, [-1]) as tf.Tensor1D;
   const y = tf.matMul(tf.cast(tf.oneHot(flatIds, rows), 'float32'), table as tf.Tensor2D);
   return tf.reshape(y, [...ids.shape, table.shape[1]!]);
+}
+
+/** A few rows (a streaming step) copied on the host: one kernel of about 3 us where wasm's gather takes 10-20. */
+function gatherOnHost(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+  const [rows, width] = [table.shape[0]!, table.shape[1]!];
+  return onHost([table, ids], [[...ids.shape, width]], ([t, i], [out]) => {
+    for (let r = 0; r < i!.length; r++) {
+      const id = i![r]!;
+      if (id >= 0 && id < rows) out!.set(t!.subarray(id * width, (id + 1) * width), r * width);
+      else out!.fill(0, r * width, (r + 1) * width);
+    }
+  })[0]!;
 }
 
 export function oneHot(ids: tf.Tensor, depth: number): tf.Tensor {
@@ -238,7 +256,7 @@ function fusedExpression(op: string, a: string, b: string | undefined): string {
  * 'e' (same size), 's' (one value), 'm' (a trailing block: e % size) or
  * 'd' (leading axes with trailing ones: e / (n / size)); null: none of these.
  */
-function broadcastMode(shape: readonly number[], out: readonly number[]): 'e' | 's' | 'm' | 'd' | null {
+function broadcastMode(shape: readonly number[], out: readonly number[]): 'e' | 's' | 'm' | 'd' | 'w' | null {
   const size = shape.reduce((a, b) => a * b, 1);
   const n = out.reduce((a, b) => a * b, 1);
   if (size === n) return 'e';
@@ -253,7 +271,8 @@ function broadcastMode(shape: readonly number[], out: readonly number[]): 'e' | 
   return null;
 }
 
-type FusedLoop = (ins: readonly ArrayLike<number>[], outs: Float32Array[], n: number, sizes: readonly number[]) => void;
+/** p[k]: what input k's reads need (mode m: its size; d: n / size; w: output width, input width, window begin). */
+type FusedLoop = (ins: readonly ArrayLike<number>[], outs: Float32Array[], n: number, p: readonly (readonly number[])[]) => void;
 const fusedLoops = new Map<string, FusedLoop | null>();
 
 /** The loop of a program for these broadcast modes, compiled once; null where `new Function` is not allowed. */
@@ -265,7 +284,8 @@ function fusedLoop(program: string, instrs: readonly FusedInstr[], outputs: read
   [...modes].forEach((m, k) => {
     pre.push(`const a${k} = ins[${k}];`);
     if (m === 's') pre.push(`const s${k} = a${k}[0];`);
-    else if (m === 'm' || m === 'd') pre.push(`const q${k} = ${m === 'm' ? `sizes[${k}]` : `n / sizes[${k}]`};`);
+    else if (m === 'm' || m === 'd') pre.push(`const q${k} = p[${k}][0];`);
+    else if (m === 'w') pre.push(`const w${k} = p[${k}][0], z${k} = p[${k}][1], b${k} = p[${k}][2];`);
   });
   outputs.forEach((_, k) => pre.push(`const o${k} = outs[${k}];`));
   const value = (a: string): string => {
@@ -273,6 +293,7 @@ function fusedLoop(program: string, instrs: readonly FusedInstr[], outputs: read
     if (a[0] !== 'i') return `(${Number(a)})`;
     const k = Number(a.slice(1));
     const m = modes[k];
+    if (m === 'w') return `a${k}[((e / w${k}) | 0) * z${k} + b${k} + (e % w${k})]`;
     return m === 'e' ? `a${k}[e]` : m === 's' ? `s${k}` : m === 'm' ? `a${k}[e % q${k}]` : `a${k}[(e / q${k}) | 0]`;
   };
   // Each input is read once per element, then used by name.
@@ -291,7 +312,7 @@ function fusedLoop(program: string, instrs: readonly FusedInstr[], outputs: read
   outputs.forEach((t, k) => lines.push(`o${k}[e] = t${t};`));
   let loop: FusedLoop | null;
   try {
-    loop = new Function('ins', 'outs', 'n', 'sizes', `${pre.join('\n')}\nfor (let e = 0; e < n; e++) {\n${lines.join('\n')}\n}`) as FusedLoop;
+    loop = new Function('ins', 'outs', 'n', 'p', `${pre.join('\n')}\nfor (let e = 0; e < n; e++) {\n${lines.join('\n')}\n}`) as FusedLoop;
   } catch {
     loop = null;
   }
@@ -317,9 +338,8 @@ const FUSED_COSTS: Readonly<Record<string, readonly [number, number]>> = {
  * the fitted costs (about 3.4 us per dispatched kernel, 3 us per host call).
  */
 function fusedOnHost(instrs: readonly FusedInstr[], n: number): boolean {
-  const backend = tf.getBackend();
-  if (backend === 'cpu') return true;
-  if (backend !== 'wasm') return false;
+  if (!hostBackend()) return false;
+  if (tf.getBackend() === 'cpu') return true;
   let host = 3000;
   let kernels = 0;
   for (const { op } of instrs) {
@@ -330,62 +350,100 @@ function fusedOnHost(instrs: readonly FusedInstr[], n: number): boolean {
   return host < kernels;
 }
 
-const FUSED_KERNEL = 'RnncFusedElementwise';
+// ---------------------------------------------------------------- kernels run on the host
+//
+// The cpu and wasm backends keep tensor data in host memory (a JavaScript
+// array; wasm's heap), so a kernel can be a JavaScript function over views
+// of it: one dispatch however much it does.
 
-interface FusedKernelAttrs {
-  readonly loop: FusedLoop;
-  readonly shape: readonly number[];
-  readonly count: number;
+const HOST_KERNEL = 'RnncHost';
+
+/** Fills the outputs (float32, zeroed on cpu, uninitialised on wasm) from the inputs. */
+type HostFill = (ins: readonly (Float32Array | Int32Array)[], outs: Float32Array[]) => void;
+
+interface HostKernelAttrs {
+  readonly fill: HostFill;
+  readonly shapes: readonly (readonly number[])[];
 }
 
-/** Host memory of a tensor: wasm's heap or the cpu backend's array (both backends keep float32 data on the host). */
+/** The host memory of a tensor: wasm's heap, or the cpu backend's array. */
 interface HostBackend {
   makeOutput?(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  typedArrayFromHeap?(t: tf.TensorInfo): Float32Array;
-  data?: { get(id: unknown): { values: Float32Array } };
+  typedArrayFromHeap?(t: tf.TensorInfo): Float32Array | Int32Array;
+  data?: { get(id: unknown): { values: Float32Array | Int32Array } };
   makeTensorInfo?(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
 }
 
-function registerFusedKernel(backendName: string): void {
-  if (tf.getKernel(FUSED_KERNEL, backendName)) return;
+function registerHostKernel(backendName: string): void {
+  if (tf.getKernel(HOST_KERNEL, backendName)) return;
   tf.registerKernel({
-    kernelName: FUSED_KERNEL,
+    kernelName: HOST_KERNEL,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
       const b = backend as unknown as HostBackend;
       const ins = inputs as unknown as tf.TensorInfo[];
-      const { loop, shape, count } = attrs as unknown as FusedKernelAttrs;
-      const n = shape.reduce((x, y) => x * y, 1);
-      const sizes = ins.map((t) => t.shape.reduce((x, y) => x * y, 1));
+      const { fill, shapes } = attrs as unknown as HostKernelAttrs;
       if (b.makeOutput && b.typedArrayFromHeap) {
         // Allocate first: a growing heap detaches views taken before.
-        const outs = Array.from({ length: count }, () => b.makeOutput!([...shape], 'float32'));
-        loop(ins.map((t) => b.typedArrayFromHeap!(t)), outs.map((t) => b.typedArrayFromHeap!(t)), n, sizes);
+        const outs = shapes.map((shape) => b.makeOutput!([...shape], 'float32'));
+        fill(ins.map((t) => b.typedArrayFromHeap!(t)), outs.map((t) => b.typedArrayFromHeap!(t) as Float32Array));
         return outs;
       }
-      const outs = Array.from({ length: count }, () => new Float32Array(n));
-      loop(ins.map((t) => b.data!.get(t.dataId).values), outs, n, sizes);
-      return outs.map((v) => b.makeTensorInfo!([...shape], 'float32', v));
+      const outs = shapes.map((shape) => new Float32Array(shape.reduce((x, y) => x * y, 1)));
+      fill(ins.map((t) => b.data!.get(t.dataId).values), outs);
+      return outs.map((v, k) => b.makeTensorInfo!([...shapes[k]!], 'float32', v));
     },
   });
 }
 
-/** Runs a fused elementwise program on its inputs; returns its outputs. */
-export function fused(program: string, outputs: readonly number[], inputs: readonly tf.Tensor[]): tf.Tensor[] {
+/** Whether the active backend keeps its data on the host (where onHost may run). */
+function hostBackend(): boolean {
+  return tf.getBackend() === 'cpu' || tf.getBackend() === 'wasm';
+}
+
+/** Runs `fill` as one kernel over host views of the inputs and of new float32 outputs of the given shapes. */
+function onHost(inputs: readonly tf.Tensor[], shapes: readonly (readonly number[])[], fill: HostFill): tf.Tensor[] {
+  registerHostKernel(tf.getBackend());
+  const attrs: HostKernelAttrs = { fill, shapes };
+  const out = tf.engine().runKernel(HOST_KERNEL, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap);
+  return Array.isArray(out) ? out : [out as tf.Tensor];
+}
+
+/** Whether tfjs's own autodiff is recording (tests check ours with it): it cannot differentiate host kernels. */
+function taping(): boolean {
+  return (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+}
+
+/**
+ * Runs a fused elementwise program on its inputs; returns its outputs.
+ * `windows` ([begin, size] per input, [-1, -1] for all of it) names the part
+ * of an input's last axis the program reads: a gate's columns of a product
+ * computed for all gates at once.
+ */
+export function fused(program: string, outputs: readonly number[], inputs: readonly tf.Tensor[], windows?: readonly number[]): tf.Tensor[] {
   const instrs = parseFusedProgram(program);
-  const shape = inputs.reduce<number[]>((s, t) => tf.backend_util.assertAndGetBroadcastShape(s, t.shape), []);
+  const windowOf = (k: number): [number, number] | undefined =>
+    windows !== undefined && windows[2 * k]! >= 0 ? [windows[2 * k]!, windows[2 * k + 1]!] : undefined;
+  const shapes = inputs.map((t, k) => {
+    const w = windowOf(k);
+    return w === undefined ? t.shape : [...t.shape.slice(0, -1), w[1]];
+  });
+  const shape = shapes.reduce<number[]>((s, t) => tf.backend_util.assertAndGetBroadcastShape(s, t), []);
   const n = shape.reduce((x, y) => x * y, 1);
-  // Under tf.grad (tfjs's own autodiff, used by tests to check ours) the op-by-op form, which it can differentiate.
-  const taping = (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
-  if (!taping && fusedOnHost(instrs, n) && inputs.every((t) => t.dtype === 'float32')) {
-    const modes = inputs.map((t) => broadcastMode(t.shape, shape));
+  if (!taping() && fusedOnHost(instrs, n) && inputs.every((t) => t.dtype === 'float32')) {
+    const modes = shapes.map((s, k) => (windowOf(k) === undefined ? broadcastMode(s, shape) : s.reduce((x, y) => x * y, 1) === n ? 'w' : null));
     const loop = modes.includes(null) ? null : fusedLoop(program, instrs, outputs, modes.join(''));
     if (loop) {
-      registerFusedKernel(tf.getBackend());
-      const attrs: FusedKernelAttrs = { loop, shape, count: outputs.length };
-      const out = tf.engine().runKernel(FUSED_KERNEL, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap);
-      return Array.isArray(out) ? out : [out as tf.Tensor];
+      const p = inputs.map((t, k) => {
+        const w = windowOf(k);
+        return modes[k] === 'w' ? [w![1], t.shape[t.rank - 1]!, w![0]] : modes[k] === 'm' ? [t.size] : modes[k] === 'd' ? [n / t.size] : [];
+      });
+      return onHost(inputs, outputs.map(() => shape), (ins, outs) => loop(ins, outs, n, p));
     }
   }
-  return fusedByOps(instrs, outputs, inputs);
+  const read = inputs.map((t, k) => {
+    const w = windowOf(k);
+    return w === undefined ? t : sliceLast(t, w[0], w[1]);
+  });
+  return fusedByOps(instrs, outputs, read);
 }

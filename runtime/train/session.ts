@@ -15,6 +15,7 @@ import { initValues } from '../init.js';
 import { RuntimeUserError } from '../io.js';
 import { Rng } from '../rng.js';
 import { executeGraph } from '../tfjs/execute.js';
+import { joinedTranspose } from '../tfjs/portable-ops.js';
 import { resolveShape } from '../shape-binding.js';
 import { clipByGlobalNorm, clipByValue } from './clip.js';
 import { createOptimizer, type Optimizer, type OptimizerState, type TensorJson } from './optimizers.js';
@@ -40,9 +41,11 @@ export interface GraphSet {
 
 /**
  * Inputs of role `derived` are named `transpose:<param>` (compiler/ir/types.ts):
- * the transpose of a parameter, made here once per optimizer step.
+ * the transpose of a parameter, made here once per optimizer step; or
+ * `transpose:P1+P2+...`, the transposes of several side by side.
  */
 const TRANSPOSE_PREFIX = 'transpose:';
+const JOINED_SEPARATOR = '+';
 
 export interface BatchResult {
   /** Mean loss over the positions that counted. */
@@ -231,14 +234,14 @@ export class TrainingSession {
     return this.unreadPlaceholder;
   }
 
-  /** `transpose:<param>`, made once per optimizer step (kept outside any tidy scope). */
+  /** `transpose:<param>` (or `transpose:P1+P2+...`), made once per optimizer step (kept outside any tidy scope). */
   private derivedValue(name: string): tf.Tensor {
     const cached = this.derived.get(name);
     if (cached && cached.step === this.step) return cached.value;
     cached?.value.dispose();
-    const param = this.params.get(name.slice(TRANSPOSE_PREFIX.length));
-    if (!name.startsWith(TRANSPOSE_PREFIX) || !param) throw new Error(`internal: no derived input ${name}`);
-    const value = tf.keep(tf.transpose(param));
+    const params = name.slice(TRANSPOSE_PREFIX.length).split(JOINED_SEPARATOR).map((p) => this.params.get(p));
+    if (!name.startsWith(TRANSPOSE_PREFIX) || params.some((p) => p === undefined)) throw new Error(`internal: no derived input ${name}`);
+    const value = tf.keep(joinedTranspose(params as tf.Tensor[]));
     this.derived.set(name, { step: this.step, value });
     return value;
   }

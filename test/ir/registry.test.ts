@@ -218,6 +218,11 @@ const CASES: Readonly<Record<string, readonly OpCase[]>> = {
       },
     },
     {
+      label: 'columns of a wider input read through windows (a gate of a joined product)',
+      inputs: [f(2, 6), f(3), f(2, 5)],
+      attrs: { program: 'add:i0,i1;tanh:t0;mul:t1,i2', outputs: [2], windows: [3, 3, -1, -1, 1, 3] },
+    },
+    {
       label: 'a value of one input only, broadcast to the output shape',
       inputs: [f(3), f(2, 3)],
       attrs: { program: 'tanh:i0;mul:t0,i1', outputs: [0] },
