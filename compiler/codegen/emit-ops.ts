@@ -65,7 +65,7 @@ export const OP_EMITTERS: Record<KernelOp, OpEmitter> = {
   outer: call('outer'),
   lead_last: call('leadLast'),
   outer_lt: call('outerLt'),
-  transpose: call('tf.transpose'),
+  transpose: call('transpose2d'),
   concat: (a) => `tf.concat([${a.join(', ')}], -1)`,
   slice_last: (a, attrs) => `sliceLast(${a0(a)}, ${num(attrs, 'begin')}, ${num(attrs, 'size')})`,
   pad_last: (a, attrs) => `padLast(${a0(a)}, ${num(attrs, 'before')}, ${num(attrs, 'after')})`,

@@ -1,12 +1,13 @@
-// The lookup kernels chosen per backend (runtime/tfjs/portable-ops.ts):
-// gatherRows (a one-hot product on wasm for small tables, tf.gather
-// elsewhere) and scatterAdd (scatterND, summing repeated ids) give the
-// numbers a plain loop gives, on cpu and on wasm, for small and large tables.
+// The lookup and layout kernels chosen per backend (runtime/tfjs/portable-ops.ts):
+// gatherRows (a copy on the host on cpu and wasm, tf.gather elsewhere),
+// scatterAdd (scatterND, summing repeated ids), transpose2d and sumTo over
+// leading axes (host loops on cpu and wasm) give the numbers a plain loop
+// gives, on cpu and on wasm, for small and large tables.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../runtime/backend.js';
 import { Rng } from '../../runtime/rng.js';
-import { gatherRows, scatterAdd } from '../../runtime/tfjs/portable-ops.js';
+import { gatherRows, scatterAdd, sumTo, transpose2d } from '../../runtime/tfjs/portable-ops.js';
 
 afterAll(async () => {
   await selectBackend('cpu');
@@ -41,6 +42,26 @@ describe.each(['cpu', 'wasm'])('on %s', (backend) => {
         for (let e = 0; e < E; e++) want[id * E + e]! += values[r * E + e]!;
       });
       want.forEach((w, i) => expect(got.s[i]).toBeCloseTo(w, 5));
+    });
+  }
+
+  for (const [R, C] of [[1, 7], [33, 70], [2048, 40]] as const) {
+    it(`transpose2d of ${R} x ${C} and sumTo over the leading axes of [${R}, 3, ${C}]`, async () => {
+      await selectBackend(backend);
+      const rng = new Rng(R + C);
+      const x = Float32Array.from({ length: R * C }, () => rng.normal());
+      const y = Float32Array.from({ length: R * 3 * C }, () => rng.normal());
+      const got = tf.tidy(() => {
+        const t = transpose2d(tf.tensor2d(x, [R, C]));
+        expect(t.shape).toEqual([C, R]);
+        const s = sumTo(tf.tensor3d(y, [R, 3, C]), [C]);
+        expect(s.shape).toEqual([C]);
+        return { t: t.dataSync(), s: s.dataSync() };
+      });
+      for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) expect(got.t[c * R + r]).toBe(x[r * C + c]);
+      const want = new Float64Array(C);
+      y.forEach((v, i) => (want[i % C]! += v));
+      want.forEach((w, j) => expect(Math.abs(got.s[j]! - w)).toBeLessThan(1e-4 * Math.max(1, Math.abs(w))));
     });
   }
 });
