@@ -182,3 +182,16 @@ describe.each(['cpu', 'wasm'])('the fused kernel on %s', (backend) => {
     });
   }
 });
+
+describe('tanh in a fused loop', () => {
+  it('is within 2e-7 (relative) of Math.tanh from -10 to 10, tiny values and saturation included', async () => {
+    await selectBackend('cpu');
+    const xs = [...Array.from({ length: 20001 }, (_, i) => -10 + i * 0.001), 1e-9, -3e-6, 3.999999, 4, 4.000001, 50, -50].map(Math.fround);
+    // 'add' of 0 keeps a group of two ops, as the pass makes them.
+    const g = fusedGraph('add:i0,0;tanh:t0', [1], [[xs.length]]);
+    const got = tf.tidy(() => executeGraph(g, [tf.tensor1d(xs)])[0]!.dataSync());
+    let worst = 0;
+    xs.forEach((x, i) => (worst = Math.max(worst, Math.abs(got[i]! - Math.tanh(x)) / Math.max(Math.abs(Math.tanh(x)), 1e-30))));
+    expect(worst).toBeLessThan(2e-7);
+  });
+});
