@@ -9,6 +9,7 @@ import { eliminateCommonSubexpressions } from './common-subexpressions.js';
 import { eliminateDeadCode } from './dead-code.js';
 import { fuseElementwise } from './fuse-elementwise.js';
 import { fuseGateProducts } from './fuse-gate-products.js';
+import { sinkOutputProjections } from './sink-output-projections.js';
 import { dedupeScanOutputs } from './dedupe-scan-outputs.js';
 import { hoistWeightGradients } from './hoist-weight-gradients.js';
 import { hoistInputProjections } from './hoist-input-projections.js';
@@ -35,6 +36,7 @@ export const PASSES = {
   commonSubexpressions: { name: 'common-subexpressions', run: eliminateCommonSubexpressions },
   deadCode: { name: 'dead-code', run: eliminateDeadCode },
   fuseGateProducts: { name: 'fuse-gate-products', run: fuseGateProducts },
+  sinkOutputProjections: { name: 'sink-output-projections', run: sinkOutputProjections },
   fuseElementwise: { name: 'fuse-elementwise', run: fuseElementwise },
 } as const satisfies Record<string, Pass>;
 
@@ -54,10 +56,11 @@ export const FORWARD_PIPELINE: readonly Pass[] = [
 
 /**
  * For the graph sampling and streaming run (the forward graph without its
- * loss, at small batches): the forward pipeline plus one product and one
- * lookup per cell for all its gates.
+ * loss, at small batches): output projections per step, then the forward
+ * pipeline plus one product and one lookup per cell for all its gates.
  */
 export const PREDICT_PIPELINE: readonly Pass[] = [
+  PASSES.sinkOutputProjections,
   ...FORWARD_PIPELINE.filter((p) => p !== PASSES.fuseElementwise),
   PASSES.fuseGateProducts,
   PASSES.pruneScanInputs,
