@@ -306,6 +306,7 @@ function fusedExpression(op: string, a: string, b: string | undefined): string {
  * How an input broadcasts against the output, by element index e of n:
  * 'e' (same size), 's' (one value), 'm' (a trailing block: e % size) or
  * 'd' (leading axes with trailing ones: e / (n / size)); null: none of these.
+ * (The fifth mode, 'w', a window of the last axis, is the input's attribute.)
  */
 function broadcastMode(shape: readonly number[], out: readonly number[]): 'e' | 's' | 'm' | 'd' | 'w' | null {
   const size = shape.reduce((a, b) => a * b, 1);

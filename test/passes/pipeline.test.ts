@@ -107,6 +107,24 @@ describe('optimisation pipeline', () => {
     });
     await expect(`${stages.join('\n\n')}\n`).toMatchFileSnapshot(join(__dirname, '..', 'cases', 'passes', 'rnn.pipeline.ir.txt'));
   });
+
+  it('before/after goldens of the streaming passes on an lstm (predict graph, batches without padding)', async () => {
+    const model = compileModel(`model m { dim V = 3, H = 2
+  input x: seq<token[V]>; target y: seq<token[V]>
+  h = lstm(one_hot(x)) with H
+  loss = cross_entropy(dense(h, V), y) }`);
+    const shown = new Set(['sink-output-projections', 'fuse-gate-products', 'fuse-elementwise']);
+    const stages: string[] = [];
+    trainingGraphs(model, false, {
+      assumeFullMask: true,
+      after: (pass, g) => {
+        // The predict graph is the one without a loss.
+        if (shown.has(pass) && !g.outputs.some((o) => o.role === 'loss' || o.role === 'grad')) stages.push(printGraph(g, `predict graph after ${pass}`));
+      },
+    });
+    expect(stages).toHaveLength(3);
+    await expect(`${stages.join('\n\n')}\n`).toMatchFileSnapshot(join(__dirname, '..', 'cases', 'passes', 'lstm.predict-pipeline.ir.txt'));
+  });
 });
 
 describe('dedupe-scan-outputs, transpose-outer-operands and one-hot-products on an LSTM', () => {
