@@ -189,9 +189,11 @@ export function timePlace(x: tf.Tensor, like: tf.Tensor, index: number): tf.Tens
  * making each step from them costs one.
  */
 export function unstackTime(x: tf.Tensor): tf.Tensor[] {
-  if (tf.getBackend() !== 'wasm') return tf.unstack(x);
   const steps = x.shape[0]!;
   const inner = x.shape.slice(1);
+  // One step (streaming): a reshape shares the data, no copy.
+  if (steps === 1) return [tf.reshape(x, inner)];
+  if (tf.getBackend() !== 'wasm') return tf.unstack(x);
   const size = inner.reduce((a, b) => a * b, 1);
   const values = x.dataSync();
   return Array.from({ length: steps }, (_, t) => tf.tensor(values.subarray(t * size, (t + 1) * size), inner, x.dtype));

@@ -27,12 +27,27 @@ export function numericDims(model: LoweredModel): Record<string, number> {
   return out;
 }
 
+/** Per model, what planFeeds reads of it (made once: a streaming step plans its feeds every call). */
+const modelFacts = new WeakMap<LoweredModel, { dims: Record<string, number>; inputIndex: Map<string, number>; targetIndex: Map<string, number> }>();
+
+function factsOf(model: LoweredModel) {
+  let facts = modelFacts.get(model);
+  if (!facts) {
+    facts = {
+      dims: numericDims(model),
+      inputIndex: new Map(model.inputs.map((s, i) => [s.name, i])),
+      targetIndex: new Map(model.targets.map((s, i) => [s.name, i])),
+    };
+    modelFacts.set(model, facts);
+  }
+  return facts;
+}
+
 export function planFeeds(g: Graph, model: LoweredModel, batch: Batch, opts: FeedOptions = {}): Feed[] {
   const T = batch.steps;
   const B = batch.batchSize;
-  const bind = { ...numericDims(model), B, T };
-  const inputIndex = new Map(model.inputs.map((s, i) => [s.name, i]));
-  const targetIndex = new Map(model.targets.map((s, i) => [s.name, i]));
+  const { dims, inputIndex, targetIndex } = factsOf(model);
+  const bind = { ...dims, B, T };
   const lossFrom = opts.lossFrom ?? 0;
   const restrict = (t: HostTensor): HostTensor => {
     if (lossFrom <= 0) return t;
