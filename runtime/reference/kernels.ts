@@ -81,6 +81,26 @@ function lastDim(x: Tensor64): number {
   return x.shape[x.shape.length - 1]!;
 }
 
+/** The last axis moved to the front: [..., N] -> [N, ...]. */
+function leadLast(x: Tensor64): Tensor64 {
+  const [n, r] = [lastDim(x), rows(x)];
+  const out = new Float64Array(n * r);
+  for (let i = 0; i < r; i++) for (let j = 0; j < n; j++) out[j * r + i] = x.data[i * n + j]!;
+  return f([n, ...x.shape.slice(0, -1)], out);
+}
+
+/** at [M, ...] times b [..., P] summed over the shared axes: [M, P]. */
+function outerLt(at: Tensor64, b: Tensor64): Tensor64 {
+  const [m, p, r] = [at.shape[0]!, lastDim(b), rows(b)];
+  const out = new Float64Array(m * p);
+  for (let i = 0; i < m; i++)
+    for (let k = 0; k < r; k++) {
+      const av = at.data[i * r + k]!;
+      for (let j = 0; j < p; j++) out[i * p + j]! += av * b.data[k * p + j]!;
+    }
+  return f([m, p], out);
+}
+
 export const referenceKernels: Record<KernelOp, RefKernel> = {
   constant: (_i, attrs) => f([], Float64Array.of(attrs['value'] as number)),
   zeros_like: ([x]) => f(x!.shape, new Float64Array(x!.data.length)),
@@ -123,33 +143,10 @@ export const referenceKernels: Record<KernelOp, RefKernel> = {
       }
     return f([...x!.shape.slice(0, -1), m], out);
   },
-  outer: ([a, b]) => {
-    const [n, m, p] = [rows(a!), lastDim(a!), lastDim(b!)];
-    const out = new Float64Array(m * p);
-    for (let r = 0; r < n; r++)
-      for (let i = 0; i < m; i++) {
-        const av = a!.data[r * m + i]!;
-        for (let j = 0; j < p; j++) out[i * p + j]! += av * b!.data[r * p + j]!;
-      }
-    return f([m, p], out);
-  },
-  lead_last: ([x]) => {
-    const [n, r] = [lastDim(x!), rows(x!)];
-    const out = new Float64Array(n * r);
-    for (let i = 0; i < r; i++) for (let j = 0; j < n; j++) out[j * r + i] = x!.data[i * n + j]!;
-    return f([n, ...x!.shape.slice(0, -1)], out);
-  },
-  outer_lt: ([at, b]) => {
-    const [m, p] = [at!.shape[0]!, lastDim(b!)];
-    const r = rows(b!);
-    const out = new Float64Array(m * p);
-    for (let i = 0; i < m; i++)
-      for (let k = 0; k < r; k++) {
-        const av = at!.data[i * r + k]!;
-        for (let j = 0; j < p; j++) out[i * p + j]! += av * b!.data[k * p + j]!;
-      }
-    return f([m, p], out);
-  },
+  // a^T b is the product of lead_last(a) with b: the same sums in the same order.
+  outer: ([a, b]) => outerLt(leadLast(a!), b!),
+  lead_last: ([x]) => leadLast(x!),
+  outer_lt: ([at, b]) => outerLt(at!, b!),
   transpose: ([x]) => {
     const [m, n] = [x!.shape[0]!, x!.shape[1]!];
     const out = new Float64Array(m * n);
