@@ -1,13 +1,14 @@
 // The lookup and layout kernels chosen per backend (runtime/tfjs/portable-ops.ts):
 // gatherRows (a copy on the host on cpu and wasm, tf.gather elsewhere),
 // scatterAdd (scatterND, summing repeated ids), transpose2d and sumTo over
-// leading axes (host loops on cpu and wasm) give the numbers a plain loop
-// gives, on cpu and on wasm, for small and large tables.
+// leading axes (host loops on cpu and wasm), and the cross-entropy and its
+// derivative (softmax kernel, then a host loop) give the numbers a plain
+// float64 loop gives, on cpu and on wasm, for small and large tables.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../runtime/backend.js';
 import { Rng } from '../../runtime/rng.js';
-import { gatherRows, scatterAdd, sumTo, transpose2d } from '../../runtime/tfjs/portable-ops.js';
+import { gatherRows, scatterAdd, sumTo, transpose2d, xent, xentGrad } from '../../runtime/tfjs/portable-ops.js';
 
 afterAll(async () => {
   await selectBackend('cpu');
@@ -64,4 +65,39 @@ describe.each(['cpu', 'wasm'])('on %s', (backend) => {
       want.forEach((w, j) => expect(Math.abs(got.s[j]! - w)).toBeLessThan(1e-4 * Math.max(1, Math.abs(w))));
     });
   }
+
+  it('xent and xentGrad: a label with a vanishing probability, labels out of range, a row of -Infinity', async () => {
+    await selectBackend(backend);
+    const [T, B, K] = [5, 4, 6];
+    const rng = new Rng(3);
+    const logits = Float32Array.from({ length: T * B * K }, () => 3 * rng.normal());
+    const labels = Int32Array.from({ length: T * B }, () => rng.int(K));
+    const ct = Float32Array.from({ length: T * B }, () => rng.normal());
+    // Row 0: the label's probability is e^-300 (underflows float32): the loss is log-sum-exp's, 300.
+    logits.fill(0, 0, K);
+    logits[1] = 300;
+    labels[0] = 0;
+    labels[1] = -1; // out of range: picks nothing
+    labels[2] = K;
+    logits.fill(-Infinity, 3 * K, 4 * K); // loss and gradient NaN, as log-sum-exp gives
+    const got = tf.tidy(() => {
+      const [x, y, c] = [tf.tensor3d(logits, [T, B, K]), tf.tensor2d(labels, [T, B], 'int32'), tf.tensor2d(ct, [T, B])];
+      return { loss: xent(x, y).dataSync(), grad: xentGrad(x, y, c).dataSync() };
+    });
+    for (let r = 0; r < T * B; r++) {
+      const row = Array.from(logits.subarray(r * K, (r + 1) * K));
+      const m = Math.max(...row);
+      const lse = m + Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0));
+      const label = labels[r]!;
+      const want = lse - (label >= 0 && label < K ? row[label]! : 0);
+      if (r === 3) expect(got.loss[r]).toBeNaN();
+      else expect(Math.abs(got.loss[r]! - want), `row ${r}`).toBeLessThan(1e-5 * Math.max(1, Math.abs(want)));
+      row.forEach((v, j) => {
+        const g = (Math.exp(v - lse) - (j === label ? 1 : 0)) * ct[r]!;
+        if (r === 3) expect(got.grad[r * K + j]).toBeNaN();
+        else expect(Math.abs(got.grad[r * K + j]! - g), `row ${r} class ${j}`).toBeLessThan(1e-6);
+      });
+    }
+    expect(got.loss[0]).toBeCloseTo(300, 4);
+  });
 });

@@ -135,13 +135,23 @@ const LSTM_STEP =
   'mul:t8,i12;mul:t5,t2;add:t12,t13;tanh:t14;mul:t11,t15';
 
 describe.each(['cpu', 'wasm'])('the fused kernel on %s', (backend) => {
-  const cases: { label: string; program: string; outputs: number[]; shapes: (b: number) => number[][]; windows?: number[] }[] = [
+  // `wide`: at batch 64 wasm runs it op by op (cheap ops, sigmoid included, on thousands of elements), the kernel's other path.
+  const cases: { label: string; program: string; outputs: number[]; shapes: (b: number) => number[][]; windows?: number[]; wide?: boolean }[] = [
+    {
+      label: 'arithmetic and a sigmoid over a window of a wide product, a bias, a [B, 1] mask',
+      program: 'add:i0,i1;mul:t0,i2;sub:t1,i3;sigmoid:t2',
+      outputs: [1, 3],
+      shapes: (B) => [[B, 1024], [512], [B, 1], [B, 512]],
+      windows: [512, 512, -1, -1, -1, -1, -1, -1],
+      wide: true,
+    },
     {
       label: "two gates' columns of one product read through windows, a bias",
       program: 'add:i0,i1;sigmoid:t0;mul:t1,i2;add:t2,i3',
       outputs: [3],
       shapes: (B) => [[B, 192], [64], [B, 192], [B, 64]],
       windows: [0, 64, -1, -1, 128, 64, -1, -1],
+      wide: true,
     },
     {
       label: 'an LSTM step: [B, H] inputs, [H] biases (a trailing block), two outputs',
@@ -169,8 +179,8 @@ describe.each(['cpu', 'wasm'])('the fused kernel on %s', (backend) => {
           got = tf.tidy(() => executeGraph(g, feeds.map(toTf)).map((t) => t.dataSync() as Float32Array));
         });
         const kernels = profile.kernels.map((k) => k.name);
-        // cpu always runs the loop; wasm runs it where dispatch dominates (batch 1) and op by op at batch 64 for the LSTM step.
-        const oneKernel = backend === 'cpu' || B === 1 || !c.program.includes('sigmoid');
+        // cpu always runs the loop; wasm runs it unless the group is cheap arithmetic over many elements.
+        const oneKernel = backend === 'cpu' || B === 1 || !c.wide;
         expect(kernels.includes('RnncHost'), kernels.join(' ')).toBe(oneKernel);
         if (oneKernel) expect(kernels.filter((k) => k !== 'RnncHost')).toEqual([]);
         want.forEach((w, k) => {
@@ -193,5 +203,29 @@ describe('tanh in a fused loop', () => {
     let worst = 0;
     xs.forEach((x, i) => (worst = Math.max(worst, Math.abs(got[i]! - Math.tanh(x)) / Math.max(Math.abs(Math.tanh(x)), 1e-30))));
     expect(worst).toBeLessThan(2e-7);
+  });
+});
+
+describe('exp in a fused loop', () => {
+  const xs = [...Array.from({ length: 14161 }, (_, i) => -708 + i * 0.1), -707.99, 707.99, 708, -708, 708.5, -708.3, 1e-12, -3e-9, 0].map(Math.fround);
+
+  it('is within 1e-8 (relative, before float32 rounding) of Math.exp from -708 to 708, and Math.exp beyond', async () => {
+    await selectBackend('cpu');
+    // log(exp(x)) - x is exp's relative error, in float64 inside the loop.
+    const g = fusedGraph('exp:i0;log:t0;sub:t1,i0;mul:t2,1e8', [3], [[xs.length]]);
+    const got = tf.tidy(() => executeGraph(g, [tf.tensor1d(xs)])[0]!.dataSync());
+    let worst = 0;
+    got.forEach((v) => (worst = Math.max(worst, Math.abs(v))));
+    // In units of 1e-8.
+    expect(worst).toBeLessThan(1);
+  });
+
+  it('keeps NaN, overflows to Infinity and underflows to 0 as Math.exp does; sigmoid saturates', async () => {
+    await selectBackend('cpu');
+    const edge = [NaN, Infinity, -Infinity, 1000, -1000, 89, -104];
+    const g = fusedGraph('exp:i0;sigmoid:i0', [0, 1], [[edge.length]]);
+    const [e, s] = tf.tidy(() => executeGraph(g, [tf.tensor1d(edge)]).map((t) => t.dataSync()));
+    expect([...e!]).toEqual(edge.map((x) => Math.fround(Math.exp(x))));
+    expect([...s!]).toEqual(edge.map((x) => Math.fround(1 / (1 + Math.exp(-x)))));
   });
 });
