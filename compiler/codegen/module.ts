@@ -631,14 +631,7 @@ params[name] = ${h['nesterov'] === 1 ? 'tf.add(p[name], tf.sub(tf.mul(mu, v), lr
 ms[name] = ms2;
 params[name] = tf.sub(p[name], tf.div(tf.mul(tf.scalar(lr), g), tf.add(tf.sqrt(ms2), tf.scalar(${lit(h['eps']!)}))));`;
         case 'adam':
-          return `const m2 = tf.add(tf.mul(tf.scalar(${lit(h['beta1']!)}), state.m[name]), tf.mul(tf.scalar(${lit(1 - h['beta1']!)}), g));
-const v2 = tf.add(tf.mul(tf.scalar(${lit(h['beta2']!)}), state.v[name]), tf.mul(tf.scalar(${lit(1 - h['beta2']!)}), tf.square(g)));
-m[name] = m2;
-v[name] = v2;
-// The bias corrections are computed in float64; only the final factors enter float32.
-const mHat = tf.div(m2, tf.scalar(1 - Math.pow(${lit(h['beta1']!)}, t)));
-const vHat = tf.div(v2, tf.scalar(1 - Math.pow(${lit(h['beta2']!)}, t)));
-params[name] = tf.sub(p[name], tf.div(tf.mul(tf.scalar(lr), mHat), tf.add(tf.sqrt(vHat), tf.scalar(${lit(h['eps']!)}))));`;
+          return `[params[name], m[name], v[name]] = adamStep(p[name], g, state.m[name], state.v[name], ${lit(h['beta1']!)}, ${lit(h['beta2']!)}, ${lit(h['eps']!)}, lr, t) as [tf.Tensor, tf.Tensor, tf.Tensor];`;
         case 'adagrad':
           return `const acc = tf.add(state.accumulator[name], tf.square(g));
 accumulator[name] = acc;

@@ -1,4 +1,4 @@
-// Merging loop outputs that stack the same value.
+// Merging loop outputs that stack the same value, or restack an input.
 //
 // What: autodiff and hoist-weight-gradients give a reverse loop one stacked
 // output per use of a step value: the cotangent of an LSTM gate comes out as
@@ -8,6 +8,10 @@
 // the values are equal (transpose-outer-operands shares work only between
 // equal operands). Here every per-step output of a scan that repeats an
 // earlier one (the same body value) is dropped and its uses read the first.
+// A per-step output that is the step's slice of a per-step input (the reverse
+// loop handing h[t-1], which it reads from the forward loop, to a weight
+// gradient) is dropped too, and its uses read the stacked input itself: a
+// loop places its step t's outputs at t whichever way it runs.
 //
 // When: in the training and forward pipelines (pipeline.ts), after
 // hoist-weight-gradients and before transpose-outer-operands and
@@ -17,35 +21,46 @@ import { rebuildGraph } from '../ir/builder.js';
 import type { Graph, Node } from '../ir/types.js';
 import { scanAttrs } from '../ir/types.js';
 
+/** Per body output: the index of the body output it repeats (itself when kept), or the scan input it restacks. */
+type Source = { readonly output: number } | { readonly input: number };
+
 export function dedupeScanOutputs(g: Graph): Graph {
-  const plans = new Map(g.nodes.map((n) => [n, n.op === 'scan' ? firstOfEach(n) : undefined] as const));
+  const plans = new Map(g.nodes.map((n) => [n, n.op === 'scan' ? sourcesOf(n) : undefined] as const));
   if ([...plans.values()].every((p) => p === undefined)) return g;
   return rebuildGraph(g, (node, { b, get, src }) => {
-    const first = plans.get(node);
-    if (first === undefined) return undefined;
+    const sources = plans.get(node);
+    if (sources === undefined) return undefined;
     const body = node.body!;
-    const kept = body.outputs.filter((_, k) => first[k] === k);
-    const outs = b.emit('scan', node.inputs.map(get), node.attrs, { ...src, body: { ...body, outputs: kept } });
+    const kept = (s: Source, k: number): boolean => 'output' in s && s.output === k;
+    const outs = b.emit('scan', node.inputs.map(get), node.attrs, { ...src, body: { ...body, outputs: body.outputs.filter((_, k) => kept(sources[k]!, k)) } });
     const position = new Map<number, number>();
-    body.outputs.forEach((_, k) => first[k] === k && position.set(k, position.size));
-    return body.outputs.map((_, k) => outs[position.get(first[k]!)!]!);
+    sources.forEach((s, k) => kept(s, k) && position.set(k, position.size));
+    return sources.map((s) => ('input' in s ? get(node.inputs[s.input]!) : outs[position.get(s.output)!]!));
   });
 }
 
-/** For each body output, the index of the first output stacking the same value (itself when unique); undefined when none repeats. */
-function firstOfEach(scan: Node): number[] | undefined {
-  const { nCarry } = scanAttrs(scan);
+/** Where each body output's stacked value comes from; undefined when every output is its own. */
+function sourcesOf(scan: Node): Source[] | undefined {
+  const { nCarry, nXs } = scanAttrs(scan);
+  const body = scan.body!;
+  const xsArg = new Map<number, number>();
+  body.inputs.slice(nCarry, nCarry + nXs).forEach((a, j) => xsArg.set(a.value, nCarry + j));
   const seen = new Map<number, number>();
-  let repeats = false;
-  const first = scan.body!.outputs.map((o, k) => {
-    if (k < nCarry) return k; // final carries are never merged
+  let changed = false;
+  const sources = body.outputs.map((o, k): Source => {
+    if (k < nCarry) return { output: k }; // final carries are never merged
+    const input = xsArg.get(o.value);
+    if (input !== undefined) {
+      changed = true;
+      return { input };
+    }
     const at = seen.get(o.value);
     if (at !== undefined) {
-      repeats = true;
-      return at;
+      changed = true;
+      return { output: at };
     }
     seen.set(o.value, k);
-    return k;
+    return { output: k };
   });
-  return repeats ? first : undefined;
+  return changed ? sources : undefined;
 }

@@ -26,6 +26,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RuntimeUserError } from '../io.js';
 import { checkTensorJson, isPlainObject } from '../params-json.js';
+import { adamStep } from '../tfjs/portable-ops.js';
 
 export interface OptimizerSpec {
   name: string;
@@ -124,18 +125,11 @@ const RULES: Readonly<Record<string, Rule>> = {
           : null,
     slotInit: () => 0,
     update: (p, g, s, h, lr, t) => {
-      const b1 = h['beta1']!;
-      const b2 = h['beta2']!;
-      const m = tf.add(tf.mul(tf.scalar(b1), s['m']!), tf.mul(tf.scalar(1 - b1), g));
-      const v = tf.add(tf.mul(tf.scalar(b2), s['v']!), tf.mul(tf.scalar(1 - b2), tf.square(g)));
-      s['m']!.assign(m);
-      s['v']!.assign(v);
-      // The corrections are computed in float64 on the CPU; only the final
-      // factors enter float32.
-      const mHat = tf.div(m, tf.scalar(1 - Math.pow(b1, t)));
-      const vHat = tf.div(v, tf.scalar(1 - Math.pow(b2, t)));
-      const step = tf.div(tf.mul(tf.scalar(lr), mHat), tf.add(tf.sqrt(vHat), tf.scalar(h['eps']!)));
-      p.assign(tf.sub(p, step));
+      // One pass on the host where the data lives there (portable-ops.ts, shared with emitted modules).
+      const [p2, m2, v2] = adamStep(p, g, s['m']!, s['v']!, h['beta1']!, h['beta2']!, h['eps']!, lr, t);
+      s['m']!.assign(m2!);
+      s['v']!.assign(v2!);
+      p.assign(p2!);
     },
   },
   adagrad: {

@@ -1,14 +1,17 @@
 // The lookup and layout kernels chosen per backend (runtime/tfjs/portable-ops.ts):
 // gatherRows (a copy on the host on cpu and wasm, tf.gather elsewhere),
 // scatterAdd (scatterND, summing repeated ids), transpose2d and sumTo over
-// leading axes (host loops on cpu and wasm), and the cross-entropy and its
+// leading axes (host loops on cpu and wasm), matrix products (a host loop on
+// cpu, every remainder of its blocks of four), an Adam update (one host pass
+// vs the op-by-op path taken elsewhere), and the cross-entropy and its
 // derivative (softmax kernel, then a host loop) give the numbers a plain
 // float64 loop gives, on cpu and on wasm, for small and large tables.
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../runtime/backend.js';
 import { Rng } from '../../runtime/rng.js';
-import { gatherRows, scatterAdd, sumTo, transpose2d, xent, xentGrad } from '../../runtime/tfjs/portable-ops.js';
+import { adamStep, gatherRows, product, scatterAdd, sumTo, transpose2d, xent, xentGrad } from '../../runtime/tfjs/portable-ops.js';
 
 afterAll(async () => {
   await selectBackend('cpu');
@@ -99,5 +102,52 @@ describe.each(['cpu', 'wasm'])('on %s', (backend) => {
       });
     }
     expect(got.loss[0]).toBeCloseTo(300, 4);
+  });
+
+  it('product of every size around blocks of four rows and four steps, one row (streaming) and a large one', async () => {
+    await selectBackend(backend);
+    const sizes: [number, number, number][] = [[1, 1, 1], [1, 7, 5], [3, 4, 2], [4, 8, 3], [5, 9, 33], [9, 3, 1], [32, 256, 70]];
+    for (const [M, K, N] of sizes) {
+      const rng = new Rng(M * 100 + K * 10 + N);
+      const a = Float32Array.from({ length: M * K }, () => rng.normal());
+      const b = Float32Array.from({ length: K * N }, () => rng.normal());
+      const got = tf.tidy(() => product(tf.tensor2d(a, [M, K]), tf.tensor2d(b, [K, N])).dataSync());
+      expect(got.length).toBe(M * N);
+      for (let i = 0; i < M; i++) {
+        for (let j = 0; j < N; j++) {
+          let [want, scale] = [0, 0];
+          for (let p = 0; p < K; p++) {
+            want += a[i * K + p]! * b[p * N + j]!;
+            scale += Math.abs(a[i * K + p]! * b[p * N + j]!);
+          }
+          // Float32 rounding of the sum (wasm sums in float32) stays far below it; a misplaced term does not.
+          expect(Math.abs(got[i * N + j]! - want), `${M}x${K}x${N} at ${i},${j}`).toBeLessThan(1e-6 * scale);
+        }
+      }
+    }
+  });
+
+  it('adamStep: one host pass equals the op-by-op path (taken off the host, and under tf.grad) at steps 1 and 50', async () => {
+    await selectBackend(backend);
+    const rng = new Rng(11);
+    const vals = (scale: number): Float32Array => Float32Array.from({ length: 300 }, () => scale * rng.normal());
+    const [p, g, m] = [vals(1), vals(0.1), vals(0.01)];
+    const v = Float32Array.from(vals(0.001), Math.abs);
+    for (const t of [1, 50]) {
+      const args = (): tf.Tensor[] => [p, g, m, v].map((x) => tf.tensor1d(x));
+      const host = tf.tidy(() => adamStep(...(args() as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]), 0.9, 0.999, 1e-8, 0.01, t).map((x) => x.dataSync()));
+      let ops: Float32Array[] = [];
+      // Recording a gradient turns host kernels off: the op-by-op path.
+      tf.tidy(() =>
+        tf.grad((x: tf.Tensor) => {
+          const out = adamStep(x, ...(args().slice(1) as [tf.Tensor, tf.Tensor, tf.Tensor]), 0.9, 0.999, 1e-8, 0.01, t);
+          ops = out.map((y) => y.dataSync() as Float32Array);
+          return tf.sum(out[0]!);
+        })(tf.tensor1d(p)),
+      );
+      host.forEach((h, k) => h.forEach((x, i) => expect(Math.abs(x - ops[k]![i]!), `output ${k} at ${i}, step ${t}`).toBeLessThan(1e-6 * Math.max(1, Math.abs(x)))));
+      // The first step moves each weight by about lr (bias-corrected m / sqrt(v) is sign(g) when m = v = 0; here nearly).
+      expect(Math.abs(host[0]![0]! - p[0]!)).toBeLessThan(0.02);
+    }
   });
 });

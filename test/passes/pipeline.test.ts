@@ -148,10 +148,22 @@ describe('dedupe-scan-outputs, transpose-outer-operands and one-hot-products on 
       TRAINING_PIPELINE.filter((p) => p.name !== name),
     );
 
-  it('the reverse loop stacks each step value once (autodiff stacks the gate cotangents and h[t-1] several times)', () => {
+  // Per-step outputs that hand back the step's slice of a per-step input (h[t-1], read from the forward loop).
+  const restackedInputs = (g: Graph): number =>
+    g.nodes
+      .filter((n) => n.op === 'scan')
+      .reduce((acc, n) => {
+        const [nCarry, nXs] = [n.attrs['nCarry'] as number, n.attrs['nXs'] as number];
+        const xs = new Set(n.body!.inputs.slice(nCarry, nCarry + nXs).map((a) => a.value));
+        return acc + n.body!.outputs.slice(nCarry).filter((o) => xs.has(o.value)).length;
+      }, 0);
+
+  it('the reverse loop stacks each step value once and restacks no input (autodiff stacks the gate cotangents and h[t-1] several times)', () => {
     const full = trainingGraphs(model, false).training;
     expect(repeatedOutputs(without('dedupe-scan-outputs'))).toBeGreaterThan(8);
+    expect(restackedInputs(without('dedupe-scan-outputs'))).toBeGreaterThan(0);
     expect(repeatedOutputs(full)).toBe(0);
+    expect(restackedInputs(full)).toBe(0);
     expect(dedupeScanOutputs(full)).toBe(full);
   });
 
