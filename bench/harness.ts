@@ -11,6 +11,7 @@ import { COMPILED_NA, rnncCompiled } from './rnnc-compiled.js';
 import { rnncInterpreted } from './rnnc-interpreted.js';
 import { rnncWorkers, WORKERS_NA } from './rnnc-workers.js';
 import { tfLayers } from './tf-layers.js';
+import { product } from '../runtime/tfjs/portable-ops.js';
 
 export interface RunOptions {
   readonly iters: number;
@@ -115,6 +116,8 @@ export async function runRow(cell: CellKind, size: string, shape: BenchShape, o:
 }
 
 export interface CeilingResult {
+  /** 'tf.matMul': the backend's kernel; 'rnnc product': the product rnnc runs (a host loop on cpu). */
+  readonly kernel: 'tf.matMul' | 'rnnc product';
   readonly shape: readonly [number, number, number];
   readonly ms: number;
   readonly gflops: number;
@@ -126,12 +129,13 @@ export interface CeilingResult {
  * repetitions until `budgetMs` is spent (at least one, at most `maxReps`).
  * On a slow backend a single long warm-up is itself the measurement.
  */
-export function matMulCeiling(m: number, k: number, n: number, budgetMs = 3000, maxReps = 5): CeilingResult {
+export function matMulCeiling(m: number, k: number, n: number, kernel: CeilingResult['kernel'] = 'tf.matMul', budgetMs = 3000, maxReps = 5): CeilingResult {
   const a = tf.randomUniform([m, k]) as tf.Tensor2D;
   const b = tf.randomUniform([k, n]) as tf.Tensor2D;
+  const multiply = kernel === 'tf.matMul' ? tf.matMul : product;
   const run = (): number => {
     const t0 = performance.now();
-    const c = tf.matMul(a, b);
+    const c = multiply(a, b);
     c.dataSync();
     const ms = performance.now() - t0;
     c.dispose();
@@ -150,5 +154,5 @@ export function matMulCeiling(m: number, k: number, n: number, budgetMs = 3000, 
   }
   tf.dispose([a, b]);
   const ms = median(times);
-  return { shape: [m, k, n], ms, gflops: gflops(2 * m * k * n, ms), reps: times.length };
+  return { kernel, shape: [m, k, n], ms, gflops: gflops(2 * m * k * n, ms), reps: times.length };
 }

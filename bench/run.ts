@@ -2,7 +2,9 @@
 // The side-by-side benchmark of issue 4: prints markdown tables to stdout,
 // progress to stderr, and writes bench/results/<backend>.json.
 // `--micro` runs the matMul transpose micro-benchmark instead
-// (bench/results/<backend>-matmul-transpose.json).
+// (bench/results/<backend>-matmul-transpose.json); `--scaling` what N
+// threads can gain at all on this machine (bench/scaling.ts,
+// bench/results/<backend>-scaling.json).
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, totalmem } from 'node:os';
@@ -15,10 +17,13 @@ import { matMulCeiling, runRow, type CeilingResult, type ImplResult, type RowRes
 import { microCases, microTable, runMicro } from './matmul-transpose.js';
 import { IMPL_NAMES, type ImplName } from './measure.js';
 import { checkSameEngine } from './tf-layers.js';
+import { measureScaling, scalingTable, type ScalingResult } from './scaling.js';
+import { torchReference, type TorchResult } from './torch.js';
 
 const USAGE = `usage: npm run bench -- [--backend tensorflow|wasm|cpu] [--sizes S,M,L] [--cells rnn,lstm,gru]
                       [--iters 5] [--warmup 2] [--infer-iters 20] [--impls tf.layers,hand-fused,rnnc,rnnc-compiled,rnnc-workers]
-                      [--workers 2] [--no-memory] [--no-ceiling] [--out FILE] [--micro]`;
+                      [--workers 2] [--no-memory] [--no-ceiling] [--no-torch] [--torch-threads N] [--out FILE] [--micro] [--scaling]
+The PyTorch-CPU reference runs where \`python3 -c "import torch"\` works (RNNC_PYTHON: another interpreter).`;
 
 function list<T extends string>(value: string | undefined, allowed: readonly T[], fallback: readonly T[], what: string): T[] {
   if (value === undefined) return [...fallback];
@@ -85,6 +90,22 @@ function tables(rows: readonly RowResult[], impls: readonly ImplName[], workers:
   ].join('\n');
 }
 
+/** PyTorch's figures beside rnnc's (interpreted): the distance left, as torch ms / rnnc ms (above 1: rnnc faster). */
+function torchTable(torch: Extract<TorchResult, { available: true }>, rows: readonly RowResult[]): string {
+  const rnnc = (row: RowResult): ImplResult | undefined => row.results.find((r) => r.impl === 'rnnc' && r.available);
+  return [
+    `### PyTorch ${torch.version} on the CPU (${torch.threads} threads): the same rows; ratio = torch ms / rnnc ms`,
+    '',
+    '| | torch ms / GFLOP/s | rnnc ms | training ratio | torch step ms | rnnc step ms | streaming ratio |',
+    '|---|---|---|---|---|---|---|',
+    ...torch.rows.map((t, i) => {
+      const r = rnnc(rows[i]!);
+      const ratio = (a: number | undefined, b: number | undefined): string => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}x` : '-');
+      return `| ${t.cell.toUpperCase()} ${t.size} | ${fmtMs(t.trainMs)} / ${t.gflops.toFixed(1)} | ${r?.trainMs !== undefined ? fmtMs(r.trainMs) : '-'} | ${ratio(t.trainMs, r?.trainMs)} | ${fmtMs(t.inferMs)} | ${r?.inferMs !== undefined ? fmtMs(r.inferMs) : '-'} | ${ratio(t.inferMs, r?.inferMs)} |`;
+    }),
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -97,8 +118,11 @@ async function main(): Promise<void> {
       impls: { type: 'string' },
       'no-memory': { type: 'boolean' },
       'no-ceiling': { type: 'boolean' },
+      'no-torch': { type: 'boolean' },
+      'torch-threads': { type: 'string' },
       out: { type: 'string' },
       micro: { type: 'boolean' },
+      scaling: { type: 'boolean' },
       workers: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -115,6 +139,7 @@ async function main(): Promise<void> {
   const warmup = positiveInt(values.warmup, 2, 'warmup', 0);
   const inferIters = positiveInt(values['infer-iters'], 20, 'infer-iters', 0);
   const workers = positiveInt(values.workers, 2, 'workers');
+  const torchThreads = positiveInt(values['torch-threads'], 0, 'torch-threads', 0);
 
   const backend = await startBackend(values.backend);
   const backendName = tf.getBackend();
@@ -133,11 +158,30 @@ async function main(): Promise<void> {
     return;
   }
 
+  if (values.scaling) {
+    log(`scaling: whole batch, 1/${workers} alone, ${workers} parts at once`);
+    const scaling: ScalingResult[] = [];
+    for (const size of sizes) {
+      for (const cell of cells) {
+        log(`${cell} ${size}`);
+        scaling.push(await measureScaling(cell, size, SIZES[size]!, workers, warmup, iters));
+      }
+    }
+    console.log(`## rnnc bench --scaling: ${backendName} backend; ${info.cpu}, ${info.cores} cores; median of ${iters} after ${warmup} warm-up\n\n${scalingTable(scaling)}`);
+    const out = values.out ?? join(results, `${backendName}-scaling.json`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({ machine: info, options: { sizes, cells, iters, warmup, threads: workers }, results: scaling }, null, 2)}\n`);
+    log(`wrote ${out}`);
+    return;
+  }
+
   if (impls.includes('tf.layers')) log(`tf.layers runs on tfjs-core backend '${checkSameEngine()}' (the same engine as rnnc)`);
   const ceiling: CeilingResult[] = [];
   if (!values['no-ceiling']) {
     log('matMul ceiling: 2048^3 and 64x512x2048');
     ceiling.push(matMulCeiling(2048, 2048, 2048), matMulCeiling(64, 512, 2048));
+    // On cpu rnnc's products are its own host loop, not the backend's kernel: its ceiling too.
+    if (backendName === 'cpu') ceiling.push(matMulCeiling(2048, 2048, 2048, 'rnnc product'), matMulCeiling(64, 512, 2048, 'rnnc product'));
   }
   const rows: RowResult[] = [];
   for (const size of sizes) {
@@ -147,13 +191,19 @@ async function main(): Promise<void> {
     }
   }
 
+  let torch: TorchResult | undefined;
+  if (!values['no-torch']) {
+    torch = torchReference(rows, { iters, warmup, inferIters, threads: torchThreads, log });
+    if (!torch.available) log(`PyTorch reference left out: ${torch.note}`);
+  }
+
   const header = `## rnnc bench: ${backendName} backend; ${info.cpu}, ${info.cores} cores, Node ${info.node}; median of ${iters} after ${warmup} warm-up`;
-  const ceilingText = ceiling.length > 0 ? `\nmatMul ceiling: ${ceiling.map((c) => `${c.shape.join('x')} ${c.gflops.toFixed(1)} GFLOP/s (${fmtMs(c.ms)} ms)`).join('; ')}\n` : '';
-  console.log(`${header}\n${ceilingText}\n${tables(rows, impls, workers)}`);
+  const ceilingText = ceiling.length > 0 ? `\nmatMul ceiling: ${ceiling.map((c) => `${c.kernel} ${c.shape.join('x')} ${c.gflops.toFixed(1)} GFLOP/s (${fmtMs(c.ms)} ms)`).join('; ')}\n` : '';
+  console.log(`${header}\n${ceilingText}\n${tables(rows, impls, workers)}${torch?.available ? `\n\n${torchTable(torch, rows)}` : ''}`);
   const out = values.out ?? join(results, `${backendName}.json`);
   mkdirSync(dirname(out), { recursive: true });
   const options = { sizes, cells, impls, iters, warmup, inferIters, memory: !values['no-memory'], workers };
-  writeFileSync(out, `${JSON.stringify({ machine: info, options, flops: 'per step forward 2B(X+H)GH + 2BHO, G = 1/4/3 (rnn/lstm/gru); training = 3x forward, times T', memory: 'peakBytes: tf.profile peakBytes (numBytes high-water mark sampled after every kernel) minus numBytes before the step', ceiling, rows }, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ machine: info, options, flops: 'per step forward 2B(X+H)GH + 2BHO, G = 1/4/3 (rnn/lstm/gru); training = 3x forward, times T', memory: 'peakBytes: tf.profile peakBytes (numBytes high-water mark sampled after every kernel) minus numBytes before the step', ceiling, rows, ...(torch ? { torch } : {}) }, null, 2)}\n`);
   log(`wrote ${out}`);
 }
 

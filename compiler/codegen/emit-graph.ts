@@ -324,7 +324,7 @@ export class GraphEmitter {
     );
     node.outputs.slice(nCarry).forEach((o, i) => {
       stepArrays.set(o, ys[i]!);
-      if (whole.has(o)) lines.push(`const ${expr.get(o)!} = tf.stack(${ys[i]!});`);
+      if (whole.has(o)) lines.push(`const ${expr.get(o)!} = stackTime(${ys[i]!});`);
     });
     return lines;
   }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelOp } from '../../compiler/ir/ops.js';
 import type { Graph, ValueId } from '../../compiler/ir/types.js';
 import { tfKernels } from './kernels.js';
-import { fused, unstackTime } from './portable-ops.js';
+import { fused, stackTime, unstackTime } from './portable-ops.js';
 
 /** Values of a graph that some reader needs whole (not only as the xs of a scan). */
 const wholeReaders = new WeakMap<Graph, ReadonlySet<ValueId>>();
@@ -56,7 +56,7 @@ export function executeGraph(g: Graph, inputs: readonly tf.Tensor[]): tf.Tensor[
       r.ys.forEach((list, i) => {
         const v = node.outputs[nCarry + i]!;
         steps.set(v, list);
-        if (whole.has(v)) env.set(v, tf.stack(list));
+        if (whole.has(v)) env.set(v, stackTime(list));
       });
     } else if (node.op === 'fused') {
       const windows = node.attrs['windows'] as readonly number[] | undefined;

@@ -3,7 +3,8 @@
 // scatterAdd (scatterND, summing repeated ids), transpose2d and sumTo over
 // leading axes (host loops on cpu and wasm), matrix products (a host loop on
 // cpu, every remainder of its blocks of four), an Adam update (one host pass
-// vs the op-by-op path taken elsewhere), and the cross-entropy and its
+// vs the op-by-op path taken elsewhere), views of one step (no kernel, the
+// data kept while any view lives), and the cross-entropy and its
 // derivative (softmax kernel, then a host loop) give the numbers a plain
 // float64 loop gives, on cpu and on wasm, for small and large tables.
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,7 +12,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../runtime/backend.js';
 import { Rng } from '../../runtime/rng.js';
-import { adamStep, gatherRows, product, scatterAdd, sumTo, transpose2d, xent, xentGrad } from '../../runtime/tfjs/portable-ops.js';
+import { adamStep, gatherRows, product, reshaped, scatterAdd, stackTime, sumTo, transpose2d, unstackTime, xent, xentGrad } from '../../runtime/tfjs/portable-ops.js';
 
 afterAll(async () => {
   await selectBackend('cpu');
@@ -149,5 +150,29 @@ describe.each(['cpu', 'wasm'])('on %s', (backend) => {
       // The first step moves each weight by about lr (bias-corrected m / sqrt(v) is sign(g) when m = v = 0; here nearly).
       expect(Math.abs(host[0]![0]! - p[0]!)).toBeLessThan(0.02);
     }
+  });
+
+  it('a one-step stack and unstack are views: same data, no kernel, freed with the last of them', async () => {
+    await selectBackend(backend);
+    const before = tf.memory();
+    const y = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    let stacked: tf.Tensor | undefined;
+    const profile = await tf.profile(() => {
+      stacked = stackTime([y]);
+    });
+    expect(profile.kernels.map((k) => k.name)).toEqual([]);
+    expect(stacked!.shape).toEqual([1, 2, 3]);
+    y.dispose();
+    // The view keeps the data alive after the tensor it was made from is gone.
+    expect([...stacked!.dataSync()]).toEqual([1, 2, 3, 4, 5, 6]);
+    const [step] = unstackTime(stacked!);
+    const flat = reshaped(step!, [6]);
+    stacked!.dispose();
+    step!.dispose();
+    expect([...flat.dataSync()]).toEqual([1, 2, 3, 4, 5, 6]);
+    flat.dispose();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+    expect(() => reshaped(tf.zeros([2, 3]), [5])).toThrow(/internal: reshaped \[2, 3\] to \[5\]/);
   });
 });

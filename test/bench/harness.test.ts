@@ -3,6 +3,9 @@
 // hand-written" column equals tf.grads of the same forward. No timing is
 // asserted, ever: these machines are shared.
 import * as tf from '@tensorflow/tfjs-core';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CELLS, SIZES, trainingFlops, type CellKind } from '../../bench/config.js';
 import { makeBenchData } from '../../bench/data.js';
@@ -10,6 +13,7 @@ import { handGradients, handInitValues, handLoss } from '../../bench/hand-fused.
 import { matMulCeiling, runRow } from '../../bench/harness.js';
 import { microCases, runMicro } from '../../bench/matmul-transpose.js';
 import { checkSameEngine } from '../../bench/tf-layers.js';
+import { parseTorchOutput, torchReference } from '../../bench/torch.js';
 import { Rng } from '../../runtime/rng.js';
 import { startBackend } from '../../src/backend-choice.js';
 
@@ -87,10 +91,60 @@ describe('benchmark harness at a tiny size', () => {
   });
 
   it('the matMul ceiling and the transpose micro-benchmark run', () => {
-    const c = matMulCeiling(8, 8, 8, 10, 2);
+    const c = matMulCeiling(8, 8, 8, 'tf.matMul', 10, 2);
     expect(c.gflops).toBeGreaterThan(0);
+    const own = matMulCeiling(8, 8, 8, 'rnnc product', 10, 2);
+    expect([own.kernel, own.reps]).toEqual(['rnnc product', 2]);
     const m = runMicro([{ label: 'tiny', m: 3, k: 4, n: 5 }], 1);
     expect(Object.keys(m[0]!.ms).sort()).toEqual(['explicitA', 'explicitB', 'plain', 'transposeA', 'transposeB']);
     expect(microCases(['S']).length).toBe(4);
+  });
+});
+
+describe('the PyTorch reference driver (bench/torch.ts)', () => {
+  const rows = [
+    { cell: 'lstm' as const, size: 'TINY', shape: TINY },
+    { cell: 'gru' as const, size: 'TINY', shape: TINY },
+  ];
+
+  it('says why it is left out where the interpreter or torch is missing', () => {
+    const r = torchReference(rows, { iters: 1, warmup: 0, inferIters: 1, python: join(tmpdir(), 'no-such-python-here') });
+    expect(r.available).toBe(false);
+    if (!r.available) expect(r.note).toMatch(/no-such-python-here -c "import torch" failed/);
+  });
+
+  it('runs the script with the rows asked for and reads its figures (a stand-in interpreter answering as the script does)', () => {
+    // The stand-in checks the config it is given and answers for each row: 10 ms and 0.5 ms per row index + 1.
+    const dir = mkdtempSync(join(tmpdir(), 'rnnc-torch-'));
+    const fake = join(dir, 'python');
+    writeFileSync(
+      fake,
+      `#!${process.execPath}
+const [flag, arg] = process.argv.slice(2);
+if (flag === '-c') process.exit(arg === 'import torch' ? 0 : 3);
+if (!flag.endsWith('torch_reference.py')) process.exit(4);
+const c = JSON.parse(arg);
+if (c.iters !== 3 || c.threads !== 2 || c.rows[1].H !== ${TINY.H}) process.exit(5);
+console.log(JSON.stringify({ torch: '9.9', threads: c.threads, rows: c.rows.map((r, i) => ({ cell: r.cell, size: r.size, trainMs: 10 * (i + 1), inferMs: 0.5 * (i + 1) })) }));
+`,
+    );
+    chmodSync(fake, 0o755);
+    const r = torchReference(rows, { iters: 3, warmup: 1, inferIters: 2, threads: 2, python: fake });
+    rmSync(dir, { recursive: true });
+    expect(r.available, JSON.stringify(r)).toBe(true);
+    if (!r.available) return;
+    expect([r.version, r.threads, r.rows.map((x) => [x.cell, x.trainMs, x.inferMs])]).toEqual(['9.9', 2, [['lstm', 10, 0.5], ['gru', 20, 1]]]);
+    expect(r.rows[1]!.gflops).toBeCloseTo(trainingFlops('gru', TINY) / 20e6, 12);
+  });
+
+  it('rejects output that is not JSON, of another form, or for other rows', () => {
+    const good = { torch: '2.1', threads: 2, rows: [{ cell: 'lstm', size: 'TINY', trainMs: 5, inferMs: 1 }, { cell: 'gru', size: 'TINY', trainMs: 6, inferMs: 1 }] };
+    expect(parseTorchOutput(JSON.stringify(good), rows).available).toBe(true);
+    expect(parseTorchOutput('Traceback (most recent call last):', rows)).toMatchObject({ available: false, note: expect.stringMatching(/no JSON/) });
+    expect(parseTorchOutput(JSON.stringify({ ...good, rows: good.rows.slice(1) }), rows)).toMatchObject({ available: false, note: expect.stringMatching(/another form/) });
+    const swapped = { ...good, rows: [good.rows[1], good.rows[0]] };
+    expect(parseTorchOutput(JSON.stringify(swapped), rows)).toMatchObject({ available: false, note: expect.stringMatching(/row 0 is not lstm TINY/) });
+    const negative = { ...good, rows: [good.rows[0], { ...good.rows[1]!, trainMs: -1 }] };
+    expect(parseTorchOutput(JSON.stringify(negative), rows)).toMatchObject({ available: false, note: expect.stringMatching(/row 1/) });
   });
 });
