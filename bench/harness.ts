@@ -56,6 +56,9 @@ export interface RowResult {
   readonly speedup?: number;
 }
 
+/** The data-parallel column warms up for at least this long: its threads tier up their code while their first steps run. */
+const WORKERS_WARMUP_MS = 3000;
+
 async function makeImpl(name: ImplName, cell: CellKind, size: string, data: ReturnType<typeof makeBenchData>, o: RunOptions): Promise<BenchImpl | string> {
   switch (name) {
     case 'tf.layers':
@@ -86,7 +89,7 @@ export async function runRow(cell: CellKind, size: string, shape: BenchShape, o:
       continue;
     }
     try {
-      const t = await timeTraining(made, o.warmup, o.iters);
+      const t = await timeTraining(made, o.warmup, o.iters, name === 'rnnc-workers' ? WORKERS_WARMUP_MS : 0);
       o.log(`  ${cell} ${size} ${name}: train ${t.medianMs.toFixed(1)} ms (${t.allMs.map((x) => x.toFixed(0)).join(', ')})`);
       const peakBytes = o.memory && made.memoryVisible !== false ? await peakTrainingBytes(made) : undefined;
       const inferMs = o.inferIters > 0 && made.inferStep ? await timeInference(made, o.inferIters, o.inferIters) : undefined;

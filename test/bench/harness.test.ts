@@ -11,6 +11,7 @@ import { CELLS, SIZES, trainingFlops, type CellKind } from '../../bench/config.j
 import { makeBenchData } from '../../bench/data.js';
 import { handGradients, handInitValues, handLoss } from '../../bench/hand-fused.js';
 import { matMulCeiling, runRow } from '../../bench/harness.js';
+import { timeTraining } from '../../bench/measure.js';
 import { microCases, runMicro } from '../../bench/matmul-transpose.js';
 import { checkSameEngine } from '../../bench/tf-layers.js';
 import { parseTorchOutput, torchReference } from '../../bench/torch.js';
@@ -146,5 +147,36 @@ console.log(JSON.stringify({ torch: '9.9', threads: c.threads, rows: c.rows.map(
     expect(parseTorchOutput(JSON.stringify(swapped), rows)).toMatchObject({ available: false, note: expect.stringMatching(/row 0 is not lstm TINY/) });
     const negative = { ...good, rows: [good.rows[0], { ...good.rows[1]!, trainMs: -1 }] };
     expect(parseTorchOutput(JSON.stringify(negative), rows)).toMatchObject({ available: false, note: expect.stringMatching(/row 1/) });
+  });
+});
+
+describe('timeTraining', () => {
+  /** A stand-in column whose steps take about `ms` each; counts its steps. */
+  const column = (ms: number) => {
+    const c = {
+      steps: 0,
+      name: 'rnnc' as const,
+      async trainStep() {
+        c.steps++;
+        const until = performance.now() + ms;
+        while (performance.now() < until);
+        return c.steps;
+      },
+      dispose() {},
+    };
+    return c;
+  };
+
+  it('warms up for the steps asked, and for at least minWarmupMs when given (the workers column)', async () => {
+    const plain = column(1);
+    const t = await timeTraining(plain, 2, 3);
+    expect([plain.steps, t.allMs.length, t.firstLoss, t.lastLoss]).toEqual([5, 3, 1, 5]);
+    const long = column(5);
+    await timeTraining(long, 2, 3, 60);
+    // At least 60 ms of 5 ms steps before the 3 timed ones.
+    expect(long.steps).toBeGreaterThanOrEqual(12 + 3);
+    const none = column(1);
+    await timeTraining(none, 0, 2, 60);
+    expect(none.steps).toBe(2);
   });
 });
