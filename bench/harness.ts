@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { gflops, trainingFlops, type BenchShape, type CellKind } from './config.js';
 import { makeBenchData } from './data.js';
 import { handFused } from './hand-fused.js';
-import { IMPL_NAMES, median, peakTrainingBytes, timeInference, timeTraining, type BenchImpl, type ImplName } from './measure.js';
+import { IMPL_NAMES, median, peakTrainingBytes, THREAD_WARMUP_MS, timeInference, timeTraining, type BenchImpl, type ImplName } from './measure.js';
 import { COMPILED_NA, rnncCompiled } from './rnnc-compiled.js';
 import { rnncInterpreted } from './rnnc-interpreted.js';
 import { rnncWorkers, WORKERS_NA } from './rnnc-workers.js';
@@ -56,9 +56,6 @@ export interface RowResult {
   readonly speedup?: number;
 }
 
-/** The data-parallel column warms up for at least this long: its threads tier up their code while their first steps run. */
-const WORKERS_WARMUP_MS = 3000;
-
 async function makeImpl(name: ImplName, cell: CellKind, size: string, data: ReturnType<typeof makeBenchData>, o: RunOptions): Promise<BenchImpl | string> {
   switch (name) {
     case 'tf.layers':
@@ -89,7 +86,7 @@ export async function runRow(cell: CellKind, size: string, shape: BenchShape, o:
       continue;
     }
     try {
-      const t = await timeTraining(made, o.warmup, o.iters, name === 'rnnc-workers' ? WORKERS_WARMUP_MS : 0);
+      const t = await timeTraining(made, o.warmup, o.iters, name === 'rnnc-workers' ? THREAD_WARMUP_MS : 0);
       o.log(`  ${cell} ${size} ${name}: train ${t.medianMs.toFixed(1)} ms (${t.allMs.map((x) => x.toFixed(0)).join(', ')})`);
       const peakBytes = o.memory && made.memoryVisible !== false ? await peakTrainingBytes(made) : undefined;
       const inferMs = o.inferIters > 0 && made.inferStep ? await timeInference(made, o.inferIters, o.inferIters) : undefined;

@@ -45,6 +45,14 @@ export function median(xs: readonly number[]): number {
  * threads compile tfjs's wasm module and their own hot code in the
  * background while their first steps run), then `iters` timed ones.
  */
+/**
+ * The least warm-up of a measurement in new worker threads: each compiles
+ * tfjs's wasm module and its hot code in the background during its first
+ * seconds, and two threads doing so at once slow each other down (after two
+ * warm-up steps, two half batches at once took longer than the whole one).
+ */
+export const THREAD_WARMUP_MS = 3000;
+
 export async function timeTraining(impl: BenchImpl, warmup: number, iters: number, minWarmupMs = 0): Promise<TrainTiming> {
   const losses: number[] = [];
   const start = performance.now();

@@ -7,7 +7,7 @@ import { startBackend } from '../src/backend-choice.js';
 import { makeBenchData } from './data.js';
 import type { ScalingJob } from './scaling.js';
 import { rnncInterpreted } from './rnnc-interpreted.js';
-import { timeTraining } from './measure.js';
+import { THREAD_WARMUP_MS, timeTraining } from './measure.js';
 
 const port = parentPort;
 if (!port) throw new Error('internal: bench/scaling-worker.js runs only as a worker thread');
@@ -15,7 +15,7 @@ const job = workerData as ScalingJob;
 await startBackend(job.backend);
 const impl = rnncInterpreted(job.cell, makeBenchData(job.shape, job.seed));
 port.once('message', () => {
-  void timeTraining(impl, job.warmup, job.iters).then((t) => {
+  void timeTraining(impl, job.warmup, job.iters, THREAD_WARMUP_MS).then((t) => {
     impl.dispose();
     port.postMessage({ medianMs: t.medianMs });
   });

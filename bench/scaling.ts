@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BenchShape, CellKind } from './config.js';
 import { makeBenchData } from './data.js';
-import { timeTraining } from './measure.js';
+import { THREAD_WARMUP_MS, timeTraining } from './measure.js';
 import { rnncInterpreted } from './rnnc-interpreted.js';
 
 export interface ScalingJob {
@@ -40,7 +40,7 @@ export interface ScalingResult {
 async function timeAlone(cell: CellKind, shape: BenchShape, warmup: number, iters: number): Promise<number> {
   const impl = rnncInterpreted(cell, makeBenchData(shape, 1));
   try {
-    return (await timeTraining(impl, warmup, iters)).medianMs;
+    return (await timeTraining(impl, warmup, iters, THREAD_WARMUP_MS)).medianMs;
   } finally {
     impl.dispose();
   }

@@ -111,7 +111,7 @@ train wave { data sine(T = 10, n = 64, valid = 16); optimizer sgd(lr = 1e30); ba
   it('the benchmark measures the data-parallel column (npm run bench -- --impls rnnc-workers)', () => {
     const out = join(exe.dir, 'bench.json');
     const script = join(exe.bin, '..', '..', 'bench', 'run.js');
-    const args = ['--backend', 'cpu', '--sizes', 'TINY', '--cells', 'gru', '--impls', 'rnnc,rnnc-workers', '--iters', '2', '--warmup', '1', '--infer-iters', '0', '--no-memory', '--no-ceiling', '--no-torch', '--out', out];
+    const args = ['--backend', 'cpu', '--sizes', 'TINY', '--cells', 'gru', '--impls', 'rnnc,rnnc-workers', '--iters', '2', '--warmup', '0', '--infer-iters', '0', '--no-memory', '--no-ceiling', '--no-torch', '--out', out];
     const r = runProcess(script, args);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('rnnc (2 workers)');
@@ -126,7 +126,7 @@ train wave { data sine(T = 10, n = 64, valid = 16); optimizer sgd(lr = 1e30); ba
   it('the scaling measurement times the whole batch, half of it alone and two halves at once (npm run bench -- --scaling)', () => {
     const out = join(exe.dir, 'scaling.json');
     const script = join(exe.bin, '..', '..', 'bench', 'run.js');
-    const r = runProcess(script, ['--scaling', '--backend', 'cpu', '--sizes', 'TINY', '--cells', 'rnn,lstm', '--iters', '2', '--warmup', '1', '--out', out]);
+    const r = runProcess(script, ['--scaling', '--backend', 'cpu', '--sizes', 'TINY', '--cells', 'rnn,lstm', '--iters', '2', '--warmup', '0', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('2 parts at once ms');
     const results = (JSON.parse(readFileSync(out, 'utf8')) as { results: { cell: string; threads: number; wholeMs: number; partAloneMs: number; partsAtOnceMs: number; bound: number }[] }).results;
