@@ -86,7 +86,6 @@ export class SharedGradientExchange implements GradientExchange {
   private readonly header: Int32Array;
   private readonly size: number;
   private readonly replicas: number;
-  private readonly acc: Float64Array;
 
   constructor(
     private readonly sab: SharedArrayBuffer,
@@ -99,7 +98,6 @@ export class SharedGradientExchange implements GradientExchange {
     if (!Number.isInteger(this.replicas) || index < 0 || index >= this.replicas) {
       throw new Error(`internal: shared gradient buffer does not fit replica ${index} of this model`);
     }
-    this.acc = new Float64Array(this.size);
   }
 
   private slot(buffer: number, replica: number): { meta: Float64Array; grads: Float32Array } {
@@ -142,8 +140,9 @@ export class SharedGradientExchange implements GradientExchange {
     }
     if (nonFinite) return { loss: badLoss, count: total, nonFinite: true };
     if (total === 0) return { loss: 0, count: 0, nonFinite: false };
-    const acc = this.acc;
-    acc.fill(0);
+    // Each element is 0 + w_0 g_0 + w_1 g_1 + ... in float64, in replica order, rounded once: the same
+    // in every replica. One pass per parameter straight into the array the tensor is made from.
+    const parts: { w: number; grads: Float32Array }[] = [];
     let loss = 0;
     for (let k = 0; k < participants; k++) {
       const { meta, grads } = this.slot(buffer, k);
@@ -151,13 +150,25 @@ export class SharedGradientExchange implements GradientExchange {
       if (count === 0) continue;
       const w = count / total;
       loss += w * meta[0]!;
-      for (let i = 0; i < acc.length; i++) acc[i]! += w * grads[i]!;
+      parts.push({ w, grads });
     }
     const out = new Map<string, tf.Tensor>();
     let off = 0;
     for (const p of this.layout) {
       const n = p.shape.reduce((a, d) => a * d, 1);
-      out.set(p.name, tf.tensor(Float32Array.from(acc.subarray(off, off + n)), [...p.shape], 'float32'));
+      const values = new Float32Array(n);
+      if (parts.length === 2) {
+        // The common case (two workers), without the inner loop.
+        const [a, b] = [parts[0]!, parts[1]!];
+        for (let i = 0; i < n; i++) values[i] = 0 + a.w * a.grads[off + i]! + b.w * b.grads[off + i]!;
+      } else {
+        for (let i = 0; i < n; i++) {
+          let v = 0;
+          for (const part of parts) v += part.w * part.grads[off + i]!;
+          values[i] = v;
+        }
+      }
+      out.set(p.name, tf.tensor(values, [...p.shape], 'float32'));
       off += n;
     }
     return { grads: out, loss, count: total, nonFinite: false };
