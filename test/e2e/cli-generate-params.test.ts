@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseParamsJson } from '../../runtime/params-json.js';
-import { expectOk, expectUserError, fixture, mean, readCheckpoint, readMetrics, removeDir, rnnc, tempDir, writeFile } from './cli-harness.js';
+import { charLm, expectOk, expectUserError, fixture, mean, readCheckpoint, readMetrics, removeDir, rnnc, tempDir, writeFile } from './cli-harness.js';
 
 const SENTENCE = 'the cat sat on the mat';
 
@@ -17,21 +17,8 @@ let ckpt: string;
 let V: number;
 let runStdout: string;
 
-const lmProgram = (optimizer: string): string => `
-dim V, E = 8, H = 24
-model catlm {
-  input  chars: seq<token[V]>
-  target next:  seq<token[V]>
-  h = lstm(embed(chars, E)) with H
-  y = dense(h, V)
-  loss = cross_entropy(y, next)
-}
-train catlm {
-  data      text("cat.txt", seq_len = 12)
-  optimizer ${optimizer}
-  batch 8; epochs 20; seed 1
-}
-`;
+const lmProgram = (optimizer: string): string =>
+  charLm({ name: 'catlm', E: 8, H: 24, data: 'text("cat.txt", seq_len = 12)', optimizer, batch: 8, epochs: 20, seed: 1 });
 
 beforeAll(async () => {
   dir = tempDir();

@@ -203,23 +203,28 @@ export function writeAbcText(dir: string): void {
   writeFile(dir, 'abc.txt', ABC_TEXT);
 }
 
-/** The small LSTM character model on abc.txt the end-to-end tests train; the train block varies. */
-export function abcLm(o: { H: number; bptt: string; epochs: number; seed: number; clip?: string }): string {
+/** A small LSTM character model (embedding E, H units) and its train block; the end-to-end tests vary the rest. */
+export function charLm(o: { name: string; E: number; H: number; data: string; optimizer: string; clip?: string; bptt?: string; batch: number; epochs: number; seed: number }): string {
   return `
-dim V, E = 4, H = ${o.H}
-model lm {
+dim V, E = ${o.E}, H = ${o.H}
+model ${o.name} {
   input  chars: seq<token[V]>
   target next:  seq<token[V]>
   h = lstm(embed(chars, E)) with H
   y = dense(h, V)
   loss = cross_entropy(y, next)
 }
-train lm {
-  data      text("abc.txt", seq_len = 10)
-  optimizer adam(lr = 1e-2)
+train ${o.name} {
+  data      ${o.data}
+  optimizer ${o.optimizer}
   ${o.clip ?? ''}
-  bptt      ${o.bptt}
-  batch 4; epochs ${o.epochs}; seed ${o.seed}
+  ${o.bptt !== undefined ? `bptt      ${o.bptt}` : ''}
+  batch ${o.batch}; epochs ${o.epochs}; seed ${o.seed}
 }
 `;
+}
+
+/** The small LSTM character model on abc.txt the end-to-end tests train; the train block varies. */
+export function abcLm(o: { H: number; bptt: string; epochs: number; seed: number; clip?: string }): string {
+  return charLm({ name: 'lm', E: 4, data: 'text("abc.txt", seq_len = 10)', optimizer: 'adam(lr = 1e-2)', batch: 4, ...o });
 }

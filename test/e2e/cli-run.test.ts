@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectOk, expectUserError, jsonNumbers, mean, readCheckpoint, readMetrics, removeDir, rnnc, tempDir, writeFile } from './cli-harness.js';
+import { charLm, expectOk, expectUserError, jsonNumbers, mean, readCheckpoint, readMetrics, removeDir, rnnc, tempDir, writeFile } from './cli-harness.js';
 
 let dir: string;
 beforeAll(() => {
@@ -13,22 +13,17 @@ beforeAll(() => {
 });
 afterAll(() => removeDir(dir));
 
-const BROWN_LM = `
-dim V, E = 8, H = 16
-model charlm {
-  input  chars: seq<token[V]>
-  target next:  seq<token[V]>
-  h = lstm(embed(chars, E)) with H
-  y = dense(h, V)
-  loss = cross_entropy(y, next)
-}
-train charlm {
-  data      brown_chars(seq_len = 20, max_chars = 3000)
-  optimizer adam(lr = 1e-2)
-  clip      norm 5.0
-  batch 8; epochs 1; seed 1
-}
-`;
+const BROWN_LM = charLm({
+  name: 'charlm',
+  E: 8,
+  H: 16,
+  data: 'brown_chars(seq_len = 20, max_chars = 3000)',
+  optimizer: 'adam(lr = 1e-2)',
+  clip: 'clip      norm 5.0',
+  batch: 8,
+  epochs: 1,
+  seed: 1,
+});
 
 describe('rnnc run: a tiny LSTM character model on the Brown corpus', () => {
   it('writes checkpoint.json and metrics.jsonl and prints the validation loss in bits/char', async () => {
