@@ -25,18 +25,11 @@ import type { Dim, Graph, ValueId } from '../ir/types.js';
 import { scanAttrs } from '../ir/types.js';
 import { JOINED_SEPARATOR } from '../passes/lift-param-transposes.js';
 import { OP_EMITTERS, type DimResolver } from './emit-ops.js';
+import { commentText, identifier, propertyKey, stringLiteral } from './escape.js';
 
-const RESERVED = new Set(
-  ('break case catch class const continue debugger default delete do else enum export extends false finally for function if ' +
-    'import in instanceof new null return super switch this throw true try typeof var void while with yield let static ' +
-    'implements interface package private protected public await arguments eval').split(' '),
-);
-
+/** A value's name as an identifier (`ct_` -> `d_`; see escape.ts for the rest). */
 export function sanitize(name: string): string {
-  let s = name.replace(/^ct_/, 'd_').replace(/[^A-Za-z0-9_$]/g, '_');
-  if (s === '' || /^[0-9]/.test(s)) s = `_${s}`;
-  if (RESERVED.has(s)) s = `${s}_`;
-  return s;
+  return identifier(name.replace(/^ct_/, 'd_'));
 }
 
 /** Identifiers of one function (or the module), unique within it. */
@@ -54,10 +47,8 @@ export class Scope {
   }
 }
 
-/** A single-quoted string literal (names such as `h.W_g` as object keys). */
-export function quote(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
+/** A single-quoted string literal (names such as `h.W_g` as object keys); see escape.ts. */
+export const quote = stringLiteral;
 
 export interface CodegenContext {
   /** Source texts by base file name (`cells.rnn`), to quote the line a node came from. */
@@ -67,13 +58,26 @@ export interface CodegenContext {
   readonly moduleNames: Set<string>;
 }
 
-/** The source line `file:line` points at, trimmed, without a trailing comment. */
+/**
+ * The source line `file:line` points at, trimmed, without a trailing `#`
+ * comment, escaped for a comment of the emitted code (escape.ts).
+ */
 export function sourceLine(ctx: CodegenContext, source: string): string | undefined {
-  const m = /^(.*):(\d+)$/.exec(source);
+  const m = /^([^]*):(\d+)$/.exec(source);
   if (!m) return undefined;
   const text = ctx.sources.get(m[1]!);
-  const line = text?.split(/\r?\n/)[Number(m[2]) - 1];
-  return line?.replace(/#.*$/, '').trim();
+  const line = text?.split(/\r\n|\r|\n/)[Number(m[2]) - 1];
+  return line === undefined ? undefined : commentText(withoutComment(line).trim());
+}
+
+/** A source line up to its `#` comment (a `#` inside a string literal does not start one). */
+function withoutComment(line: string): string {
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === '"') inString = !inString;
+    else if (line[i] === '#' && !inString) return line.slice(0, i);
+  }
+  return line;
 }
 
 const equationTarget = (line: string | undefined): string | undefined => /^([A-Za-z_]\w*)\s*(\[\s*t\s*\])?\s*=/.exec(line ?? '')?.[1];
@@ -185,7 +189,7 @@ export class GraphEmitter {
       const outs = g.outputs.filter((o) => o.role === role);
       if (outs.length === 0) return;
       const prefix = role === 'grad' ? 2 : 0; // `d_h.W` is the gradient of `h.W`
-      fields.push(`${key}: { ${outs.map((o) => `${quote(o.name.slice(prefix))}: ${expr.get(o.value)!}`).join(', ')} }`);
+      fields.push(`${key}: { ${outs.map((o) => `${propertyKey(o.name.slice(prefix))}: ${expr.get(o.value)!}`).join(', ')} }`);
       types.push(`${key}: ${type}`);
       returns.push(key);
     };
@@ -257,7 +261,7 @@ export class GraphEmitter {
     for (const node of g.nodes) {
       if (node.source !== undefined && node.source !== lastSource) {
         const line = sourceLine(this.ctx, node.source);
-        lines.push(`// ${node.source}${line ? `: ${line}` : ''}`);
+        lines.push(`// ${commentText(node.source)}${line ? `: ${line}` : ''}`);
       } else if (node.source === undefined && lastSource !== undefined) {
         lines.push('// (no source line: padding masks, the loss, or gradient plumbing added by rnnc)');
       }

@@ -10,6 +10,7 @@
 import { InternalError } from '../diagnostics/diagnostic.js';
 import type { KernelOp } from '../ir/ops.js';
 import type { Attrs, Dim } from '../ir/types.js';
+import { stringLiteral } from './escape.js';
 
 /** Resolves a dimension that an attribute carries (a number once the model's dims are bound). */
 export type DimResolver = (d: Dim) => number;
@@ -55,7 +56,7 @@ export const OP_EMITTERS: Record<KernelOp, OpEmitter> = {
   div: call('tf.div'),
   sum_to: (a, attrs) => {
     // Only the rank and the literal 1s of the target shape matter (see the prelude's sumTo).
-    const shape = (attrs['shape'] as readonly Dim[]).map((d) => (typeof d === 'number' ? String(d) : `'${d}'`));
+    const shape = (attrs['shape'] as readonly Dim[]).map((d) => (typeof d === 'number' ? String(d) : stringLiteral(d)));
     return `sumTo(${a0(a)}, [${shape.join(', ')}])`;
   },
   broadcast_like: call('broadcastLike'),

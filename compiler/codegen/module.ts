@@ -22,6 +22,7 @@ import type { IoSpec, LoweredModel } from '../sema/model.js';
 import type { TrainConfig } from '../sema/train.js';
 import { bindInit, bindOptimizer, bindSchedule, CodegenError, defaultLr, OPTIMIZER_SLOTS } from './bind.js';
 import { numberLiteral } from './emit-ops.js';
+import { assertInert, commentText, propertyKey } from './escape.js';
 import { dimResolver, GraphEmitter, quote, sourceLine, type CodegenContext, type GraphArg, type TopLevelFunction } from './emit-graph.js';
 import { INITS, OP_HELPERS, PRELUDE_NAMES, RNG, SCOPE_HELPERS, WINDOWS } from './prelude.js';
 
@@ -42,7 +43,9 @@ export interface EmitOptions {
 
 type Statement = string | StatementStructures;
 
-const baseName = (file: string): string => file.split(/[\\/]/).pop() ?? file;
+const rawBaseName = (file: string): string => file.split(/[\\/]/).pop() ?? file;
+/** A file's base name, escaped for a comment (escape.ts): file names may hold any character. */
+const baseName = (file: string): string => commentText(file.split(/[\\/]/).pop() ?? file);
 const isSeq = (s: IoSpec): boolean => s.type.kind === 'tokens' || s.type.kind === 'vectors';
 const isTokens = (s: IoSpec): boolean => s.type.kind === 'tokens' || s.type.kind === 'token';
 
@@ -114,7 +117,7 @@ export function emitModule(o: EmitOptions): string {
   const fieldDoc = (s: IoSpec): string => {
     const t = s.type;
     const src = (() => {
-      const line = sourceLine(ctx, `${baseName(s.span.file)}:${s.span.line}`);
+      const line = sourceLine(ctx, `${rawBaseName(s.span.file)}:${s.span.line}`);
       return line ? ` (${baseName(s.span.file)}:${s.span.line}: \`${line}\`)` : '';
     })();
     switch (t.kind) {
@@ -152,7 +155,7 @@ export function emitModule(o: EmitOptions): string {
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
     docs: ['The sizes this module was compiled for.'],
-    declarations: [{ name: 'DIMS', initializer: `{ ${[...dims].map(([k, v]) => `${k}: ${v as number}`).join(', ')} } as const` }],
+    declarations: [{ name: 'DIMS', initializer: `{ ${[...dims].map(([k, v]) => `${propertyKey(k, true)}: ${v as number}`).join(', ')} } as const` }],
   });
   add({
     kind: StructureKind.Interface,
@@ -161,7 +164,7 @@ export function emitModule(o: EmitOptions): string {
     docs: ['The trainable parameters, by full name (`<instance>.<param>`). The caller owns these tensors.'],
     properties: params.map(({ spec, shape }) => {
       const loc = `${baseName(spec.span.file)}:${spec.span.line}`;
-      const line = sourceLine(ctx, loc);
+      const line = sourceLine(ctx, `${rawBaseName(spec.span.file)}:${spec.span.line}`);
       const init = [spec.init.kind, ...spec.init.positional.map(numberLiteral), ...Object.entries(spec.init.args).map(([k, v]) => `${k} = ${numberLiteral(v)}`)];
       return {
         name: quote(spec.name),
@@ -174,7 +177,7 @@ export function emitModule(o: EmitOptions): string {
   add(
     `/** The name of a parameter. */\nexport type ParamName = keyof Params;`,
     `/** Every parameter, in the order rnnc creates (and initialises) them. */\nexport const PARAM_NAMES: readonly ParamName[] = [${params.map((p) => quote(p.spec.name)).join(', ')}];`,
-    `/** The shape of each parameter. */\nexport const PARAM_SHAPES: Readonly<Record<ParamName, readonly number[]>> = { ${params.map((p) => `${quote(p.spec.name)}: [${p.shape.join(', ')}]`).join(', ')} };`,
+    `/** The shape of each parameter. */\nexport const PARAM_SHAPES: Readonly<Record<ParamName, readonly number[]>> = { ${params.map((p) => `${propertyKey(p.spec.name)}: [${p.shape.join(', ')}]`).join(', ')} };`,
     `/** Parameters as JSON (the format of \`rnnc params\`): name -> {shape, data} in row-major order. */\nexport type ParamsJson = Record<string, { shape: number[]; data: number[] }>;`,
   );
   const ioInterface = (name: string, doc: string, specs: readonly IoSpec[], lengths: boolean): StatementStructures => ({
@@ -199,7 +202,7 @@ export function emitModule(o: EmitOptions): string {
   add(
     `/** The name of a recurrent state. */\nexport type StateName = keyof State;`,
     `const STATE_NAMES: readonly StateName[] = [${states.map((s) => quote(s.name)).join(', ')}];`,
-    `const STATE_SHAPES: Readonly<Record<StateName, readonly number[]>> = { ${states.map((s) => `${quote(s.name)}: [${s.shape.join(', ')}]`).join(', ')} };`,
+    `const STATE_SHAPES: Readonly<Record<StateName, readonly number[]>> = { ${states.map((s) => `${propertyKey(s.name)}: [${s.shape.join(', ')}]`).join(', ')} };`,
   );
   add({
     kind: StructureKind.Interface,
@@ -282,7 +285,7 @@ export function emitModule(o: EmitOptions): string {
       default:
         throw new CodegenError(`unknown initialiser '${spec.init.kind}'`);
     }
-    return `${quote(spec.name)}: ${e},`;
+    return `${propertyKey(spec.name)}: ${e},`;
   });
   add(RNG, ...[...initKinds].sort().map((k) => INITS[k]!));
   // The generator is exported: a consumer samples with the same stream as `rnnc sample`.
@@ -322,7 +325,7 @@ return mapParams((name) => tf.tensor(Float32Array.from(json[name]!.data), [...PA
     specs
       .map((s) => {
         const vocab = s.type.kind === 'tokens' || s.type.kind === 'token' ? String(ctx.dim(s.type.vocab)) : 'null';
-        return `checkField(${obj}[${quote(s.name)}], '${what}.${s.name}', ${isTokens(s) ? "'int32'" : "'float32'"}, ${isSeq(s)}, [${fieldShape(s).join(', ')}], ${vocab}, sizes);`;
+        return `checkField(${obj}[${quote(s.name)}], ${quote(`${what}.${s.name}`)}, ${isTokens(s) ? "'int32'" : "'float32'"}, ${isSeq(s)}, [${fieldShape(s).join(', ')}], ${vocab}, sizes);`;
       })
       .join('\n');
   add(
@@ -357,7 +360,7 @@ if (vocab !== null) {
   }
 }`),
     fn('checkInputs', 'Checks the inputs at the entry; returns the batch size and the number of steps.', [{ name: 'inputs', type: 'Inputs' }], 'Sizes',
-      `if (typeof inputs !== 'object' || inputs === null) throw new Error('inputs must be an object: ${model.inputs.map((s) => s.name).join(', ')}');
+      `if (typeof inputs !== 'object' || inputs === null) throw new Error(${quote(`inputs must be an object: ${model.inputs.map((s) => s.name).join(', ')}`)});
 const sizes: Sizes = { batchSize: -1, steps: -1, batchFrom: '', stepsFrom: '' };
 ${checkLines(model.inputs, 'inputs', 'inputs')}
 ${hasSeq && !model.inputs.some(isSeq) ? '' : `if (sizes.steps < 0) sizes.steps = 1;`}
@@ -372,7 +375,7 @@ return sizes;`),
   );
   if (train) {
     add(fn('checkTargets', 'Checks the targets against the inputs\' batch size and steps.', [{ name: 'targets', type: 'Targets' }, { name: 'sizes', type: 'Sizes' }], 'void',
-      `if (typeof targets !== 'object' || targets === null) throw new Error('targets must be an object: ${model.targets.map((s) => s.name).join(', ')}');
+      `if (typeof targets !== 'object' || targets === null) throw new Error(${quote(`targets must be an object: ${model.targets.map((s) => s.name).join(', ')}`)});
 ${checkLines(model.targets, 'targets', 'targets')}
 if (sizes.steps < 0) sizes.steps = 1;
 ${o.unroll !== undefined ? `if (sizes.steps !== ${o.unroll}) throw new Error(\`this module was compiled with --unroll ${o.unroll}: sequences must have exactly ${o.unroll} steps, got \${sizes.steps}\`);` : ''}`));
@@ -388,7 +391,7 @@ for (const name of STATE_NAMES) {
 
   // ------------------------------------------------------------ batches
   const tensorsOf = (specs: readonly IoSpec[], obj: string): string =>
-    `{ ${specs.map((s) => `${quote(s.name)}: ${isSeq(s) ? `timeMajor(${obj}[${quote(s.name)}])` : `${obj}[${quote(s.name)}]`}`).join(', ')} }`;
+    `{ ${specs.map((s) => `${propertyKey(s.name)}: ${isSeq(s) ? `timeMajor(${obj}[${quote(s.name)}])` : `${obj}[${quote(s.name)}]`}`).join(', ')} }`;
   add(fn('prepareInputs', 'The inputs as the graphs read them, with the padding marks from `lengths`.', [{ name: 'inputs', type: 'Inputs' }, { name: 'sizes', type: 'Sizes' }], 'Batch',
     `const { batchSize, steps } = sizes;
 const lengths: readonly number[] = ${hasSeq ? 'inputs.lengths ?? ' : ''}new Array<number>(batchSize).fill(steps);
@@ -408,7 +411,7 @@ return { steps, batchSize, mask, last, inputs: ${tensorsOf(model.inputs, 'inputs
     );
     if (truncated) {
       const slice = (specs: readonly IoSpec[], obj: string): string =>
-        `{ ${specs.map((s) => `${quote(s.name)}: ${isSeq(s) ? `sliceTime(${obj}[${quote(s.name)}], t0, t1)` : `${obj}[${quote(s.name)}]`}`).join(', ')} }`;
+        `{ ${specs.map((s) => `${propertyKey(s.name)}: ${isSeq(s) ? `sliceTime(${obj}[${quote(s.name)}], t0, t1)` : `${obj}[${quote(s.name)}]`}`).join(', ')} }`;
       add(WINDOWS, fn('sliceBatch', 'Steps [t0, t1) of a batch (a truncated-BPTT window); per-example fields stay whole.', [{ name: 'batch', type: 'LabelledBatch' }, { name: 't0', type: 'number' }, { name: 't1', type: 'number' }], 'LabelledBatch',
         `const B = batch.batchSize;
 return {
@@ -710,7 +713,9 @@ return scoped(() => {
   const header = moduleHeader(o, truncated, train);
   const project = new Project({ useInMemoryFileSystem: true });
   const file = project.createSourceFile('model.ts', { statements: [header, ...statements] });
-  return file.getFullText();
+  const text = file.getFullText();
+  assertInert(text);
+  return text;
 }
 
 function moduleHeader(o: EmitOptions, truncated: boolean, train: TrainConfig | undefined): string {
