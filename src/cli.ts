@@ -165,6 +165,7 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--no-optimize', 'print the graphs as autodiff makes them, before the optimisation passes')
     .option('--unpadded', 'the variant run on batches without padding (the loops do not read the mask)')
     .option('--ckpt <path>', 'take the data dimensions from a checkpoint written by rnnc run')
+    .option('--force', 'replace the output file even if it is not a module rnnc compiled (never an input of the command)')
     .action(async (file: string, o: CompileOptions) => done(await compileCommand(file, o)));
 
   program
@@ -172,7 +173,8 @@ export function buildCli(done: (code: number) => void): Command {
     .description('export the parameters of a checkpoint as JSON ({"name": {"shape", "data"}})')
     .argument('<ckpt>', 'checkpoint written by rnnc run')
     .option('-o, --output <file>', 'write to a file (default: standard output)')
-    .action((ckpt: string, o: { output?: string }) => done(paramsCommand(ckpt, o)));
+    .option('--force', 'replace the output file even if it is not a parameters file (never the checkpoint itself)')
+    .action((ckpt: string, o: { output?: string; force?: boolean }) => done(paramsCommand(ckpt, o)));
 
   return program;
 }

@@ -9,6 +9,7 @@ import { CodegenError, compileToTypeScript } from '../../compiler/codegen/index.
 import { loadCheckpoint } from '../../runtime/checkpoint.js';
 import { CliError, EXIT } from '../errors.js';
 import { nodeIO } from '../node-io.js';
+import { checkOutput, compiledModule } from '../output-file.js';
 import { pickModel, readSource, type LoadedProgram } from '../project.js';
 import { loadStdlib } from '../stdlib.js';
 import { info, printDiagnostics } from '../terminal.js';
@@ -21,9 +22,12 @@ export interface CompileOptions {
   readonly unroll?: number;
   readonly dims?: Record<string, number>;
   readonly ckpt?: string;
+  readonly force?: boolean;
 }
 
 export async function compileCommand(file: string, opts: CompileOptions): Promise<number> {
+  // Before any work: a refused output should not cost a compilation.
+  checkOutput(opts.output, { inputs: [file, ...(opts.ckpt !== undefined ? [opts.ckpt] : [])], kind: compiledModule, force: opts.force ?? false, headBytes: 4096 });
   const text = readSource(file);
   const std = loadStdlib();
   const sources = new Map([

@@ -2,7 +2,7 @@
 // progress, checkpoints (periodic, at the end, on Ctrl-C), a metrics log,
 // and evaluation on the validation split at the end.
 import { getBackend } from '@tensorflow/tfjs-core';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LoweredModel } from '../../compiler/sema/model.js';
@@ -14,7 +14,7 @@ import { Rng } from '../../runtime/rng.js';
 import { trainLoop, type Position } from '../../runtime/train/loop.js';
 import type { EvalResult, TrainingSession } from '../../runtime/train/session.js';
 import { EXIT, CliError } from '../errors.js';
-import { nodeIO } from '../node-io.js';
+import { makeFolders, nodeIO, userError } from '../node-io.js';
 import { ProgressReporter } from '../progress.js';
 import { loadData, loadProgram, modelForData, newSession, pickModel, readSource, trainConfigFor, type Overrides } from '../project.js';
 import { info } from '../terminal.js';
@@ -87,9 +87,9 @@ interface TrainContext {
 async function train(session: TrainingSession, ctx: TrainContext): Promise<number> {
   const { modelName, config, data, model, opts } = ctx;
   const outDir = resolve(opts.out ?? join('runs', modelName));
-  mkdirSync(outDir, { recursive: true });
   const ckptPath = join(outDir, 'checkpoint.json');
   const metricsPath = join(outDir, 'metrics.jsonl');
+  prepareOutDir(outDir, opts.out !== undefined ? '--out' : 'the default output folder', [ckptPath, metricsPath]);
   const extra = checkpointExtra(model, data, config.data!);
   const rng = new Rng(config.seed);
 
@@ -98,6 +98,7 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
     const ckpt = loadCheckpoint(nodeIO, opts.resume);
     session.restore(ckpt, opts.resume);
     start = { epoch: ckpt.epoch, batchInEpoch: ckpt.batchInEpoch };
+    keepMetricsUpTo(metricsPath, ckpt.step);
     info(`resumed from ${opts.resume}: step ${ckpt.step}, epoch ${ckpt.epoch + 1}, batch ${ckpt.batchInEpoch}`);
   } else {
     session.initParams(config.seed);
@@ -105,7 +106,7 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
       session.loadParams(parseParamsJson(readSource(opts.initParams), opts.initParams), opts.initParams);
       info(`parameters from ${opts.initParams}`);
     }
-    writeFileSync(metricsPath, '');
+    writeMetrics(metricsPath, '');
   }
   const paramCount = model.params.reduce((n, p) => n + p.shape.reduce<number>((a, d) => a * (d as number), 1), 0);
   info(
@@ -197,7 +198,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
       shouldStop: () => stopRequested,
       onStep: (s) => {
         progress.update(s.epoch * s.batchesPerEpoch + s.batchInEpoch, s);
-        appendFileSync(
+        appendMetrics(
           metricsPath,
           `${JSON.stringify({ kind: 'train', step: s.step, epoch: s.epoch + 1, batch: s.batchInEpoch, loss: s.loss, count: s.count, seconds: (Date.now() - startedAt) / 1000 })}\n`,
         );
@@ -223,9 +224,74 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   }
   info(`trained ${session.step} steps in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; checkpoint: ${ckptPath}`);
   const ev = evaluate(session, data, config.batch);
-  appendFileSync(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...ev })}\n`);
+  appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...ev })}\n`);
   process.stdout.write(`${formatEval(ev, data, extra.level, model.lossPer)}\n`);
   return EXIT.ok;
+}
+
+/**
+ * Makes the run's folder and checks, before any training, that its two
+ * files can be written: `--out` must be a folder (or not exist yet, under
+ * folders), and checkpoint.json and metrics.jsonl must not be folders. A
+ * path the file system refuses (/proc, a read-only mount) fails here, with
+ * the path, rather than after the first epoch.
+ */
+function prepareOutDir(outDir: string, flag: string, files: readonly string[]): void {
+  if (existsSync(outDir) && !statSync(outDir).isDirectory()) {
+    throw new CliError(`${flag} ${outDir} is a file, not a folder: give a folder for checkpoint.json and metrics.jsonl`);
+  }
+  makeFolders(outDir);
+  for (const f of files) {
+    let st;
+    try {
+      st = lstatSync(f);
+    } catch {
+      continue;
+    }
+    if (st.isDirectory()) throw new CliError(`${f} is a folder; rnnc run writes a file of that name there: remove or rename the folder, or choose another --out`);
+  }
+}
+
+function writeMetrics(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (e) {
+    userError(e, 'write', path);
+  }
+}
+
+function appendMetrics(path: string, text: string): void {
+  try {
+    appendFileSync(path, text);
+  } catch (e) {
+    userError(e, 'write', path);
+  }
+}
+
+/**
+ * On --resume, drops the lines of metrics.jsonl after the checkpoint's step:
+ * a run killed after its last checkpoint had logged steps that the resumed
+ * run trains again, and the log should hold each step once, as the
+ * uninterrupted run's does. Lines that are not JSON (a line cut by a kill)
+ * are dropped too.
+ */
+function keepMetricsUpTo(path: string, step: number): void {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return;
+  }
+  const kept = text.split('\n').filter((line) => {
+    if (line.trim() === '') return false;
+    try {
+      const entry = JSON.parse(line) as { step?: unknown };
+      return typeof entry.step === 'number' && entry.step <= step;
+    } catch {
+      return false;
+    }
+  });
+  writeMetrics(path, kept.map((l) => `${l}\n`).join(''));
 }
 
 export function evaluate(session: TrainingSession, data: Dataset, batchSize: number): EvalResult {
