@@ -7,6 +7,7 @@
 // double, and JSON.stringify prints the shortest text that reads back to the
 // same double, so float32 values round-trip bit-for-bit without the bulk and
 // opacity of base64 or strings.
+import * as v from 'valibot';
 import { RuntimeUserError, type FileIO } from './io.js';
 import { checkTensorJson, isPlainObject, parseJsonText } from './params-json.js';
 import type { RngState } from './rng.js';
@@ -48,6 +49,43 @@ export function loadCheckpoint(io: FileIO, path: string): Checkpoint {
   return validate(root, path, 'load');
 }
 
+const count = (name: string) => {
+  const message = `"${name}" must be a non-negative integer`;
+  return v.pipe(v.number(message), v.integer(message), v.minValue(0, message));
+};
+const RNG_WORDS = '"rng.s" must be four 32-bit unsigned integers';
+const u32 = v.pipe(v.number(RNG_WORDS), v.integer(RNG_WORDS), v.minValue(0, RNG_WORDS), v.maxValue(0xffffffff, RNG_WORDS));
+
+/**
+ * The checkpoint format below "version" (checked first, for its own
+ * message), checked once when a checkpoint is read or written; the tensors
+ * (params, optimizer slots) then go through params-json.ts's tensor schema,
+ * entry by entry, so their messages name the entry.
+ */
+const CHECKPOINT_SCHEMA = v.object({
+  model: v.string('"model" must be a string'),
+  step: count('step'),
+  epoch: count('epoch'),
+  batchInEpoch: count('batchInEpoch'),
+  params: v.record(v.string(), v.unknown(), '"params" must be an object'),
+  optimizer: v.object(
+    {
+      name: v.string('"optimizer.name" must be a string'),
+      step: count('optimizer.step'),
+      slots: v.record(v.string(), v.record(v.string(), v.unknown(), 'each entry of "optimizer.slots" must be an object'), '"optimizer.slots" must be an object'),
+    },
+    '"optimizer" must be an object',
+  ),
+  rng: v.object(
+    {
+      s: v.strictTuple([u32, u32, u32, u32], RNG_WORDS),
+      spare: v.union([v.null(), v.pipe(v.number(), v.finite())], '"rng.spare" must be a number or null'),
+    },
+    '"rng" must be an object',
+  ),
+  extra: v.optional(v.record(v.string(), v.unknown(), '"extra" must be an object')),
+});
+
 /** Checks the structure field by field and returns it typed; messages name the field. */
 function validate(root: unknown, path: string, mode: 'save' | 'load'): Checkpoint {
   const bad = (what: string): never => {
@@ -68,52 +106,11 @@ function validate(root: unknown, path: string, mode: 'save' | 'load'): Checkpoin
     }
     bad('"version" is missing');
   }
-  if (typeof root['model'] !== 'string') bad('"model" must be a string');
-  const count = (key: string): number => {
-    const v = root[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) bad(`"${key}" must be a non-negative integer`);
-    return v as number;
-  };
-  count('step');
-  count('epoch');
-  count('batchInEpoch');
-
-  const params = root['params'];
-  if (!isPlainObject(params)) return bad('"params" must be an object');
-  for (const [name, t] of Object.entries(params)) checkTensorJson(t, `params["${name}"]`, source);
-
-  const opt = root['optimizer'];
-  if (!isPlainObject(opt)) return bad('"optimizer" must be an object');
-  if (typeof opt['name'] !== 'string') bad('"optimizer.name" must be a string');
-  const optStep = opt['step'];
-  if (typeof optStep !== 'number' || !Number.isInteger(optStep) || optStep < 0) {
-    bad('"optimizer.step" must be a non-negative integer');
-  }
-  const slots = opt['slots'];
-  if (!isPlainObject(slots)) return bad('"optimizer.slots" must be an object');
-  for (const [param, entry] of Object.entries(slots)) {
-    if (!isPlainObject(entry)) return bad(`"optimizer.slots["${param}"]" must be an object`);
-    for (const [slot, t] of Object.entries(entry)) {
-      checkTensorJson(t, `optimizer.slots["${param}"]["${slot}"]`, source);
-    }
-  }
-
-  const rng = root['rng'];
-  if (!isPlainObject(rng)) return bad('"rng" must be an object');
-  const s = rng['s'];
-  if (
-    !Array.isArray(s) ||
-    s.length !== 4 ||
-    !s.every((w: unknown) => typeof w === 'number' && Number.isInteger(w) && w >= 0 && w <= 0xffffffff)
-  ) {
-    bad('"rng.s" must be four 32-bit unsigned integers');
-  }
-  const spare = rng['spare'];
-  if (spare !== null && !(typeof spare === 'number' && Number.isFinite(spare))) {
-    bad('"rng.spare" must be a number or null');
-  }
-  if ('extra' in root && root['extra'] !== undefined && !isPlainObject(root['extra'])) {
-    bad('"extra" must be an object');
+  const r = v.safeParse(CHECKPOINT_SCHEMA, root, { abortEarly: true });
+  if (!r.success) return bad(r.issues[0].message);
+  for (const [name, t] of Object.entries(r.output.params)) checkTensorJson(t, `params["${name}"]`, source);
+  for (const [param, entry] of Object.entries(r.output.optimizer.slots)) {
+    for (const [slot, t] of Object.entries(entry)) checkTensorJson(t, `optimizer.slots["${param}"]["${slot}"]`, source);
   }
   // Every field has been checked against the interface above.
   return root as unknown as Checkpoint;

@@ -4,9 +4,11 @@
 // numbers printed with JavaScript's shortest round-trip formatting, so a
 // float32 or float64 value reads back bit-for-bit.
 //
-// The tensor-entry checker here is shared with checkpoint.ts and the
-// optimizer's setState, so every file format reports a bad tensor the same
-// way: "<source>: <where>: <what is wrong>".
+// The tensor-entry schema here (valibot, checked once where a file is read)
+// is shared with checkpoint.ts, src/batch-json.ts and the optimizer's
+// setState, so every file format reports a bad tensor the same way:
+// "<source>: <where>: <what is wrong>".
+import * as v from 'valibot';
 import { RuntimeUserError } from './io.js';
 
 export interface ParamValue {
@@ -26,40 +28,68 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /**
+ * A message template of the tensor schema below: `{where}` becomes the
+ * path inside the entry (`shape[0]`, `"data"`), so messages read as
+ * "<source>: <entry>: shape[0] must be a non-negative integer, found ...".
+ */
+const says =
+  (what: string) =>
+  (issue: v.BaseIssue<unknown>): string =>
+    `{where} ${what}, found ${describe(issue.input)}`;
+
+const dimension = v.pipe(v.number(says('must be a non-negative integer')), v.integer(says('must be a non-negative integer')), v.minValue(0, says('must be a non-negative integer')));
+const finiteNumber = v.pipe(v.number(says('must be a finite number')), v.finite(says('must be a finite number')));
+
+/** One tensor entry of every rnnc JSON format (parameters, batches, checkpoints): {"shape": [...], "data": [...]}, data row-major. */
+const TENSOR_SCHEMA = v.pipe(
+  v.strictObject(
+    {
+      shape: v.array(dimension, says('must be an array of dimensions')),
+      data: v.array(finiteNumber, says('must be a flat array of numbers')),
+    },
+    (issue) =>
+      issue.expected === 'never'
+        ? `unexpected key ${issue.received} (an entry has only "shape" and "data")`
+        : issue.expected === 'Object'
+          ? `expected an object {"shape": [...], "data": [...]}, found ${describe(issue.input)}`
+          : `missing ${issue.expected}`,
+  ),
+  v.check(
+    (t) => t.data.length === t.shape.reduce((a, b) => a * b, 1),
+    (issue) => {
+      const t = issue.input as { shape: number[]; data: number[] };
+      return `"data" has ${t.data.length} number${t.data.length === 1 ? '' : 's'} but shape [${t.shape.join(', ')}] needs ${t.shape.reduce((a, b) => a * b, 1)}`;
+    },
+  ),
+);
+
+/** `shape[0]`, `"data"`: where in a JSON value an issue is. */
+function issuePath(issue: v.BaseIssue<unknown>): string {
+  const keys = (issue.path ?? []).map((p) => p.key as string | number);
+  if (keys.length === 1 && typeof keys[0] === 'string') return JSON.stringify(keys[0]);
+  return keys.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
+}
+
+/**
+ * Validates `value` against a valibot schema at the edge where a file is
+ * read; the first issue becomes a RuntimeUserError "<source>: <where>:
+ * <what>", its message template's `{where}` filled with the issue's path.
+ */
+export function checkJson<S extends v.GenericSchema>(schema: S, value: unknown, where: string, source: string): v.InferOutput<S> {
+  const r = v.safeParse(schema, value, { abortEarly: true });
+  if (r.success) return r.output;
+  const issue = r.issues[0];
+  const text = issue.message.replace('{where}', issuePath(issue));
+  throw new RuntimeUserError(`${source}: ${where ? `${where}: ` : ''}${text}`);
+}
+
+/**
  * Checks one {"shape", "data"} entry and converts it. `where` names it for
  * messages (e.g. `"enc.W_g"`); `source` names the file.
  */
 export function checkTensorJson(value: unknown, where: string, source: string): ParamValue {
-  const fail = (what: string): never => {
-    throw new RuntimeUserError(`${source}: ${where}: ${what}`);
-  };
-  if (!isPlainObject(value)) return fail(`expected an object {"shape": [...], "data": [...]}, found ${describe(value)}`);
-  for (const key of Object.keys(value)) {
-    if (key !== 'shape' && key !== 'data') fail(`unexpected key "${key}" (an entry has only "shape" and "data")`);
-  }
-  if (!('shape' in value)) fail(`missing "shape"`);
-  if (!('data' in value)) fail(`missing "data"`);
-  const shape = value['shape'];
-  if (!Array.isArray(shape)) return fail(`"shape" must be an array of dimensions, found ${describe(shape)}`);
-  shape.forEach((d: unknown, i) => {
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
-      fail(`shape[${i}] must be a non-negative integer, found ${describe(d)}`);
-    }
-  });
-  const dims = shape as number[];
-  const data = value['data'];
-  if (!Array.isArray(data)) return fail(`"data" must be a flat array of numbers, found ${describe(data)}`);
-  const size = dims.reduce((a, b) => a * b, 1);
-  if (data.length !== size) {
-    fail(`"data" has ${data.length} number${data.length === 1 ? '' : 's'} but shape [${dims.join(', ')}] needs ${size}`);
-  }
-  const out = new Float64Array(size);
-  data.forEach((x: unknown, i) => {
-    // JSON has no NaN/Infinity literals, but 1e999 parses to Infinity.
-    if (typeof x !== 'number' || !Number.isFinite(x)) fail(`data[${i}] must be a finite number, found ${describe(x)}`);
-    out[i] = x as number;
-  });
-  return { shape: [...dims], data: out };
+  const t = checkJson(TENSOR_SCHEMA, value, where, source);
+  return { shape: [...t.shape], data: Float64Array.from(t.data) };
 }
 
 /**
@@ -74,7 +104,8 @@ export function parseJsonText(text: string, source: string, what: string): unkno
     return JSON.parse(text) as unknown;
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    const pos = findJsonErrorOffset(text);
+    const found = findJsonError(text);
+    const pos = found?.offset ?? null;
     let at = '';
     if (text.trim() === '') {
       at = ' (the file is empty)';
@@ -83,6 +114,9 @@ export function parseJsonText(text: string, source: string, what: string): unkno
       const line = before.split('\n').length;
       const col = pos - before.lastIndexOf('\n');
       at = ` at line ${line}, column ${col}`;
+    }
+    if (found?.tooDeep) {
+      throw new RuntimeUserError(`${source}: ${what} is not valid JSON, and nests arrays or objects more than ${MAX_JSON_DEPTH} levels deep${at} (rnnc's files nest at most 4): ${message}`);
     }
     throw new RuntimeUserError(`${source}: ${what} is not valid JSON${at}: ${message}`);
   }
@@ -95,7 +129,19 @@ export function parseJsonText(text: string, source: string, what: string): unkno
  * failed, so its speed does not matter.
  */
 export function findJsonErrorOffset(text: string): number | null {
+  return findJsonError(text)?.offset ?? null;
+}
+
+/**
+ * rnnc's formats nest four levels at most; past this the scan stops rather
+ * than recurse until the stack overflows (a file of 200,000 `[`).
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+function findJsonError(text: string): { offset: number; tooDeep: boolean } | null {
   let i = 0;
+  let depth = 0;
+  let tooDeep = false;
   class At extends Error {
     constructor(readonly offset: number) {
       super('json syntax');
@@ -164,6 +210,10 @@ export function findJsonErrorOffset(text: string): number | null {
   const value = (): void => {
     ws();
     const c = text[i];
+    if ((c === '[' || c === '{') && depth >= MAX_JSON_DEPTH) {
+      tooDeep = true;
+      fail();
+    }
     if (c === '{') {
       i++;
       ws();
@@ -171,6 +221,7 @@ export function findJsonErrorOffset(text: string): number | null {
         i++;
         return;
       }
+      depth++;
       for (;;) {
         ws();
         string();
@@ -179,7 +230,11 @@ export function findJsonErrorOffset(text: string): number | null {
         value();
         ws();
         if (text[i] === ',') i++;
-        else return expectChar('}');
+        else {
+          expectChar('}');
+          depth--;
+          return;
+        }
       }
     } else if (c === '[') {
       i++;
@@ -188,11 +243,16 @@ export function findJsonErrorOffset(text: string): number | null {
         i++;
         return;
       }
+      depth++;
       for (;;) {
         value();
         ws();
         if (text[i] === ',') i++;
-        else return expectChar(']');
+        else {
+          expectChar(']');
+          depth--;
+          return;
+        }
       }
     } else if (c === '"') string();
     else if (c === 't') literal('true');
@@ -208,7 +268,7 @@ export function findJsonErrorOffset(text: string): number | null {
     if (i < text.length) fail();
     return null;
   } catch (e) {
-    if (e instanceof At) return e.offset;
+    if (e instanceof At) return { offset: e.offset, tooDeep };
     throw e;
   }
 }

@@ -3,6 +3,10 @@
 // people write it: token sequences [B, T], vector sequences [B, T, D], one
 // token per example [B], one vector per example [B, D]. An optional
 // "lengths": [B] gives each sequence's real length (default: all T).
+// Every field is checked here, where the file is read: the tensor entries
+// by the schema of runtime/params-json.ts, then each shape against the
+// model's declaration (rank, sizes, B >= 1 and T >= 1), so nothing past this
+// point meets a batch it cannot run.
 import type { LoweredModel, IoSpec } from '../compiler/sema/model.js';
 import type { Batch, HostTensor } from '../runtime/data/types.js';
 import { checkTensorJson, isPlainObject, parseJsonText } from '../runtime/params-json.js';
@@ -17,20 +21,31 @@ export function parseBatchJson(text: string, source: string, model: LoweredModel
     if (!known.has(k)) throw new CliError(`${source}: the model has no input or target "${k}" (it has ${fields.map((f) => f.name).join(', ')})`);
   }
   let B = -1;
-  let T = 1;
+  let T = -1;
   const read = (f: IoSpec) => {
     const v = json[f.name];
     if (v === undefined) throw new CliError(`${source}: "${f.name}" is missing`);
     const t = checkTensorJson(v, f.name, source);
     const seq = f.type.kind === 'tokens' || f.type.kind === 'vectors';
-    const b = t.shape[0];
-    if (b === undefined) throw new CliError(`${source}: "${f.name}" needs a batch axis first`);
+    // The exact shape the model declares: the rank, and every size but B and T.
+    const lead = seq ? ['B', 'T'] : ['B'];
+    const tail = f.type.kind === 'vectors' || f.type.kind === 'vector' ? f.type.dims : [];
+    const want = `[${[...lead, ...tail.map(String)].join(', ')}]`;
+    const got = `[${t.shape.join(', ')}]`;
+    if (t.shape.length !== lead.length + tail.length || tail.some((d, i) => typeof d === 'number' && t.shape[lead.length + i] !== d)) {
+      throw new CliError(
+        `${source}: "${f.name}" has shape ${got}, but the model's ${f.type.kind === 'tokens' || f.type.kind === 'token' ? 'token ids' : 'vectors'} ` +
+          `"${f.name}" take ${want}${f.type.kind === 'tokens' || f.type.kind === 'token' ? ' (one id per position, not one-hot)' : ''}`,
+      );
+    }
+    const b = t.shape[0]!;
+    if (b === 0) throw new CliError(`${source}: "${f.name}" has shape ${got}: a batch needs at least one example (B >= 1)`);
     if (B >= 0 && b !== B) throw new CliError(`${source}: "${f.name}" has batch size ${b}, another field has ${B}`);
     B = b;
     if (seq) {
-      const steps = t.shape[1];
-      if (steps === undefined) throw new CliError(`${source}: "${f.name}" is a sequence: its shape is [B, T${f.type.kind === 'vectors' ? ', D' : ''}]`);
-      if (T > 1 && steps !== T) throw new CliError(`${source}: "${f.name}" has ${steps} steps, another field has ${T}`);
+      const steps = t.shape[1]!;
+      if (steps === 0) throw new CliError(`${source}: "${f.name}" has shape ${got}: a sequence needs at least one step (T >= 1)`);
+      if (T >= 0 && steps !== T) throw new CliError(`${source}: "${f.name}" has ${steps} steps, another field has ${T}`);
       T = steps;
     }
     if (f.type.kind === 'tokens' || f.type.kind === 'token') {
@@ -44,6 +59,8 @@ export function parseBatchJson(text: string, source: string, model: LoweredModel
     return { f, t, seq };
   };
   const parsed = fields.map(read);
+  // A model without sequences runs one step.
+  if (T < 0) T = 1;
   const lengths = new Int32Array(B).fill(T);
   if (json['lengths'] !== undefined) {
     const l = json['lengths'];

@@ -17,13 +17,25 @@ import { runCommand, type RunOptions } from './commands/run.js';
 import { CliError, EXIT } from './errors.js';
 import { packageRoot } from './stdlib.js';
 
-function int(name: string, min = 0) {
+function int(name: string, min = 0, max?: { readonly value: number; readonly why: string }) {
   return (v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number${min > 0 ? ` >= ${min}` : ''}`);
+    if (max !== undefined && n > max.value) throw new InvalidArgumentError(`${name} must be at most ${max.value}: ${max.why}`);
     return n;
   };
 }
+
+/**
+ * An unrolled module repeats a time step's code once per step: about 80
+ * lines a step for the smallest model, so 1000 steps is some 80,000 lines
+ * already, and 100,000 steps ran V8 out of memory after minutes. Longer
+ * sequences are what the loops are for.
+ */
+export const MAX_UNROLL = {
+  value: 1000,
+  why: 'an unrolled module repeats the code of a time step once per step (1000 steps is some 80,000 lines); for longer sequences leave out --unroll and keep the loops',
+} as const;
 
 function positive(name: string) {
   return (v: string): number => {
@@ -159,7 +171,7 @@ export function buildCli(done: (code: number) => void): Command {
     .requiredOption('-o, --output <file>', 'the .ts file to write')
     .option('--model <name>', 'which model (default: the only one, or the one with a train block)')
     .addOption(new Option('--target <target>', 'forward: inference only; train: also loss, gradients and trainStep (default: train when the model has a train block)').choices(['forward', 'train']))
-    .option('--unroll <n>', 'emit the time loops unrolled n steps (sequences must then have exactly n steps)', int('--unroll', 1))
+    .option('--unroll <n>', 'emit the time loops unrolled n steps (sequences must then have exactly n steps)', int('--unroll', 1, MAX_UNROLL))
     .option('--dims <list>', 'sizes for dimensions the data would fix, e.g. V=80,K=10', dimsList)
     .option('--dump-ir-after <pass>', 'print the graphs as they leave an optimisation pass')
     .option('--no-optimize', 'print the graphs as autodiff makes them, before the optimisation passes')

@@ -112,9 +112,9 @@ export function analyzeCell(decl: CellDecl, diags: DiagnosticCollector): CellInf
     walkExpr(eq.value, (e) => {
       if (e.kind === 'Call') {
         const fn = e.callee.name;
-        if (!(fn in ELEMENTWISE) && fn !== 'concat' && !options.has(fn)) {
+        if (!ELEMENTWISE.has(fn) && fn !== 'concat' && !options.has(fn)) {
           diags.report('RNN2004', e.callee.span, `unknown function \`${fn}\` in a cell`, {
-            hint: didYouMean(fn, [...Object.keys(ELEMENTWISE), 'concat', ...options.keys()]) ?? `cells can use ${Object.keys(ELEMENTWISE).join(', ')}, concat`,
+            hint: didYouMean(fn, [...ELEMENTWISE.keys(), 'concat', ...options.keys()]) ?? `cells can use ${[...ELEMENTWISE.keys()].join(', ')}, concat`,
           });
         }
         return;
@@ -408,8 +408,8 @@ export function applyCell(
         let fn = e.callee.name;
         const opt = options.get(fn);
         if (opt) {
-          if (opt.kind !== 'NameRef' || !(opt.name.name in ELEMENTWISE)) {
-            diags.fail('RNN2005', opt.span, `option \`${fn}\` must name a function (${Object.keys(ELEMENTWISE).join(', ')})`);
+          if (opt.kind !== 'NameRef' || !ELEMENTWISE.has(opt.name.name)) {
+            diags.fail('RNN2005', opt.span, `option \`${fn}\` must name a function (${[...ELEMENTWISE.keys()].join(', ')})`);
           }
           fn = opt.name.name;
         }
@@ -421,9 +421,11 @@ export function applyCell(
           if (v === undefined) diags.fail('RNN2005', a.span, `extra arguments of \`${fn}\` must be numbers`);
           return v;
         });
-        const alpha = options.get('alpha');
-        const alphaNum = alpha ? numberOf(alpha) : undefined;
-        if (fn === 'leaky_relu' && extra.length === 0 && alphaNum !== undefined) extra.push(alphaNum);
+        // A function's attribute may come from the cell's option of that name (`with alpha = 0.2`).
+        const attr = ELEMENTWISE.get(fn)?.attr;
+        const option = attr ? options.get(attr.name) : undefined;
+        const optionNum = option ? numberOf(option) : undefined;
+        if (extra.length === 0 && optionNum !== undefined) extra.push(optionNum);
         return ops.elementwise(fn, lowerExpr(first.value), extra, e.span);
       }
     }
@@ -543,8 +545,10 @@ function inferStateShapes(
           if (r && r.length === 2 && paramShape.has(refName(e.right))) return [r[1]!];
           return null;
         }
-        if (!l) return r;
-        if (!r) return l;
+        // A scalar (a literal, an option) says nothing about the shape of
+        // the other side: `s[t] = s[t-1] * 2` leaves the shape of s unknown.
+        if (!l) return r && r.length > 0 ? r : null;
+        if (!r) return l.length > 0 ? l : null;
         try {
           return broadcastShapes(l, r);
         } catch {

@@ -310,6 +310,18 @@ ${useC}`;
     expect(d.hint).toContain('with H');
   });
 
+  test('RNN3003', 'a state whose shape only a scalar speaks of (`s[t] = s[t-1] * 2`), not an internal error', () => {
+    const text = `cell c(x: [X]) -> h: [H] {
+  param W: [H, X]
+  h[t] = tanh(W @ x[t]) + s[t-1]
+  s[t] = s[t-1] * 2
+}
+${useC}`;
+    const d = expectDiag(check(text), 'RNN3003', text, '«s»[t] = s[t-1] * 2');
+    expect(d.message).toContain('state `s`');
+    expect(d.hint).toContain('s: [H]');
+  });
+
   test('RNN3004', 'a vector on the left of `@`', () => {
     const text = `cell c(x: [X]) -> h: [H] {
   param U: [H, X]
