@@ -4,7 +4,8 @@
 // `--micro` runs the matMul transpose micro-benchmark instead
 // (bench/results/<backend>-matmul-transpose.json); `--scaling` what N
 // threads can gain at all on this machine (bench/scaling.ts,
-// bench/results/<backend>-scaling.json).
+// bench/results/<backend>-scaling.json); `--startup` the start-up time of
+// the CLI against `node -e 0` (bench/startup.ts, bench/results/startup.json).
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, totalmem } from 'node:os';
@@ -19,10 +20,11 @@ import { IMPL_NAMES, type ImplName } from './measure.js';
 import { checkSameEngine } from './tf-layers.js';
 import { measureScaling, scalingTable, type ScalingResult } from './scaling.js';
 import { torchReference, type TorchResult } from './torch.js';
+import { measureStartup, startupTable } from './startup.js';
 
 const USAGE = `usage: npm run bench -- [--backend tensorflow|wasm|cpu] [--sizes S,M,L] [--cells rnn,lstm,gru]
                       [--iters 5] [--warmup 2] [--infer-iters 20] [--impls tf.layers,hand-fused,rnnc,rnnc-compiled,rnnc-workers]
-                      [--workers 2] [--no-memory] [--no-ceiling] [--no-torch] [--torch-threads N] [--out FILE] [--micro] [--scaling]
+                      [--workers 2] [--no-memory] [--no-ceiling] [--no-torch] [--torch-threads N] [--out FILE] [--micro] [--scaling] [--startup]
 The PyTorch-CPU reference runs where \`python3 -c "import torch"\` works (RNNC_PYTHON: another interpreter).`;
 
 function list<T extends string>(value: string | undefined, allowed: readonly T[], fallback: readonly T[], what: string): T[] {
@@ -123,6 +125,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       micro: { type: 'boolean' },
       scaling: { type: 'boolean' },
+      startup: { type: 'boolean' },
       workers: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -141,6 +144,19 @@ async function main(): Promise<void> {
   const workers = positiveInt(values.workers, 2, 'workers');
   const torchThreads = positiveInt(values['torch-threads'], 0, 'torch-threads', 0);
 
+  if (values.startup) {
+    // Before any backend starts: this measures other processes, and needs none.
+    const runs = positiveInt(values.iters, 11, 'iters');
+    const root = packageRoot();
+    log(`start-up: median of ${runs} runs of each command, in separate processes`);
+    const startup = measureStartup(root, runs);
+    const info = machine('none');
+    console.log(`## rnnc start-up; ${info.cpu}, ${info.cores} cores; median of ${runs}\n\n${startupTable(startup)}`);
+    const out = values.out ?? join(root, 'bench', 'results', 'startup.json');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({ machine: info, runs, results: startup }, null, 2)}\n`);
+    return;
+  }
   const backend = await startBackend(values.backend);
   const backendName = tf.getBackend();
   log(`rnnc bench: backend ${backend}`);

@@ -2,18 +2,22 @@
 // parses flags (commander) and turns every failure into a one-paragraph
 // message and an exit code (src/errors.ts): never a stack trace for a user
 // mistake.
+//
+// Each command's module is imported when the command runs, not here: they
+// bring in chevrotain, tfjs, ts-morph and prettier, which take about a second
+// to load, and `rnnc --version`, `--help` and `check` need none or few of
+// them (`npm run bench -- --startup` measures it; README.md, "Performance").
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InternalError } from '../compiler/diagnostics/diagnostic.js';
 import type { BpttSpec } from '../compiler/sema/train.js';
 import { RuntimeUserError } from '../runtime/io.js';
-import { checkCommand, irCommand } from './commands/check.js';
-import { compileCommand, type CompileOptions } from './commands/compile.js';
-import { gradCommand } from './commands/grad.js';
-import { sampleCommand, scoreCommand } from './commands/generate.js';
-import { paramsCommand } from './commands/params.js';
-import { runCommand, type RunOptions } from './commands/run.js';
+import type { irCommand } from './commands/check.js';
+import type { CompileOptions } from './commands/compile.js';
+import type { gradCommand } from './commands/grad.js';
+import type { sampleCommand, scoreCommand } from './commands/generate.js';
+import type { RunOptions } from './commands/run.js';
 import { CliError, EXIT } from './errors.js';
 import { packageRoot } from './stdlib.js';
 
@@ -92,7 +96,7 @@ export function buildCli(done: (code: number) => void): Command {
     .description('check a .rnn file: syntax, names, shapes, recurrences, training settings (exit 0 clean, 1 errors)')
     .argument('<file>', '.rnn file')
     .option('--json', 'print diagnostics as JSON')
-    .action((file: string, o: { json?: boolean }) => done(checkCommand(file, o)));
+    .action(async (file: string, o: { json?: boolean }) => done((await import('./commands/check.js')).checkCommand(file, o)));
 
   program
     .command('ir')
@@ -105,7 +109,7 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--dump-ir-after <pass>', 'print the graphs as they leave an optimisation pass')
     .option('--no-optimize', 'print the graphs as autodiff makes them, before the optimisation passes')
     .option('--unpadded', 'the variant run on batches without padding (the loops do not read the mask)')
-    .action((file: string, o: Parameters<typeof irCommand>[1]) => done(irCommand(file, o)));
+    .action(async (file: string, o: Parameters<typeof irCommand>[1]) => done((await import('./commands/check.js')).irCommand(file, o)));
 
   program
     .command('run')
@@ -127,7 +131,7 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--workers <n>', 'train data-parallel in N worker threads, each with its own backend and a slice of every batch (default 1)', int('--workers', 1))
     .option('--quiet', 'no progress output')
     .action(async (file: string, o: RunOptions & { dataArg?: Record<string, number | string> }) =>
-      done(await runCommand(file, { ...o, ...(o.dataArg ? { dataArgs: o.dataArg } : {}) })),
+      done(await (await import('./commands/run.js')).runCommand(file, { ...o, ...(o.dataArg ? { dataArgs: o.dataArg } : {}) })),
     );
 
   program
@@ -139,7 +143,7 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--reference', 'compute with the float64 reference evaluator instead of tfjs')
     .option('--model <name>', 'which model')
     .addOption(backendOption())
-    .action(async (file: string, o: Parameters<typeof gradCommand>[1]) => done(await gradCommand(file, o)));
+    .action(async (file: string, o: Parameters<typeof gradCommand>[1]) => done(await (await import('./commands/grad.js')).gradCommand(file, o)));
 
   program
     .command('sample')
@@ -152,7 +156,7 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--seed <n>', 'random seed', int('--seed'), 0)
     .option('--model <name>', 'which model')
     .addOption(backendOption())
-    .action(async (file: string, o: Parameters<typeof sampleCommand>[1]) => done(await sampleCommand(file, o)));
+    .action(async (file: string, o: Parameters<typeof sampleCommand>[1]) => done(await (await import('./commands/generate.js')).sampleCommand(file, o)));
 
   program
     .command('score')
@@ -162,7 +166,7 @@ export function buildCli(done: (code: number) => void): Command {
     .requiredOption('--ckpt <path>', 'checkpoint written by rnnc run')
     .option('--model <name>', 'which model')
     .addOption(backendOption())
-    .action(async (file: string, texts: string[], o: Parameters<typeof scoreCommand>[2]) => done(await scoreCommand(file, texts, o)));
+    .action(async (file: string, texts: string[], o: Parameters<typeof scoreCommand>[2]) => done(await (await import('./commands/generate.js')).scoreCommand(file, texts, o)));
 
   program
     .command('compile')
@@ -178,7 +182,7 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--unpadded', 'the variant run on batches without padding (the loops do not read the mask)')
     .option('--ckpt <path>', 'take the data dimensions from a checkpoint written by rnnc run')
     .option('--force', 'replace the output file even if it is not a module rnnc compiled (never an input of the command)')
-    .action(async (file: string, o: CompileOptions) => done(await compileCommand(file, o)));
+    .action(async (file: string, o: CompileOptions) => done(await (await import('./commands/compile.js')).compileCommand(file, o)));
 
   program
     .command('params')
@@ -186,7 +190,7 @@ export function buildCli(done: (code: number) => void): Command {
     .argument('<ckpt>', 'checkpoint written by rnnc run')
     .option('-o, --output <file>', 'write to a file (default: standard output)')
     .option('--force', 'replace the output file even if it is not a parameters file (never the checkpoint itself)')
-    .action((ckpt: string, o: { output?: string; force?: boolean }) => done(paramsCommand(ckpt, o)));
+    .action(async (ckpt: string, o: { output?: string; force?: boolean }) => done((await import('./commands/params.js')).paramsCommand(ckpt, o)));
 
   return program;
 }

@@ -1,0 +1,44 @@
+// Start-up: `rnnc --version` and `--help` load none of the heavy packages
+// (chevrotain, tfjs, ts-morph, prettier), and `rnnc check` loads neither the
+// code generator's (ts-morph, prettier) nor a tfjs backend. Checked by what
+// the process resolves (a module resolve hook records every URL), not by a
+// clock: the times are measured by `npm run bench -- --startup`.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fixture, useExecutable, writeFile } from './cli-harness.js';
+
+const exe = useExecutable();
+let register: string;
+beforeAll(() => {
+  writeFile(exe.dir, 'hooks.mjs', `export async function resolve(spec, ctx, next) {\n  const r = await next(spec, ctx);\n  process.stderr.write('RESOLVED ' + r.url + '\\n');\n  return r;\n}\n`);
+  register = writeFile(exe.dir, 'register.mjs', `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(exe.dir, 'hooks.mjs')).href)});\n`);
+});
+
+/** The npm packages a run of `rnnc ...args` resolved, by name. */
+function packagesLoaded(...args: string[]): string[] {
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, exe.bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  expect(r.status, r.stderr).toBe(0);
+  const names = new Set<string>();
+  for (const m of r.stderr.matchAll(/^RESOLVED .*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)) names.add(m[1]!);
+  return [...names].sort();
+}
+
+const HEAVY = ['chevrotain', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', 'ts-morph', 'prettier'];
+
+describe('what each command loads', () => {
+  it('--version and --help: commander only, none of the heavy packages', () => {
+    for (const flag of ['--version', '--help']) {
+      const loaded = packagesLoaded(flag);
+      expect(loaded, flag).toContain('commander');
+      expect(loaded.filter((p) => HEAVY.includes(p)), flag).toEqual([]);
+    }
+  });
+
+  it('check: the parser, but neither the code generator nor a tfjs backend', () => {
+    const loaded = packagesLoaded('check', fixture('clean.rnn'));
+    expect(loaded).toContain('chevrotain');
+    expect(loaded.filter((p) => ['ts-morph', 'prettier', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node'].includes(p))).toEqual([]);
+  });
+});
