@@ -1,6 +1,6 @@
 // Concrete shapes from the IR's static ones: symbolic dimensions ('B', 'T',
 // 'V', sums such as 'H+H') resolved with the sizes a run knows. The runtime
-// reads the IR's types only (STYLE: it imports no compiler code), so it
+// reads the IR's types only (ARCHITECTURE.md: it imports no compiler code), so it
 // resolves shapes itself.
 import type { Dim } from '../compiler/ir/types.js';
 

@@ -19,7 +19,6 @@
 import type { FunctionDeclarationStructure, OptionalKind, ParameterDeclarationStructure } from 'ts-morph';
 import { StructureKind } from 'ts-morph';
 import { InternalError } from '../diagnostics/diagnostic.js';
-import type { KernelOp } from '../ir/ops.js';
 import { printGraph } from '../ir/printer.js';
 import type { Dim, Graph, ValueId } from '../ir/types.js';
 import { scanAttrs } from '../ir/types.js';
@@ -280,7 +279,7 @@ export class GraphEmitter {
         lines.push(`const [${outs}] = fused(${quote(node.attrs['program'] as string)}, [${picks}], [${args.join(', ')}]${windowArg});`);
         continue;
       }
-      const emit = OP_EMITTERS[node.op as KernelOp];
+      const emit = OP_EMITTERS[node.op];
       if (!emit) throw new InternalError(`codegen: no emitter for op ${node.op}`);
       lines.push(`const ${expr.get(node.outputs[0]!)!} = ${emit(args, node.attrs, this.ctx.dim)};`);
     }

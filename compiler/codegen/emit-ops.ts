@@ -6,8 +6,10 @@
 // the emitted module's prelude (prelude.ts), named after the op.
 //
 // The table's type makes a new op without an emitter a compile error; a test
-// iterates OP_NAMES as well.
+// iterates OP_NAMES as well. Element-wise ops are emitted from their entries
+// (compiler/ir/elementwise.ts).
 import { InternalError } from '../diagnostics/diagnostic.js';
+import { ELEMENTWISE_CODE, ELEMENTWISE_OPS, type ElementwiseOp } from '../ir/elementwise.js';
 import type { KernelOp } from '../ir/ops.js';
 import type { Attrs, Dim } from '../ir/types.js';
 import { stringLiteral } from './escape.js';
@@ -35,25 +37,12 @@ const num = (attrs: Attrs, key: string): string => {
 const a0 = (args: readonly string[]): string => args[0]!;
 const call = (fn: string) => (args: readonly string[]): string => `${fn}(${args.join(', ')})`;
 
-export const OP_EMITTERS: Record<KernelOp, OpEmitter> = {
+const ownEmitters: Record<KernelOp, OpEmitter> = {
   constant: (_a, attrs) => `tf.scalar(${num(attrs, 'value')})`,
   zeros_like: call('tf.zerosLike'),
-  neg: call('tf.neg'),
-  tanh: call('tf.tanh'),
-  sigmoid: call('tf.sigmoid'),
-  relu: call('tf.relu'),
-  leaky_relu: (a, attrs) => `tf.leakyRelu(${a0(a)}, ${num(attrs, 'alpha')})`,
-  exp: call('tf.exp'),
-  log: call('tf.log'),
-  square: call('tf.square'),
-  step: (a) => `tf.step(${a0(a)}, 0)`,
   // Identities in the forward direction: their meaning is in the derivative.
   stop_gradient: a0,
   grad_gate: a0,
-  add: call('tf.add'),
-  sub: call('tf.sub'),
-  mul: call('tf.mul'),
-  div: call('tf.div'),
   sum_to: (a, attrs) => {
     // Only the rank and the literal 1s of the target shape matter (see the prelude's sumTo).
     const shape = (attrs['shape'] as readonly Dim[]).map((d) => (typeof d === 'number' ? String(d) : stringLiteral(d)));
@@ -81,3 +70,32 @@ export const OP_EMITTERS: Record<KernelOp, OpEmitter> = {
   time_place: (a, attrs) => `timePlace(${a.join(', ')}, ${num(attrs, 'index')})`,
   time_stack: (a) => `tf.stack([${a.join(', ')}])`,
 };
+
+/** An element-wise entry as code: tf.<fn>(inputs..., attribute, extra...), the call runtime/tfjs/kernels.ts makes. */
+function elementwiseEmitter(e: ElementwiseOp): OpEmitter {
+  const attr = e.attr?.name;
+  const extra = (e.tf.extra ?? []).map(numberLiteral);
+  return (a, attrs) => `tf.${e.tf.fn}(${[...a, ...(attr === undefined ? [] : [num(attrs, attr)]), ...extra].join(', ')})`;
+}
+
+/** Every op's emitter, by op name (scan and fused are emit-graph.ts's own). */
+export const OP_EMITTERS: Readonly<Record<KernelOp, OpEmitter>> & Readonly<Record<string, OpEmitter | undefined>> = Object.assign(
+  Object.create(null) as Record<string, OpEmitter>,
+  Object.fromEntries(ELEMENTWISE_OPS.map((e) => [e.name, elementwiseEmitter(e)])),
+  ownEmitters,
+);
+
+/**
+ * The element-wise table that the prelude's fused-group code reads (runtime/tfjs/portable-ops.ts imports it;
+ * an emitted module carries it as data).
+ */
+export function elementwiseCodeDeclaration(): string {
+  const entries = ELEMENTWISE_OPS.map((e) => {
+    const c = ELEMENTWISE_CODE[e.name]!;
+    return `${e.name}: { inputs: ${c.inputs}, tf: ${stringLiteral(c.tf)}, extra: [${c.extra.map(numberLiteral).join(', ')}], loop: ${stringLiteral(c.loop)}, cost: [${c.cost.map(numberLiteral).join(', ')}] },`;
+  });
+  return `/** The element-wise ops as fused groups run them: tf.<tf> op by op, or \`loop\` per element on the host. */
+const ELEMENTWISE_CODE: Readonly<Record<string, { readonly inputs: number; readonly tf: string; readonly extra: readonly number[]; readonly loop: string; readonly cost: readonly [number, number] } | undefined>> = {
+${entries.join('\n')}
+};`;
+}

@@ -21,7 +21,7 @@ import { unrollScans } from '../passes/unroll-scans.js';
 import type { IoSpec, LoweredModel } from '../sema/model.js';
 import type { TrainConfig } from '../sema/train.js';
 import { bindInit, bindOptimizer, bindSchedule, CodegenError, defaultLr, OPTIMIZER_SLOTS } from './bind.js';
-import { numberLiteral } from './emit-ops.js';
+import { elementwiseCodeDeclaration, numberLiteral } from './emit-ops.js';
 import { assertInert, commentText, propertyKey } from './escape.js';
 import { dimResolver, GraphEmitter, quote, sourceLine, type CodegenContext, type GraphArg, type TopLevelFunction } from './emit-graph.js';
 import { INITS, OP_HELPERS, PRELUDE_NAMES, RNG, SCOPE_HELPERS, WINDOWS } from './prelude.js';
@@ -220,7 +220,7 @@ export function emitModule(o: EmitOptions): string {
   if (train) add(tensorsInterface('TargetTensors', model.targets), `interface LabelledBatch extends Batch { readonly targets: TargetTensors; }`);
 
   // ------------------------------------------------------------ helpers
-  add(OP_HELPERS, SCOPE_HELPERS);
+  add(elementwiseCodeDeclaration(), OP_HELPERS, SCOPE_HELPERS);
   if (liftsTransposes) {
     add(
       `/** Weight transposes forward() made, per Params object (Params are never changed in place); disposeParams frees them. */\nconst TRANSPOSES = new WeakMap<Params, Map<string, tf.Tensor>>();`,

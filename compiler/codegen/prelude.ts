@@ -10,7 +10,7 @@
 
 /** Names the emitted module defines at top level: no local variable may take them. */
 export const PRELUDE_NAMES = [
-  'tf', 'hasKernel', 'fastTransposedMatMul', 'unstackTime', 'flatRows', 'sumTo', 'broadcastLike', 'linear', 'mm', 'outer', 'leadLast', 'outerLt', 'sliceLast', 'padLast',
+  'tf', 'ELEMENTWISE_CODE', 'hasKernel', 'fastTransposedMatMul', 'unstackTime', 'flatRows', 'sumTo', 'broadcastLike', 'linear', 'mm', 'outer', 'leadLast', 'outerLt', 'sliceLast', 'padLast',
   'squeezeLast', 'scatterAdd', 'gatherRows', 'oneHot', 'xent', 'xentGrad', 'timeIndex', 'timePlace', 'scoped', 'Rng', 'rotl',
   'initGlorot', 'initHe', 'initUniform', 'initNormal', 'initOrthogonal', 'initIdentity', 'initFill', 'fans', 'RngState',
   'planWindows', 'windowGate', 'WindowPlan', 'shapeText', 'sameShape', 'restrictFrom', 'unpadded', 'batchMajor', 'timeMajor',

@@ -10,14 +10,10 @@
 import { InternalError } from '../diagnostics/diagnostic.js';
 import type { GraphBuilder } from './builder.js';
 import { addDims, broadcastShapes, sameShape, shapeToString, ShapeError } from './shape.js';
+import { ELEMENTWISE_OPS, elementwiseOp, sumTo, type ElementwiseOp, type VjpRule } from './elementwise.js';
 import type { Attrs, Dim, Graph, Node, Shape, ValueId, ValueType } from './types.js';
 
-/** Cotangents per output in, cotangents per input out; undefined means zero / not differentiable. */
-export type VjpRule = (
-  b: GraphBuilder,
-  node: Node,
-  cts: readonly (ValueId | undefined)[],
-) => (ValueId | undefined)[];
+export type { VjpRule } from './elementwise.js';
 
 export interface OpDef {
   readonly name: string;
@@ -46,8 +42,6 @@ function expectFloat(name: string, t: ValueType): void {
 
 // ------------------------------------------------------------------ helpers used by VJP rules
 
-const sumTo = (b: GraphBuilder, v: ValueId, shape: Shape): ValueId =>
-  sameShape(b.type(v).shape, shape) ? v : b.op('sum_to', [v], { shape: [...shape] });
 
 const ins = (node: Node, i: number): ValueId => node.inputs[i]!;
 
@@ -88,6 +82,20 @@ function binary(name: string, doc: string, vjp: VjpRule): OpDef {
   };
 }
 
+/** The registry's view of an element-wise entry (elementwise.ts): its shape rule and its VJP. */
+function elementwiseDef(e: ElementwiseOp): OpDef {
+  const def = e.arity === 1 ? unary(e.name, e.doc, e.vjp) : binary(e.name, e.doc, e.vjp as VjpRule);
+  if (!e.attr) return def;
+  const attr = e.attr.name;
+  return {
+    ...def,
+    infer(inputs, attrs) {
+      if (typeof attrs[attr] !== 'number') throw new ShapeError(`${e.name} needs a number attribute ${attr}`);
+      return def.infer(inputs, attrs);
+    },
+  };
+}
+
 // ------------------------------------------------------------------ the registry
 
 const defs: OpDef[] = [
@@ -105,62 +113,8 @@ const defs: OpDef[] = [
     infer: (inputs) => [f32(inputs[0]!.shape)],
     vjp: 'none',
   },
-  unary('neg', '-x', (b, _n, [ct]) => [ct === undefined ? undefined : b.op('neg', [ct])]),
-  unary('tanh', 'tanh(x)', (b, n, [ct]) => {
-    if (ct === undefined) return [undefined];
-    const y = outOf(n);
-    const one = b.constant(1);
-    return [b.op('mul', [ct, b.op('sub', [one, b.op('mul', [y, y])])])];
-  }),
-  unary('sigmoid', '1 / (1 + exp(-x))', (b, n, [ct]) => {
-    if (ct === undefined) return [undefined];
-    const y = outOf(n);
-    const one = b.constant(1);
-    return [b.op('mul', [ct, b.op('mul', [y, b.op('sub', [one, y])])])];
-  }),
-  unary('relu', 'max(x, 0)', (b, n, [ct]) =>
-    ct === undefined ? [undefined] : [b.op('mul', [ct, b.op('step', [ins(n, 0)])])],
-  ),
-  unary('leaky_relu', 'x if x > 0 else alpha * x', (b, n, [ct]) => {
-    if (ct === undefined) return [undefined];
-    const alpha = n.attrs['alpha'] as number;
-    // slope = alpha + (1 - alpha) * step(x)
-    const slope = b.op('add', [
-      b.constant(alpha),
-      b.op('mul', [b.constant(1 - alpha), b.op('step', [ins(n, 0)])]),
-    ]);
-    return [b.op('mul', [ct, slope])];
-  }),
-  unary('exp', 'e^x', (b, n, [ct]) => (ct === undefined ? [undefined] : [b.op('mul', [ct, outOf(n)])])),
-  unary('log', 'natural log', (b, n, [ct]) =>
-    ct === undefined ? [undefined] : [b.op('div', [ct, ins(n, 0)])],
-  ),
-  unary('square', 'x * x', (b, n, [ct]) =>
-    ct === undefined ? [undefined] : [b.op('mul', [ct, b.op('mul', [b.constant(2), ins(n, 0)])])],
-  ),
-  unary('step', '1 where x > 0, else 0 (the derivative of relu)', 'none'),
+  ...ELEMENTWISE_OPS.map(elementwiseDef),
   unary('stop_gradient', 'identity whose derivative is zero', 'none'),
-  binary('add', 'a + b (broadcasting)', (b, n, [ct]) => {
-    if (ct === undefined) return [undefined, undefined];
-    return [sumTo(b, ct, b.type(ins(n, 0)).shape), sumTo(b, ct, b.type(ins(n, 1)).shape)];
-  }),
-  binary('sub', 'a - b (broadcasting)', (b, n, [ct]) => {
-    if (ct === undefined) return [undefined, undefined];
-    return [sumTo(b, ct, b.type(ins(n, 0)).shape), sumTo(b, b.op('neg', [ct]), b.type(ins(n, 1)).shape)];
-  }),
-  binary('mul', 'a * b element-wise (broadcasting)', (b, n, [ct]) => {
-    if (ct === undefined) return [undefined, undefined];
-    const [x, y] = [ins(n, 0), ins(n, 1)];
-    return [sumTo(b, b.op('mul', [ct, y]), b.type(x).shape), sumTo(b, b.op('mul', [ct, x]), b.type(y).shape)];
-  }),
-  binary('div', 'a / b element-wise (broadcasting)', (b, n, [ct]) => {
-    if (ct === undefined) return [undefined, undefined];
-    const [x, y] = [ins(n, 0), ins(n, 1)];
-    const da = b.op('div', [ct, y]);
-    // d/dy (x / y) = -x / y^2 = -(out / y)
-    const db = b.op('neg', [b.op('mul', [da, b.op('div', [x, y])])]);
-    return [sumTo(b, da, b.type(x).shape), sumTo(b, db, b.type(y).shape)];
-  }),
   {
     name: 'grad_gate',
     arity: 2,
@@ -528,7 +482,8 @@ function fusedVjp(b: GraphBuilder, node: Node, cts: readonly (ValueId | undefine
   const valueOf = (a: string): ValueId =>
     a[0] === 'i' ? read[Number(a.slice(1))]! : a[0] === 't' ? steps[Number(a.slice(1))]!.outputs[0]! : b.constant(Number(a));
   fusedInstructions(node.attrs['program'] as string).forEach(({ op, args }, k) => {
-    const attrs: Attrs = op === 'leaky_relu' ? { alpha: Number(args.pop()) } : {};
+    const attr = elementwiseOp(op)?.attr;
+    const attrs: Attrs = attr ? { [attr.name]: Number(args.pop()) } : {};
     const inputs = args.map(valueOf);
     const j = outputs.indexOf(k);
     const out = j >= 0 ? node.outputs[j]! : b.op(op, inputs, attrs);
@@ -575,10 +530,11 @@ function windowedShape(shape: Shape, attrs: Attrs, k: number): Shape {
   return [...shape.slice(0, -1), size];
 }
 
-/** The elementwise ops a fused program may use, with their number of arguments (leaky_relu's second is alpha). */
-export const FUSABLE_OPS: Readonly<Record<string, number>> = {
-  neg: 1, tanh: 1, sigmoid: 1, relu: 1, leaky_relu: 2, exp: 1, log: 1, square: 1, step: 1, add: 2, sub: 2, mul: 2, div: 2,
-};
+/** The number of arguments of an element-wise op in a fused program (a unary op's attribute is its second). */
+export function fusedArity(op: string): number | undefined {
+  const e = elementwiseOp(op);
+  return e === undefined ? undefined : e.arity + (e.attr ? 1 : 0);
+}
 
 /** The instructions of a fused program `op:arg,arg;...` (the runtime reads the same text: runtime/tfjs/portable-ops.ts). */
 export function fusedInstructions(program: string): { readonly op: string; readonly args: string[] }[] {
@@ -592,7 +548,7 @@ function checkFusedProgram(program: string, nInputs: number, windows?: readonly 
   if (windows !== undefined && windows.length !== 2 * nInputs) throw new ShapeError(`fused: ${windows.length / 2} windows for ${nInputs} inputs`);
   fusedInstructions(program).forEach(({ op, args }, k) => {
     const text = `${op}:${args.join(',')}`;
-    if (FUSABLE_OPS[op] !== args.length) throw new ShapeError(`fused: instruction ${k} '${text}' is not an elementwise op with its arguments`);
+    if (fusedArity(op) !== args.length) throw new ShapeError(`fused: instruction ${k} '${text}' is not an elementwise op with its arguments`);
     for (const a of args) {
       const ref = /^([it])(\d+)$/.exec(a);
       const ok = ref ? Number(ref[2]) < (ref[1] === 'i' ? nInputs : k) : Number.isFinite(Number(a)) && a !== '';
@@ -614,16 +570,18 @@ export function allOps(): readonly OpDef[] {
   return defs;
 }
 
-export const OP_NAMES = [
-  'constant', 'zeros_like', 'neg', 'tanh', 'sigmoid', 'relu', 'leaky_relu', 'exp', 'log', 'square',
-  'step', 'stop_gradient', 'add', 'sub', 'mul', 'div', 'grad_gate', 'sum_to', 'broadcast_like',
+/** The ops that are not element-wise: each backend and the code generator implement these one by one. */
+export const OWN_KERNEL_OPS = [
+  'constant', 'zeros_like', 'stop_gradient', 'grad_gate', 'sum_to', 'broadcast_like',
   'sum_all', 'linear', 'mm', 'outer', 'lead_last', 'outer_lt', 'transpose', 'concat', 'slice_last', 'pad_last', 'expand_last',
   'squeeze_last', 'gather', 'scatter_add', 'one_hot', 'xent', 'xent_grad', 'time_index', 'time_place',
   'time_stack', 'scan', 'fused',
 ] as const;
+/** Every op: the element-wise entries (elementwise.ts), then the rest. */
+export const OP_NAMES: readonly string[] = [...ELEMENTWISE_OPS.map((e) => e.name), ...OWN_KERNEL_OPS];
 /** The names every backend must implement; runtime kernel tables are typed against this. */
-export type OpName = (typeof OP_NAMES)[number];
+export type OpName = (typeof OWN_KERNEL_OPS)[number];
 /** Ops that kernel tables do not hold: the runtimes and the code generator handle them themselves. */
 export type StructuralOp = 'scan' | 'fused';
-/** The ops every kernel table implements. */
+/** The ops every kernel table implements by hand (element-wise kernels come from their entries). */
 export type KernelOp = Exclude<OpName, StructuralOp>;

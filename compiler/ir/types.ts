@@ -3,7 +3,7 @@
 // A Graph is a list of nodes in topological order over numbered values.
 // Values are produced either by a node or by the graph's inputs. Every node
 // names an op from the registry (ops.ts); the one structured op is `scan`,
-// which carries a body Graph: time stays a loop (STYLE rule 6), and its
+// which carries a body Graph: time stays a loop (ARCHITECTURE.md rule 6), and its
 // derivative is another scan running the other way (autodiff/vjp.ts).
 //
 // Shapes are static: each dimension is a number or a symbol. 'B' is the batch

@@ -23,7 +23,7 @@
 // same object when nothing fuses. Not handled: ops whose inputs broadcast
 // other than as the same shape, a scalar, a trailing block ([H] against
 // [B, H]) or leading axes ([B, 1] against [B, H]): they are left unfused.
-import { FUSABLE_OPS } from '../ir/ops.js';
+import { elementwiseOp } from '../ir/elementwise.js';
 import { GraphBuilder } from '../ir/builder.js';
 import { eliminateDeadCode } from './dead-code.js';
 import { sameShape } from '../ir/shape.js';
@@ -68,7 +68,7 @@ export function fuseElementwise(g: Graph): Graph {
       : undefined;
   };
   const fusable = (n: Node): boolean =>
-    n.op in FUSABLE_OPS &&
+    elementwiseOp(n.op) !== undefined &&
     g.values[n.outputs[0]!]!.type.dtype === 'f32' &&
     n.inputs.every((v) => g.values[v]!.type.dtype === 'f32' && (isConstant(v) || readsAsFused(shapeOf(v), shapeOf(n.outputs[0]!))));
 
@@ -167,7 +167,9 @@ function fusedProgram(
       if (at < 0) at = inputs.push(input) - 1;
       return `i${at}`;
     });
-    if (node.op === 'leaky_relu') args.push(String(node.attrs['alpha'] as number));
+    // A unary op's attribute (leaky_relu's alpha) is its second argument in the program.
+    const attr = elementwiseOp(node.op)?.attr;
+    if (attr) args.push(String(node.attrs[attr.name] as number));
     instrOf.set(node.outputs[0]!, k);
     return `${node.op}:${args.join(',')}`;
   });

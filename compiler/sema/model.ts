@@ -303,11 +303,11 @@ export function lowerModel(
         case 'mse':
           return diags.fail('RNN5007', span, `\`${fn}\` is a loss: write \`loss = ${fn}(...)\``);
         default: {
-          if (fn in ELEMENTWISE) {
+          if (ELEMENTWISE.has(fn)) {
             const extra = call.args.slice(1).map((a) => numberOf(a.value) ?? diags.fail('RNN2005', a.span, `extra arguments of \`${fn}\` must be numbers`));
             return ops.elementwise(fn, lowerExpr(arg(0, 'a value')), extra, span);
           }
-          const hint = didYouMean(fn, [...cells.keys(), ...MODEL_FUNCTIONS, ...Object.keys(ELEMENTWISE)]);
+          const hint = didYouMean(fn, [...cells.keys(), ...MODEL_FUNCTIONS, ...ELEMENTWISE.keys()]);
           return diags.fail('RNN2004', call.callee.span, `unknown function or cell \`${fn}\``, hint ? { hint } : {});
         }
       }

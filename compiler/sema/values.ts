@@ -14,6 +14,7 @@ import type { Note } from '../diagnostics/diagnostic.js';
 import type { Span } from '../diagnostics/span.js';
 import type { GraphBuilder } from '../ir/builder.js';
 import { broadcastShapes, dimToString, ShapeError } from '../ir/shape.js';
+import { LANGUAGE_FUNCTIONS, type ElementwiseOp } from '../ir/elementwise.js';
 import type { Dim, ValueId } from '../ir/types.js';
 
 export type Layout = 'step' | 'example' | 'seq' | 'param' | 'scalar';
@@ -47,15 +48,8 @@ export function joinLayouts(a: Layout, b: Layout): Layout {
   return rank[a] >= rank[b] ? a : b;
 }
 
-export const ELEMENTWISE: Readonly<Record<string, string>> = {
-  tanh: 'tanh',
-  sigmoid: 'sigmoid',
-  relu: 'relu',
-  leaky_relu: 'leaky_relu',
-  exp: 'exp',
-  log: 'log',
-  square: 'square',
-};
+/** The element-wise functions a program may call by name (compiler/ir/elementwise.ts). */
+export const ELEMENTWISE: ReadonlyMap<string, ElementwiseOp> = LANGUAGE_FUNCTIONS;
 
 export class ValueOps {
   constructor(
@@ -130,11 +124,12 @@ export class ValueOps {
     return { v: this.b.constant(value), layout: 'scalar', origin: span, what: 'the number' };
   }
 
-  /** tanh(x), leaky_relu(x, alpha). */
+  /** tanh(x), leaky_relu(x, alpha): an entry of LANGUAGE_FUNCTIONS, its attribute from `extra` or its default. */
   elementwise(fn: string, x: Val, extra: readonly number[], span: Span): Val {
     this.requireFloat(x, fn);
-    const attrs: Record<string, number> = fn === 'leaky_relu' ? { alpha: extra[0] ?? 0.01 } : {};
-    return { v: this.b.op(ELEMENTWISE[fn]!, [x.v], attrs), layout: x.layout, origin: span, what: `${fn}(...)` };
+    const e = ELEMENTWISE.get(fn)!;
+    const attrs: Record<string, number> = e.attr ? { [e.attr.name]: extra[0] ?? e.attr.default } : {};
+    return { v: this.b.op(e.name, [x.v], attrs), layout: x.layout, origin: span, what: `${fn}(...)` };
   }
 
   concat(parts: readonly Val[], span: Span): Val {

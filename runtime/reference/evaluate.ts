@@ -1,10 +1,10 @@
-// The float64 reference evaluator of the IR: the oracle (STYLE rule 5).
+// The float64 reference evaluator of the IR: the oracle (ARCHITECTURE.md rule 5).
 // Executes a graph node by node; a scan runs its body once per time step.
 import type { Graph, ValueId } from '../../compiler/ir/types.js';
 import { broadcastShape, referenceKernels } from './kernels.js';
 import { parseFusedProgram } from '../tfjs/portable-ops.js';
 import { size, sliceLead, stackLead, tensor, type Tensor64 } from './tensor.js';
-import type { KernelOp } from '../../compiler/ir/ops.js';
+import { elementwiseOp } from '../../compiler/ir/elementwise.js';
 
 export function evaluateGraph(g: Graph, inputs: readonly Tensor64[]): Tensor64[] {
   if (inputs.length !== g.inputs.length) {
@@ -32,7 +32,7 @@ export function evaluateGraph(g: Graph, inputs: readonly Tensor64[]): Tensor64[]
         env.set(node.outputs[i]!, t),
       );
     } else {
-      const kernel = referenceKernels[node.op as KernelOp];
+      const kernel = referenceKernels[node.op];
       if (!kernel) throw new Error(`reference: no kernel for ${node.op}`);
       env.set(node.outputs[0]!, kernel(args, node.attrs));
     }
@@ -46,8 +46,11 @@ function evalFused(program: string, outputs: readonly number[], inputs: readonly
   for (const { op, args } of parseFusedProgram(program)) {
     const value = (a: string): Tensor64 =>
       a[0] === 'i' ? inputs[Number(a.slice(1))]! : a[0] === 't' ? results[Number(a.slice(1))]! : tensor([], [Number(a)]);
-    const kernel = referenceKernels[op as KernelOp];
-    if (op === 'leaky_relu') results.push(kernel([value(args[0]!)], { alpha: Number(args[1]) }));
+    const kernel = referenceKernels[op];
+    if (!kernel) throw new Error(`reference: no kernel for ${op}`);
+    // A unary op's attribute is its second argument in the program (compiler/ir/ops.ts, fusedArity).
+    const attr = elementwiseOp(op)?.attr;
+    if (attr) results.push(kernel([value(args[0]!)], { [attr.name]: Number(args[1]) }));
     else results.push(kernel(args.map(value), {}));
   }
   // An output has the shape of all inputs broadcast (the op's shape rule).

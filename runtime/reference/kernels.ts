@@ -1,6 +1,7 @@
 // Reference kernels in float64: the oracle every other execution is compared
 // with. Written for obviousness, not speed. One kernel per registry op
 // (the table's type makes a missing one a compile error).
+import { ELEMENTWISE_OPS, type ElementwiseOp } from '../../compiler/ir/elementwise.js';
 import type { KernelOp } from '../../compiler/ir/ops.js';
 import type { Attrs, Dim } from '../../compiler/ir/types.js';
 import { size, sliceLead, stackLead, strides, type Tensor64 } from './tensor.js';
@@ -101,24 +102,11 @@ function outerLt(at: Tensor64, b: Tensor64): Tensor64 {
   return f([m, p], out);
 }
 
-export const referenceKernels: Record<KernelOp, RefKernel> = {
+const ownKernels: Record<KernelOp, RefKernel> = {
   constant: (_i, attrs) => f([], Float64Array.of(attrs['value'] as number)),
   zeros_like: ([x]) => f(x!.shape, new Float64Array(x!.data.length)),
-  neg: ([x]) => map1(x!, (v) => -v),
-  tanh: ([x]) => map1(x!, Math.tanh),
-  sigmoid: ([x]) => map1(x!, (v) => 1 / (1 + Math.exp(-v))),
-  relu: ([x]) => map1(x!, (v) => (v > 0 ? v : 0)),
-  leaky_relu: ([x], attrs) => map1(x!, (v) => (v > 0 ? v : (attrs['alpha'] as number) * v)),
-  exp: ([x]) => map1(x!, Math.exp),
-  log: ([x]) => map1(x!, Math.log),
-  square: ([x]) => map1(x!, (v) => v * v),
-  step: ([x]) => map1(x!, (v) => (v > 0 ? 1 : 0)),
   stop_gradient: ([x]) => x!,
   grad_gate: ([x]) => x!,
-  add: ([a, b]) => map2(a!, b!, (x, y) => x + y),
-  sub: ([a, b]) => map2(a!, b!, (x, y) => x - y),
-  mul: ([a, b]) => map2(a!, b!, (x, y) => x * y),
-  div: ([a, b]) => map2(a!, b!, (x, y) => x / y),
   sum_to: ([x], attrs) => sumTo(x!, attrs['shape'] as readonly Dim[]),
   broadcast_like: ([x, like]) => broadcastTo(x!, like!.shape),
   sum_all: ([x]) => f([], Float64Array.of(x!.data.reduce((a, b) => a + b, 0))),
@@ -242,3 +230,20 @@ export const referenceKernels: Record<KernelOp, RefKernel> = {
   },
   time_stack: (inputs) => stackLead(inputs, inputs[0]!.shape, inputs[0]!.dtype),
 };
+
+/** An element-wise entry's kernel: its `f64` element by element (compiler/ir/elementwise.ts). */
+function elementwiseKernel(e: ElementwiseOp): RefKernel {
+  if (e.arity === 2) return ([a, b]) => map2(a!, b!, e.f64);
+  const attr = e.attr?.name;
+  return ([x], attrs) => {
+    const extra = attr === undefined ? 0 : (attrs[attr] as number);
+    return map1(x!, (v) => e.f64(v, extra));
+  };
+}
+
+/** Every op's float64 kernel, by op name (scan and fused are the evaluator's own). */
+export const referenceKernels: Readonly<Record<KernelOp, RefKernel>> & Readonly<Record<string, RefKernel | undefined>> = Object.assign(
+  Object.create(null) as Record<string, RefKernel>,
+  Object.fromEntries(ELEMENTWISE_OPS.map((e) => [e.name, elementwiseKernel(e)])),
+  ownKernels,
+);

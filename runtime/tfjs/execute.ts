@@ -5,7 +5,6 @@
 // loop reading saved residuals) takes them as they are instead of splitting
 // a stacked copy; the stacked tensor is made only when something else reads it.
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelOp } from '../../compiler/ir/ops.js';
 import type { Graph, ValueId } from '../../compiler/ir/types.js';
 import { tfKernels } from './kernels.js';
 import { fused, stackTime, unstackTime } from './portable-ops.js';
@@ -64,7 +63,9 @@ export function executeGraph(g: Graph, inputs: readonly tf.Tensor[]): tf.Tensor[
         env.set(node.outputs[i]!, t),
       );
     } else {
-      env.set(node.outputs[0]!, tfKernels[node.op as KernelOp](node.inputs.map(get), node.attrs));
+      const kernel = tfKernels[node.op];
+      if (!kernel) throw new Error(`tfjs: no kernel for ${node.op}`);
+      env.set(node.outputs[0]!, kernel(node.inputs.map(get), node.attrs));
     }
   }
   return g.outputs.map((o) => get(o.value));

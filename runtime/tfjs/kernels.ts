@@ -3,30 +3,18 @@
 // portable-ops.ts, shared word for word with emitted modules. The table's
 // type makes a missing op a compile error.
 import * as tf from '@tensorflow/tfjs-core';
+import { ELEMENTWISE_OPS, type ElementwiseOp } from '../../compiler/ir/elementwise.js';
 import type { KernelOp } from '../../compiler/ir/ops.js';
 import type { Attrs, Dim } from '../../compiler/ir/types.js';
 import * as ops from './portable-ops.js';
 
 export type TfKernel = (inputs: readonly tf.Tensor[], attrs: Attrs) => tf.Tensor;
 
-export const tfKernels: Record<KernelOp, TfKernel> = {
+const ownKernels: Record<KernelOp, TfKernel> = {
   constant: (_i, attrs) => tf.scalar(attrs['value'] as number),
   zeros_like: ([x]) => tf.zerosLike(x!),
-  neg: ([x]) => tf.neg(x!),
-  tanh: ([x]) => tf.tanh(x!),
-  sigmoid: ([x]) => tf.sigmoid(x!),
-  relu: ([x]) => tf.relu(x!),
-  leaky_relu: ([x], attrs) => tf.leakyRelu(x!, attrs['alpha'] as number),
-  exp: ([x]) => tf.exp(x!),
-  log: ([x]) => tf.log(x!),
-  square: ([x]) => tf.square(x!),
-  step: ([x]) => tf.step(x!, 0),
   stop_gradient: ([x]) => x!,
   grad_gate: ([x]) => x!,
-  add: ([a, b]) => tf.add(a!, b!),
-  sub: ([a, b]) => tf.sub(a!, b!),
-  mul: ([a, b]) => tf.mul(a!, b!),
-  div: ([a, b]) => tf.div(a!, b!),
   sum_to: ([x], attrs) => ops.sumTo(x!, attrs['shape'] as readonly Dim[]),
   broadcast_like: ([x, like]) => ops.broadcastLike(x!, like!),
   sum_all: ([x]) => tf.sum(x!),
@@ -50,3 +38,21 @@ export const tfKernels: Record<KernelOp, TfKernel> = {
   time_place: ([x, like], attrs) => ops.timePlace(x!, like!, attrs['index'] as number),
   time_stack: (inputs) => tf.stack(inputs as tf.Tensor[]),
 };
+
+type TfFunction = (...args: readonly (tf.Tensor | number)[]) => tf.Tensor;
+
+/** An element-wise entry's kernel: tf.<fn>(inputs..., attribute, extra...) (compiler/ir/elementwise.ts). */
+function elementwiseKernel(e: ElementwiseOp): TfKernel {
+  const fn = (tf as unknown as Record<string, TfFunction | undefined>)[e.tf.fn];
+  if (typeof fn !== 'function') throw new Error(`element-wise op ${e.name}: tfjs-core has no function ${e.tf.fn}`);
+  const extra = e.tf.extra ?? [];
+  const attr = e.attr?.name;
+  return (inputs, attrs) => fn(...inputs, ...(attr === undefined ? [] : [attrs[attr] as number]), ...extra);
+}
+
+/** Every op's tfjs kernel, by op name (scan and fused are the executor's own). */
+export const tfKernels: Readonly<Record<KernelOp, TfKernel>> & Readonly<Record<string, TfKernel | undefined>> = Object.assign(
+  Object.create(null) as Record<string, TfKernel>,
+  Object.fromEntries(ELEMENTWISE_OPS.map((e) => [e.name, elementwiseKernel(e)])),
+  ownKernels,
+);

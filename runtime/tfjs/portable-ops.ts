@@ -5,6 +5,7 @@
 // from it by test/codegen/portable.test.ts; run `npx vitest run -u` after a
 // change). The interpreter and emitted code therefore run the same code.
 import * as tf from '@tensorflow/tfjs-core';
+import { ELEMENTWISE_CODE } from '../../compiler/ir/elementwise.js';
 
 /** Whether the active backend implements a kernel (wasm lacks a few; those ops get another lowering). */
 export function hasKernel(name: string): boolean {
@@ -422,23 +423,12 @@ function fusedByOps(instrs: readonly FusedInstr[], outputs: readonly number[], i
   const arg = (a: string): tf.Tensor =>
     a[0] === 'i' ? inputs[Number(a.slice(1))]! : a[0] === 't' ? results[Number(a.slice(1))]! : tf.scalar(Number(a));
   for (const { op, args } of instrs) {
-    const x = arg(args[0]!);
-    switch (op) {
-      case 'neg': results.push(tf.neg(x)); break;
-      case 'tanh': results.push(tf.tanh(x)); break;
-      case 'sigmoid': results.push(tf.sigmoid(x)); break;
-      case 'relu': results.push(tf.relu(x)); break;
-      case 'leaky_relu': results.push(tf.leakyRelu(x, Number(args[1]))); break;
-      case 'exp': results.push(tf.exp(x)); break;
-      case 'log': results.push(tf.log(x)); break;
-      case 'square': results.push(tf.square(x)); break;
-      case 'step': results.push(tf.step(x, 0)); break;
-      case 'add': results.push(tf.add(x, arg(args[1]!))); break;
-      case 'sub': results.push(tf.sub(x, arg(args[1]!))); break;
-      case 'mul': results.push(tf.mul(x, arg(args[1]!))); break;
-      case 'div': results.push(tf.div(x, arg(args[1]!))); break;
-      default: throw new Error(`fused: unknown op ${op}`);
-    }
+    // As runtime/tfjs/kernels.ts calls an element-wise op: tf.<fn>(operands..., extra...), a unary op's attribute a number.
+    const code = ELEMENTWISE_CODE[op];
+    const fn = code === undefined ? undefined : (tf as unknown as Record<string, ((...a: (tf.Tensor | number)[]) => tf.Tensor) | undefined>)[code.tf];
+    if (code === undefined || fn === undefined) throw new Error(`fused: unknown op ${op}`);
+    const operands = args.map((a, k) => (k < code.inputs ? arg(a) : Number(a)));
+    results.push(fn(...operands, ...code.extra));
   }
   // An output has the shape of all inputs broadcast, as the fused loop writes it.
   const shape = inputs.reduce<number[]>((s, t) => tf.backend_util.assertAndGetBroadcastShape(s, t.shape), []);
@@ -495,24 +485,11 @@ function fusedPowersOfTwo(): Float64Array {
   return powersOfTwo;
 }
 
-/** One element of an op, as JavaScript over float64 values (the reference evaluator's formulas; tanh: FUSED_TANH, exp: FUSED_EXP). */
+/** One element of an op, as JavaScript over float64 values: the entry's `loop` (compiler/ir/elementwise.ts; tanh: FUSED_TANH, exp: FUSED_EXP). */
 function fusedExpression(op: string, a: string, b: string | undefined): string {
-  switch (op) {
-    case 'neg': return `-${a}`;
-    case 'tanh': return `tanh_(${a})`;
-    case 'sigmoid': return `1 / (1 + exp_(-${a}))`;
-    case 'relu': return `(${a} > 0 ? ${a} : 0)`;
-    case 'leaky_relu': return `(${a} > 0 ? ${a} : ${b} * ${a})`;
-    case 'exp': return `exp_(${a})`;
-    case 'log': return `Math.log(${a})`;
-    case 'square': return `${a} * ${a}`;
-    case 'step': return `(${a} > 0 ? 1 : 0)`;
-    case 'add': return `${a} + ${b}`;
-    case 'sub': return `${a} - ${b}`;
-    case 'mul': return `${a} * ${b}`;
-    case 'div': return `${a} / ${b}`;
-    default: throw new Error(`fused: unknown op ${op}`);
-  }
+  const code = ELEMENTWISE_CODE[op];
+  if (code === undefined) throw new Error(`fused: unknown op ${op}`);
+  return `(${code.loop.replace(/\$([01])/g, (_, k: string) => (k === '0' ? a : b ?? 'NaN'))})`;
 }
 
 /**
@@ -601,21 +578,6 @@ function fusedLoop(program: string, instrs: readonly FusedInstr[], outputs: read
 }
 
 /**
- * Per-element costs in ns (host loop, wasm kernel), fitted to groups timed
- * both ways on wasm inside training and streaming steps (LSTM, GRU and RNN
- * steps, a backward chain; batch 1 to 64 of 128 to 512); arithmetic ops take
- * the default. An LSTM step's group of 17 ops at batch 32 of 256 is the
- * even case: 28 to 40 ns per element on the host, wasm's vectorised kernels
- * as fast one by one.
- */
-const FUSED_COSTS: Readonly<Record<string, readonly [number, number]>> = {
-  tanh: [3.5, 10],
-  sigmoid: [7, 0.85],
-  exp: [5, 5.8],
-  log: [9, 7.9],
-};
-
-/**
  * Whether the host loop beats one kernel per op: always on cpu (its kernels
  * are JavaScript loops too, one pass and one allocation each); on wasm by
  * the fitted costs (about 3.4 us per dispatched kernel, 3 us per host call).
@@ -626,7 +588,10 @@ function fusedOnHost(instrs: readonly FusedInstr[], n: number): boolean {
   let host = 3000;
   let kernels = 0;
   for (const { op } of instrs) {
-    const [h, w] = FUSED_COSTS[op] ?? [0.5, 0.3];
+    // Per-element costs in ns (host loop, wasm kernel) of each entry (compiler/ir/elementwise.ts), fitted to
+    // groups timed both ways on wasm inside training and streaming steps (LSTM, GRU and RNN steps, a backward
+    // chain; batch 1 to 64 of 128 to 512). An LSTM step's group of 17 ops at batch 32 of 256 is the even case.
+    const [h, w] = ELEMENTWISE_CODE[op]?.cost ?? [0.5, 0.3];
     host += n * h;
     kernels += 3400 + n * w;
   }

@@ -1,4 +1,4 @@
-// TensorFlow.js execution against the float64 reference (STYLE rule 5), on
+// TensorFlow.js execution against the float64 reference (ARCHITECTURE.md rule 5), on
 // whole models: (a) forward outputs; (b) the symbolic gradients run on tfjs
 // against tfjs's own autodiff (tf.grads) of the tfjs forward loss; for the
 // truncated graph, whose gate tf.grads cannot see, against the reference's

@@ -1,4 +1,4 @@
-// Emitted TypeScript modules against the interpreter (STYLE rule 5): every
+// Emitted TypeScript modules against the interpreter (ARCHITECTURE.md rule 5): every
 // example and a set of test models are compiled; all emitted files are
 // type-checked by one `tsc --strict --noEmit`; and running them on the cpu
 // backend gives the same initial parameters (bit for bit), forward outputs,

@@ -1,4 +1,4 @@
-// Golden emitted code (STYLE rule 1) for a small model per standard cell:
+// Golden emitted code (ARCHITECTURE.md rule 1) for a small model per standard cell:
 // a change to codegen shows up as a reviewable diff under
 // test/cases/codegen/ (`npx vitest run test/codegen -u` rewrites them).
 // Compiling twice gives the same text.

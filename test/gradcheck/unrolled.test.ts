@@ -1,7 +1,7 @@
 // A scan's symbolic gradient (a reverse scan over saved carries) equals the
 // gradient of the same program with its loops fully unrolled, to ~1e-12,
 // on the float64 reference: the two derivations share no code path through
-// time (STYLE rule 5).
+// time (ARCHITECTURE.md rule 5).
 import { describe, expect, it } from 'vitest';
 import { differentiate } from '../../compiler/autodiff/vjp.js';
 import { trainingGraphs } from '../../compiler/compile.js';

@@ -1,4 +1,4 @@
-// Golden IR (STYLE rule 1): the printed forward graph of a small model for
+// Golden IR (ARCHITECTURE.md rule 1): the printed forward graph of a small model for
 // each standard cell, its derivative (the training graph), and a truncated
 // one, committed under test/cases/ir/ (`npx vitest run test/ir -u` rewrites
 // them after a deliberate change). Printing and compiling are deterministic:

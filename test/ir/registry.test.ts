@@ -1,4 +1,4 @@
-// Every op of the registry, one by one (STYLE rule 3: no op without a
+// Every op of the registry, one by one (ARCHITECTURE.md rule 3: no op without a
 // gradient check, a reference kernel and both lowerings). For each op a tiny
 // random graph is built with GraphBuilder, and
 //   (a) its VJP is checked by central finite differences on the float64
@@ -95,6 +95,7 @@ const CASES: Readonly<Record<string, readonly OpCase[]>> = {
   sigmoid: unaryCases(),
   relu: unaryCases('away'),
   leaky_relu: unaryCases('away', { alpha: 0.1 }),
+  softplus: unaryCases(),
   exp: unaryCases(),
   log: unaryCases('positive'),
   square: unaryCases(),
