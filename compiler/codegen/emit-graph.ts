@@ -20,6 +20,7 @@ import type { FunctionDeclarationStructure, OptionalKind, ParameterDeclarationSt
 import { StructureKind } from 'ts-morph';
 import { InternalError } from '../diagnostics/diagnostic.js';
 import { printGraph } from '../ir/printer.js';
+import { verifyGraph } from '../ir/verify.js';
 import type { Dim, Graph, ValueId } from '../ir/types.js';
 import { scanAttrs } from '../ir/types.js';
 import { JOINED_SEPARATOR } from '../passes/lift-param-transposes.js';
@@ -141,6 +142,8 @@ export class GraphEmitter {
   }
 
   emitTop(g: Graph, name: string, doc: string): TopLevelFunction {
+    // The graphs codegen receives went through passes of its own (lift-param-transposes, unroll-scans).
+    verifyGraph(g, `codegen input ${name}`);
     const scope = new Scope(this.ctx.moduleNames);
     const used = usedValues(g);
     const expr = new Map<ValueId, string>();

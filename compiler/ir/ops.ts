@@ -39,6 +39,37 @@ function expectArity(name: string, inputs: readonly ValueType[], n: number): voi
 function expectFloat(name: string, t: ValueType): void {
   if (t.dtype !== 'f32') throw new ShapeError(`${name} needs a float input, got ${t.dtype}`);
 }
+function expectInt(name: string, t: ValueType, what = 'ids'): void {
+  if (t.dtype !== 'i32') throw new ShapeError(`${name} needs integer ${what}, got ${t.dtype}`);
+}
+function expectFloats(name: string, inputs: readonly ValueType[]): void {
+  for (const t of inputs) expectFloat(name, t);
+}
+
+/** A number attribute, checked: present, finite, and (with `int`) a whole number of at least `min`. */
+function numberAttr(name: string, attrs: Attrs, key: string, o: { int?: boolean; min?: number } = {}): number {
+  const v = attrs[key];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ShapeError(`${name} needs a finite number attribute ${key}, got ${String(v)}`);
+  if (o.int && !Number.isInteger(v)) throw new ShapeError(`${name}: attribute ${key} must be a whole number, got ${v}`);
+  if (o.min !== undefined && v < o.min) throw new ShapeError(`${name}: attribute ${key} must be at least ${o.min}, got ${v}`);
+  return v;
+}
+
+/** A dimension attribute: a positive whole number or a dimension name. */
+function dimAttr(name: string, attrs: Attrs, key: string): Dim {
+  const v = attrs[key];
+  if (typeof v === 'string' && v !== '') return v;
+  return numberAttr(name, attrs, key, { int: true, min: 1 });
+}
+
+/** A shape attribute: an array of positive whole numbers and dimension names. */
+function shapeAttr(name: string, attrs: Attrs, key: string): Shape {
+  const v = attrs[key];
+  if (!Array.isArray(v) || v.some((d) => !(typeof d === 'string' ? d !== '' : Number.isInteger(d) && (d as number) >= 0))) {
+    throw new ShapeError(`${name} needs a shape attribute ${key}`);
+  }
+  return v as Shape;
+}
 
 // ------------------------------------------------------------------ helpers used by VJP rules
 
@@ -103,14 +134,21 @@ const defs: OpDef[] = [
     name: 'constant',
     arity: 0,
     doc: 'a scalar constant (attr value)',
-    infer: () => [f32([])],
+    infer(inputs, attrs) {
+      expectArity('constant', inputs, 0);
+      if (typeof attrs['value'] !== 'number') throw new ShapeError(`constant needs a number attribute value, got ${String(attrs['value'])}`);
+      return [f32([])];
+    },
     vjp: 'none',
   },
   {
     name: 'zeros_like',
     arity: 1,
     doc: 'zeros of the shape of its input',
-    infer: (inputs) => [f32(inputs[0]!.shape)],
+    infer(inputs) {
+      expectArity('zeros_like', inputs, 1);
+      return [f32(inputs[0]!.shape)];
+    },
     vjp: 'none',
   },
   ...ELEMENTWISE_OPS.map(elementwiseDef),
@@ -121,6 +159,7 @@ const defs: OpDef[] = [
     doc: 'identity in x; its cotangent is multiplied by the scalar g (truncated BPTT cuts paths with g = 0)',
     infer(inputs) {
       expectArity('grad_gate', inputs, 2);
+      expectFloats('grad_gate', inputs);
       if (inputs[1]!.shape.length !== 0) throw new ShapeError('grad_gate needs a scalar gate');
       return [inputs[0]!];
     },
@@ -131,9 +170,15 @@ const defs: OpDef[] = [
     arity: 1,
     doc: 'sums leading axes and axes where attr shape has a 1 (undoes a broadcast)',
     infer(inputs, attrs) {
-      const shape = attrs['shape'] as readonly Dim[];
+      expectArity('sum_to', inputs, 1);
+      expectFloat('sum_to', inputs[0]!);
+      const shape = shapeAttr('sum_to', attrs, 'shape');
       const from = inputs[0]!.shape;
-      if (shape.length > from.length) throw new ShapeError(`sum_to ${shapeToString(shape)} from ${shapeToString(from)}`);
+      // The target must broadcast back to the input: each of its axes a 1 or the input's trailing axis.
+      const lead = from.length - shape.length;
+      if (lead < 0 || shape.some((d, i) => d !== 1 && d !== from[lead + i])) {
+        throw new ShapeError(`sum_to ${shapeToString(shape)} from ${shapeToString(from)}: not a shape that broadcasts to it`);
+      }
       return [f32(shape)];
     },
     vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('broadcast_like', [ct, ins(n, 0)])],
@@ -144,8 +189,10 @@ const defs: OpDef[] = [
     doc: 'broadcasts x to the shape of like (like only gives the shape)',
     infer(inputs) {
       expectArity('broadcast_like', inputs, 2);
-      broadcastShapes(inputs[0]!.shape, inputs[1]!.shape);
-      return [f32(inputs[1]!.shape)];
+      expectFloat('broadcast_like', inputs[0]!);
+      const [x, like] = [inputs[0]!.shape, inputs[1]!.shape];
+      if (!sameShape(broadcastShapes(x, like), like)) throw new ShapeError(`broadcast_like: ${shapeToString(x)} does not broadcast to ${shapeToString(like)}`);
+      return [f32(like)];
     },
     vjp: (b, n, [ct]) => [ct === undefined ? undefined : sumTo(b, ct, b.type(ins(n, 0)).shape), undefined],
   },
@@ -153,7 +200,11 @@ const defs: OpDef[] = [
     name: 'sum_all',
     arity: 1,
     doc: 'sum of every element, a scalar',
-    infer: (inputs) => [f32([])],
+    infer(inputs) {
+      expectArity('sum_all', inputs, 1);
+      expectFloat('sum_all', inputs[0]!);
+      return [f32([])];
+    },
     vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('broadcast_like', [ct, ins(n, 0)])],
   },
   {
@@ -162,6 +213,7 @@ const defs: OpDef[] = [
     doc: 'x W^T: x [..., X], W [H, X] -> [..., H] (the `W @ x` of the language)',
     infer(inputs) {
       expectArity('linear', inputs, 2);
+      expectFloats('linear', inputs);
       const [x, w] = [inputs[0]!.shape, inputs[1]!.shape];
       if (w.length !== 2 || x.length < 1 || x[x.length - 1] !== w[1]) {
         throw new ShapeError(`linear: ${shapeToString(w)} @ ${shapeToString(x)}`);
@@ -177,6 +229,7 @@ const defs: OpDef[] = [
     doc: 'x W: x [..., K], W [K, N] -> [..., N]',
     infer(inputs) {
       expectArity('mm', inputs, 2);
+      expectFloats('mm', inputs);
       const [x, w] = [inputs[0]!.shape, inputs[1]!.shape];
       if (w.length !== 2 || x.length < 1 || x[x.length - 1] !== w[0]) {
         throw new ShapeError(`mm: ${shapeToString(x)} x ${shapeToString(w)}`);
@@ -192,6 +245,7 @@ const defs: OpDef[] = [
     doc: 'a^T b summed over all leading axes: a [..., M], b [..., N] -> [M, N]',
     infer(inputs) {
       expectArity('outer', inputs, 2);
+      expectFloats('outer', inputs);
       const [a, c] = [inputs[0]!.shape, inputs[1]!.shape];
       if (a.length !== c.length || !sameShape(a.slice(0, -1), c.slice(0, -1))) {
         throw new ShapeError(`outer: ${shapeToString(a)} with ${shapeToString(c)}`);
@@ -207,6 +261,7 @@ const defs: OpDef[] = [
     doc: 'moves the last axis to the front: x [..., N] -> [N, ...] (a matrix: its transpose)',
     infer(inputs) {
       expectArity('lead_last', inputs, 1);
+      expectFloat('lead_last', inputs[0]!);
       const s = inputs[0]!.shape;
       if (s.length < 2) throw new ShapeError(`lead_last needs rank >= 2, got ${shapeToString(s)}`);
       return [f32([s[s.length - 1]!, ...s.slice(0, -1)])];
@@ -220,6 +275,7 @@ const defs: OpDef[] = [
     doc: 'outer(a, b) = a^T b with a given as lead_last(a): at [M, ...], b [..., N] -> [M, N] (a plain matMul)',
     infer(inputs) {
       expectArity('outer_lt', inputs, 2);
+      expectFloats('outer_lt', inputs);
       const [at, c] = [inputs[0]!.shape, inputs[1]!.shape];
       if (at.length !== c.length || !sameShape(at.slice(1), c.slice(0, -1))) {
         throw new ShapeError(`outer_lt: ${shapeToString(at)} with ${shapeToString(c)}`);
@@ -238,6 +294,8 @@ const defs: OpDef[] = [
     arity: 1,
     doc: 'the transpose of a matrix [M, N] -> [N, M]',
     infer(inputs) {
+      expectArity('transpose', inputs, 1);
+      expectFloat('transpose', inputs[0]!);
       const s = inputs[0]!.shape;
       if (s.length !== 2) throw new ShapeError(`transpose needs a matrix, got ${shapeToString(s)}`);
       return [f32([s[1]!, s[0]!])];
@@ -279,8 +337,15 @@ const defs: OpDef[] = [
     arity: 1,
     doc: 'x[..., begin:begin+size]',
     infer(inputs, attrs) {
+      expectArity('slice_last', inputs, 1);
+      expectFloat('slice_last', inputs[0]!);
       const s = inputs[0]!.shape;
-      return [f32([...s.slice(0, -1), attrs['size'] as number])];
+      const begin = numberAttr('slice_last', attrs, 'begin', { int: true, min: 0 });
+      const size = numberAttr('slice_last', attrs, 'size', { int: true, min: 1 });
+      const last = s.at(-1);
+      if (last === undefined) throw new ShapeError('slice_last needs rank >= 1');
+      if (typeof last === 'number' && begin + size > last) throw new ShapeError(`slice_last [${begin}, ${begin + size}) is outside ${shapeToString(s)}`);
+      return [f32([...s.slice(0, -1), size])];
     },
     vjp: (b, n, [ct]) => {
       if (ct === undefined) return [undefined];
@@ -296,8 +361,13 @@ const defs: OpDef[] = [
     arity: 1,
     doc: 'zero padding of the last axis',
     infer(inputs, attrs) {
+      expectArity('pad_last', inputs, 1);
+      expectFloat('pad_last', inputs[0]!);
       const s = inputs[0]!.shape;
-      const d = addDims(addDims(attrs['before'] as number, s.at(-1)!), attrs['after'] as number);
+      if (s.length === 0) throw new ShapeError('pad_last needs rank >= 1');
+      const before = numberAttr('pad_last', attrs, 'before', { int: true, min: 0 });
+      const after = numberAttr('pad_last', attrs, 'after', { int: true, min: 0 });
+      const d = addDims(addDims(before, s.at(-1)!), after);
       return [f32([...s.slice(0, -1), d])];
     },
     vjp: (b, n, [ct]) => {
@@ -311,7 +381,10 @@ const defs: OpDef[] = [
     name: 'expand_last',
     arity: 1,
     doc: 'adds a trailing axis of size 1',
-    infer: (inputs) => [{ shape: [...inputs[0]!.shape, 1], dtype: inputs[0]!.dtype }],
+    infer(inputs) {
+      expectArity('expand_last', inputs, 1);
+      return [{ shape: [...inputs[0]!.shape, 1], dtype: inputs[0]!.dtype }];
+    },
     vjp: (b, _n, [ct]) => [ct === undefined ? undefined : b.op('squeeze_last', [ct])],
   },
   {
@@ -319,6 +392,7 @@ const defs: OpDef[] = [
     arity: 1,
     doc: 'removes a trailing axis of size 1',
     infer(inputs) {
+      expectArity('squeeze_last', inputs, 1);
       const s = inputs[0]!.shape;
       if (s.at(-1) !== 1) throw new ShapeError(`squeeze_last of ${shapeToString(s)}`);
       return [{ shape: s.slice(0, -1), dtype: inputs[0]!.dtype }];
@@ -333,6 +407,7 @@ const defs: OpDef[] = [
       expectArity('gather', inputs, 2);
       const [table, ids] = inputs as [ValueType, ValueType];
       if (table.shape.length !== 2 || ids.dtype !== 'i32') throw new ShapeError('gather needs a [V, E] table and integer ids');
+      expectFloat('gather', table);
       return [f32([...ids.shape, table.shape[1]!])];
     },
     vjp: (b, n, [ct]) => {
@@ -346,9 +421,14 @@ const defs: OpDef[] = [
     arity: 2,
     doc: 'sums rows of values into a [rows, E] table at ids (the transpose of gather)',
     infer(inputs, attrs) {
+      expectArity('scatter_add', inputs, 2);
       const [ids, vals] = inputs as [ValueType, ValueType];
-      if (ids.dtype !== 'i32') throw new ShapeError('scatter_add needs integer ids');
-      return [f32([attrs['rows'] as Dim, vals.shape.at(-1)!])];
+      expectInt('scatter_add', ids);
+      expectFloat('scatter_add', vals);
+      if (vals.shape.length !== ids.shape.length + 1 || !sameShape(vals.shape.slice(0, -1), ids.shape)) {
+        throw new ShapeError(`scatter_add: values ${shapeToString(vals.shape)} for ids ${shapeToString(ids.shape)} (values must be ids' shape plus one axis)`);
+      }
+      return [f32([dimAttr('scatter_add', attrs, 'rows'), vals.shape.at(-1)!])];
     },
     vjp: (b, n, [ct]) => [undefined, ct === undefined ? undefined : b.op('gather', [ct, ins(n, 0)])],
   },
@@ -357,8 +437,9 @@ const defs: OpDef[] = [
     arity: 1,
     doc: 'integer ids [...] -> [..., depth] of 0/1',
     infer(inputs, attrs) {
-      if (inputs[0]!.dtype !== 'i32') throw new ShapeError('one_hot needs integer ids');
-      return [f32([...inputs[0]!.shape, attrs['depth'] as Dim])];
+      expectArity('one_hot', inputs, 1);
+      expectInt('one_hot', inputs[0]!);
+      return [f32([...inputs[0]!.shape, dimAttr('one_hot', attrs, 'depth')])];
     },
     vjp: 'none',
   },
@@ -367,8 +448,10 @@ const defs: OpDef[] = [
     arity: 2,
     doc: 'per-position cross-entropy of logits [..., K] against integer labels [...]',
     infer(inputs) {
+      expectArity('xent', inputs, 2);
       const [logits, labels] = inputs as [ValueType, ValueType];
-      if (labels.dtype !== 'i32' || !sameShape(logits.shape.slice(0, -1), labels.shape)) {
+      expectFloat('xent', logits);
+      if (labels.dtype !== 'i32' || logits.shape.length !== labels.shape.length + 1 || !sameShape(logits.shape.slice(0, -1), labels.shape)) {
         throw new ShapeError(`cross_entropy: logits ${shapeToString(logits.shape)} against labels ${shapeToString(labels.shape)}`);
       }
       return [f32(labels.shape)];
@@ -380,7 +463,17 @@ const defs: OpDef[] = [
     name: 'xent_grad',
     arity: 3,
     doc: '(softmax(logits) - one_hot(labels)) * ct: the derivative of xent',
-    infer: (inputs) => [f32(inputs[0]!.shape)],
+    infer(inputs) {
+      expectArity('xent_grad', inputs, 3);
+      const [logits, labels, ct] = inputs as [ValueType, ValueType, ValueType];
+      expectFloat('xent_grad', logits);
+      expectInt('xent_grad', labels, 'labels');
+      expectFloat('xent_grad', ct);
+      if (logits.shape.length !== labels.shape.length + 1 || !sameShape(logits.shape.slice(0, -1), labels.shape) || !sameShape(ct.shape, labels.shape)) {
+        throw new ShapeError(`xent_grad: logits ${shapeToString(logits.shape)}, labels ${shapeToString(labels.shape)}, ct ${shapeToString(ct.shape)}`);
+      }
+      return [f32(logits.shape)];
+    },
     vjp: 'none',
     firstOrderOnly: true,
   },
@@ -389,9 +482,10 @@ const defs: OpDef[] = [
     arity: 1,
     doc: 'x[index] along the leading (time) axis: [T, ...] -> [...] (unrolled loops)',
     infer(inputs, attrs) {
+      expectArity('time_index', inputs, 1);
       const s = inputs[0]!.shape;
       if (s.length < 1) throw new ShapeError('time_index needs a leading axis');
-      const i = attrs['index'] as number;
+      const i = numberAttr('time_index', attrs, 'index', { int: true, min: 0 });
       if (typeof s[0] === 'number' && (i < 0 || i >= s[0])) throw new ShapeError(`time_index ${i} outside [0, ${s[0]})`);
       return [{ shape: s.slice(1), dtype: inputs[0]!.dtype }];
     },
@@ -401,8 +495,12 @@ const defs: OpDef[] = [
     name: 'time_place',
     arity: 2,
     doc: 'zeros shaped like `like` [T, ...] with x [...] at the given time index (the transpose of time_index)',
-    infer(inputs) {
+    infer(inputs, _attrs) {
       expectArity('time_place', inputs, 2);
+      expectFloats('time_place', inputs);
+      const i = numberAttr('time_place', _attrs, 'index', { int: true, min: 0 });
+      const t = inputs[1]!.shape[0];
+      if (typeof t === 'number' && i >= t) throw new ShapeError(`time_place ${i} outside [0, ${t})`);
       if (!sameShape(inputs[1]!.shape.slice(1), inputs[0]!.shape)) {
         throw new ShapeError(`time_place: ${shapeToString(inputs[0]!.shape)} into ${shapeToString(inputs[1]!.shape)}`);
       }
@@ -429,10 +527,30 @@ const defs: OpDef[] = [
     doc: 'a loop over time: carries, per-step slices xs [T, ...], constants; body gives new carries and ys',
     infer(inputs, attrs, body) {
       if (!body) throw new ShapeError('scan needs a body');
-      const nCarry = attrs['nCarry'] as number;
-      const nXs = attrs['nXs'] as number;
-      if (body.inputs.length !== inputs.length) throw new ShapeError('scan body inputs do not match');
-      const time: Dim = nXs > 0 ? inputs[nCarry]!.shape[0]! : 'T';
+      const nCarry = numberAttr('scan', attrs, 'nCarry', { int: true, min: 0 });
+      const nXs = numberAttr('scan', attrs, 'nXs', { int: true, min: 0 });
+      if (typeof attrs['reverse'] !== 'boolean') throw new ShapeError('scan needs a boolean attribute reverse');
+      if (nCarry + nXs > inputs.length) throw new ShapeError(`scan: ${nCarry} carries and ${nXs} xs, but ${inputs.length} inputs`);
+      if (body.inputs.length !== inputs.length) throw new ShapeError(`scan: the body takes ${body.inputs.length} inputs, the scan gives ${inputs.length}`);
+      if (body.outputs.length < nCarry) throw new ShapeError(`scan: the body returns ${body.outputs.length} values for ${nCarry} carries`);
+      const bodyIn = (k: number): ValueType => body.values[body.inputs[k]!.value]!.type;
+      const bodyOut = (k: number): ValueType => body.values[body.outputs[k]!.value]!.type;
+      const same = (a: ValueType, b: ValueType): boolean => a.dtype === b.dtype && sameShape(a.shape, b.shape);
+      const show = (t: ValueType): string => `${t.dtype} ${shapeToString(t.shape)}`;
+      for (let k = 0; k < nCarry; k++) {
+        if (!same(inputs[k]!, bodyIn(k)) || !same(bodyIn(k), bodyOut(k))) {
+          throw new ShapeError(`scan: carry ${k} enters as ${show(inputs[k]!)}, the body takes ${show(bodyIn(k))} and returns ${show(bodyOut(k))}`);
+        }
+      }
+      const time: Dim = nXs > 0 ? (inputs[nCarry]!.shape[0] ?? 'T') : 'T';
+      for (let j = 0; j < nXs; j++) {
+        const x = inputs[nCarry + j]!;
+        if (x.shape.length < 1 || x.shape[0] !== time) throw new ShapeError(`scan: xs ${j} is ${show(x)}, every xs must lead with the time axis ${String(time)}`);
+        if (!same({ shape: x.shape.slice(1), dtype: x.dtype }, bodyIn(nCarry + j))) throw new ShapeError(`scan: the body reads a step of xs ${j} (${show(x)}) as ${show(bodyIn(nCarry + j))}`);
+      }
+      for (let k = nCarry + nXs; k < inputs.length; k++) {
+        if (!same(inputs[k]!, bodyIn(k))) throw new ShapeError(`scan: constant ${k - nCarry - nXs} is ${show(inputs[k]!)}, the body takes ${show(bodyIn(k))}`);
+      }
       const outs: ValueType[] = [];
       body.outputs.forEach((o, i) => {
         const t = body.values[o.value]!.type;
@@ -447,8 +565,13 @@ const defs: OpDef[] = [
     arity: 'variadic',
     doc: 'a group of elementwise ops run as one (passes/fuse-elementwise.ts): program `op:arg,...;...`, outputs = results returned, optional windows = [begin, size] of the last axis read per input ([-1, -1]: all)',
     infer(inputs, attrs) {
-      checkFusedProgram(attrs['program'] as string, inputs.length, attrs['windows'] as readonly number[] | undefined);
-      const outputs = attrs['outputs'] as readonly number[];
+      if (typeof attrs['program'] !== 'string') throw new ShapeError('fused needs a program attribute');
+      checkFusedProgram(attrs['program'], inputs.length, attrs['windows'] as readonly number[] | undefined);
+      const outputs = attrs['outputs'];
+      const count = fusedInstructions(attrs['program']).length;
+      if (!Array.isArray(outputs) || outputs.length === 0 || outputs.some((k) => !Number.isInteger(k) || (k as number) < 0 || (k as number) >= count)) {
+        throw new ShapeError(`fused: outputs ${JSON.stringify(outputs)} must name results of the program's ${count} instructions`);
+      }
       let shape: Shape = [];
       inputs.forEach((t, k) => {
         expectFloat('fused', t);
@@ -558,6 +681,11 @@ function checkFusedProgram(program: string, nInputs: number, windows?: readonly 
 }
 
 const registry = new Map<string, OpDef>(defs.map((d) => [d.name, d]));
+
+/** The registry's entry of an op, or undefined for a name it does not hold. */
+export function findOp(name: string): OpDef | undefined {
+  return registry.get(name);
+}
 
 export function getOp(name: string): OpDef {
   const d = registry.get(name);

@@ -1,8 +1,13 @@
-// The IR verifier: every value is defined once before use, node output types
-// agree with the op registry's shape rules, graph outputs exist, and scan
-// bodies verify recursively. Run after lowering and after every pass in tests.
+// The IR verifier: every value is defined once before use, every node names
+// a registry op, its operands pass the op's rule in full (shapes, dtypes,
+// attributes, a scan's carries, steps and constants against its body, a
+// fused group's program), node output types agree with the rule, graph
+// outputs exist, and scan bodies verify recursively. Run after lowering,
+// after differentiation and truncation, after every pass of the pipeline and
+// on every graph codegen receives. test/ir/verify.test.ts has a broken graph
+// for each rule.
 import { InternalError } from '../diagnostics/diagnostic.js';
-import { getOp } from './ops.js';
+import { findOp } from './ops.js';
 import { sameShape, shapeToString } from './shape.js';
 import type { Graph, ValueId } from './types.js';
 
@@ -18,7 +23,8 @@ export function verifyGraph(g: Graph, stage = 'graph'): void {
     for (const v of node.inputs) {
       if (!defined.has(v)) throw new InternalError(`${stage}: node ${i} (${node.op}) uses %${v} before definition`);
     }
-    const def = getOp(node.op);
+    const def = findOp(node.op);
+    if (def === undefined) throw new InternalError(`${stage}: node ${i}: unknown op ${String(node.op)}`);
     if (def.arity !== 'variadic' && def.arity !== node.inputs.length) {
       throw new InternalError(`${stage}: node ${i} (${node.op}) has ${node.inputs.length} inputs, wants ${def.arity}`);
     }
