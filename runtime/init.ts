@@ -77,7 +77,7 @@ function bindArgs(
 ): Record<string, number> {
   const spec = KINDS[kind];
   const names = Object.keys(spec);
-  const bound: Record<string, number> = {};
+  const bound: Record<string, number> = Object.create(null);
   for (const [name, value] of Object.entries(args)) {
     if (!names.includes(name)) {
       const valid = names.length === 0 ? 'it takes no arguments' : `valid arguments: ${names.join(', ')}`;

@@ -65,7 +65,7 @@ function bpttSpec(v: string): BpttSpec {
 }
 
 function dimsList(v: string): Record<string, number> {
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = Object.create(null);
   for (const part of v.split(',')) {
     const m = /^([A-Za-z_]\w*)=(\d+)$/.exec(part.trim());
     if (!m) throw new InvalidArgumentError(`expected NAME=SIZE[,NAME=SIZE...], got "${part}"`);

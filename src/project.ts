@@ -131,7 +131,7 @@ export function bindModel(p: LoadedProgram, model: string, dims: Readonly<Record
 export function modelForData(p: LoadedProgram, model: string, data: Dataset): LoweredModel {
   const symbolic = buildModel(p.analysis, model, {});
   report(symbolic.diagnostics, p.sources);
-  const fixed: Record<string, number> = {};
+  const fixed: Record<string, number> = Object.create(null);
   for (const [k, v] of symbolic.model!.dims) if (typeof v === 'number') fixed[k] = v;
   const dims = bindDims(declaredFields(symbolic.model!), data, fixed);
   return bindModel(p, model, dims);

@@ -23,7 +23,7 @@ export function trainSettingDiagnostics(a: Analysis): Diagnostic[] {
     }
   };
   const numeric = (args: Readonly<Record<string, number | string>>, what: string): Record<string, number> => {
-    const r: Record<string, number> = {};
+    const r: Record<string, number> = Object.create(null);
     for (const [k, v] of Object.entries(args)) {
       if (typeof v !== 'number') throw new RuntimeUserError(`${what}: argument ${k} must be a number, not ${JSON.stringify(v)}`);
       r[k] = v;

@@ -29,7 +29,7 @@ export function bindInit(kind: string, args: Readonly<Record<string, number>>, p
   const spec = INIT_ARGS[kind];
   if (spec === undefined) throw new CodegenError(`unknown initialiser '${kind}' (known: ${Object.keys(INIT_ARGS).join(', ')})`);
   const names = Object.keys(spec);
-  const bound: Record<string, number> = {};
+  const bound: Record<string, number> = Object.create(null);
   for (const [name, value] of Object.entries(args)) {
     if (!names.includes(name)) throw new CodegenError(`initialiser ${kind}: unknown argument '${name}'`);
     bound[name] = value;
@@ -97,7 +97,7 @@ const SCHEDULE_ARGS: Readonly<Record<string, Readonly<Record<string, number | un
 export function bindSchedule(name: string, args: Readonly<Record<string, number | string>>): Record<string, number> {
   const spec = SCHEDULE_ARGS[name];
   if (spec === undefined) throw new CodegenError(`unknown learning-rate schedule '${name}' (known: ${Object.keys(SCHEDULE_ARGS).join(', ')})`);
-  const bound: Record<string, number> = {};
+  const bound: Record<string, number> = Object.create(null);
   for (const [k, v] of Object.entries(args)) {
     if (!(k in spec) && k !== 'warmup') throw new CodegenError(`learning-rate schedule ${name}: unknown argument '${k}'`);
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new CodegenError(`learning-rate schedule ${name}: argument '${k}' must be a finite number`);

@@ -55,7 +55,7 @@ export function emitModule(o: EmitOptions): string {
   const dims = new Map(model.dims);
   const unbound = [...dims].filter(([, v]) => typeof v !== 'number').map(([k]) => k);
   if (unbound.length > 0) throw new CodegenError(`dimension${unbound.length > 1 ? 's' : ''} ${unbound.join(', ')} of model ${model.name} ha${unbound.length > 1 ? 've' : 's'} no value`);
-  const bind: Record<string, number> = {};
+  const bind: Record<string, number> = Object.create(null);
   for (const [k, v] of dims) bind[k] = v as number;
   const shapeOf = (s: readonly (number | string)[]): number[] => concreteShape(s, bind);
   if (o.target === 'train' && !o.train) throw new CodegenError(`model ${model.name} has no train block: compile it with --target forward`);

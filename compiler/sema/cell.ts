@@ -500,7 +500,7 @@ function initSpecOf(p: ParamDecl, diags: DiagnosticCollector): InitSpec {
     const r = p.shape.dims.length;
     return { kind: r === 2 ? 'glorot' : 'zeros', args: {}, positional: [] };
   }
-  const args: Record<string, number> = {};
+  const args: Record<string, number> = Object.create(null);
   const positional: number[] = [];
   for (const a of p.init.args) {
     const v = numberOf(a.value);

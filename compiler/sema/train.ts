@@ -148,9 +148,9 @@ function positive(e: Expr, diags: DiagnosticCollector, what: string): number {
 }
 
 function callSpec(e: Expr, diags: DiagnosticCollector, expected: string): CallSpec {
-  if (e.kind === 'NameRef' && !e.index) return { name: e.name.name, args: {}, positional: [], span: e.span };
+  if (e.kind === 'NameRef' && !e.index) return { name: e.name.name, args: Object.create(null) as Record<string, number | string>, positional: [], span: e.span };
   if (e.kind !== 'Call') return diags.fail('RNN5002', e.span, `expected ${expected}`);
-  const args: Record<string, number | string> = {};
+  const args: Record<string, number | string> = Object.create(null);
   const positional: (number | string)[] = [];
   for (const a of (e as Call).args) {
     const v = argValue(a.value);

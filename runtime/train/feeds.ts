@@ -22,7 +22,7 @@ export interface FeedOptions {
 }
 
 export function numericDims(model: LoweredModel): Record<string, number> {
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = Object.create(null);
   for (const [k, v] of model.dims) if (typeof v === 'number') out[k] = v;
   return out;
 }

@@ -246,7 +246,7 @@ class RuleOptimizer implements Optimizer {
   getState(): OptimizerState {
     const slots: Record<string, Record<string, TensorJson>> = {};
     for (const [param, s] of this.slots) {
-      const entry: Record<string, TensorJson> = {};
+      const entry: Record<string, TensorJson> = Object.create(null);
       for (const slot of this.rule.slotNames) {
         const v = s[slot]!;
         entry[slot] = { shape: [...v.shape], data: Array.from(v.dataSync()) };

@@ -85,7 +85,7 @@ export function makeSchedule(spec: ScheduleSpec, baseLr: number): (step: number)
     throw new RuntimeUserError(`learning rate must be a positive finite number, got ${baseLr}`);
   }
   const valid = [...Object.keys(def.args), 'warmup'];
-  const bound: Record<string, number> = {};
+  const bound: Record<string, number> = Object.create(null);
   for (const [name, value] of Object.entries(spec.args)) {
     if (!valid.includes(name)) {
       throw new RuntimeUserError(

@@ -100,7 +100,7 @@ export class TrainingSession {
     this.bind = {};
     for (const [k, v] of model.dims) if (typeof v === 'number') this.bind[k] = v;
     const numeric = (args: Readonly<Record<string, number | string>>, what: string): Record<string, number> => {
-      const out: Record<string, number> = {};
+      const out: Record<string, number> = Object.create(null);
       for (const [k, v] of Object.entries(args)) {
         if (typeof v !== 'number') throw new RuntimeUserError(`${what}: argument ${k} must be a number`);
         out[k] = v;
@@ -160,7 +160,7 @@ export class TrainingSession {
   }
 
   paramsJson(): Record<string, TensorJson> {
-    const out: Record<string, TensorJson> = {};
+    const out: Record<string, TensorJson> = Object.create(null);
     for (const [name, v] of this.params) out[name] = { shape: [...v.shape], data: Array.from(v.dataSync()) };
     return out;
   }

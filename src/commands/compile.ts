@@ -42,7 +42,7 @@ export async function compileCommand(file: string, opts: CompileOptions): Promis
   const analysis = analyze({ file, text }, std);
   const program: LoadedProgram = { path: file, text, analysis, sources };
   const name = pickModel(program, opts.model);
-  const dims: Record<string, number> = {};
+  const dims: Record<string, number> = Object.create(null);
   if (opts.ckpt !== undefined) {
     const ckpt = loadCheckpoint(nodeIO, opts.ckpt);
     if (ckpt.model !== name) throw new CliError(`${opts.ckpt} is a checkpoint of model ${ckpt.model}, not ${name}`);

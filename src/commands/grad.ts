@@ -30,7 +30,7 @@ export async function gradCommand(file: string, opts: GradOptions): Promise<numb
   const symbolic = buildModel(program.analysis, name, {});
   report(symbolic.diagnostics, program.sources, true);
   // Dimensions the data would fix come from the given parameters' shapes.
-  const dims: Record<string, number> = {};
+  const dims: Record<string, number> = Object.create(null);
   for (const p of symbolic.model!.params) {
     const given = params.get(p.name);
     if (!given) throw new CliError(`${opts.params}: parameter ${p.name} is missing`);
@@ -63,7 +63,7 @@ export async function gradCommand(file: string, opts: GradOptions): Promise<numb
     const session = new TrainingSession(model, config, graphs);
     session.loadParams(params, opts.params);
     entries = session.gradients(batch).map((r) => {
-      const grads: Record<string, TensorOut> = {};
+      const grads: Record<string, TensorOut> = Object.create(null);
       for (const [k, t] of r.grads) {
         grads[k] = { shape: [...t.shape], data: Array.from(t.dataSync()) };
         t.dispose();

@@ -47,7 +47,7 @@ export function textLevel(name: string, args: Readonly<Record<string, number | s
 }
 
 export function checkpointExtra(model: LoweredModel, data: Dataset, dataSpec: { name: string; args: Readonly<Record<string, number | string>> }): CheckpointExtra {
-  const dims: Record<string, number> = {};
+  const dims: Record<string, number> = Object.create(null);
   for (const [k, v] of model.dims) if (typeof v === 'number') dims[k] = v;
   return {
     dims,

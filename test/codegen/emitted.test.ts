@@ -62,6 +62,24 @@ model m {
 }
 train m { optimizer adagrad(lr = 0.05); clip value 0.5 }`;
 
+// Names of Object.prototype's members for a cell, an input, a dimension and statements (ARCHITECTURE.md rule 10).
+const PROTOTYPE_NAMES = `
+cell constructor(x: [X]) -> h: [H] {
+  param W: [H, X] = glorot
+  param U: [H, H] = orthogonal
+  h[t] = tanh(W @ x[t] + U @ h[t-1])
+}
+model m {
+  dim H = 3
+  dim valueOf = 2
+  input __proto__: seq<[2]>
+  target y: seq<[valueOf]>
+  toString = constructor(__proto__) with H
+  hasOwnProperty[t] = dense(toString[t], valueOf)
+  loss = mse(hasOwnProperty, y)
+}
+train m { optimizer adam(lr = 0.01) }`;
+
 interface Case {
   readonly text: string;
   readonly model?: string;
@@ -98,6 +116,7 @@ const CASES: Record<string, Case> = {
     trainSteps: true,
   },
   custom_cell_adagrad_clipvalue: { text: CUSTOM_CELL, trainSteps: true },
+  object_prototype_names: { text: PROTOTYPE_NAMES, trainSteps: true },
   lstm_unrolled: { text: tokenLm('h = lstm(e) with H', 'train m { optimizer adam(lr = 0.05) }'), unroll: 5, T: 5, trainSteps: true },
   forward_only: { text: tokenLm('h = gru(e) with H', ''), target: 'forward' },
 };
@@ -208,7 +227,7 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 function randomBatch(model: LoweredModel, B: number, T: number, seed: number): { json: Record<string, unknown>; lengths: number[] } {
   const rng = new Rng(seed);
-  const json: Record<string, unknown> = {};
+  const json: Record<string, unknown> = Object.create(null);
   const hasSeq = [...model.inputs, ...model.targets].some((s) => s.type.kind === 'tokens' || s.type.kind === 'vectors');
   for (const s of [...model.inputs, ...model.targets]) {
     const t = s.type;
@@ -225,7 +244,7 @@ function randomBatch(model: LoweredModel, B: number, T: number, seed: number): {
 }
 
 function toTensors(model: LoweredModel, json: Record<string, unknown>, which: 'inputs' | 'targets'): Record<string, tf.Tensor> {
-  const out: Record<string, tf.Tensor> = {};
+  const out: Record<string, tf.Tensor> = Object.create(null);
   for (const s of model[which]) {
     const v = json[s.name] as { shape: number[]; data: number[] };
     const int = s.type.kind === 'tokens' || s.type.kind === 'token';
