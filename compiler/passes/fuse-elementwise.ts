@@ -117,6 +117,8 @@ export function fuseElementwise(g: Graph): Graph {
     const grp = lastOf.get(i);
     if (grp) {
       const { program, inputs, outputs } = fusedProgram(g, grp.members, isConstant, producer, readers, graphOutputs, window);
+      // A group nothing reads (a dead state's update in a scan body) is dead code: nothing to emit.
+      if (outputs.length === 0) return;
       const source = g.nodes[i]!.source;
       const windows = inputs.some((inp) => inp.window !== undefined) ? inputs.flatMap((inp) => inp.window ?? [-1, -1]) : undefined;
       const attrs = { program, outputs: outputs.map((o) => o.instr), ...(windows ? { windows } : {}) };
