@@ -53,15 +53,15 @@ export function median(xs: readonly number[]): number {
  */
 export const THREAD_WARMUP_MS = 3000;
 
-export async function timeTraining(impl: BenchImpl, warmup: number, iters: number, minWarmupMs = 0): Promise<TrainTiming> {
+export async function timeTraining(impl: BenchImpl, warmup: number, iters: number, minWarmupMs = 0, clock: () => number = () => performance.now()): Promise<TrainTiming> {
   const losses: number[] = [];
-  const start = performance.now();
-  for (let i = 0; i < warmup || (warmup > 0 && performance.now() - start < minWarmupMs); i++) losses.push(await impl.trainStep());
+  const start = clock();
+  for (let i = 0; i < warmup || (warmup > 0 && clock() - start < minWarmupMs); i++) losses.push(await impl.trainStep());
   const allMs: number[] = [];
   for (let i = 0; i < iters; i++) {
-    const t0 = performance.now();
+    const t0 = clock();
     losses.push(await impl.trainStep());
-    allMs.push(performance.now() - t0);
+    allMs.push(clock() - t0);
   }
   return { medianMs: median(allMs), allMs, firstLoss: losses[0]!, lastLoss: losses[losses.length - 1]! };
 }

@@ -151,15 +151,17 @@ console.log(JSON.stringify({ torch: '9.9', threads: c.threads, rows: c.rows.map(
 });
 
 describe('timeTraining', () => {
-  /** A stand-in column whose steps take about `ms` each; counts its steps. */
+  // A clock the stand-in column advances: the test asserts counts of steps, never a time measured on this machine.
+  let now = 0;
+  const clock = (): number => now;
+  /** A stand-in column whose steps take `ms` on the test's clock; counts its steps. */
   const column = (ms: number) => {
     const c = {
       steps: 0,
       name: 'rnnc' as const,
       async trainStep() {
         c.steps++;
-        const until = performance.now() + ms;
-        while (performance.now() < until);
+        now += ms;
         return c.steps;
       },
       dispose() {},
@@ -169,14 +171,14 @@ describe('timeTraining', () => {
 
   it('warms up for the steps asked, and for at least minWarmupMs when given (the workers column)', async () => {
     const plain = column(1);
-    const t = await timeTraining(plain, 2, 3);
-    expect([plain.steps, t.allMs.length, t.firstLoss, t.lastLoss]).toEqual([5, 3, 1, 5]);
+    const t = await timeTraining(plain, 2, 3, 0, clock);
+    expect([plain.steps, t.allMs, t.firstLoss, t.lastLoss]).toEqual([5, [1, 1, 1], 1, 5]);
     const long = column(5);
-    await timeTraining(long, 2, 3, 60);
-    // At least 60 ms of 5 ms steps before the 3 timed ones.
-    expect(long.steps).toBeGreaterThanOrEqual(12 + 3);
+    await timeTraining(long, 2, 3, 60, clock);
+    // 60 ms of 5 ms steps (12) before the 3 timed ones.
+    expect(long.steps).toBe(12 + 3);
     const none = column(1);
-    await timeTraining(none, 0, 2, 60);
+    await timeTraining(none, 0, 2, 60, clock);
     expect(none.steps).toBe(2);
   });
 });
