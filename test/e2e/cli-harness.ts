@@ -16,6 +16,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+// The CLI loads a command's modules (and with them a tfjs backend) only when
+// the command runs (src/cli.ts); the harness reads tf.memory() before the
+// first command, which needs a backend registered.
+import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, expect, vi } from 'vitest';
 import { main } from '../../src/cli.js';
 
