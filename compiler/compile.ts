@@ -72,8 +72,10 @@ export function analyze(user: SourceText, stdlib: SourceText): Analysis {
     } else if (item.kind === 'DimDecl') {
       for (const d of item.dims) {
         if (!declare(d.name.name, d.name.span, 'dimension')) continue;
+        // A size that is wrong (RNN3006) leaves the dimension symbolic, as if the data fixed it: its uses are
+        // checked as usual, and none is reported again as an unknown dimension.
         const v = d.value ? recover(() => evalDim(d.value!, topDims, diags)) : d.name.name;
-        if (v !== undefined) topDims.set(d.name.name, v);
+        topDims.set(d.name.name, v ?? d.name.name);
       }
     }
   }
@@ -126,8 +128,45 @@ export function buildModel(a: Analysis, modelName: string, dimValues: Readonly<R
       hint: 'use `bptt full` for bidirectional models',
     });
   }
+  if (model) checkParamSizes(model, decl, diags);
   if (model) verifyGraph(model.graph, `lowering of ${modelName}`);
   return { diagnostics: diags.list, ...(model && !diags.hasErrors() ? { model } : {}) };
+}
+
+/**
+ * The most numbers one parameter may hold: 2^28 (1 GiB as float32, and the
+ * optimizer keeps one or two more of the same size). Checked where the sizes
+ * are known, before anything is allocated: a backend asked for more fails
+ * with an error about memory, not about the program.
+ */
+export const MAX_TENSOR_ELEMENTS = 2 ** 28;
+
+/** RNN3007 for each parameter whose sizes are known and whose number of elements is past MAX_TENSOR_ELEMENTS. */
+function checkParamSizes(model: LoweredModel, decl: ModelDecl, diags: DiagnosticCollector): void {
+  // Reported where the model applies the cell (`h = rnn(x) with H`), the parameter's declaration as a note.
+  const applications = new Map(decl.items.flatMap((i) => (i.kind === 'Equation' ? [[i.target.name, i.span] as const] : [])));
+  for (const p of model.params) {
+    const sizes = p.shape.map((d) => (typeof d === 'number' ? d : model.dims.get(d)));
+    if (!sizes.every((d): d is number => typeof d === 'number')) continue;
+    const n = sizes.reduce((a, b) => a * b, 1);
+    if (n <= MAX_TENSOR_ELEMENTS) continue;
+    const at = applications.get(p.name.split('.')[0]!) ?? p.span;
+    diags.report('RNN3007', at, `parameter ${p.name} would be [${sizes.join(', ')}]: ${n.toExponential(2)} numbers, ${formatBytes(n * 4)} as float32`, {
+      notes: [{ message: `${p.name} is declared here`, span: p.span }],
+      hint: `one parameter may hold at most 2^28 numbers (${formatBytes(MAX_TENSOR_ELEMENTS * 4)}); use smaller dimensions`,
+    });
+  }
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v >= 100 || u === 0 ? Math.round(v) : v.toFixed(1)} ${units[u]}`;
 }
 
 /** Every diagnostic of a program: parsing, names, shapes (symbolically), training settings. */

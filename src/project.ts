@@ -29,9 +29,50 @@ export interface LoadedProgram {
 export function readSource(path: string): string {
   if (!existsSync(path)) throw new CliError(`file not found: ${path}`);
   if (statSync(path).isDirectory()) throw new CliError(`${path} is a folder, not a .rnn file`);
-  const buf = readFileSync(path);
-  if (buf.includes(0)) throw new CliError(`${path} is not a text file`);
-  return buf.toString('utf8');
+  return decodeSource(readFileSync(path), path);
+}
+
+/**
+ * A .rnn file's bytes as text: UTF-8 (a byte-order mark is dropped). A file
+ * that is not UTF-8 text is a user error naming the line and column of the
+ * first byte that is not: a NUL (a binary file), UTF-16 (by its byte-order
+ * mark or its NULs), or a byte sequence that is not UTF-8 (Latin-1, say).
+ */
+export function decodeSource(buf: Uint8Array, path: string): string {
+  if ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff)) {
+    throw new CliError(`${path} is UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8`);
+  }
+  const start = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  const bad = firstBadByte(buf, start);
+  const nul = buf.indexOf(0, start);
+  const at = nul >= 0 && (bad < 0 || nul < bad) ? nul : bad;
+  if (at >= 0) {
+    const before = new TextDecoder().decode(buf.subarray(start, at));
+    const line = before.split('\n').length;
+    const column = before.length - before.lastIndexOf('\n');
+    const byte = `0x${buf[at]!.toString(16).padStart(2, '0')}`;
+    const what = at === nul ? 'a NUL byte: it looks like a binary or UTF-16 file' : `byte ${byte}, which is not UTF-8 (Latin-1 or another encoding?)`;
+    throw new CliError(`${path}:${line}:${column}: ${what}; .rnn files are UTF-8 text`);
+  }
+  return new TextDecoder().decode(buf.subarray(start));
+}
+
+/** The offset of the first byte that does not begin or continue a well-formed UTF-8 sequence, or -1. */
+function firstBadByte(buf: Uint8Array, from: number): number {
+  for (let i = from; i < buf.length; ) {
+    const b = buf[i]!;
+    // Lengths and ranges of the second byte from the Unicode standard's table of well-formed sequences.
+    const [n, lo, hi] =
+      b < 0x80 ? [1, 0, 0] : b >= 0xc2 && b <= 0xdf ? [2, 0x80, 0xbf] : b === 0xe0 ? [3, 0xa0, 0xbf] : b === 0xed ? [3, 0x80, 0x9f]
+      : b >= 0xe1 && b <= 0xef ? [3, 0x80, 0xbf] : b === 0xf0 ? [4, 0x90, 0xbf] : b >= 0xf1 && b <= 0xf3 ? [4, 0x80, 0xbf] : b === 0xf4 ? [4, 0x80, 0x8f] : [0, 0, 0];
+    if (n === 0) return i;
+    if (n > 1) {
+      if (i + n > buf.length || buf[i + 1]! < lo || buf[i + 1]! > hi) return i;
+      for (let k = 2; k < n; k++) if (buf[i + k]! < 0x80 || buf[i + k]! > 0xbf) return i;
+    }
+    i += n;
+  }
+  return -1;
 }
 
 /** Reads and checks a program; prints its diagnostics; throws if it has errors. */

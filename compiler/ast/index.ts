@@ -8,7 +8,9 @@
 // Never throws on user input. The parser is recursive descent, so absurdly
 // deep nesting (hundreds of parentheses) would overflow the JS stack; such
 // files are refused after lexing, before parsing, with RNN1005 and an empty
-// program.
+// program. Programs larger than any real model (limits.ts: terms of an
+// expression, equations of a cell, statements of a model) are refused after
+// parsing with RNN1006, before any later stage spends minutes on them.
 import type { IToken } from 'chevrotain';
 import { lexRnn, parseTokens, tokens as tok } from '../../grammar/index.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
@@ -23,6 +25,7 @@ import {
 } from '../diagnostics/syntax-errors.js';
 import type { Program } from './ast.js';
 import { cstToAst } from './cst-to-ast.js';
+import { MAX_TOKENS, sizeDiagnostics } from './limits.js';
 
 export interface ParseResult {
   readonly program: Program;
@@ -61,6 +64,16 @@ function emptyProgram(text: string, file: string): Program {
 
 export function parseProgram(text: string, file: string): ParseResult {
   const lexed = lexRnn(text);
+  if (lexed.tokens.length > MAX_TOKENS) {
+    return {
+      program: emptyProgram(text, file),
+      diagnostics: [
+        makeDiagnostic('RNN1006', tokenSpan(lexed.tokens[MAX_TOKENS]!, file), `this file has ${lexed.tokens.length} tokens; the limit is ${MAX_TOKENS}`, {
+          hint: 'rnnc programs describe models, not data: a model this large is not something rnnc can compile in reasonable time',
+        }),
+      ],
+    };
+  }
   const deep = tooDeep(lexed.tokens);
   if (deep !== undefined) {
     return {
@@ -89,6 +102,8 @@ export function parseProgram(text: string, file: string): ParseResult {
   }
   const { cst, tokens, lexErrors, parseErrors } = parsed;
   const program = cstToAst(cst, file, wholeTextSpan(text, file));
+  const tooLarge = sizeDiagnostics(program);
+  if (tooLarge.length > 0) return { program: emptyProgram(text, file), diagnostics: tooLarge };
   const diagnostics = [
     ...lexErrorsToDiagnostics(lexErrors, text, file),
     ...badTokenDiagnostics(tokens, file),

@@ -14,6 +14,7 @@ export const MESSAGES = {
   RNN1003: { severity: 'error', title: 'unterminated string' },
   RNN1004: { severity: 'error', title: 'invalid number' },
   RNN1005: { severity: 'error', title: 'nesting too deep' },
+  RNN1006: { severity: 'error', title: 'program too large' },
 
   RNN2001: { severity: 'error', title: 'unknown name' },
   RNN2002: { severity: 'error', title: 'declared twice' },
@@ -30,6 +31,7 @@ export const MESSAGES = {
   RNN3004: { severity: 'error', title: 'not a matrix product' },
   RNN3005: { severity: 'error', title: 'sequence expected' },
   RNN3006: { severity: 'error', title: 'invalid dimension value' },
+  RNN3007: { severity: 'error', title: 'tensor too large' },
 
   RNN4001: { severity: 'error', title: 'equation depends on itself' },
   RNN4002: { severity: 'error', title: 'mixed time directions' },

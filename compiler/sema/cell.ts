@@ -301,7 +301,8 @@ export function applyCell(
     }
     const value = bnd.value ?? { kind: 'NameRef' as const, name: bnd.name, span: bnd.span };
     const num = numberOf(value);
-    if (num !== undefined) dims.set(name, num);
+    // A size written in `with` is checked as one written in `dim` (RNN3006).
+    if (num !== undefined) dims.set(name, evalDim({ kind: 'DimNum', value: num, span: value.span }, new Map(), diags) as number);
     else if (value.kind === 'NameRef' && !value.index) {
       const d = app.modelDims.get(value.name.name);
       if (d === undefined) {

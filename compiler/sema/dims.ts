@@ -7,6 +7,14 @@ import { addDims, dimToString } from '../ir/shape.js';
 import type { Dim } from '../ir/types.js';
 import { didYouMean } from './suggest.js';
 
+/**
+ * The largest size of one axis: 2^31 - 1, the most elements any tfjs tensor
+ * holds (and far past what memory does; whole tensors are limited by
+ * MAX_TENSOR_ELEMENTS in compile.ts). Sums and products of sizes stay exact
+ * below it.
+ */
+export const MAX_DIM = 2 ** 31 - 1;
+
 export type DimEnv = ReadonlyMap<string, Dim>;
 
 export function evalDim(e: DimExpr, env: DimEnv, diags: DiagnosticCollector): Dim {
@@ -15,6 +23,7 @@ export function evalDim(e: DimExpr, env: DimEnv, diags: DiagnosticCollector): Di
       if (!Number.isInteger(e.value) || e.value < 1) {
         diags.fail('RNN3006', e.span, `a dimension must be a positive whole number, got ${e.value}`);
       }
+      if (e.value > MAX_DIM) diags.fail('RNN3006', e.span, `a dimension of ${e.value} is larger than any tensor can be (the limit is ${MAX_DIM})`);
       return e.value;
     case 'DimName': {
       const v = env.get(e.name);
@@ -32,6 +41,7 @@ export function evalDim(e: DimExpr, env: DimEnv, diags: DiagnosticCollector): Di
       if (typeof l === 'number' && typeof r === 'number') {
         const v = e.op === '+' ? l + r : e.op === '-' ? l - r : l * r;
         if (v < 1) diags.fail('RNN3006', e.span, `this dimension evaluates to ${v}, not a positive size`);
+        if (v > MAX_DIM) diags.fail('RNN3006', e.span, `this dimension evaluates to ${v}, larger than any tensor can be (the limit is ${MAX_DIM})`);
         return v;
       }
       if (e.op === '+') return addDims(l, r);

@@ -74,8 +74,9 @@ export function lowerModel(
     for (const d of item.dims) {
       const name = d.name.name;
       if (d.value) {
+        // A wrong size (RNN3006) leaves the dimension symbolic: no second report as an unknown dimension.
         const v = recover(() => evalDim(d.value!, dims, diags));
-        if (v !== undefined) dims.set(name, v);
+        dims.set(name, v ?? name);
       } else {
         dims.set(name, dimValues[name] ?? name);
       }

@@ -125,11 +125,12 @@ train wave { data sine(T = 5, period = 3); optimizer adam(learning_rate = 1) }
     expect(r.stderr).toMatch(/folder|directory/);
   });
 
-  it('a binary file exits 1 and says it is not text', async () => {
+  it('a binary file exits 1 and says where it is not text', async () => {
     const f = writeFile(dir, 'binary.rnn', 'model m {\u0000}');
     const r = await rnnc('check', f);
     expectUserError(r);
-    expect(r.stderr).toContain('not a text file');
+    expect(r.stderr).toContain('binary.rnn:1:10: a NUL byte');
+    expect(r.stderr).toContain('.rnn files are UTF-8 text');
   });
 
   it('an unknown flag is a usage error: exit 2', async () => {

@@ -347,6 +347,18 @@ ${useC}`;
     const text = 'dim H = 0\n';
     expectDiag(check(text), 'RNN3006', text, 'H = «0»');
   });
+
+  test('RNN3007', 'a parameter too large to allocate, reported where the cell is applied', () => {
+    const text = `model m {
+  dim H = 100000
+  input x: seq<[2]>
+  target y: seq<[2]>
+  h = rnn(x) with H
+  loss = mse(dense(h, 2), y)
+}`;
+    const d = expectDiag(check(text), 'RNN3007', text, '«h = rnn(x) with H»');
+    expect(d.message).toContain('[100000, 100000]');
+  });
 });
 
 describe('recurrence (RNN4xxx)', () => {
