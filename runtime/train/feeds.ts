@@ -5,7 +5,8 @@
 // positions of a truncated-BPTT window, `gate` is the window's gradient gate.
 import { resolveShape } from '../shape-binding.js';
 import type { Graph } from '../../compiler/ir/types.js';
-import type { LoweredModel } from '../../compiler/sema/model.js';
+import type { IoSpec, LoweredModel } from '../../compiler/sema/model.js';
+import { RuntimeUserError } from '../io.js';
 import type { Batch, HostTensor } from '../data/types.js';
 
 export type Feed =
@@ -70,13 +71,42 @@ export function planFeeds(g: Graph, model: LoweredModel, batch: Batch, opts: Fee
         if (inp.name === 'weight') return { kind: 'host', tensor: restrict(batch.mask) };
         if (inp.name === 'last') return { kind: 'host', tensor: restrict(batch.last) };
         const i = inputIndex.get(inp.name);
-        if (i !== undefined) return { kind: 'host', tensor: batch.inputs[i]! };
+        if (i !== undefined) return { kind: 'host', tensor: checkedIds(model.inputs[i]!, 'inputs', batch.inputs[i]!, B) };
         const k = targetIndex.get(inp.name);
-        if (k !== undefined) return { kind: 'host', tensor: batch.targets[k]! };
+        if (k !== undefined) return { kind: 'host', tensor: checkedIds(model.targets[k]!, 'targets', batch.targets[k]!, B) };
         throw new Error(`internal: no feed for graph input ${inp.name}`);
       }
     }
   });
+}
+
+/** Token tensors already checked (a batch is fed once per truncated-BPTT window, a data set's batches every epoch). */
+const checkedTensors = new WeakSet<HostTensor>();
+
+/**
+ * A token field's ids, checked against its vocabulary before any backend or
+ * the reference reads them: on every path an id outside [0, V) is this
+ * error, naming the field and the position (emitted modules check their
+ * inputs with the same words: compiler/codegen/module.ts, checkField).
+ * Host lookups would read zeros, tfjs's wasm gather garbage, its cpu gather
+ * and the reference throw messages about tables.
+ */
+function checkedIds(spec: IoSpec, what: 'inputs' | 'targets', t: HostTensor, B: number): HostTensor {
+  if ((spec.type.kind !== 'tokens' && spec.type.kind !== 'token') || checkedTensors.has(t)) return t;
+  const vocab = spec.type.vocab;
+  if (typeof vocab === 'number') {
+    const seq = spec.type.kind === 'tokens';
+    for (let i = 0; i < t.data.length; i++) {
+      const id = t.data[i]!;
+      if (!(id >= 0 && id < vocab)) {
+        // Sequences are time-major [T, B] here; the position is given as people index a batch.
+        const where = seq ? `example ${i % B}, step ${Math.floor(i / B)}` : `example ${i}`;
+        throw new RuntimeUserError(`${what}.${spec.name}: token id ${id} (${where}) is outside [0, ${vocab})`);
+      }
+    }
+  }
+  checkedTensors.add(t);
+  return t;
 }
 
 /** How many positions (or sequences, for per-example losses) count in the loss of a batch from step lossFrom on. */
