@@ -78,7 +78,7 @@ export function mm(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
  * the backend's kernel (wasm's XNNPACK: 30 to 45).
  */
 export function product(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  if (tf.getBackend() !== 'cpu' || taping() || a.dtype !== 'float32' || b.dtype !== 'float32') return tf.matMul(a, b);
+  if (tf.getBackend() !== 'cpu' || !hostBackend() || taping() || a.dtype !== 'float32' || b.dtype !== 'float32') return tf.matMul(a, b);
   const [m, k] = a.shape;
   const n = b.shape[1];
   return onHost([a, b], [[m, n]], ([x, y], [out]) => productRows(x!, y!, out!, m, k, n))[0] as tf.Tensor2D;
@@ -644,9 +644,34 @@ function registerHostKernel(backendName: string): void {
   });
 }
 
-/** Whether the active backend keeps its data on the host (where onHost may run). */
+/**
+ * Whether the active backend keeps its data on the host (cpu, wasm) and
+ * exposes the internals the host kernels, the views of `reshaped` and
+ * `taping` use. These are not tfjs's public API: each is probed once per
+ * backend, and where one is missing (another tfjs version) every op takes
+ * its plain tf path instead, slower but the same numbers.
+ * test/backends/tfjs-internals.test.ts fails on a tfjs whose internals
+ * changed; README ("Compile and ship") gives the supported versions.
+ */
 function hostBackend(): boolean {
-  return tf.getBackend() === 'cpu' || tf.getBackend() === 'wasm';
+  const name = tf.getBackend();
+  if (name !== 'cpu' && name !== 'wasm') return false;
+  let ok = hostInternals.get(name);
+  if (ok === undefined) {
+    ok = hasHostInternals(name, tf.backend(), tf.engine());
+    hostInternals.set(name, ok);
+  }
+  return ok;
+}
+const hostInternals = new Map<string, boolean>();
+
+/** Whether a backend and the engine have the internals of hostBackend's comment. */
+export function hasHostInternals(name: string, backend: object, engine: object): boolean {
+  const b = backend as HostBackend & { incRef?: unknown };
+  const e = engine as { state?: { gradientDepth?: unknown }; makeTensorFromTensorInfo?: unknown; runKernel?: unknown };
+  const memory =
+    name === 'wasm' ? typeof b.makeOutput === 'function' && typeof b.typedArrayFromHeap === 'function' : typeof b.data?.get === 'function' && typeof b.makeTensorInfo === 'function';
+  return memory && typeof b.incRef === 'function' && typeof e.state?.gradientDepth === 'number' && typeof e.makeTensorFromTensorInfo === 'function' && typeof e.runKernel === 'function';
 }
 
 /** Runs `fill` as one kernel over host views of the inputs and of new float32 outputs of the given shapes. */
