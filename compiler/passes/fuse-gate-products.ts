@@ -68,7 +68,12 @@ function lookupGroups(g: Graph, scan: Node): LookupGroup[] {
   const { nCarry, nXs } = scanAttrs(scan);
   const producer = new Map(g.nodes.map((n) => [n.outputs[0]!, n] as const));
   const byIds = new Map<ValueId, { xsIndex: number[]; tables: ValueId[] }>();
+  // Only lookups the loop reads: those this pass already joined stay as inputs nothing reads until
+  // prune-scan-inputs runs, and joining them again would make the pass change its own output.
+  const body = scan.body!;
+  const read = new Set<ValueId>([...body.nodes.flatMap((n) => n.inputs), ...body.outputs.map((o) => o.value)]);
   for (let k = nCarry; k < nCarry + nXs; k++) {
+    if (!read.has(body.inputs[k]!.value)) continue;
     const p = producer.get(scan.inputs[k]!);
     if (p?.op !== 'gather' || g.values[p.inputs[0]!]!.type.shape.length !== 2 || width(g, p.inputs[0]!) === undefined) continue;
     const entry = byIds.get(p.inputs[1]!) ?? { xsIndex: [], tables: [] };
