@@ -63,6 +63,7 @@ const ownEmitters: Record<KernelOp, OpEmitter> = {
   squeeze_last: call('squeezeLast'),
   gather: call('gatherRows'),
   scatter_add: (a, attrs, dim) => `scatterAdd(${a.join(', ')}, ${dim(attrs['rows'] as Dim)})`,
+  softmax: call('tf.softmax'),
   one_hot: (a, attrs, dim) => `oneHot(${a0(a)}, ${dim(attrs['depth'] as Dim)})`,
   xent: call('xent'),
   xent_grad: call('xentGrad'),

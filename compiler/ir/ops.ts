@@ -433,6 +433,25 @@ const defs: OpDef[] = [
     vjp: (b, n, [ct]) => [undefined, ct === undefined ? undefined : b.op('gather', [ct, ins(n, 0)])],
   },
   {
+    name: 'softmax',
+    arity: 1,
+    doc: 'softmax over the last axis: e^x / sum(e^x), stable (the maximum subtracted first)',
+    infer(inputs) {
+      expectArity('softmax', inputs, 1);
+      expectFloat('softmax', inputs[0]!);
+      if (inputs[0]!.shape.length < 1) throw new ShapeError('softmax needs rank >= 1 (it normalises the last axis)');
+      return [f32(inputs[0]!.shape)];
+    },
+    // y = softmax(x): dx = y * (ct - sum(ct * y) over the last axis).
+    vjp: (b, n, [ct]) => {
+      if (ct === undefined) return [undefined];
+      const y = outOf(n);
+      const shape = b.type(y).shape;
+      const dot = b.op('sum_to', [b.op('mul', [ct, y])], { shape: [...shape.slice(0, -1), 1] });
+      return [b.op('mul', [y, b.op('sub', [ct, dot])])];
+    },
+  },
+  {
     name: 'one_hot',
     arity: 1,
     doc: 'integer ids [...] -> [..., depth] of 0/1',
@@ -702,7 +721,7 @@ export function allOps(): readonly OpDef[] {
 export const OWN_KERNEL_OPS = [
   'constant', 'zeros_like', 'stop_gradient', 'grad_gate', 'sum_to', 'broadcast_like',
   'sum_all', 'linear', 'mm', 'outer', 'lead_last', 'outer_lt', 'transpose', 'concat', 'slice_last', 'pad_last', 'expand_last',
-  'squeeze_last', 'gather', 'scatter_add', 'one_hot', 'xent', 'xent_grad', 'time_index', 'time_place',
+  'squeeze_last', 'gather', 'scatter_add', 'softmax', 'one_hot', 'xent', 'xent_grad', 'time_index', 'time_place',
   'time_stack', 'scan', 'fused',
 ] as const;
 /** Every op: the element-wise entries (elementwise.ts), then the rest. */

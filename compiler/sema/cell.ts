@@ -112,9 +112,9 @@ export function analyzeCell(decl: CellDecl, diags: DiagnosticCollector): CellInf
     walkExpr(eq.value, (e) => {
       if (e.kind === 'Call') {
         const fn = e.callee.name;
-        if (!ELEMENTWISE.has(fn) && fn !== 'concat' && !options.has(fn)) {
+        if (!ELEMENTWISE.has(fn) && fn !== 'concat' && fn !== 'softmax' && !options.has(fn)) {
           diags.report('RNN2004', e.callee.span, `unknown function \`${fn}\` in a cell`, {
-            hint: didYouMean(fn, [...ELEMENTWISE.keys(), 'concat', ...options.keys()]) ?? `cells can use ${[...ELEMENTWISE.keys()].join(', ')}, concat`,
+            hint: didYouMean(fn, [...ELEMENTWISE.keys(), 'concat', 'softmax', ...options.keys()]) ?? `cells can use ${[...ELEMENTWISE.keys()].join(', ')}, concat, softmax`,
           });
         }
         return;
@@ -415,6 +415,10 @@ export function applyCell(
           fn = opt.name.name;
         }
         if (fn === 'concat') return ops.concat(e.args.map((a) => lowerExpr(a.value)), e.span);
+        if (fn === 'softmax') {
+          if (e.args.length !== 1) diags.fail('RNN2005', e.span, '`softmax` takes one argument');
+          return ops.softmax(lowerExpr(e.args[0]!.value), e.span);
+        }
         const first = e.args[0];
         if (!first) return diags.fail('RNN2005', e.span, `\`${fn}\` needs an argument`);
         const extra = e.args.slice(1).map((a) => {

@@ -52,7 +52,7 @@ export interface LoweredModel {
   readonly span: Span;
 }
 
-export const MODEL_FUNCTIONS = ['embed', 'one_hot', 'dense', 'last', 'mean', 'concat', 'cross_entropy', 'mse'];
+export const MODEL_FUNCTIONS = ['embed', 'one_hot', 'dense', 'last', 'mean', 'concat', 'softmax', 'cross_entropy', 'mse'];
 
 export function lowerModel(
   decl: ModelDecl,
@@ -300,6 +300,8 @@ export function lowerModel(
         }
         case 'concat':
           return ops.concat(call.args.map((a) => lowerExpr(a.value)), span);
+        case 'softmax':
+          return ops.softmax(lowerExpr(arg(0, 'a value')), span);
         case 'cross_entropy':
         case 'mse':
           return diags.fail('RNN5007', span, `\`${fn}\` is a loss: write \`loss = ${fn}(...)\``);

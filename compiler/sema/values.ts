@@ -132,6 +132,15 @@ export class ValueOps {
     return { v: this.b.op(e.name, [x.v], attrs), layout: x.layout, origin: span, what: `${fn}(...)` };
   }
 
+  /** softmax(v): normalised over the last axis (a per-step or per-example vector, or a sequence of them). */
+  softmax(x: Val, span: Span): Val {
+    this.requireFloat(x, 'softmax');
+    if (userShape(this.b, x).length < 1) {
+      this.diags.fail('RNN3001', span, '`softmax` needs a vector: it normalises over the last axis', { notes: [this.noteFor(x)] });
+    }
+    return { v: this.b.op('softmax', [x.v]), layout: x.layout, origin: span, what: 'softmax(...)' };
+  }
+
   concat(parts: readonly Val[], span: Span): Val {
     const layout = parts[0]!.layout;
     for (const p of parts) {

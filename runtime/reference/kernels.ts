@@ -190,6 +190,18 @@ const ownKernels: Record<KernelOp, RefKernel> = {
     });
     return f([v, e], out);
   },
+  softmax: ([x]) => {
+    const k = lastDim(x!);
+    const out = new Float64Array(x!.data.length);
+    for (let r = 0; r < out.length; r += k) {
+      let m = -Infinity;
+      for (let j = 0; j < k; j++) m = Math.max(m, x!.data[r + j]!);
+      let sum = 0;
+      for (let j = 0; j < k; j++) sum += out[r + j] = Math.exp(x!.data[r + j]! - m);
+      for (let j = 0; j < k; j++) out[r + j]! /= sum;
+    }
+    return f(x!.shape, out);
+  },
   one_hot: ([ids], attrs) => {
     const depth = attrs['depth'] as number;
     const out = new Float64Array(ids!.data.length * depth);

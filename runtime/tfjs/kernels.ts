@@ -31,6 +31,7 @@ const ownKernels: Record<KernelOp, TfKernel> = {
   squeeze_last: ([x]) => ops.squeezeLast(x!),
   gather: ([table, ids]) => ops.gatherRows(table!, ids!),
   scatter_add: ([ids, vals], attrs) => ops.scatterAdd(ids!, vals!, attrs['rows'] as number),
+  softmax: ([x]) => tf.softmax(x!),
   one_hot: ([ids], attrs) => ops.oneHot(ids!, attrs['depth'] as number),
   xent: ([logits, labels]) => ops.xent(logits!, labels!),
   xent_grad: ([logits, labels, ct]) => ops.xentGrad(logits!, labels!, ct!),

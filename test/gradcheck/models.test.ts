@@ -84,6 +84,22 @@ model m {
   p = dense(mean(h), 1)
   loss = mse(p, y)
 }`,
+  'softmax in a cell (a gated mixture of candidates) and over the outputs of a model': `
+cell mix(x: [X]) -> h: [H] {
+  param W_a: [H, X]
+  param U_a: [H, H]
+  param W_h: [H, X]
+  a[t] = softmax(W_a @ x[t] + U_a @ h[t-1])
+  h[t] = a[t] * tanh(W_h @ x[t]) + (1 - a[t]) * h[t-1]
+}
+model m {
+  dim H = 3, K = 4
+  input x: seq<[2]>
+  target y: seq<[4]>
+  h = mix(x) with H
+  p[t] = softmax(dense(h[t], K))
+  loss = mse(p, y)
+}`,
   'sequence regression': `
 model m {
   dim H = 3

@@ -180,6 +180,11 @@ const CASES: Readonly<Record<string, readonly OpCase[]>> = {
     { label: 'ids [2, 4], values [2, 4, 3] into 5 rows', inputs: [ids(5, 2, 4), f(2, 4, 3)], attrs: { rows: 5 }, linear: [[1]] },
     { label: 'ids [6] with repeats into 4 rows', inputs: [{ shape: [6], values: [2, 0, 2, 2, 1, 0] }, f(6, 2)], attrs: { rows: 4 }, linear: [[1]] },
   ],
+  softmax: [
+    { label: '[3, 4]', inputs: [f(3, 4)] },
+    { label: '[2, 3, 2]', inputs: [f(2, 3, 2)] },
+    { label: '[5]', inputs: [f(5)] },
+  ],
   one_hot: [
     { label: 'ids [2, 3], depth 4', inputs: [ids(4, 2, 3)], attrs: { depth: 4 } },
     { label: 'ids [5], depth 6', inputs: [ids(6, 5)], attrs: { depth: 6 } },

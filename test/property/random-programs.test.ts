@@ -37,7 +37,7 @@ const RUNS = Number(process.env['RNNC_PROPERTY_RUNS'] ?? 40);
 // ------------------------------------------------------------------ programs
 
 /** Smooth functions only: finite differences across a kink (relu) would measure nothing useful. */
-const FUNCTIONS = ['tanh', 'sigmoid', 'softplus', 'square'] as const;
+const FUNCTIONS = ['tanh', 'sigmoid', 'softplus', 'square', 'softmax'] as const;
 
 type Expr = string;
 
