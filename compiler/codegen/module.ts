@@ -109,6 +109,12 @@ export function emitModule(o: EmitOptions): string {
     if (s[0] !== 'B') throw new InternalError(`codegen: state ${i.name} is not batch-first`);
     return { name: i.name, shape: shapeOf(s.slice(1)) };
   });
+  // A model without recurrent state (only dense layers, or cells that read no [t-1]) has an empty StateName union, one
+  // without parameters an empty ParamName union. Indexing a table by an empty union is `never` in TypeScript, and
+  // reading a member of `never` or writing to it does not type-check (tsc --strict), so the loops over those names
+  // are left out of such modules (test/codegen/emitted.test.ts compiles models of both kinds).
+  const perParam = (loop: string, none = '// This model has no parameters.'): string => (params.length > 0 ? loop : none);
+  const perState = (loop: string, none = '// This model has no recurrent state.'): string => (states.length > 0 ? loop : none);
   const outputSpec = model.graph.outputs.find((x) => x.role === 'output');
   if (!outputSpec) throw new InternalError('codegen: the model has no output');
   const outShape = model.graph.values[outputSpec.value]!.type.shape;
@@ -230,11 +236,11 @@ export function emitModule(o: EmitOptions): string {
   }
   add(
     fn('mapParams', 'Builds a Params from a function of the parameter name.', [{ name: 'f', type: '(name: ParamName) => tf.Tensor' }], 'Params',
-      `const out = {} as Record<ParamName, tf.Tensor>;\nfor (const name of PARAM_NAMES) out[name] = f(name);\nreturn out;`),
+      perParam(`const out = {} as Record<ParamName, tf.Tensor>;\nfor (const name of PARAM_NAMES) out[name] = f(name);\nreturn out;`, '// This model has no parameters.\nvoid f;\nreturn {};')),
     fn('mapState', 'Builds a State from a function of the state name.', [{ name: 'f', type: '(name: StateName) => tf.Tensor' }], 'State',
-      `const out = {} as Record<StateName, tf.Tensor>;\nfor (const name of STATE_NAMES) out[name] = f(name);\nreturn out;`),
-    fn('disposeParams', 'Disposes every tensor of a Params (parameters, or gradients), and the transposes forward() kept for it.', [{ name: 'p', type: 'Params' }], 'void', `for (const name of PARAM_NAMES) p[name].dispose();${liftsTransposes ? '\nTRANSPOSES.get(p)?.forEach((t) => t.dispose());\nTRANSPOSES.delete(p);' : ''}`, true),
-    fn('disposeState', 'Disposes every tensor of a State.', [{ name: 's', type: 'State' }], 'void', `for (const name of STATE_NAMES) s[name].dispose();`, true),
+      perState(`const out = {} as Record<StateName, tf.Tensor>;\nfor (const name of STATE_NAMES) out[name] = f(name);\nreturn out;`, '// This model has no recurrent state.\nvoid f;\nreturn {};')),
+    fn('disposeParams', 'Disposes every tensor of a Params (parameters, or gradients), and the transposes forward() kept for it.', [{ name: 'p', type: 'Params' }], 'void', `${perParam('for (const name of PARAM_NAMES) p[name].dispose();', '// This model has no parameters.\nvoid p;')}${liftsTransposes ? '\nTRANSPOSES.get(p)?.forEach((t) => t.dispose());\nTRANSPOSES.delete(p);' : ''}`, true),
+    fn('disposeState', 'Disposes every tensor of a State.', [{ name: 's', type: 'State' }], 'void', perState('for (const name of STATE_NAMES) s[name].dispose();', '// This model has no recurrent state.\nvoid s;'), true),
     fn('zeroState', 'The state at the start of a sequence: zeros.', [{ name: 'batchSize', type: 'number' }], 'State', `return mapState((name) => tf.zeros([batchSize, ...STATE_SHAPES[name]]));`),
   );
 
@@ -292,13 +298,13 @@ export function emitModule(o: EmitOptions): string {
   add('export { Rng };');
   add(
     fn('initParams', 'Fresh parameters from their initialisers, seeded: the same values as `rnnc run` with `seed` (the caller owns them).', [{ name: 'seed', type: 'number' }], 'Params',
-      `const rng = new Rng(seed);\n// One generator per parameter, forked in this order.\nconst values: Record<ParamName, Float64Array> = {\n${initExprs.join('\n')}\n};\nreturn mapParams((name) => tf.tensor(Float32Array.from(values[name]), [...PARAM_SHAPES[name]], 'float32'));`, true),
+      `const rng = new Rng(seed);\n${perParam(`// One generator per parameter, forked in this order.\nconst values: Record<ParamName, Float64Array> = {\n${initExprs.join('\n')}\n};\nreturn mapParams((name) => tf.tensor(Float32Array.from(values[name]), [...PARAM_SHAPES[name]], 'float32'));`, '// This model has no parameters.\nvoid rng;\nreturn {};')}`, true),
     fn('loadParams', 'Parameters from JSON (`rnnc params` output), checking names and shapes (the caller owns the result).', [{ name: 'json', type: 'ParamsJson' }], 'Params',
       `if (typeof json !== 'object' || json === null) throw new Error('loadParams: expected an object mapping parameter names to {shape, data}');
 for (const key of Object.keys(json)) {
   if (!(PARAM_NAMES as readonly string[]).includes(key)) throw new Error(\`loadParams: the model has no parameter \${key} (it has \${PARAM_NAMES.join(', ')})\`);
 }
-for (const name of PARAM_NAMES) {
+${perParam(`for (const name of PARAM_NAMES) {
   const entry = json[name];
   if (entry === undefined) throw new Error(\`loadParams: parameter \${name} is missing\`);
   if (!Array.isArray(entry.shape) || !sameShape(entry.shape, PARAM_SHAPES[name])) {
@@ -309,15 +315,15 @@ for (const name of PARAM_NAMES) {
     throw new Error(\`loadParams: parameter \${name} needs \${size} numbers in "data"\`);
   }
 }
-return mapParams((name) => tf.tensor(Float32Array.from(json[name]!.data), [...PARAM_SHAPES[name]], 'float32'));`, true),
+return mapParams((name) => tf.tensor(Float32Array.from(json[name]!.data), [...PARAM_SHAPES[name]], 'float32'));`, '// This model has no parameters.\nreturn {};')}`, true),
     fn('saveParams', 'Parameters as JSON (the format of `rnnc params`). Reads the tensors back synchronously.', [{ name: 'p', type: 'Params' }], 'ParamsJson',
-      `const out: ParamsJson = {};\nfor (const name of PARAM_NAMES) out[name] = { shape: [...p[name].shape], data: Array.from(p[name].dataSync()) };\nreturn out;`, true),
+      `const out: ParamsJson = {};\n${perParam('for (const name of PARAM_NAMES) out[name] = { shape: [...p[name].shape], data: Array.from(p[name].dataSync()) };', '// This model has no parameters.\nvoid p;')}\nreturn out;`, true),
     fn('checkParams', undefined, [{ name: 'p', type: 'Params' }], 'void',
-      `for (const name of PARAM_NAMES) {
+      perParam(`for (const name of PARAM_NAMES) {
   const t = p[name];
   if (t === undefined || t === null) throw new Error(\`parameter \${name} is missing\`);
   if (!sameShape(t.shape, PARAM_SHAPES[name])) throw new Error(\`parameter \${name} has shape \${shapeText(t.shape)}, the model needs \${shapeText(PARAM_SHAPES[name])}\`);
-}`),
+}`, "if (typeof p !== 'object' || p === null) throw new Error('parameters must be an object');")),
   );
 
   // ------------------------------------------------------------ entry checks
@@ -382,12 +388,12 @@ ${o.unroll !== undefined ? `if (sizes.steps !== ${o.unroll}) throw new Error(\`t
   }
   add(fn('checkState', 'Checks a state passed in to continue sequences.', [{ name: 'state', type: 'State' }, { name: 'batchSize', type: 'number' }], 'void',
     `if (typeof state !== 'object' || state === null) throw new Error('state must be an object returned by forward');
-for (const name of STATE_NAMES) {
+${perState(`for (const name of STATE_NAMES) {
   const t = state[name];
   const shape = [batchSize, ...STATE_SHAPES[name]];
   if (t === undefined || t === null) throw new Error(\`state \${name} is missing\`);
   if (!sameShape(t.shape, shape)) throw new Error(\`state \${name} has shape \${shapeText(t.shape)}, expected \${shapeText(shape)}\`);
-}`));
+}`, '// This model has no recurrent state.\nvoid batchSize;')}`));
 
   // ------------------------------------------------------------ batches
   const tensorsOf = (specs: readonly IoSpec[], obj: string): string =>
@@ -484,7 +490,7 @@ return scoped(() => {
       [{ name: 'p', type: 'Params' }, { name: 'batch', type: 'LabelledBatch' }, { name: 's', type: 'State' }, { name: 'lossFrom', type: 'number' }, ...gateParam], '{ loss: number; grads: Params; state: State }',
       `return scoped(() => {
   const r = ${callEither(trainingFn, trainingFullFn!, 'batch', 's', 'lossFrom', 'gate')};
-  return { loss: r.loss.dataSync()[0]!, grads: mapParams((name) => tf.keep(r.grads[name])), state: ${keepState(trainingFn, 'r')} };
+  return { loss: r.loss.dataSync()[0]!, grads: ${trainingFn.returns.includes('grads') ? 'mapParams((name) => tf.keep(r.grads[name]))' : 'mapParams(() => tf.zeros([]))'}, state: ${keepState(trainingFn, 'r')} };
 });`));
     if (truncated) {
       add(fn('advance', 'Runs the forward graph over a part of a batch only to move the states on (the caller owns the result).',
@@ -659,10 +665,10 @@ return scoped(() => {
   const clipped = clipGradients(grads);
   const params = {} as Record<ParamName, tf.Tensor>;
 ${slots.map((s) => `  const ${s} = {} as Record<ParamName, tf.Tensor>;`).join('\n')}
-  for (const name of PARAM_NAMES) {
+  ${perParam(`for (const name of PARAM_NAMES) {
     const g = clipped[name];
     ${update.split('\n').join('\n    ')}
-  }
+  }`, `// This model has no parameters.\n  void state;\n  void clipped;`)}
   ${opt.name === 'adam' ? '' : 'void t;'}
   return { params: mapParams((name) => tf.keep(params[name])), optimizer: { step: t${slots.map((s) => `, ${s}: mapParams((name) => tf.keep(${s}[name]))`).join('')} } };
 });`));

@@ -80,6 +80,60 @@ model m {
 }
 train m { optimizer adam(lr = 0.01) }`;
 
+// Models without recurrent state (only `dense`), and one without parameters: their State (and Params) name unions are empty.
+const DENSE_REGRESSOR = `
+model m {
+  input x: [4]
+  target y: [2]
+  loss = mse(dense(tanh(dense(x, 8)), 2), y)
+}
+train m { optimizer adam(lr = 0.01); clip norm 1.0 }`;
+const DENSE_TOKEN_CLASSIFIER = `
+model m {
+  dim V = 7, K = 3
+  input w: token[V]
+  target c: token[K]
+  loss = cross_entropy(dense(relu(dense(embed(w, 5), 6)), K), c)
+}
+train m { optimizer momentum(lr = 0.1); clip value 0.5 }`;
+const DENSE_MANY_TO_ONE = `
+model m {
+  input x: seq<[3]>
+  target y: [2]
+  loss = mse(dense(mean(tanh(dense(x, 4))), 2), y)
+}
+train m { optimizer rmsprop(lr = 0.01) }`;
+const DENSE_TAGGER = `
+model m {
+  dim V = 6
+  input x: seq<token[V]>
+  target y: seq<token[V]>
+  e = embed(x, 4)
+  o[t] = dense(sigmoid(dense(e[t], 5)), V)
+  loss = cross_entropy(o, y)
+}
+train m { optimizer adagrad(lr = 0.1); bptt truncated(k1 = 2, k2 = 3) }`;
+// A cell that reads no [t-1]: applied over a sequence, it carries no state.
+const STATELESS_CELL = `
+cell ff(x: [X]) -> h: [H] {
+  param W: [H, X]
+  h[t] = tanh(W @ x[t])
+}
+model m {
+  input x: seq<[3]>
+  target y: [2]
+  h = ff(x) with H = 4
+  loss = mse(dense(last(h), 2), y)
+}
+train m { optimizer sgd(lr = 0.1) }`;
+const NO_PARAMS = `
+model m {
+  input x: [3]
+  target y: [3]
+  loss = mse(tanh(x), y)
+}
+train m { optimizer adam(lr = 0.1); clip norm 1.0 }`;
+
 interface Case {
   readonly text: string;
   readonly model?: string;
@@ -119,6 +173,13 @@ const CASES: Record<string, Case> = {
   object_prototype_names: { text: PROTOTYPE_NAMES, trainSteps: true },
   lstm_unrolled: { text: tokenLm('h = lstm(e) with H', 'train m { optimizer adam(lr = 0.05) }'), unroll: 5, T: 5, trainSteps: true },
   forward_only: { text: tokenLm('h = gru(e) with H', ''), target: 'forward' },
+  dense_regressor_adam_clipnorm: { text: DENSE_REGRESSOR, trainSteps: true },
+  dense_token_classifier_momentum_clipvalue: { text: DENSE_TOKEN_CLASSIFIER, trainSteps: true },
+  dense_many_to_one_rmsprop: { text: DENSE_MANY_TO_ONE, trainSteps: true },
+  dense_tagger_adagrad_tbptt: { text: DENSE_TAGGER, trainSteps: true, T: 7 },
+  dense_forward_only: { text: DENSE_REGRESSOR, target: 'forward' },
+  stateless_cell_sgd: { text: STATELESS_CELL, trainSteps: true },
+  no_params_adam_clipnorm: { text: NO_PARAMS, trainSteps: true },
 };
 
 // Every model of every example, with small sizes for the dimensions the data fixes.
@@ -354,7 +415,8 @@ async function parity(mod: Emitted, out: Compiled, c: Case): Promise<Record<stri
   expect(padded.grads).toBeLessThan(TOL);
 
   // A batch without padding: both sides run the unpadded variants of the graphs.
-  const fullLengths = new Array<number>(B).fill(T);
+  // Every sequence as long as the longest (T; 1 for a model without sequences).
+  const fullLengths = new Array<number>(B).fill(Math.max(...lengths));
   const fullBatch: Batch = parseBatchJson(JSON.stringify({ ...json, lengths: fullLengths }), 'batch', model);
   const full = compareWindows(mod, mod.gradients(p, { ...toTensors(model, json, 'inputs'), lengths: fullLengths }, targets), session.gradients(fullBatch));
   figs['unpadded'] = Math.max(full.loss, full.grads);

@@ -13,13 +13,22 @@
 //      reference within float32 tolerance;
 //   5. (a few programs) the emitted TypeScript module's forward output and
 //      gradients equal the interpreter's.
+// A second generator makes models without recurrent state (embed, one_hot,
+// dense, element-wise functions, concat, softmax, last, mean over vector or
+// token inputs, per-example or sequence heads, every optimizer, clipping,
+// schedules, forward-only modules): each is accepted by check, and all their
+// emitted modules type-check under one `tsc --strict`.
 // `npm test` runs a short sweep; RNNC_PROPERTY_RUNS=500 npx vitest run
 // test/property runs a long one. A failure prints the program and fast-check's
 // seed and path to replay it.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import fc from 'fast-check';
-import { pathToFileURL } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { trainingGraphs } from '../../compiler/compile.js';
 import type { Graph } from '../../compiler/ir/types.js';
@@ -109,6 +118,53 @@ const programArb: fc.Arbitrary<Program> = fc
     const truncated = s.truncated && !s.reverse;
     const train = `train m { optimizer sgd(lr = 0.1); bptt ${truncated ? `truncated(k1 = ${s.k1}, k2 = ${Math.max(s.k1, s.k2)})` : 'full'} }`;
     return { text: [...cell, ...model, train].join('\n'), lengths: s.lengths, truncated, seed: s.seed };
+  });
+
+/**
+ * A random model without recurrent state: an input of each kind (vectors or tokens, per example or a sequence), tokens
+ * through embed or one_hot, then up to three dense layers with element-wise functions, sometimes two branches joined by
+ * concat, sometimes softmax; a sequence either predicts per step or goes through last/mean to a per-example head;
+ * mse on a vector target, cross_entropy on a token target; a random train block, or none (a forward-only module).
+ */
+const denseProgramArb: fc.Arbitrary<string> = fc
+  .record({
+    seq: fc.boolean(),
+    tokens: fc.boolean(),
+    oneHot: fc.boolean(),
+    D: fc.integer({ min: 1, max: 4 }),
+    V: fc.integer({ min: 2, max: 6 }),
+    layers: fc.array(fc.tuple(fc.integer({ min: 1, max: 5 }), fc.constantFrom('tanh', 'sigmoid', 'relu', 'leaky_relu', 'softplus', 'square', 'softmax', '')), { maxLength: 3 }),
+    branch: fc.boolean(),
+    pool: fc.constantFrom('', 'last', 'mean'),
+    tokenTarget: fc.boolean(),
+    O: fc.integer({ min: 1, max: 3 }),
+    train: fc.boolean(),
+    optimizer: fc.constantFrom('sgd(lr = 0.1)', 'momentum(lr = 0.1, nesterov = 1)', 'rmsprop(lr = 0.01)', 'adam(lr = 0.01)', 'adagrad(lr = 0.1)'),
+    clip: fc.constantFrom('', 'clip norm 1.0', 'clip value 0.5'),
+    schedule: fc.constantFrom('', 'schedule cosine(steps = 10)', 'schedule step(every = 2, gamma = 0.5, warmup = 1)'),
+    truncated: fc.boolean(),
+  })
+  .map((s) => {
+    const input = s.tokens ? (s.seq ? 'seq<token[V]>' : 'token[V]') : s.seq ? `seq<[${s.D}]>` : `[${s.D}]`;
+    const lines = [`model m {`, `  dim V = ${s.V}, O = ${s.O}`, `  input x: ${input}`];
+    const perStep = s.seq && s.pool === '';
+    const target = s.tokenTarget ? 'token[O]' : '[O]';
+    lines.push(`  target y: ${perStep ? `seq<${target}>` : target}`);
+    let v = s.tokens ? (s.oneHot ? 'one_hot(x)' : `embed(x, ${s.D})`) : 'x';
+    s.layers.forEach(([n, f], i) => {
+      const d = `dense(${v}, ${n})`;
+      const layer = f === '' ? d : `${f}(${d})`;
+      v = s.branch && i === 0 ? `concat(${layer}, ${v})` : layer;
+      lines.push(`  h${i} = ${v}`);
+      v = `h${i}`;
+    });
+    if (s.seq && s.pool !== '') v = `${s.pool}(${v})`;
+    lines.push(`  loss = ${s.tokenTarget ? 'cross_entropy' : 'mse'}(dense(${v}, O), y)`, `}`);
+    if (s.train) {
+      const bptt = s.truncated ? 'bptt truncated(k1 = 2, k2 = 3)' : 'bptt full';
+      lines.push(`train m { ${[`optimizer ${s.optimizer}`, s.clip, s.schedule, bptt].filter((x) => x !== '').join('; ')} }`);
+    }
+    return lines.join('\n');
   });
 
 // ------------------------------------------------------------------ checks
@@ -233,6 +289,42 @@ describe('random programs', () => {
     },
   ];
   for (const [k, p] of FOUND.entries()) it(`a program an earlier sweep found (${k + 1})`, () => checkProgram(p));
+
+  it('models without recurrent state: accepted by check, and every emitted module type-checks under tsc --strict', async () => {
+    const count = Math.max(12, Math.ceil(RUNS / 2));
+    const programs = fc.sample(denseProgramArb, { numRuns: count, seed: Number(process.env['RNNC_PROPERTY_SEED'] ?? 20261205) });
+    // A directory of its own (test/codegen/emitted.test.ts empties test/.generated/ when it starts), where
+    // @tensorflow/tfjs-core resolves through a link to the repository's node_modules.
+    const dir = mkdtempSync(join(tmpdir(), 'rnnc-dense-'));
+    try {
+      symlinkSync(fileURLToPath(new URL('../../node_modules/', import.meta.url)), join(dir, 'node_modules'), 'dir');
+      const sources: string[] = [];
+      for (const [k, text] of programs.entries()) {
+        const a = analyzeText(text);
+        expect(a.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code} ${d.message}`), text).toEqual([]);
+        const out = await compileText(text, { file: `dense_${k}.rnn` });
+        writeFileSync(join(dir, `dense_${k}.ts`), out.code);
+        sources.push(`--- dense_${k}.ts ---\n${text}`);
+      }
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022'], types: [], strict: true, skipLibCheck: true, noEmit: true },
+          include: ['*.ts'],
+        }),
+      );
+      const tsc = fileURLToPath(new URL('../../node_modules/.bin/tsc', import.meta.url));
+      let output = '';
+      try {
+        execFileSync(tsc, ['-p', join(dir, 'tsconfig.json')], { encoding: 'utf8', stdio: 'pipe' });
+      } catch (e) {
+        output = String((e as { stdout?: string }).stdout ?? e);
+      }
+      expect(output, output === '' ? '' : sources.join('\n')).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it('the emitted module computes what the interpreter computes (3 programs)', async () => {
     const programs = fc.sample(programArb.filter((p) => !p.truncated), { numRuns: 3, seed: 7 });
