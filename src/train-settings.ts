@@ -1,14 +1,15 @@
 // Checks the parts of train blocks that the runtime owns (data sources,
 // optimizers, schedules: their names and arguments) and reports mistakes as
 // diagnostics at the setting's span, so `rnnc check` finds them without
-// loading any data or training.
+// loading any data or training. Its imports load no tfjs (the optimizer's
+// rules are runtime/train/optimizer-rules.ts; test/e2e/cli-startup.test.ts).
 import type { Analysis } from '../compiler/compile.js';
 import type { Diagnostic } from '../compiler/diagnostics/diagnostic.js';
 import { makeDiagnostic, type DiagnosticCode } from '../compiler/diagnostics/messages.js';
 import type { Span } from '../compiler/diagnostics/span.js';
-import { checkDataSource } from '../runtime/data/registry.js';
+import { checkDataSource, DATA_SOURCES } from '../runtime/data/registry.js';
 import { RuntimeUserError } from '../runtime/io.js';
-import { createOptimizer } from '../runtime/train/optimizers.js';
+import { bindOptimizerArgs } from '../runtime/train/optimizer-rules.js';
 import { makeSchedule } from '../runtime/train/schedules.js';
 
 export function trainSettingDiagnostics(a: Analysis): Diagnostic[] {
@@ -35,6 +36,8 @@ export function trainSettingDiagnostics(a: Analysis): Diagnostic[] {
     if (data) {
       attempt('RNN5004', data.span, () => {
         const args: Record<string, number | string> = { ...data.args };
+        // An unknown source is that first (with the known ones listed), whatever its arguments look like.
+        if (!DATA_SOURCES.some((d) => d.name === data.name)) checkDataSource(data.name, args);
         if ((data.name === 'text' || data.name === 'jsonl') && data.positional.length > 0 && args['path'] === undefined) {
           args['path'] = data.positional[0]!;
         } else if (data.positional.length > 0) {
@@ -44,7 +47,7 @@ export function trainSettingDiagnostics(a: Analysis): Diagnostic[] {
       });
     }
     const opt = config.optimizer;
-    attempt('RNN5005', opt.span, () => createOptimizer({ name: opt.name, args: numeric(opt.args, `optimizer ${opt.name}`) }).dispose());
+    attempt('RNN5005', opt.span, () => bindOptimizerArgs({ name: opt.name, args: numeric(opt.args, `optimizer ${opt.name}`) }));
     const sched = config.schedule;
     if (sched) {
       attempt('RNN5005', sched.span, () => {

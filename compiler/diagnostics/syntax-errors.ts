@@ -174,6 +174,8 @@ function hintFor(
       return "separate arguments with ','";
     }
   }
+  // A train setting is `key value`: `epochs = 5` parses `epochs` as the key and then meets '='.
+  if (found.image === '=' && ruleStack.includes('trainSetting')) return 'train settings take no `=`: write `epochs 5`, `optimizer adam(lr = 0.01)`';
   if (expected.startsWith('expression') && found.image === '=') return "an equation has a single '='";
   if (rule === 'binding') return '`with` binds dimensions and options: `with H` or `with H = 128, act = relu`';
   if (ruleStack.includes('trainSetting') && (found.image === '}' || found.image === ';')) {

@@ -22,7 +22,7 @@ import { broadcastShapes } from '../ir/shape.js';
 import type { Dim, ValueId } from '../ir/types.js';
 import { evalDim } from './dims.js';
 import { didYouMean } from './suggest.js';
-import { ELEMENTWISE, numberOf, showShape, userShape, ValueOps, type Val } from './values.js';
+import { checkBuiltinArgs, ELEMENTWISE, numberOf, showShape, userShape, ValueOps, type Val } from './values.js';
 
 export interface InitSpec {
   readonly kind: string;
@@ -414,6 +414,7 @@ export function applyCell(
           }
           fn = opt.name.name;
         }
+        checkBuiltinArgs({ ...e, callee: { ...e.callee, name: fn } }, diags);
         if (fn === 'concat') return ops.concat(e.args.map((a) => lowerExpr(a.value)), e.span);
         if (fn === 'softmax') {
           if (e.args.length !== 1) diags.fail('RNN2005', e.span, '`softmax` takes one argument');

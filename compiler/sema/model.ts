@@ -19,7 +19,7 @@ import type { Dim, Graph, ValueId } from '../ir/types.js';
 import { applyCell, type CellInfo, type ParamSpec } from './cell.js';
 import { evalDim } from './dims.js';
 import { didYouMean } from './suggest.js';
-import { ELEMENTWISE, numberOf, showShape, userShape, ValueOps, type Val } from './values.js';
+import { checkBuiltinArgs, ELEMENTWISE, numberOf, showShape, userShape, ValueOps, type Val } from './values.js';
 
 export type IoType =
   | { readonly kind: 'tokens'; readonly vocab: Dim }
@@ -53,6 +53,8 @@ export interface LoweredModel {
 }
 
 export const MODEL_FUNCTIONS = ['embed', 'one_hot', 'dense', 'last', 'mean', 'concat', 'softmax', 'cross_entropy', 'mse'];
+
+
 
 export function lowerModel(
   decl: ModelDecl,
@@ -206,8 +208,18 @@ export function lowerModel(
     const cellArgs = (call: Call): { args: Val[]; reversed: boolean } => {
       const info = cells.get(call.callee.name)!;
       let reversed = false;
+      // The sizes `with` binds: the dimension names of the cell's outputs (`H` of `-> h: [H]`).
+      const sizeNames = [...new Set(info.decl.outputs.flatMap((o) => o.shape.dims.flatMap((d) => (d.kind === 'DimName' ? [d.name] : []))))];
       const args = call.args.map((a) => {
         let ex = a.value;
+        // A size given as an argument (`lstm(e, 64)`, `lstm(e, H = 64)`): sizes go in `with`.
+        const n = numberOf(ex);
+        if (a.name !== undefined || n !== undefined) {
+          const size = a.name ? `${a.name.name} = ${n ?? '...'}` : `${sizeNames[0] ?? 'H'} = ${n}`;
+          diags.fail('RNN2005', a.span, `cell \`${info.decl.name.name}\` takes sequences as arguments; sizes and options go after \`with\``, {
+            hint: `write \`${info.decl.name.name}(...) with ${size}\` (its dimensions: ${sizeNames.join(', ') || 'none'})`,
+          });
+        }
         if (ex.kind === 'Unary' && ex.op === 'reverse') {
           reversed = true;
           ex = ex.operand;
@@ -258,6 +270,7 @@ export function lowerModel(
         if (e.kind === 'NameRef' && !e.index) return evalDim({ kind: 'DimName', name: e.name.name, span: e.span }, dims, diags);
         return diags.fail('RNN3006', e.span, `${what} must be a size: a number or a dimension name`);
       };
+      checkBuiltinArgs(call, diags);
       switch (fn) {
         case 'embed': {
           const ids = lowerExpr(arg(0, 'token ids'));

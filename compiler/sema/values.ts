@@ -8,7 +8,7 @@
 //   param   [...]       a parameter: no batch
 //   scalar  []          a number
 // Users never see B and T: messages print the per-example shape.
-import type { Expr } from '../ast/ast.js';
+import type { Call, Expr } from '../ast/ast.js';
 import type { DiagnosticCollector } from '../diagnostics/collector.js';
 import type { Note } from '../diagnostics/diagnostic.js';
 import type { Span } from '../diagnostics/span.js';
@@ -171,4 +171,37 @@ export function numberOf(e: Expr): number | undefined {
     return v === undefined ? undefined : -v;
   }
   return undefined;
+}
+
+/** How each built-in function is called: its positional arguments (Infinity: any number) and the form shown in hints. */
+const SIGNATURES: ReadonlyMap<string, { readonly args: number; readonly form: string }> = new Map([
+  ['embed', { args: 2, form: 'embed(ids, E)' }],
+  ['one_hot', { args: 1, form: 'one_hot(ids)' }],
+  ['dense', { args: 2, form: 'dense(x, K)' }],
+  ['last', { args: 1, form: 'last(h)' }],
+  ['mean', { args: 1, form: 'mean(h)' }],
+  ['concat', { args: Infinity, form: 'concat(a, b, ...)' }],
+  ['softmax', { args: 1, form: 'softmax(v)' }],
+  ...[...ELEMENTWISE.values()].map((e) => [e.name, { args: e.attr ? 2 : 1, form: e.attr ? `${e.name}(x, ${e.attr.name})` : `${e.name}(x)` }] as const),
+]);
+
+/**
+ * A built-in function called with an argument it does not take (a name such
+ * as `activation = relu`, or one argument too many) is RNN2005, never
+ * silently ignored. The one name accepted is an element-wise function's
+ * attribute (`leaky_relu(v, alpha = 0.2)`).
+ */
+export function checkBuiltinArgs(call: Call, diags: DiagnosticCollector): void {
+  const fn = call.callee.name;
+  const sig = SIGNATURES.get(fn);
+  if (sig === undefined) return;
+  const attr = ELEMENTWISE.get(fn)?.attr?.name;
+  for (const a of call.args) {
+    if (a.name !== undefined && a.name.name !== attr) {
+      diags.fail('RNN2005', a.span, `\`${fn}\` has no argument named \`${a.name.name}\``, { hint: `it is called as ${sig.form}` });
+    }
+  }
+  if (call.args.length > sig.args) {
+    diags.fail('RNN2005', call.args[sig.args]!.span, `\`${fn}\` takes ${sig.args} argument${sig.args === 1 ? '' : 's'}, got ${call.args.length}`, { hint: `it is called as ${sig.form}` });
+  }
 }
