@@ -1,8 +1,19 @@
-// What the benchmark measures: the cells, the sizes of issue 4 and the FLOP
-// count every GFLOP/s figure is based on. Shared by every implementation so
-// that all columns of one row describe the same work.
+// What the benchmark measures: the cells, the sizes of issue 4, the two
+// kinds of input (token ids, or real-valued features where no lookup is
+// possible) and the FLOP counts. Shared by every implementation so that all
+// columns of one row describe the same work.
+//
+// FLOPs (issue 10): every GFLOP/s figure counts the matrix products an
+// implementation actually runs. rnnc's are counted from its training graph
+// (bench/flops.ts); the others' from their layer structure by `layerFlops`
+// below. `trainingFlops` (issue 4's formula, which counts the one-hot input
+// products rnnc replaces by lookups) is kept only as a reference figure.
 
 export type CellKind = 'rnn' | 'lstm' | 'gru';
+
+/** tokens: `seq<token[X]>` (rnnc: one_hot(x), a lookup); dense: `seq<[X]>` features, the full input product everywhere. */
+export type InputKind = 'tokens' | 'dense';
+export const INPUTS: readonly InputKind[] = ['tokens', 'dense'];
 export const CELLS: readonly CellKind[] = ['rnn', 'lstm', 'gru'];
 
 /** Gate blocks per cell: how many [H] pre-activations one step computes (G in the FLOP formula). */
@@ -13,7 +24,7 @@ export interface BenchShape {
   readonly B: number;
   /** sequence length */
   readonly T: number;
-  /** one-hot input width (vocabulary of the input tokens) */
+  /** input width: vocabulary of the input tokens, or number of input features */
   readonly X: number;
   /** hidden units */
   readonly H: number;
@@ -44,4 +55,27 @@ export function trainingFlops(cell: CellKind, s: BenchShape): number {
 /** GFLOP/s of `flops` done in `ms` milliseconds. */
 export function gflops(flops: number, ms: number): number {
   return flops / (ms * 1e6);
+}
+
+/**
+ * How an implementation feeds its input to the cell's input product, for
+ * `layerFlops`: 'lookup' (rows of the input weights looked up: no product),
+ * 'product' (an input [B, X] times the input weights, and its gradient for
+ * the weights only: one-hot, dense and frozen-embedding inputs).
+ */
+export type InputProduct = 'lookup' | 'product';
+
+/**
+ * FLOPs of the matrix products one training batch runs in a cell of G gate
+ * blocks followed by a dense output layer, per step: the recurrent product
+ * h[t-1] Wh (forward, its weight gradient, its input gradient), the output
+ * product h Wy (the same three), and the input product as `input` says
+ * (forward and weight gradient).
+ * Element-wise work, lookups and the Adam update are not counted.
+ */
+export function layerFlops(cell: CellKind, s: BenchShape, input: InputProduct): number {
+  const G = GATES[cell];
+  const product = (k: number, n: number): number => 2 * s.B * k * n;
+  const inputProducts = input === 'lookup' ? 0 : 2;
+  return s.T * (3 * product(s.H, G * s.H) + 3 * product(s.H, s.O) + inputProducts * product(s.X, G * s.H));
 }

@@ -12,8 +12,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { performance } from 'node:perf_hooks';
 
-export type ImplName = 'tf.layers' | 'hand-fused' | 'rnnc' | 'rnnc-compiled' | 'rnnc-workers';
-export const IMPL_NAMES: readonly ImplName[] = ['tf.layers', 'hand-fused', 'rnnc', 'rnnc-compiled', 'rnnc-workers'];
+/**
+ * The columns (issue 10): tf.layers with tfjs's default recurrentActivation
+ * hardSigmoid, and with sigmoid (rnnc's cell: the reference of every
+ * speedup), both with an embedding (token rows) or dense input; tf.layers
+ * on one-hot floats (the extra column, token rows); tf.layers with rnnc's
+ * host product as the cpu backend's matMul (cpu only); the hand-written
+ * tfjs step; rnnc interpreted, compiled and with worker threads.
+ */
+export type ImplName = 'tf.layers' | 'tf.layers-sigmoid' | 'tf.layers-onehot' | 'tf.layers-product' | 'hand-fused' | 'rnnc' | 'rnnc-compiled' | 'rnnc-workers';
+export const IMPL_NAMES: readonly ImplName[] = ['tf.layers', 'tf.layers-sigmoid', 'tf.layers-onehot', 'tf.layers-product', 'hand-fused', 'rnnc', 'rnnc-compiled', 'rnnc-workers'];
+/** The column every speedup divides: tf.layers with rnnc's cell (sigmoid) and an embedding or dense input. */
+export const REFERENCE_IMPL: ImplName = 'tf.layers-sigmoid';
 
 /** One implementation, set up on one row's data. */
 export interface BenchImpl {

@@ -12,8 +12,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadStdlib, packageRoot } from '../src/stdlib.js';
-import type { CellKind } from './config.js';
-import type { BenchData } from './data.js';
+import type { CellKind, InputKind } from './config.js';
+import { featsBatchMajor, type BenchData } from './data.js';
 import type { BenchImpl } from './measure.js';
 import { compileBenchModel } from './rnnc-interpreted.js';
 
@@ -34,13 +34,13 @@ export type CompiledResult = { ok: true; impl: BenchImpl } | { ok: false; reason
 
 const EXPECTED = ['initParams', 'initOptimizer', 'trainStep', 'forward', 'disposeParams', 'disposeOptimizer', 'disposeState'];
 
-async function emitAndLoad(cell: CellKind, data: BenchData, tag: string): Promise<EmittedModule> {
+async function emitAndLoad(cell: CellKind, data: BenchData, tag: string, input: InputKind): Promise<EmittedModule> {
   // A variable specifier: the build must not fail while the code generator does not exist yet.
   const codegenPath: string = '../compiler/codegen/index.js';
   const codegen = (await import(codegenPath)) as { compileToTypeScript?: unknown };
   if (typeof codegen.compileToTypeScript !== 'function') throw new Error('compiler/codegen exports no compileToTypeScript');
   const compile = codegen.compileToTypeScript as (o: unknown) => Promise<string>;
-  const { text, model, train } = compileBenchModel(cell, data.shape);
+  const { text, model, train } = compileBenchModel(cell, data.shape, 1e-3, input);
   const std = loadStdlib();
   const code = await compile({ model, train, target: 'train', sources: new Map([['bench.rnn', text], [std.file, std.text]]), file: 'bench.rnn' });
   // Under dist/ (ignored by git) so that the module resolves @tensorflow/tfjs-core from the package's node_modules.
@@ -69,20 +69,27 @@ function batchMajor(ids: Int32Array, B: number, T: number): tf.Tensor {
   return tf.tensor2d(out, [B, T], 'int32');
 }
 
-export async function rnncCompiled(cell: CellKind, data: BenchData, tag: string, opts: { seed?: number } = {}): Promise<CompiledResult> {
+/** Batch-major float32 [B, T, X] of the time-major features. */
+function featsTensor(data: BenchData): tf.Tensor {
+  const { B, T, X } = data.shape;
+  return tf.tensor3d(featsBatchMajor(data), [B, T, X]);
+}
+
+export async function rnncCompiled(cell: CellKind, data: BenchData, tag: string, opts: { seed?: number; input?: InputKind } = {}): Promise<CompiledResult> {
+  const input = opts.input ?? 'tokens';
   let mod: EmittedModule;
   try {
-    mod = await emitAndLoad(cell, data, tag);
+    mod = await emitAndLoad(cell, data, tag, input);
   } catch (e) {
     return { ok: false, reason: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
   }
   const s = data.shape;
   let params = mod.initParams(opts.seed ?? 1);
   let optimizer = mod.initOptimizer(params);
-  const inputs = { x: batchMajor(data.xs, s.B, s.T) };
+  const inputs = { x: input === 'tokens' ? batchMajor(data.xs, s.B, s.T) : featsTensor(data) };
   const targets = { t: batchMajor(data.ts, s.B, s.T) };
   const streamParams = mod.initParams(opts.seed ?? 1);
-  const stream = Array.from(data.stream, (id) => ({ x: tf.tensor2d([id], [1, 1], 'int32') }));
+  const stream = Array.from(data.stream, (id, k) => ({ x: input === 'tokens' ? tf.tensor2d([id], [1, 1], 'int32') : tf.tensor3d(data.streamFeats.slice(k * s.X, (k + 1) * s.X), [1, 1, s.X]) }));
   let state: Tensors | undefined;
   let pos = 0;
   const impl: BenchImpl = {

@@ -13,17 +13,17 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBackend } from '../src/backend-choice.js';
 import { packageRoot } from '../src/stdlib.js';
-import { CELLS, DEFAULT_SIZES, SIZES, type CellKind } from './config.js';
-import { matMulCeiling, runRow, type CeilingResult, type ImplResult, type RowResult } from './harness.js';
+import { CELLS, DEFAULT_SIZES, INPUTS, SIZES, type CellKind, type InputKind } from './config.js';
+import { LOSS_TOLERANCE, matMulCeiling, runRow, type CeilingResult, type ImplResult, type RowResult } from './harness.js';
 import { microCases, microTable, runMicro } from './matmul-transpose.js';
-import { IMPL_NAMES, type ImplName } from './measure.js';
+import { IMPL_NAMES, REFERENCE_IMPL, type ImplName } from './measure.js';
 import { checkSameEngine } from './tf-layers.js';
 import { measureScaling, scalingTable, type ScalingResult } from './scaling.js';
 import { torchReference, type TorchResult } from './torch.js';
 import { measureStartup, startupTable } from './startup.js';
 
-const USAGE = `usage: npm run bench -- [--backend tensorflow|wasm|cpu] [--sizes S,M,L] [--cells rnn,lstm,gru]
-                      [--iters 5] [--warmup 2] [--infer-iters 20] [--impls tf.layers,hand-fused,rnnc,rnnc-compiled,rnnc-workers]
+const USAGE = `usage: npm run bench -- [--backend tensorflow|wasm|cpu] [--sizes S,M,L] [--cells rnn,lstm,gru] [--inputs tokens,dense]
+                      [--iters 5] [--warmup 2] [--infer-iters 20] [--impls ${IMPL_NAMES.join(',')}]
                       [--workers 2] [--no-memory] [--no-ceiling] [--no-torch] [--torch-threads N] [--out FILE] [--micro] [--scaling] [--startup]
 The PyTorch-CPU reference runs where \`python3 -c "import torch"\` works (RNNC_PYTHON: another interpreter).`;
 
@@ -60,26 +60,76 @@ function machine(backend: string): Record<string, unknown> {
 }
 
 const fmtMs = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
-const cellOf = (r: ImplResult | undefined, f: (r: ImplResult) => string): string => (!r ? '-' : r.available ? f(r) : r.impl === 'rnnc-compiled' || r.impl === 'rnnc-workers' ? 'n/a' : 'failed');
+const cellOf = (r: ImplResult | undefined, f: (r: ImplResult) => string): string => (!r ? '-' : r.available ? f(r) : r.note?.startsWith('n/a') ? 'n/a' : 'failed');
 
-function tables(rows: readonly RowResult[], impls: readonly ImplName[], workers: number): string {
+/** The ceiling a column's GFLOP/s is a share of: on cpu rnnc's products (and the product-kernel column's) are its host loop; elsewhere the backend's matMul. */
+export function ceilingOf(impl: ImplName, backend: string, ceiling: readonly CeilingResult[]): number | undefined {
+  const own = backend === 'cpu' && (impl.startsWith('rnnc') || impl === 'tf.layers-product');
+  const pick = ceiling.filter((c) => c.kernel === (own ? 'rnnc product' : 'tf.matMul'));
+  return pick.length > 0 ? Math.max(...pick.map((c) => c.gflops)) : undefined;
+}
+
+export function implLabel(n: ImplName, workers: number): string {
+  switch (n) {
+    case 'tf.layers':
+      return 'tf.layers (hardSigmoid)';
+    case 'tf.layers-sigmoid':
+      return 'tf.layers (sigmoid)';
+    case 'tf.layers-onehot':
+      return 'extra: tf.layers one-hot (sigmoid)';
+    case 'tf.layers-product':
+      return "tf.layers (sigmoid) on rnnc's product";
+    case 'hand-fused':
+      return 'hand-written';
+    case 'rnnc':
+      return 'rnnc';
+    case 'rnnc-compiled':
+      return 'rnnc compiled';
+    case 'rnnc-workers':
+      return `rnnc ${workers} workers`;
+  }
+}
+
+export function tables(rows: readonly RowResult[], impls: readonly ImplName[], workers: number, backend: string, ceiling: readonly CeilingResult[]): string {
   const get = (row: RowResult, name: ImplName): ImplResult | undefined => row.results.find((r) => r.impl === name);
-  const label = (n: ImplName): string =>
-    n === 'rnnc' ? 'rnnc (interpreted)' : n === 'rnnc-compiled' ? 'rnnc (compiled)' : n === 'rnnc-workers' ? `rnnc (${workers} workers)` : n;
-  const speedImpls = impls.filter((n) => n !== 'tf.layers');
+  const label = (n: ImplName): string => implLabel(n, workers);
+  const shown = impls.filter((n) => rows.some((row) => get(row, n)?.available));
+  const speedImpls = shown.filter((n) => n !== REFERENCE_IMPL);
+  const rowName = (row: RowResult): string => `${row.cell.toUpperCase()} ${row.size} ${row.input}`;
+  const pct = (r: ImplResult): string => {
+    const c = ceilingOf(r.impl, backend, ceiling);
+    return c !== undefined && r.gflops !== undefined ? ` (${((100 * r.gflops) / c).toFixed(0)} %)` : '';
+  };
+  const speed = (r: ImplResult): string => (r.check === 'mismatch' ? 'mismatch' : r.speedup !== undefined ? `${r.speedup.toFixed(2)}x${r.check === 'other cell' ? ' (other cell)' : ''}` : '-');
+  const vsHand = (row: RowResult): string => {
+    const h = get(row, 'hand-fused');
+    const r = get(row, 'rnnc');
+    if (!h?.trainMs || !r?.trainMs) return '-';
+    return h.check === 'mismatch' || r.check === 'mismatch' ? 'mismatch' : `${(h.trainMs / r.trainMs).toFixed(2)}x`;
+  };
+  const checks = (row: RowResult): string =>
+    row.results
+      .filter((r) => r.available && r.check !== 'same')
+      .map((r) => `${label(r.impl)}: ${r.check ?? 'unchecked'}`)
+      .join('; ') || 'all same';
   const train = [
-    `| | ${impls.map((n) => `${label(n)} ms / GFLOP/s`).join(' | ')} | ${speedImpls.map((n) => `speedup ${label(n)}`).join(' | ')} |`,
-    `|---|${impls.map(() => '---').join('|')}|${speedImpls.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${row.cell.toUpperCase()} ${row.size} | ${impls.map((n) => cellOf(get(row, n), (r) => `${fmtMs(r.trainMs!)} / ${r.gflops!.toFixed(1)}`)).join(' | ')} | ${speedImpls.map((n) => cellOf(get(row, n), (r) => (r.speedup !== undefined ? `${r.speedup.toFixed(2)}x` : '-'))).join(' | ')} |`),
+    `| | ${shown.map((n) => `${label(n)} ms / GFLOP/s (% of ceiling)`).join(' | ')} | ${speedImpls.map((n) => `speedup ${label(n)}`).join(' | ')} | rnnc vs hand-written | first loss vs rnnc |`,
+    `|---|${shown.map(() => '---').join('|')}|${speedImpls.map(() => '---').join('|')}|---|---|`,
+    ...rows.map(
+      (row) =>
+        `| ${rowName(row)} | ${shown.map((n) => cellOf(get(row, n), (r) => `${fmtMs(r.trainMs!)} / ${r.gflops!.toFixed(1)}${pct(r)}`)).join(' | ')} | ${speedImpls.map((n) => cellOf(get(row, n), speed)).join(' | ')} | ${vsHand(row)} | ${checks(row)} |`,
+    ),
   ];
   const other = [
-    `| | ${impls.map((n) => `${label(n)} step ms`).join(' | ')} | ${impls.map((n) => `${label(n)} peak MiB`).join(' | ')} |`,
-    `|---|${impls.map(() => '---').join('|')}|${impls.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${row.cell.toUpperCase()} ${row.size} | ${impls.map((n) => cellOf(get(row, n), (r) => (r.inferMs !== undefined ? fmtMs(r.inferMs) : '-'))).join(' | ')} | ${impls.map((n) => cellOf(get(row, n), (r) => (r.peakBytes !== undefined ? (r.peakBytes / 2 ** 20).toFixed(1) : '-'))).join(' | ')} |`),
+    `| | ${shown.map((n) => `${label(n)} step ms`).join(' | ')} | ${shown.map((n) => `${label(n)} peak MiB`).join(' | ')} |`,
+    `|---|${shown.map(() => '---').join('|')}|${shown.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${rowName(row)} | ${shown.map((n) => cellOf(get(row, n), (r) => (r.inferMs !== undefined ? fmtMs(r.inferMs) : '-'))).join(' | ')} | ${shown.map((n) => cellOf(get(row, n), (r) => (r.peakBytes !== undefined ? (r.peakBytes / 2 ** 20).toFixed(1) : '-'))).join(' | ')} |`),
   ];
-  const notes = rows.flatMap((row) => row.results.filter((r) => !r.available).map((r) => `- ${row.cell} ${row.size} ${r.impl}: ${r.note}`));
+  const notes = rows.flatMap((row) => row.results.filter((r) => !r.available && !r.note?.startsWith('n/a')).map((r) => `- ${rowName(row)} ${r.impl}: ${r.note}`));
   return [
-    '### Training: median ms per batch (forward + backward + Adam) / achieved GFLOP/s; speedup = tf.layers ms / ms',
+    `### Training: median ms per batch (forward + backward + Adam) / GFLOP/s of the products each column runs (% of the matMul ceiling); speedup = ${label(REFERENCE_IMPL)} ms / ms`,
+    '',
+    `Every column starts from rnnc's initial weights; "first loss vs rnnc" lists the columns whose first-batch loss differs from rnnc's by more than ${LOSS_TOLERANCE} (relative): "mismatch" replaces their speedup; "other cell" is tf.layers' default hardSigmoid, other maths from the same weights.`,
     '',
     ...train,
     '',
@@ -98,12 +148,14 @@ function torchTable(torch: Extract<TorchResult, { available: true }>, rows: read
   return [
     `### PyTorch ${torch.version} on the CPU (${torch.threads} threads): the same rows; ratio = torch ms / rnnc ms`,
     '',
+    `BLAS: ${JSON.stringify(torch.blas ?? 'not reported')}. PyTorch starts from its own weights (its GRU is the reset-after form): its losses are not compared.`,
+    '',
     '| | torch ms / GFLOP/s | rnnc ms | training ratio | torch step ms | rnnc step ms | streaming ratio |',
     '|---|---|---|---|---|---|---|',
     ...torch.rows.map((t, i) => {
       const r = rnnc(rows[i]!);
       const ratio = (a: number | undefined, b: number | undefined): string => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}x` : '-');
-      return `| ${t.cell.toUpperCase()} ${t.size} | ${fmtMs(t.trainMs)} / ${t.gflops.toFixed(1)} | ${r?.trainMs !== undefined ? fmtMs(r.trainMs) : '-'} | ${ratio(t.trainMs, r?.trainMs)} | ${fmtMs(t.inferMs)} | ${r?.inferMs !== undefined ? fmtMs(r.inferMs) : '-'} | ${ratio(t.inferMs, r?.inferMs)} |`;
+      return `| ${t.cell.toUpperCase()} ${t.size} ${t.input} | ${fmtMs(t.trainMs)} / ${t.gflops.toFixed(1)} | ${r?.trainMs !== undefined ? fmtMs(r.trainMs) : '-'} | ${ratio(t.trainMs, r?.trainMs)} | ${fmtMs(t.inferMs)} | ${r?.inferMs !== undefined ? fmtMs(r.inferMs) : '-'} | ${ratio(t.inferMs, r?.inferMs)} |`;
     }),
   ].join('\n');
 }
@@ -114,6 +166,7 @@ async function main(): Promise<void> {
       backend: { type: 'string' },
       sizes: { type: 'string' },
       cells: { type: 'string' },
+      inputs: { type: 'string' },
       iters: { type: 'string' },
       warmup: { type: 'string' },
       'infer-iters': { type: 'string' },
@@ -137,6 +190,7 @@ async function main(): Promise<void> {
   }
   const sizes = list(values.sizes, Object.keys(SIZES), DEFAULT_SIZES, 'size');
   const cells = list<CellKind>(values.cells, CELLS, CELLS, 'cell');
+  const inputs = list<InputKind>(values.inputs, INPUTS, INPUTS, 'input');
   const impls = list<ImplName>(values.impls, IMPL_NAMES, IMPL_NAMES, 'implementation');
   const iters = positiveInt(values.iters, 5, 'iters');
   const warmup = positiveInt(values.warmup, 2, 'warmup', 0);
@@ -200,10 +254,12 @@ async function main(): Promise<void> {
     if (backendName === 'cpu') ceiling.push(matMulCeiling(2048, 2048, 2048, 'rnnc product'), matMulCeiling(64, 512, 2048, 'rnnc product'));
   }
   const rows: RowResult[] = [];
-  for (const size of sizes) {
-    for (const cell of cells) {
-      log(`${cell} ${size} ${JSON.stringify(SIZES[size])}`);
-      rows.push(await runRow(cell, size, SIZES[size]!, { iters, warmup, inferIters, impls, memory: !values['no-memory'], workers, log }));
+  for (const input of inputs) {
+    for (const size of sizes) {
+      for (const cell of cells) {
+        log(`${cell} ${size} ${input} ${JSON.stringify(SIZES[size])} (load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+        rows.push(await runRow(cell, size, SIZES[size]!, { iters, warmup, inferIters, impls, memory: !values['no-memory'], workers, log }, input));
+      }
     }
   }
 
@@ -215,11 +271,13 @@ async function main(): Promise<void> {
 
   const header = `## rnnc bench: ${backendName} backend; ${info.cpu}, ${info.cores} cores, Node ${info.node}; median of ${iters} after ${warmup} warm-up`;
   const ceilingText = ceiling.length > 0 ? `\nmatMul ceiling: ${ceiling.map((c) => `${c.kernel} ${c.shape.join('x')} ${c.gflops.toFixed(1)} GFLOP/s (${fmtMs(c.ms)} ms)`).join('; ')}\n` : '';
-  console.log(`${header}\n${ceilingText}\n${tables(rows, impls, workers)}${torch?.available ? `\n\n${torchTable(torch, rows)}` : ''}`);
+  const loadEnd = loadavg().map((x) => +x.toFixed(2));
+  console.log(`${header}; load average ${(info.loadAverageAtStart as number[]).join(' ')} at start, ${loadEnd.join(' ')} at the end\n${ceilingText}\n${tables(rows, impls, workers, backendName, ceiling)}${torch?.available ? `\n\n${torchTable(torch, rows)}` : ''}`);
   const out = values.out ?? join(results, `${backendName}.json`);
   mkdirSync(dirname(out), { recursive: true });
-  const options = { sizes, cells, impls, iters, warmup, inferIters, memory: !values['no-memory'], workers };
-  writeFileSync(out, `${JSON.stringify({ machine: info, options, flops: 'per step forward 2B(X+H)GH + 2BHO, G = 1/4/3 (rnn/lstm/gru); training = 3x forward, times T', memory: 'peakBytes: tf.profile peakBytes (numBytes high-water mark sampled after every kernel) minus numBytes before the step', ceiling, rows, ...(torch ? { torch } : {}) }, null, 2)}\n`);
+  const options = { sizes, cells, inputs, impls, iters, warmup, inferIters, memory: !values['no-memory'], workers };
+  const flops = "each result's flops: the matrix products it runs in one training batch (rnnc: counted from its training graph, bench/flops.ts; the others: bench/config.ts layerFlops); a row's trainingFlops: issue 4's formula 3T(2B(X+H)GH + 2BHO), a reference only";
+  writeFileSync(out, `${JSON.stringify({ machine: { ...info, loadAverageAtEnd: loadEnd }, options, flops, lossTolerance: LOSS_TOLERANCE, memory: 'peakBytes: tf.profile peakBytes (numBytes high-water mark sampled after every kernel) minus numBytes before the step', ceiling, rows, ...(torch ? { torch } : {}) }, null, 2)}\n`);
   log(`wrote ${out}`);
 }
 

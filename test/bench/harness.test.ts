@@ -1,17 +1,22 @@
-// The benchmark harness at a tiny size on cpu: every column runs one step and
-// gives a finite loss, and the hand-written backward of the "best
-// hand-written" column equals tf.grads of the same forward. No timing is
-// asserted, ever: these machines are shared.
+// The benchmark harness at a tiny size on cpu: every column runs one step
+// from rnnc's initial weights and gives rnnc's first loss (token and dense
+// inputs), the hand-written backward of the "best hand-written" column
+// equals tf.grads of the same forward (lookups and products), rnnc's FLOPs
+// counted from its graph are the products it runs, and the cpu column's
+// product kernel equals tfjs's matMul. No timing is asserted, ever: these
+// machines are shared.
 import * as tf from '@tensorflow/tfjs-core';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CELLS, SIZES, trainingFlops, type CellKind } from '../../bench/config.js';
+import { CELLS, INPUTS, layerFlops, SIZES, trainingFlops, type CellKind, type InputKind } from '../../bench/config.js';
+import { withProductMatMul } from '../../bench/cpu-product-kernel.js';
 import { makeBenchData } from '../../bench/data.js';
-import { handGradients, handInitValues, handLoss } from '../../bench/hand-fused.js';
-import { matMulCeiling, runRow } from '../../bench/harness.js';
-import { timeTraining } from '../../bench/measure.js';
+import { handGradients, handInitValues, handLoss, type HandInputs } from '../../bench/hand-fused.js';
+import { checkLoss, matMulCeiling, runRow } from '../../bench/harness.js';
+import { IMPL_NAMES, timeTraining } from '../../bench/measure.js';
+import { rnncTrainingFlops } from '../../bench/rnnc-interpreted.js';
 import { microCases, runMicro } from '../../bench/matmul-transpose.js';
 import { checkSameEngine } from '../../bench/tf-layers.js';
 import { parseTorchOutput, torchReference } from '../../bench/torch.js';
@@ -29,7 +34,7 @@ function oneHots(rng: Rng, T: number, B: number, depth: number): tf.Tensor2D[] {
 }
 
 describe('hand-fused backward', () => {
-  it.each(CELLS)('%s: gradients equal tf.grads of the same forward', (cell: CellKind) => {
+  it.each(CELLS.flatMap((c) => (['ids', 'dense'] as const).map((k) => [c, k] as const)))('%s, %s input: gradients equal tf.grads of the same forward', (cell: CellKind, kind) => {
     const rng = new Rng(7);
     const names: string[] = [];
     const values: tf.Tensor[] = [];
@@ -39,12 +44,17 @@ describe('hand-fused backward', () => {
       names.push(name);
       values.push(tf.tensor(data, v.shape));
     }
-    const xs = oneHots(rng, TINY.T, TINY.B, TINY.X);
+    // Token ids, repeated within a step (the lookup's gradient must sum them), or real-valued rows.
+    const inp: HandInputs =
+      kind === 'ids'
+        ? { kind, ids: Array.from({ length: TINY.T }, () => tf.tensor1d(Array.from({ length: TINY.B }, () => rng.int(2)), 'int32')) }
+        : { kind, xs: Array.from({ length: TINY.T }, () => tf.randomUniform([TINY.B, TINY.X], -1, 1, 'float32', rng.int(1000)) as tf.Tensor2D) };
+    const xs: tf.Tensor[] = inp.kind === 'ids' ? inp.ids : inp.xs;
     const ys = oneHots(rng, TINY.T, TINY.B, TINY.O);
     const params = (ts: readonly tf.Tensor[]) => Object.fromEntries(names.map((n, i) => [n, ts[i]!]));
-    const manual = tf.tidy(() => handGradients(cell, params(values), xs, ys));
-    const reference = tf.grads((...ts: tf.Tensor[]) => handLoss(cell, params(ts), xs, ys))(values);
-    const refLoss = handLoss(cell, params(values), xs, ys);
+    const manual = tf.tidy(() => handGradients(cell, params(values), inp, ys));
+    const reference = tf.grads((...ts: tf.Tensor[]) => handLoss(cell, params(ts), inp, ys))(values);
+    const refLoss = handLoss(cell, params(values), inp, ys);
     expect(manual.loss.dataSync()[0]).toBeCloseTo(refLoss.dataSync()[0]!, 5);
     expect(Object.keys(manual.grads).sort()).toEqual([...names].sort());
     names.forEach((name, i) => {
@@ -64,13 +74,19 @@ describe('benchmark harness at a tiny size', () => {
     expect(checkSameEngine()).toBe('cpu');
   });
 
-  it.each(CELLS)('%s: tf.layers, hand-fused and rnnc each train a step with a finite loss and release their tensors', async (cell: CellKind) => {
+  const rows = CELLS.flatMap((c) => INPUTS.map((i) => [c, i] as const));
+  it.each(rows)('%s, %s input: every tf.layers column, hand-fused and rnnc train a step from rnnc\'s weights to rnnc\'s first loss and release their tensors', async (cell: CellKind, input: InputKind) => {
     const before = tf.memory().numTensors;
-    const row = await runRow(cell, 'TINY', TINY, { iters: 1, warmup: 1, inferIters: 1, impls: ['tf.layers', 'hand-fused', 'rnnc'], memory: true, workers: 2, log: () => {} });
-    expect(row.trainingFlops).toBe(trainingFlops(cell, TINY));
-    expect(row.results.map((r) => r.impl)).toEqual(['tf.layers', 'hand-fused', 'rnnc']);
-    for (const r of row.results) {
-      expect(r.available, `${r.impl}: ${r.note ?? ''}`).toBe(true);
+    const impls = IMPL_NAMES.filter((n) => n !== 'rnnc-compiled' && n !== 'rnnc-workers');
+    const row = await runRow(cell, 'TINY', TINY, { iters: 1, warmup: 1, inferIters: 1, impls, memory: true, workers: 2, log: () => {} }, input);
+    expect([row.input, row.trainingFlops]).toEqual([input, trainingFlops(cell, TINY)]);
+    expect(row.results.map((r) => r.impl)).toEqual(impls);
+    // simpleRNN has no recurrent activation; dense rows have no one-hot column.
+    const na = [...(cell === 'rnn' ? ['tf.layers'] : []), ...(input === 'dense' ? ['tf.layers-onehot'] : [])];
+    expect(row.results.filter((r) => !r.available).map((r) => r.impl)).toEqual(na);
+    for (const r of row.results.filter((x) => x.available)) {
+      // tf.layers' default hardSigmoid is another cell; every other column computes rnnc's loss from rnnc's weights.
+      expect(r.check, `${r.impl}: ${r.firstLoss}`).toBe(r.impl === 'tf.layers' ? 'other cell' : 'same');
       expect(Number.isFinite(r.firstLoss), r.impl).toBe(true);
       expect(Number.isFinite(r.lastLoss), r.impl).toBe(true);
       // Untrained, every model predicts about uniformly over O classes.
@@ -80,7 +96,41 @@ describe('benchmark harness at a tiny size', () => {
       expect(r.peakBytes).toBeGreaterThan(0);
     }
     expect(row.speedup).toBeGreaterThan(0);
+    const flopsOf = (n: string) => row.results.find((r) => r.impl === n)!.flops;
+    expect(flopsOf('hand-fused')).toBe(layerFlops(cell, TINY, input === 'tokens' ? 'lookup' : 'product'));
+    expect(flopsOf('tf.layers-sigmoid')).toBe(layerFlops(cell, TINY, 'product'));
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it.each(CELLS)("%s: rnnc's FLOPs, counted from its training graph, are the products it runs: no input product for tokens, the full one for dense rows", (cell: CellKind) => {
+    for (const size of ['TINY', 'M']) {
+      const s = SIZES[size]!;
+      expect(rnncTrainingFlops(cell, s, 'tokens')).toBe(layerFlops(cell, s, 'lookup'));
+      expect(rnncTrainingFlops(cell, s, 'dense')).toBe(layerFlops(cell, s, 'product'));
+      expect(layerFlops(cell, s, 'lookup')).toBeLessThan(trainingFlops(cell, s));
+    }
+  });
+
+  it('the loss check: float32 tolerance, relative', () => {
+    expect(checkLoss(4.1589, 4.15891)).toBe('same');
+    expect(checkLoss(4.1589, 4.16)).toBe('mismatch');
+  });
+
+  it("rnnc's product as the cpu backend's matMul kernels equals tfjs's own (transposes, batches, bias) and is restored after", async () => {
+    const rng = new Rng(5);
+    const r = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(-1, 1)), shape);
+    const a = r([2, 3, 5]);
+    const b = r([2, 5, 4]);
+    const bt = r([4, 5]);
+    const bias = r([4]);
+    const run = () =>
+      tf.tidy(() => [tf.matMul(a, b), tf.matMul(a, bt, false, true), tf.matMul(tf.transpose(a, [0, 2, 1]), b, true, false), tf.fused.matMul({ a: tf.reshape(a, [6, 5]), b: tf.transpose(bt), bias })].map((t) => Array.from(t.dataSync())));
+    const want = run();
+    const kernelBefore = tf.getKernel('BatchMatMul', 'cpu');
+    const got = await withProductMatMul(async () => run());
+    expect(tf.getKernel('BatchMatMul', 'cpu')).toBe(kernelBefore);
+    got.forEach((g, i) => g.forEach((v, j) => expect(v).toBeCloseTo(want[i]![j]!, 5)));
+    tf.dispose([a, b, bt, bias]);
   });
 
   it('the same fixed batch for every column: seeded ids in range', () => {
@@ -135,7 +185,7 @@ console.log(JSON.stringify({ torch: '9.9', threads: c.threads, rows: c.rows.map(
     expect(r.available, JSON.stringify(r)).toBe(true);
     if (!r.available) return;
     expect([r.version, r.threads, r.rows.map((x) => [x.cell, x.trainMs, x.inferMs])]).toEqual(['9.9', 2, [['lstm', 10, 0.5], ['gru', 20, 1]]]);
-    expect(r.rows[1]!.gflops).toBeCloseTo(trainingFlops('gru', TINY) / 20e6, 12);
+    expect(r.rows[1]!.gflops).toBeCloseTo(layerFlops('gru', TINY, 'product') / 20e6, 12);
   });
 
   it('rejects output that is not JSON, of another form, or for other rows', () => {
