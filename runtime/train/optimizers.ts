@@ -23,15 +23,15 @@
 // Memory: every apply runs in one tf.tidy and writes results with
 // Variable.assign, so the only tensors that outlive a step are the parameters
 // and the slot variables; tf.memory().numTensors stays flat over training.
+// Names, arguments, defaults and their checks live in optimizer-rules.ts (no
+// tfjs there, so `rnnc check` validates a train block without loading tfjs).
 import * as tf from '@tensorflow/tfjs-core';
 import { RuntimeUserError } from '../io.js';
 import { checkTensorJson, isPlainObject } from '../params-json.js';
 import { adamStep } from '../tfjs/portable-ops.js';
+import { bindOptimizerArgs, optimizerRule, type Hyper, type OptimizerRule, type OptimizerSpec } from './optimizer-rules.js';
 
-export interface OptimizerSpec {
-  name: string;
-  args: Readonly<Record<string, number>>;
-}
+export { OPTIMIZER_NAMES, type OptimizerSpec } from './optimizer-rules.js';
 
 export interface TensorJson {
   shape: number[];
@@ -57,126 +57,53 @@ export interface Optimizer {
   dispose(): void;
 }
 
-type Hyper = Readonly<Record<string, number>>;
 type Slots = Readonly<Record<string, tf.Variable>>;
 
-interface Rule {
-  readonly defaults: Readonly<Record<string, number>>;
-  readonly slotNames: readonly string[];
-  /** Range checks on the bound arguments; returns an error text or null. */
-  readonly check: (h: Hyper) => string | null;
-  /** Initial value of a slot (all slots start at a constant). */
-  readonly slotInit: (slot: string, h: Hyper) => number;
-  /** One update of one parameter; runs inside tf.tidy. */
-  readonly update: (p: tf.Variable, g: tf.Tensor, s: Slots, h: Hyper, lr: number, t: number) => void;
+/** One update of one parameter; runs inside tf.tidy. */
+type Update = (p: tf.Variable, g: tf.Tensor, s: Slots, h: Hyper, lr: number, t: number) => void;
+
+interface Rule extends OptimizerRule {
+  readonly update: Update;
 }
 
-const unit = (x: number): boolean => x >= 0 && x < 1;
-
-const RULES: Readonly<Record<string, Rule>> = {
-  sgd: {
-    defaults: { lr: 0.01 },
-    slotNames: [],
-    check: () => null,
-    slotInit: () => 0,
-    update: (p, g, _s, _h, lr) => {
-      p.assign(tf.sub(p, tf.mul(tf.scalar(lr), g)));
-    },
+const UPDATES: Readonly<Record<string, Update>> = {
+  sgd: (p, g, _s, _h, lr) => {
+    p.assign(tf.sub(p, tf.mul(tf.scalar(lr), g)));
   },
-  momentum: {
-    defaults: { lr: 0.01, momentum: 0.9, nesterov: 0 },
-    slotNames: ['velocity'],
-    check: (h) =>
-      !unit(h['momentum']!)
-        ? `'momentum' must be in [0, 1), got ${h['momentum']}`
-        : h['nesterov'] !== 0 && h['nesterov'] !== 1
-          ? `'nesterov' must be 0 or 1, got ${h['nesterov']}`
-          : null,
-    slotInit: () => 0,
-    update: (p, g, s, h, lr) => {
-      const mu = tf.scalar(h['momentum']!);
-      const lrG = tf.mul(tf.scalar(lr), g);
-      const v = tf.sub(tf.mul(mu, s['velocity']!), lrG);
-      s['velocity']!.assign(v);
-      p.assign(h['nesterov'] === 1 ? tf.add(p, tf.sub(tf.mul(mu, v), lrG)) : tf.add(p, v));
-    },
+  momentum: (p, g, s, h, lr) => {
+    const mu = tf.scalar(h['momentum']!);
+    const lrG = tf.mul(tf.scalar(lr), g);
+    const v = tf.sub(tf.mul(mu, s['velocity']!), lrG);
+    s['velocity']!.assign(v);
+    p.assign(h['nesterov'] === 1 ? tf.add(p, tf.sub(tf.mul(mu, v), lrG)) : tf.add(p, v));
   },
-  rmsprop: {
-    defaults: { lr: 0.001, rho: 0.9, eps: 1e-7 },
-    slotNames: ['ms'],
-    check: (h) => (!unit(h['rho']!) ? `'rho' must be in [0, 1), got ${h['rho']}` : null),
-    slotInit: () => 0,
-    update: (p, g, s, h, lr) => {
-      const rho = h['rho']!;
-      const ms = tf.add(tf.mul(tf.scalar(rho), s['ms']!), tf.mul(tf.scalar(1 - rho), tf.square(g)));
-      s['ms']!.assign(ms);
-      const step = tf.div(tf.mul(tf.scalar(lr), g), tf.add(tf.sqrt(ms), tf.scalar(h['eps']!)));
-      p.assign(tf.sub(p, step));
-    },
+  rmsprop: (p, g, s, h, lr) => {
+    const rho = h['rho']!;
+    const ms = tf.add(tf.mul(tf.scalar(rho), s['ms']!), tf.mul(tf.scalar(1 - rho), tf.square(g)));
+    s['ms']!.assign(ms);
+    const step = tf.div(tf.mul(tf.scalar(lr), g), tf.add(tf.sqrt(ms), tf.scalar(h['eps']!)));
+    p.assign(tf.sub(p, step));
   },
-  adam: {
-    defaults: { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
-    slotNames: ['m', 'v'],
-    check: (h) =>
-      !unit(h['beta1']!)
-        ? `'beta1' must be in [0, 1), got ${h['beta1']}`
-        : !unit(h['beta2']!)
-          ? `'beta2' must be in [0, 1), got ${h['beta2']}`
-          : null,
-    slotInit: () => 0,
-    update: (p, g, s, h, lr, t) => {
-      // One pass on the host where the data lives there (portable-ops.ts, shared with emitted modules).
-      const [p2, m2, v2] = adamStep(p, g, s['m']!, s['v']!, h['beta1']!, h['beta2']!, h['eps']!, lr, t);
-      s['m']!.assign(m2!);
-      s['v']!.assign(v2!);
-      p.assign(p2!);
-    },
+  adam: (p, g, s, h, lr, t) => {
+    // One pass on the host where the data lives there (portable-ops.ts, shared with emitted modules).
+    const [p2, m2, v2] = adamStep(p, g, s['m']!, s['v']!, h['beta1']!, h['beta2']!, h['eps']!, lr, t);
+    s['m']!.assign(m2!);
+    s['v']!.assign(v2!);
+    p.assign(p2!);
   },
-  adagrad: {
-    defaults: { lr: 0.001, initial: 0.1, eps: 1e-7 },
-    slotNames: ['accumulator'],
-    check: (h) => (h['initial']! < 0 ? `'initial' must be >= 0, got ${h['initial']}` : null),
-    slotInit: (_slot, h) => h['initial']!,
-    update: (p, g, s, h, lr) => {
-      const acc = tf.add(s['accumulator']!, tf.square(g));
-      s['accumulator']!.assign(acc);
-      const step = tf.div(tf.mul(tf.scalar(lr), g), tf.add(tf.sqrt(acc), tf.scalar(h['eps']!)));
-      p.assign(tf.sub(p, step));
-    },
+  adagrad: (p, g, s, h, lr) => {
+    const acc = tf.add(s['accumulator']!, tf.square(g));
+    s['accumulator']!.assign(acc);
+    const step = tf.div(tf.mul(tf.scalar(lr), g), tf.add(tf.sqrt(acc), tf.scalar(h['eps']!)));
+    p.assign(tf.sub(p, step));
   },
 };
-
-export const OPTIMIZER_NAMES: readonly string[] = Object.keys(RULES);
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 const fmt = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
-
-function bindHyper(spec: OptimizerSpec, rule: Rule): Record<string, number> {
-  const valid = Object.keys(rule.defaults);
-  const h: Record<string, number> = { ...rule.defaults };
-  for (const [name, value] of Object.entries(spec.args)) {
-    if (!valid.includes(name)) {
-      throw new RuntimeUserError(
-        `optimizer ${spec.name}: unknown argument '${name}' (valid arguments: ${valid.join(', ')})`,
-      );
-    }
-    if (!Number.isFinite(value)) {
-      throw new RuntimeUserError(`optimizer ${spec.name}: argument '${name}' must be a finite number, got ${value}`);
-    }
-    h[name] = value;
-  }
-  const problem =
-    !(h['lr']! > 0)
-      ? `'lr' must be > 0, got ${h['lr']}`
-      : 'eps' in h && !(h['eps']! > 0)
-        ? `'eps' must be > 0, got ${h['eps']}`
-        : rule.check(h);
-  if (problem !== null) throw new RuntimeUserError(`optimizer ${spec.name}: ${problem}`);
-  return h;
-}
 
 class RuleOptimizer implements Optimizer {
   private step = 0;
@@ -322,9 +249,8 @@ class RuleOptimizer implements Optimizer {
  * caller built it from the same `lr`); without one, from `args.lr`.
  */
 export function createOptimizer(spec: OptimizerSpec, schedule?: (step: number) => number): Optimizer {
-  const rule = Object.prototype.hasOwnProperty.call(RULES, spec.name) ? RULES[spec.name] : undefined;
-  if (rule === undefined) {
-    throw new RuntimeUserError(`unknown optimizer '${spec.name}' (known: ${OPTIMIZER_NAMES.join(', ')})`);
-  }
-  return new RuleOptimizer(spec.name, rule, bindHyper(spec, rule), schedule);
+  const hyper = bindOptimizerArgs(spec);
+  const update = UPDATES[spec.name];
+  if (update === undefined) throw new Error(`internal: optimizer '${spec.name}' has no update rule`);
+  return new RuleOptimizer(spec.name, { ...optimizerRule(spec.name), update }, hyper, schedule);
 }
