@@ -1,7 +1,9 @@
 // From a .rnn path to what the commands need: the checked program, a model
 // with its dimensions bound to the data, its train settings, its dataset,
-// and a TrainingSession. Every failure here is a CliError with a clear
-// message (diagnostics are printed first).
+// and the graphs a TrainingSession trains with (src/new-session.ts makes the
+// session: this module loads no tfjs, so `rnnc check` does not either). Every
+// failure here is a CliError with a clear message (diagnostics are printed
+// first).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { analyze, buildModel, trainingGraphs, type Analysis } from '../compiler/compile.js';
@@ -12,7 +14,7 @@ import { bindDims, type DeclaredField } from '../runtime/data/batching.js';
 import { loadDataset } from '../runtime/data/registry.js';
 import type { Dataset } from '../runtime/data/types.js';
 import { Rng } from '../runtime/rng.js';
-import { TrainingSession, type SessionGraphs } from '../runtime/train/session.js';
+import type { SessionGraphs } from '../runtime/train/session.js';
 import { CliError } from './errors.js';
 import { nodeIO } from './node-io.js';
 import { loadStdlib } from './stdlib.js';
@@ -176,10 +178,6 @@ export function modelForData(p: LoadedProgram, model: string, data: Dataset): Lo
   for (const [k, v] of symbolic.model!.dims) if (typeof v === 'number') fixed[k] = v;
   const dims = bindDims(declaredFields(symbolic.model!), data, fixed);
   return bindModel(p, model, dims);
-}
-
-export function newSession(model: LoweredModel, config: TrainConfig, opts: { remat?: boolean } = {}): TrainingSession {
-  return new TrainingSession(model, config, sessionGraphs(model, config, opts));
 }
 
 /** The optimised graphs a session trains with. */

@@ -10,7 +10,8 @@ import type { TrainingSession } from '../../runtime/train/session.js';
 import { startBackend } from '../backend-choice.js';
 import { CliError, EXIT } from '../errors.js';
 import { nodeIO } from '../node-io.js';
-import { bindModel, loadProgram, newSession, pickModel, trainConfigFor } from '../project.js';
+import { newSession } from '../new-session.js';
+import { bindModel, loadProgram, pickModel, trainConfigFor } from '../project.js';
 import { info } from '../terminal.js';
 import type { CheckpointExtra } from './run.js';
 

@@ -16,7 +16,8 @@ import type { EvalResult, TrainingSession } from '../../runtime/train/session.js
 import { EXIT, CliError } from '../errors.js';
 import { makeFolders, nodeIO, userError } from '../node-io.js';
 import { ProgressReporter } from '../progress.js';
-import { loadData, loadProgram, modelForData, newSession, pickModel, readSource, trainConfigFor, type Overrides } from '../project.js';
+import { newSession } from '../new-session.js';
+import { loadData, loadProgram, modelForData, pickModel, readSource, trainConfigFor, type Overrides } from '../project.js';
 import { info } from '../terminal.js';
 import { startBackend } from '../backend-choice.js';
 import { DataParallelTrainer } from '../parallel/trainer.js';

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime/rng.js';
 import { trainLoop } from '../../runtime/train/loop.js';
 import { startBackend } from '../../src/backend-choice.js';
-import { loadData, loadProgram, modelForData, newSession, pickModel, trainConfigFor } from '../../src/project.js';
+import { newSession } from '../../src/new-session.js';
+import { loadData, loadProgram, modelForData, pickModel, trainConfigFor } from '../../src/project.js';
 import { abcLm, removeDir, tempDir, writeAbcText, writeFile } from './cli-harness.js';
 
 let dir: string;

@@ -1,0 +1,11 @@
+// A TrainingSession on the optimised graphs (src/project.ts, sessionGraphs). Its
+// own module: the session loads tfjs, and src/project.ts serves `rnnc check`,
+// which loads none (test/e2e/cli-startup.test.ts).
+import type { LoweredModel } from '../compiler/sema/model.js';
+import type { TrainConfig } from '../compiler/sema/train.js';
+import { TrainingSession } from '../runtime/train/session.js';
+import { sessionGraphs } from './project.js';
+
+export function newSession(model: LoweredModel, config: TrainConfig, opts: { remat?: boolean } = {}): TrainingSession {
+  return new TrainingSession(model, config, sessionGraphs(model, config, opts));
+}
