@@ -114,7 +114,7 @@ train wave { data sine(T = 10, n = 64, valid = 16); optimizer sgd(lr = 1e30); ba
     const args = ['--backend', 'cpu', '--sizes', 'TINY', '--cells', 'gru', '--impls', 'rnnc,rnnc-workers', '--iters', '2', '--warmup', '0', '--infer-iters', '0', '--no-memory', '--no-ceiling', '--no-torch', '--out', out];
     const r = runProcess(script, args);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('rnnc (2 workers)');
+    expect(r.stdout).toContain('rnnc 2 workers');
     const rows = (JSON.parse(readFileSync(out, 'utf8')) as { rows: { results: { impl: string; available: boolean; trainMs?: number; firstLoss?: number }[] }[] }).rows;
     const byImpl = new Map(rows[0]!.results.map((x) => [x.impl, x]));
     expect(byImpl.get('rnnc-workers')?.available).toBe(true);
