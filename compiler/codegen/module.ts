@@ -81,7 +81,7 @@ export function emitModule(o: EmitOptions): string {
   const training = train ? unroll(graphs.training) : undefined;
   const trainingFull = train ? unroll(unpaddedGraphs.training) : undefined;
 
-  const moduleNames = new Set<string>([...PRELUDE_NAMES, 'initParams', 'loadParams', 'saveParams', 'disposeParams', 'forward', 'loss', 'gradients', 'initOptimizer', 'disposeOptimizer', 'trainStep', 'OptimizerState', 'predictGraph', 'lossGraph', 'trainingGraph', 'predictGraphUnpadded', 'lossGraphUnpadded', 'trainingGraphUnpadded', 'checkParams', 'checkInputs', 'checkTargets', 'checkState', 'checkField', 'prepareInputs', 'prepareBatch', 'marks', 'zeroState', 'disposeState', 'sliceBatch', 'lossCount', 'differentiate', 'advance', 'applyUpdate', 'clipGradients', 'Sizes', 'TrainStepResult', 'Gradients', 'keepParams', 'transposed', 'TRANSPOSES']);
+  const moduleNames = new Set<string>([...PRELUDE_NAMES, 'initParams', 'loadParams', 'saveParams', 'disposeParams', 'forward', 'loss', 'gradients', 'initOptimizer', 'disposeOptimizer', 'trainStep', 'OptimizerState', 'predictGraph', 'lossGraph', 'trainingGraph', 'predictGraphUnpadded', 'lossGraphUnpadded', 'trainingGraphUnpadded', 'checkParams', 'checkInputs', 'checkTargets', 'checkState', 'checkField', 'prepareInputs', 'prepareBatch', 'marks', 'zeroState', 'disposeState', 'sliceBatch', 'lossCount', 'differentiate', 'advance', 'applyUpdate', 'clipGradients', 'Sizes', 'TrainStepResult', 'Gradients', 'keepParams', 'transposed', 'TRANSPOSES', 'HYPER']);
   const ctx: CodegenContext = { sources: o.sources, dim: dimResolver(dims), moduleNames };
   const emitter = new GraphEmitter(ctx);
   emitter.plan(predict, '');
@@ -613,42 +613,16 @@ return { losses, counts };`));
         slots.length === 0 ? 'void state;' : slots.map((s) => `disposeParams(state.${s});`).join('\n'), true),
     );
     const clip = train.clip;
+    // Clipping and the update are the interpreter's own functions (clipGlobalNorm, clipValues and
+    // optimizerUpdate of runtime/tfjs/portable-ops.ts, carried in the prelude), given this model's settings.
     const clipBody = !clip
       ? 'return grads;'
-      : clip.mode === 'norm'
-        ? `// g <- g * min(1, maxNorm / ||g||), ||g|| the L2 norm of all gradients together.
-const squares = PARAM_NAMES.map((name) => tf.sum(tf.square(grads[name])));
-const total = squares.length === 0 ? tf.scalar(0) : tf.addN(squares);
-const globalNorm = tf.sqrt(total);
-const limit = tf.scalar(${lit(clip.value)});
-const factor = tf.div(limit, tf.maximum(globalNorm, limit));
-return mapParams((name) => tf.mul(grads[name], factor));`
-        : `return mapParams((name) => tf.clipByValue(grads[name], ${lit(-clip.value)}, ${lit(clip.value)}));`;
+      : `const clipped = ${clip.mode === 'norm' ? 'clipGlobalNorm' : 'clipValues'}(PARAM_NAMES.map((name) => grads[name]), ${lit(clip.value)})${clip.mode === 'norm' ? '.slice(1)' : ''};
+return mapParams((name) => clipped[PARAM_NAMES.indexOf(name)]!);`;
     add(fn('clipGradients', clip ? `Gradient clipping: clip ${clip.mode} ${clip.value}.` : 'No clipping is configured.', [{ name: 'grads', type: 'Params' }], 'Params', clipBody));
-    const update = ((): string => {
-      switch (opt.name) {
-        case 'sgd':
-          return `params[name] = tf.sub(p[name], tf.mul(tf.scalar(lr), g));`;
-        case 'momentum':
-          return `const mu = tf.scalar(${lit(h['momentum']!)});
-const lrG = tf.mul(tf.scalar(lr), g);
-const v = tf.sub(tf.mul(mu, state.velocity[name]), lrG);
-velocity[name] = v;
-params[name] = ${h['nesterov'] === 1 ? 'tf.add(p[name], tf.sub(tf.mul(mu, v), lrG))' : 'tf.add(p[name], v)'};`;
-        case 'rmsprop':
-          return `const ms2 = tf.add(tf.mul(tf.scalar(${lit(h['rho']!)}), state.ms[name]), tf.mul(tf.scalar(${lit(1 - h['rho']!)}), tf.square(g)));
-ms[name] = ms2;
-params[name] = tf.sub(p[name], tf.div(tf.mul(tf.scalar(lr), g), tf.add(tf.sqrt(ms2), tf.scalar(${lit(h['eps']!)}))));`;
-        case 'adam':
-          return `[params[name], m[name], v[name]] = adamStep(p[name], g, state.m[name], state.v[name], ${lit(h['beta1']!)}, ${lit(h['beta2']!)}, ${lit(h['eps']!)}, lr, t) as [tf.Tensor, tf.Tensor, tf.Tensor];`;
-        case 'adagrad':
-          return `const acc = tf.add(state.accumulator[name], tf.square(g));
-accumulator[name] = acc;
-params[name] = tf.sub(p[name], tf.div(tf.mul(tf.scalar(lr), g), tf.add(tf.sqrt(acc), tf.scalar(${lit(h['eps']!)}))));`;
-        default:
-          throw new CodegenError(`unknown optimizer '${opt.name}'`);
-      }
-    })();
+    const hyper = `{ ${Object.entries(h).map(([k, v]) => `${k}: ${lit(v)}`).join(', ')} }`;
+    const update = `const r = optimizerUpdate(${quote(opt.name)}, p[name], g, { ${slots.map((sl) => `${sl}: state.${sl}[name]`).join(', ')} }, HYPER, lr, t);
+params[name] = r.p;${slots.map((sl) => `\n${sl}[name] = r.slots[${quote(sl)}]!;`).join('')}`;
     const rule: Record<string, string> = {
       sgd: 'p -= lr g',
       momentum: h['nesterov'] === 1 ? 'v = mu v - lr g; p += mu v - lr g (Nesterov)' : 'v = mu v - lr g; p += v',
@@ -656,6 +630,7 @@ params[name] = tf.sub(p[name], tf.div(tf.mul(tf.scalar(lr), g), tf.add(tf.sqrt(a
       adam: 'm = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr m^ / (sqrt(v^) + eps), with the bias corrections of step t',
       adagrad: 'a = a + g^2; p -= lr g / (sqrt(a) + eps)',
     };
+    add(`/** The ${opt.name} optimizer's settings (defaults filled in). */\nconst HYPER: Readonly<Record<string, number>> = ${hyper};`);
     add(fn('applyUpdate', `One ${opt.name} update (${rule[opt.name]}${clip ? `, after clip ${clip.mode} ${clip.value}` : ''}). Returns new parameters and state that the caller owns; disposes nothing.`,
       [{ name: 'p', type: 'Params' }, { name: 'state', type: 'OptimizerState' }, { name: 'grads', type: 'Params' }], '{ params: Params; optimizer: OptimizerState }',
       `const lr = learningRate(state.step);
@@ -669,7 +644,6 @@ ${slots.map((s) => `  const ${s} = {} as Record<ParamName, tf.Tensor>;`).join('\
     const g = clipped[name];
     ${update.split('\n').join('\n    ')}
   }`, `// This model has no parameters.\n  void state;\n  void clipped;`)}
-  ${opt.name === 'adam' ? '' : 'void t;'}
   return { params: mapParams((name) => tf.keep(params[name])), optimizer: { step: t${slots.map((s) => `, ${s}: mapParams((name) => tf.keep(${s}[name]))`).join('')} } };
 });`));
     add(`/** What trainStep returns: the parameters and optimizer state to use next, and the batch's mean loss. */\nexport interface TrainStepResult { readonly params: Params; readonly optimizer: OptimizerState; readonly loss: number; }`);

@@ -340,6 +340,73 @@ export function adamStep(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor,
   });
 }
 
+/**
+ * One update of one parameter by a first-order optimizer (the rules, their
+ * defaults and sources: runtime/train/optimizer-rules.ts): the new
+ * parameter and slots, as new tensors. The runtime assigns them to its
+ * variables (runtime/train/optimizers.ts); an emitted module keeps them in
+ * its optimizer state. Call it inside a tidy or scope.
+ */
+export function optimizerUpdate(
+  name: string,
+  p: tf.Tensor,
+  g: tf.Tensor,
+  s: Readonly<Record<string, tf.Tensor>>,
+  h: Readonly<Record<string, number>>,
+  lr: number,
+  t: number,
+): { p: tf.Tensor; slots: Record<string, tf.Tensor> } {
+  switch (name) {
+    case 'sgd':
+      return { p: tf.sub(p, tf.mul(tf.scalar(lr), g)), slots: {} };
+    case 'momentum': {
+      const mu = tf.scalar(h['momentum']!);
+      const lrG = tf.mul(tf.scalar(lr), g);
+      const v = tf.sub(tf.mul(mu, s['velocity']!), lrG);
+      return { p: h['nesterov'] === 1 ? tf.add(p, tf.sub(tf.mul(mu, v), lrG)) : tf.add(p, v), slots: { velocity: v } };
+    }
+    case 'rmsprop': {
+      const rho = h['rho']!;
+      const ms = tf.add(tf.mul(tf.scalar(rho), s['ms']!), tf.mul(tf.scalar(1 - rho), tf.square(g)));
+      return { p: tf.sub(p, tf.div(tf.mul(tf.scalar(lr), g), tf.add(tf.sqrt(ms), tf.scalar(h['eps']!)))), slots: { ms } };
+    }
+    case 'adam': {
+      // One pass on the host where the data lives there (adamStep).
+      const [p2, m2, v2] = adamStep(p, g, s['m']!, s['v']!, h['beta1']!, h['beta2']!, h['eps']!, lr, t);
+      return { p: p2!, slots: { m: m2!, v: v2! } };
+    }
+    case 'adagrad': {
+      const acc = tf.add(s['accumulator']!, tf.square(g));
+      return { p: tf.sub(p, tf.div(tf.mul(tf.scalar(lr), g), tf.add(tf.sqrt(acc), tf.scalar(h['eps']!)))), slots: { accumulator: acc } };
+    }
+    default:
+      throw new Error(`internal: unknown optimizer ${name}`);
+  }
+}
+
+/**
+ * Gradient clipping by the global norm: g <- g * min(1, maxNorm / ||g||)
+ * with ||g|| the L2 norm of all gradients taken together (Pascanu et al.),
+ * so the direction of the whole update is kept; the factor is maxNorm /
+ * max(||g||, maxNorm), with no division by zero when every gradient is 0.
+ * Returns the norm before clipping, then the clipped gradients (new tensors).
+ */
+export function clipGlobalNorm(grads: readonly tf.Tensor[], maxNorm: number): tf.Tensor[] {
+  return tf.tidy(() => {
+    const squares = grads.map((g) => tf.sum(tf.square(g)));
+    const total = squares.length === 0 ? tf.scalar(0) : tf.addN(squares);
+    const globalNorm = tf.sqrt(total);
+    const limit = tf.scalar(maxNorm);
+    const factor = tf.div(limit, tf.maximum(globalNorm, limit));
+    return [globalNorm, ...grads.map((g) => tf.mul(g, factor))];
+  });
+}
+
+/** Gradient clipping by value: every element clamped to [-limit, limit] (new tensors). */
+export function clipValues(grads: readonly tf.Tensor[], limit: number): tf.Tensor[] {
+  return grads.map((g) => tf.clipByValue(g, -limit, limit));
+}
+
 export function timeIndex(x: tf.Tensor, index: number): tf.Tensor {
   return tf.squeeze(tf.slice(x, [index], [1]), [0]);
 }

@@ -3,6 +3,7 @@
 // intermediates survive.
 import * as tf from '@tensorflow/tfjs-core';
 import { RuntimeUserError } from '../io.js';
+import { clipGlobalNorm, clipValues } from '../tfjs/portable-ops.js';
 
 function checkLimit(what: string, value: number): void {
   if (!(Number.isFinite(value) && value > 0)) {
@@ -23,14 +24,8 @@ export function clipByGlobalNorm(
 ): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
   checkLimit('clip norm', maxNorm);
   const names = [...grads.keys()];
-  const [norm, ...clipped] = tf.tidy(() => {
-    const squares = names.map((n) => tf.sum(tf.square(grads.get(n)!)));
-    const total: tf.Scalar = squares.length === 0 ? tf.scalar(0) : (tf.addN(squares) as tf.Scalar);
-    const globalNorm = tf.sqrt(total);
-    const limit = tf.scalar(maxNorm);
-    const factor = tf.div(limit, tf.maximum(globalNorm, limit));
-    return [globalNorm, ...names.map((n) => tf.mul(grads.get(n)!, factor))];
-  });
+  // The arithmetic is clipGlobalNorm of runtime/tfjs/portable-ops.ts, the code emitted modules carry.
+  const [norm, ...clipped] = clipGlobalNorm(names.map((n) => grads.get(n)!), maxNorm);
   const out = new Map<string, tf.Tensor>();
   names.forEach((n, i) => out.set(n, clipped[i]!));
   return { grads: out, norm: norm as tf.Scalar };
@@ -39,7 +34,7 @@ export function clipByGlobalNorm(
 /** Clamps every gradient element to [-limit, limit]. */
 export function clipByValue(grads: ReadonlyMap<string, tf.Tensor>, limit: number): Map<string, tf.Tensor> {
   checkLimit('clip value', limit);
-  const out = new Map<string, tf.Tensor>();
-  for (const [name, g] of grads) out.set(name, tf.clipByValue(g, -limit, limit));
-  return out;
+  const names = [...grads.keys()];
+  const clipped = clipValues(names.map((n) => grads.get(n)!), limit);
+  return new Map(names.map((n, i) => [n, clipped[i]!] as const));
 }

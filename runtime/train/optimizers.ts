@@ -28,7 +28,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RuntimeUserError } from '../io.js';
 import { checkTensorJson, isPlainObject } from '../params-json.js';
-import { adamStep } from '../tfjs/portable-ops.js';
+import { optimizerUpdate } from '../tfjs/portable-ops.js';
 import { bindOptimizerArgs, optimizerRule, type Hyper, type OptimizerRule, type OptimizerSpec } from './optimizer-rules.js';
 
 export { OPTIMIZER_NAMES, type OptimizerSpec } from './optimizer-rules.js';
@@ -66,38 +66,15 @@ interface Rule extends OptimizerRule {
   readonly update: Update;
 }
 
-const UPDATES: Readonly<Record<string, Update>> = {
-  sgd: (p, g, _s, _h, lr) => {
-    p.assign(tf.sub(p, tf.mul(tf.scalar(lr), g)));
-  },
-  momentum: (p, g, s, h, lr) => {
-    const mu = tf.scalar(h['momentum']!);
-    const lrG = tf.mul(tf.scalar(lr), g);
-    const v = tf.sub(tf.mul(mu, s['velocity']!), lrG);
-    s['velocity']!.assign(v);
-    p.assign(h['nesterov'] === 1 ? tf.add(p, tf.sub(tf.mul(mu, v), lrG)) : tf.add(p, v));
-  },
-  rmsprop: (p, g, s, h, lr) => {
-    const rho = h['rho']!;
-    const ms = tf.add(tf.mul(tf.scalar(rho), s['ms']!), tf.mul(tf.scalar(1 - rho), tf.square(g)));
-    s['ms']!.assign(ms);
-    const step = tf.div(tf.mul(tf.scalar(lr), g), tf.add(tf.sqrt(ms), tf.scalar(h['eps']!)));
-    p.assign(tf.sub(p, step));
-  },
-  adam: (p, g, s, h, lr, t) => {
-    // One pass on the host where the data lives there (portable-ops.ts, shared with emitted modules).
-    const [p2, m2, v2] = adamStep(p, g, s['m']!, s['v']!, h['beta1']!, h['beta2']!, h['eps']!, lr, t);
-    s['m']!.assign(m2!);
-    s['v']!.assign(v2!);
-    p.assign(p2!);
-  },
-  adagrad: (p, g, s, h, lr) => {
-    const acc = tf.add(s['accumulator']!, tf.square(g));
-    s['accumulator']!.assign(acc);
-    const step = tf.div(tf.mul(tf.scalar(lr), g), tf.add(tf.sqrt(acc), tf.scalar(h['eps']!)));
-    p.assign(tf.sub(p, step));
-  },
-};
+/** Each optimizer's update: optimizerUpdate (runtime/tfjs/portable-ops.ts, the code emitted modules carry), its results assigned. */
+const update =
+  (name: string): Update =>
+  (p, g, s, h, lr, t) => {
+    const r = optimizerUpdate(name, p, g, s, h, lr, t);
+    for (const [slot, v] of Object.entries(r.slots)) s[slot]!.assign(v);
+    p.assign(r.p);
+  };
+const UPDATES: Readonly<Record<string, Update>> = Object.fromEntries(['sgd', 'momentum', 'rmsprop', 'adam', 'adagrad'].map((n) => [n, update(n)]));
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
