@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../runtime/backend.js';
 import { hasHostInternals } from '../../runtime/tfjs/portable-ops.js';
+import { compileText } from '../codegen/helpers.js';
 
 afterAll(async () => {
   await selectBackend('cpu');
@@ -35,6 +36,11 @@ describe('tfjs internals', () => {
       expect(hasHostInternals(backend, tf.backend(), tf.engine())).toBe(true);
     });
   }
+
+  it('emitted modules name the supported versions in their header', async () => {
+    const { code } = await compileText('model m { input x: [2]; target y: [1]; loss = mse(dense(x, 1), y) }', { target: 'forward' });
+    expect(code.split('\n').slice(0, 8).join('\n')).toContain('@tensorflow/tfjs-core, versions 4.22.x (a peer dependency)');
+  });
 
   it('a backend without them is not used through them', () => {
     expect(hasHostInternals('wasm', {}, tf.engine())).toBe(false);
