@@ -1,5 +1,6 @@
 // Compiling test programs to TypeScript modules, and writing them where
 // `@tensorflow/tfjs-core` resolves (test/.generated/, git-ignored).
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,4 +53,27 @@ export function writeGenerated(name: string, code: string): string {
   const path = join(GENERATED_DIR, `${name}.ts`);
   writeFileSync(path, code);
   return path;
+}
+
+/**
+ * Type-checks every .ts file of a folder with the project's tsc under
+ * --strict (one run); returns tsc's report, '' when clean. The folder must
+ * resolve @tensorflow/tfjs-core (test/.generated/, or a folder with a link
+ * to node_modules).
+ */
+export function typeCheckFolder(dir: string): string {
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022'], types: [], strict: true, skipLibCheck: true, noEmit: true },
+      include: ['*.ts'],
+    }),
+  );
+  const tsc = fileURLToPath(new URL('../../node_modules/.bin/tsc', import.meta.url));
+  try {
+    execFileSync(tsc, ['-p', join(dir, 'tsconfig.json')], { encoding: 'utf8', stdio: 'pipe' });
+    return '';
+  } catch (e) {
+    return String((e as { stdout?: string }).stdout ?? e);
+  }
 }

@@ -24,7 +24,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import fc from 'fast-check';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +35,7 @@ import type { LoweredModel } from '../../compiler/sema/model.js';
 import { evaluateGraph } from '../../runtime/reference/evaluate.js';
 import type { Tensor64 } from '../../runtime/reference/tensor.js';
 import { executeGraph } from '../../runtime/tfjs/execute.js';
-import { compileText, writeGenerated } from '../codegen/helpers.js';
+import { compileText, typeCheckFolder, writeGenerated } from '../codegen/helpers.js';
 import { analyzeText, compileModel } from '../helpers/compile.js';
 import { randomFeeds } from '../helpers/feeds.js';
 import { fdGradient, gradCheck } from '../helpers/gradcheck.js';
@@ -306,20 +305,7 @@ describe('random programs', () => {
         writeFileSync(join(dir, `dense_${k}.ts`), out.code);
         sources.push(`--- dense_${k}.ts ---\n${text}`);
       }
-      writeFileSync(
-        join(dir, 'tsconfig.json'),
-        JSON.stringify({
-          compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022'], types: [], strict: true, skipLibCheck: true, noEmit: true },
-          include: ['*.ts'],
-        }),
-      );
-      const tsc = fileURLToPath(new URL('../../node_modules/.bin/tsc', import.meta.url));
-      let output = '';
-      try {
-        execFileSync(tsc, ['-p', join(dir, 'tsconfig.json')], { encoding: 'utf8', stdio: 'pipe' });
-      } catch (e) {
-        output = String((e as { stdout?: string }).stdout ?? e);
-      }
+      const output = typeCheckFolder(dir);
       expect(output, output === '' ? '' : sources.join('\n')).toBe('');
     } finally {
       rmSync(dir, { recursive: true, force: true });
