@@ -141,6 +141,7 @@ export function buildCli(done: (code: number) => void): Command {
     .requiredOption('--params <json>', 'parameters: {"name": {"shape": [...], "data": [...]}}')
     .requiredOption('--batch <json>', 'batch: {"input": {"shape": [B, T], "data": [...]}, ..., "lengths"?: [...]}')
     .option('--reference', 'compute with the float64 reference evaluator instead of tfjs')
+    .option('--bptt <spec>', 'override backpropagation through time as rnnc run does: full, or k1=N,k2=M (one entry per window)', bpttSpec)
     .option('--model <name>', 'which model')
     .addOption(backendOption())
     .action(async (file: string, o: Parameters<typeof gradCommand>[1]) => done(await (await import('./commands/grad.js')).gradCommand(file, o)));

@@ -1,15 +1,22 @@
-// `rnnc grad FILE --params P.json --batch B.json [--reference]`: loss and
-// gradients as JSON for given parameters and batch, on tfjs or on the
-// float64 reference. With truncated BPTT, one entry per window, parameters
-// held fixed. The verification interface: its output format is stable.
+// `rnnc grad FILE --params P.json --batch B.json [--reference] [--bptt S]`:
+// loss and gradients as JSON for given parameters and batch, on tfjs or on
+// the float64 reference. With truncated BPTT, one entry per window,
+// parameters held fixed. The verification interface: its output format is
+// stable. Both paths read the same checked inputs: the parameters' names and
+// shapes against the bound model (checkParams) and the batch against the
+// model's declared fields (src/batch-json.ts), so neither meets a value it
+// cannot run.
 import { buildModel, trainingGraphs } from '../../compiler/compile.js';
 import type { Dim } from '../../compiler/ir/types.js';
+import type { LoweredModel } from '../../compiler/sema/model.js';
+import type { BpttSpec } from '../../compiler/sema/train.js';
 import { parseParamsJson } from '../../runtime/params-json.js';
 import { referenceGradients } from '../../runtime/reference/gradients.js';
 import { startBackend } from '../backend-choice.js';
 import { parseBatchJson } from '../batch-json.js';
 import { CliError, EXIT } from '../errors.js';
 import { bindModel, loadProgram, pickModel, readSource, report } from '../project.js';
+import { resolveShape } from '../../runtime/shape-binding.js';
 import { TrainingSession } from '../../runtime/train/session.js';
 import { info } from '../terminal.js';
 
@@ -19,6 +26,7 @@ interface GradOptions {
   readonly reference?: boolean;
   readonly backend?: string;
   readonly model?: string;
+  readonly bptt?: BpttSpec;
 }
 
 type TensorOut = { shape: number[]; data: number[] };
@@ -39,7 +47,8 @@ export async function gradCommand(file: string, opts: GradOptions): Promise<numb
     });
   }
   const model = bindModel(program, name, dims);
-  const config = program.analysis.trains.get(name) ?? {
+  checkParams(model, params, opts.params);
+  const trained = program.analysis.trains.get(name) ?? {
     model: name,
     optimizer: { name: 'sgd', args: {}, positional: [], span: model.span },
     bptt: { kind: 'full' as const },
@@ -49,7 +58,11 @@ export async function gradCommand(file: string, opts: GradOptions): Promise<numb
     checkpoint: 0,
     span: model.span,
   };
+  const config = opts.bptt ? { ...trained, bptt: opts.bptt } : trained;
   const batch = parseBatchJson(readSource(opts.batch), opts.batch, model);
+  if (config.bptt.kind === 'truncated' && model.hasBackward) {
+    throw new CliError(`model ${model.name} runs a cell backwards in time, so it has no truncated-BPTT gradients: use --bptt full`);
+  }
   const graphs = trainingGraphs(model, config.bptt.kind === 'truncated');
   let entries: { loss: number; grads: Record<string, TensorOut> }[];
   if (opts.reference) {
@@ -75,4 +88,27 @@ export async function gradCommand(file: string, opts: GradOptions): Promise<numb
   const out = config.bptt.kind === 'truncated' ? { windows: entries } : entries[0]!;
   process.stdout.write(`${JSON.stringify(out)}\n`);
   return EXIT.ok;
+}
+
+/**
+ * Every parameter of the bound model present with its exact shape, and no
+ * other: the check TrainingSession.loadParams makes on the tfjs path, made
+ * here once for both paths (the reference evaluator reads whatever it is
+ * given, and a wrong shape came out as null losses).
+ */
+function checkParams(model: LoweredModel, params: ReadonlyMap<string, { readonly shape: readonly number[] }>, source: string): void {
+  const sizes: Record<string, number> = Object.create(null);
+  for (const [k, v] of model.dims) if (typeof v === 'number') sizes[k] = v;
+  for (const p of model.params) {
+    const given = params.get(p.name);
+    if (!given) throw new CliError(`${source}: parameter ${p.name} is missing`);
+    const want = resolveShape(p.shape, sizes);
+    if (given.shape.length !== want.length || given.shape.some((d, i) => d !== want[i])) {
+      throw new CliError(`${source}: parameter ${p.name} has shape [${given.shape.join(', ')}], the model needs [${want.join(', ')}]`);
+    }
+  }
+  const known = new Set(model.params.map((p) => p.name));
+  for (const k of params.keys()) {
+    if (!known.has(k)) throw new CliError(`${source}: the model has no parameter ${k} (it has ${[...known].join(', ')})`);
+  }
 }
