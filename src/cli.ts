@@ -16,6 +16,7 @@ import { RuntimeUserError } from '../runtime/io.js';
 import type { irCommand } from './commands/check.js';
 import type { CompileOptions } from './commands/compile.js';
 import type { gradCommand } from './commands/grad.js';
+import type { ParamsOptions } from './commands/params.js';
 import type { sampleCommand, scoreCommand } from './commands/generate.js';
 import type { RunOptions } from './commands/run.js';
 import { CliError, EXIT } from './errors.js';
@@ -187,11 +188,15 @@ export function buildCli(done: (code: number) => void): Command {
 
   program
     .command('params')
-    .description('export the parameters of a checkpoint as JSON ({"name": {"shape", "data"}})')
-    .argument('<ckpt>', 'checkpoint written by rnnc run')
+    .description('export the parameters of a checkpoint as JSON ({"name": {"shape", "data"}}), or with --init a model\'s freshly initialised ones')
+    .argument('<source>', 'checkpoint written by rnnc run; with --init, a .rnn file')
+    .option('--init', 'fresh parameters from the .rnn file: the values rnnc run starts from with the same seed')
+    .option('--seed <n>', 'with --init: the seed (default: the train block\'s, else 0)', int('--seed'))
+    .option('--model <name>', 'with --init: which model')
+    .option('--dims <list>', 'with --init: sizes for dimensions the data would fix, e.g. V=80,K=10 (default: read from the train block\'s data)', dimsList)
     .option('-o, --output <file>', 'write to a file (default: standard output)')
-    .option('--force', 'replace the output file even if it is not a parameters file (never the checkpoint itself)')
-    .action(async (ckpt: string, o: { output?: string; force?: boolean }) => done((await import('./commands/params.js')).paramsCommand(ckpt, o)));
+    .option('--force', 'replace the output file even if it is not a parameters file (never an input of the command)')
+    .action(async (source: string, o: ParamsOptions) => done(await (await import('./commands/params.js')).paramsCommand(source, o)));
 
   return program;
 }
