@@ -6,6 +6,7 @@ import { decodeIds, encodeText } from '../../runtime/data/text.js';
 import { Vocab } from '../../runtime/data/vocab.js';
 import { Rng } from '../../runtime/rng.js';
 import { sampleTokens, scoreTokens } from '../../runtime/train/generate.js';
+import type { LoweredModel } from '../../compiler/sema/model.js';
 import type { TrainingSession } from '../../runtime/train/session.js';
 import { startBackend } from '../backend-choice.js';
 import { CliError, EXIT } from '../errors.js';
@@ -29,8 +30,9 @@ async function loadTrained(file: string, ckptPath: string, opts: { model?: strin
   if (!extra?.dims || !extra.vocabs || !extra.level) {
     throw new CliError(`${ckptPath} has no vocabulary: it was not written by \`rnnc run\` for a text model`);
   }
-  info(`backend: ${await startBackend(opts.backend)}`);
   const model = bindModel(program, name, extra.dims);
+  checkLanguageModel(model, extra, ckptPath);
+  info(`backend: ${await startBackend(opts.backend)}`);
   const vocabJson = extra.vocabs.inputs[0];
   if (!vocabJson) throw new CliError(`${ckptPath}: the model's input has no vocabulary (it is not text)`);
   const vocab = Vocab.fromJSON(vocabJson);
@@ -42,6 +44,34 @@ async function loadTrained(file: string, ckptPath: string, opts: { model?: strin
     throw e;
   }
   return { session, vocab, level: extra.level };
+}
+
+/**
+ * Sampling feeds each predicted token back as the next input, and scoring
+ * reads the probability of each next token: both need a model whose target
+ * is its own input one step on. Checked here, before anything else (a
+ * classifier without a line break in its vocabulary was asked for --prime;
+ * a tagger passes the runtime's own check, which does not compare the two
+ * vocabularies).
+ */
+function checkLanguageModel(model: LoweredModel, extra: Partial<CheckpointExtra>, ckptPath: string): void {
+  const inp = model.inputs[0];
+  const tgt = model.targets[0];
+  const show = (f: typeof inp): string => (f ? `${f.name}: ${f.type.kind === 'tokens' ? `seq<token[${String(f.type.vocab)}]>` : f.type.kind}` : 'none');
+  const trainedFor = extra.task && extra.task !== 'lm' && extra.task !== 'tagging' ? `, trained for ${extra.task}` : '';
+  const why =
+    model.inputs.length !== 1 || model.targets.length !== 1 || inp?.type.kind !== 'tokens' || tgt?.type.kind !== 'tokens'
+      ? `its input is ${show(inp)} and its target ${show(tgt)}`
+      : model.loss !== 'cross_entropy'
+        ? `its loss is ${model.loss}`
+        : inp.type.vocab !== tgt.type.vocab || JSON.stringify(extra.vocabs?.targets[0] ?? null) !== JSON.stringify(extra.vocabs?.inputs[0] ?? null)
+          ? `its target ${show(tgt)} is not over the input's vocabulary (${show(inp)}): it tags or classifies tokens rather than predicting the next one`
+          : undefined;
+  if (why === undefined) return;
+  throw new CliError(
+    `model ${model.name} (${ckptPath}${trainedFor}) is not a language model: ${why}. ` +
+      'rnnc sample and rnnc score need one that predicts the next token of its input: one input seq<token[V]>, a target seq<token[V]> over the same vocabulary, and a cross_entropy loss',
+  );
 }
 
 function encode(l: Loaded, text: string, what: string): Int32Array {
@@ -103,5 +133,11 @@ function score(l: Loaded, texts: readonly string[]): number {
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
+  info(SCORE_NOTE);
   return EXIT.ok;
 }
+
+/** Which number to compare: log P sums over a text's tokens, so it only ranks texts of one model; perplexity is per token. */
+export const SCORE_NOTE =
+  'note: log P is the total over the text: compare it between texts under one model (a longer text always scores lower); ' +
+  'perplexity is per token: compare it across models on the same texts, when they split text the same way (chars or words)';
