@@ -51,7 +51,7 @@ export interface ImplResult {
   /**
    * The first-batch loss against rnnc's: 'same' within float32 tolerance,
    * 'mismatch', or 'other cell' (tf.layers' hardSigmoid: other maths, from
-   * the same weights; not expected to agree).
+   * the same weights; not checked).
    */
   readonly check?: LossCheck;
   /** tf.layers-sigmoid ms / this implementation's ms; absent for a mismatch. */
@@ -156,8 +156,8 @@ export async function runRow(cell: CellKind, size: string, shape: BenchShape, o:
   const rnncLoss = results.find((r) => r.impl === 'rnnc' && r.available)?.firstLoss;
   const checked = results.map((r): ImplResult => {
     if (!r.available || r.firstLoss === undefined || rnncLoss === undefined) return r;
-    const same = checkLoss(r.firstLoss, rnncLoss);
-    return { ...r, check: r.impl === 'tf.layers' && same === 'mismatch' ? 'other cell' : same };
+    // hardSigmoid is another function: near sigmoid's at small pre-activations, so its loss may even fall within the tolerance.
+    return { ...r, check: r.impl === 'tf.layers' ? 'other cell' : checkLoss(r.firstLoss, rnncLoss) };
   });
   const reference = checked.find((r) => r.impl === REFERENCE_IMPL && r.check === 'same');
   const withSpeedup = checked.map((r) =>

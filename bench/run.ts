@@ -129,7 +129,7 @@ export function tables(rows: readonly RowResult[], impls: readonly ImplName[], w
   return [
     `### Training: median ms per batch (forward + backward + Adam) / GFLOP/s of the products each column runs (% of the matMul ceiling); speedup = ${label(REFERENCE_IMPL)} ms / ms`,
     '',
-    `Every column starts from rnnc's initial weights; "first loss vs rnnc" lists the columns whose first-batch loss differs from rnnc's by more than ${LOSS_TOLERANCE} (relative): "mismatch" replaces their speedup; "other cell" is tf.layers' default hardSigmoid, other maths from the same weights.`,
+    `Every column starts from rnnc's initial weights; "first loss vs rnnc" lists the columns whose first-batch loss differs from rnnc's by more than ${LOSS_TOLERANCE} (relative): "mismatch" replaces their speedup; "other cell" is tf.layers' default hardSigmoid, other maths from the same weights (not checked).`,
     '',
     ...train,
     '',

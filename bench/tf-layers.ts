@@ -45,7 +45,7 @@ export function checkSameEngine(): string {
   return core.getBackend();
 }
 
-type RecurrentArgs = { units: number; returnSequences: boolean; stateful?: boolean; recurrentActivation?: string; inputShape?: number[]; batchInputShape?: number[] };
+type RecurrentArgs = { units: number; returnSequences: boolean; stateful?: boolean; recurrentActivation?: string; recurrentInitializer?: string; inputShape?: number[]; batchInputShape?: number[] };
 
 function recurrentLayer(cell: CellKind, args: RecurrentArgs): tfl.layers.Layer {
   switch (cell) {
@@ -79,7 +79,9 @@ function buildModel(cell: CellKind, data: BenchData, o: LayersOptions, streaming
   const layers: tfl.layers.Layer[] = [];
   if (o.input === 'embedding') layers.push(tfl.layers.embedding({ inputDim: s.X, outputDim: s.X, trainable: false, ...batch }));
   const rnnShape = o.input === 'embedding' ? {} : streaming ? { batchInputShape: [1, 1, s.X] } : { inputShape: [s.T, s.X] };
-  layers.push(recurrentLayer(cell, { units: s.H, returnSequences: !streaming, recurrentActivation: o.recurrentActivation, ...(streaming ? { stateful: true } : {}), ...rnnShape }));
+  // Weights copied from rnnc replace the initial ones: skip tf.layers' orthogonal initializer (seconds at L).
+  const initializer = o.init ? { recurrentInitializer: 'zeros' } : {};
+  layers.push(recurrentLayer(cell, { units: s.H, returnSequences: !streaming, recurrentActivation: o.recurrentActivation, ...initializer, ...(streaming ? { stateful: true } : {}), ...rnnShape }));
   const dense = tfl.layers.dense({ units: s.O });
   layers.push(streaming ? dense : tfl.layers.timeDistributed({ layer: dense }));
   return tfl.sequential({ layers });
