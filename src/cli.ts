@@ -121,7 +121,7 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--epochs <n>', 'epochs (overrides the train block)', int('--epochs', 1))
     .option('--batch <n>', 'batch size (overrides the train block)', int('--batch', 1))
     .option('--seed <n>', 'random seed (overrides the train block)', int('--seed'))
-    .option('--steps <n>', 'stop after this many optimizer steps in total (checked between batches)', int('--steps', 1))
+    .option('--steps <n>', 'stop once this many optimizer steps are done in total, at the end of a batch (a step is one update: one window under truncated BPTT, as metrics.jsonl counts)', int('--steps', 1))
     .option('--bptt <spec>', 'override backpropagation through time: full, or k1=N,k2=M (truncated)', bpttSpec)
     .option('--data-arg <name=value>', 'override an argument of the data source (repeatable)', keyValue)
     .option('--out <dir>', 'where checkpoint.json and metrics.jsonl go (default: runs/<model>)')

@@ -183,6 +183,9 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   const progress = new ProgressReporter(process.stderr, config.epochs * batchesPerEpoch, opts.quiet ?? false, model.lossPer === 'step' ? 'tok' : 'seq');
   progress.start(start.epoch * batchesPerEpoch + start.batchInEpoch);
   const startedAt = Date.now();
+  // The optimizer steps before the last batch trained: to say when --steps was passed within a batch.
+  let stepsBeforeBatch = session.step;
+  let stepsAfterBatch = session.step;
   let result;
   try {
     result = await trainLoop({
@@ -198,6 +201,8 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
       save,
       shouldStop: () => stopRequested,
       onStep: (s) => {
+        stepsBeforeBatch = stepsAfterBatch;
+        stepsAfterBatch = s.step;
         progress.update(s.epoch * s.batchesPerEpoch + s.batchInEpoch, s);
         appendMetrics(
           metricsPath,
@@ -222,6 +227,14 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   if (result.status === 'stopped') {
     info(`interrupted: checkpoint written to ${ckptPath} (step ${session.step}); continue with --resume ${ckptPath}`);
     return EXIT.interrupted;
+  }
+  if (result.status === 'max-steps' && opts.steps !== undefined && session.step > opts.steps) {
+    // A step is one optimizer update (one window under truncated BPTT), as metrics.jsonl and the checkpoint count
+    // them; --steps is checked between batches, since a checkpoint records whole batches (README, options of rnnc run).
+    info(
+      `--steps ${opts.steps} was reached within the last batch, which took the step count from ${stepsBeforeBatch} to ${session.step}: ` +
+        `under truncated BPTT each window of a batch is a step, and a batch's windows are not split`,
+    );
   }
   info(`trained ${session.step} steps in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; checkpoint: ${ckptPath}`);
   const ev = evaluate(session, data, config.batch);
