@@ -58,5 +58,4 @@ describe('--steps counts optimizer steps, as metrics.jsonl does', () => {
     expect(r.stderr).toContain('--steps 4 was reached within the last batch, which took the step count from 3 to 6');
     expect(r.stderr).toContain('each window of a batch is a step');
   });
-
 });
