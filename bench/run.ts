@@ -155,7 +155,7 @@ function torchTable(torch: Extract<TorchResult, { available: true }>, rows: read
     ...torch.rows.map((t, i) => {
       const r = rnnc(rows[i]!);
       const ratio = (a: number | undefined, b: number | undefined): string => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}x` : '-');
-      return `| ${t.cell.toUpperCase()} ${t.size} ${t.input} | ${fmtMs(t.trainMs)} / ${t.gflops.toFixed(1)} | ${r?.trainMs !== undefined ? fmtMs(r.trainMs) : '-'} | ${ratio(t.trainMs, r?.trainMs)} | ${fmtMs(t.inferMs)} | ${r?.inferMs !== undefined ? fmtMs(r.inferMs) : '-'} | ${ratio(t.inferMs, r?.inferMs)} |`;
+      return `| ${t.cell.toUpperCase()} ${t.size} ${t.input} | ${fmtMs(t.trainMs)} / ${t.gflops.toFixed(1)} | ${r?.trainMs !== undefined ? fmtMs(r.trainMs) : '-'} | ${ratio(t.trainMs, r?.trainMs)} | ${t.inferMs !== undefined ? fmtMs(t.inferMs) : '-'} | ${r?.inferMs !== undefined ? fmtMs(r.inferMs) : '-'} | ${ratio(t.inferMs, r?.inferMs)} |`;
     }),
   ].join('\n');
 }

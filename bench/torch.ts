@@ -17,7 +17,8 @@ export interface TorchRow {
   readonly size: string;
   readonly input: InputKind;
   readonly trainMs: number;
-  readonly inferMs: number;
+  /** Absent with --infer-iters 0. */
+  readonly inferMs?: number;
   readonly gflops: number;
 }
 
@@ -77,11 +78,11 @@ export function parseTorchOutput(stdout: string, rows: readonly Row[]): TorchRes
   for (const [i, want] of rows.entries()) {
     const r = out.rows[i] as { cell?: unknown; size?: unknown; trainMs?: unknown; inferMs?: unknown };
     const positive = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
-    if (r.cell !== want.cell || r.size !== want.size || !positive(r.trainMs) || !positive(r.inferMs)) {
+    if (r.cell !== want.cell || r.size !== want.size || !positive(r.trainMs) || (r.inferMs !== null && !positive(r.inferMs))) {
       return { available: false, note: `the PyTorch reference's row ${i} is not ${want.cell} ${want.size} with positive times: ${JSON.stringify(r)}` };
     }
     const input = want.input ?? 'tokens';
-    got.push({ cell: want.cell, size: want.size, input, trainMs: r.trainMs, inferMs: r.inferMs, gflops: gflops(layerFlops(want.cell, want.shape, 'product'), r.trainMs) });
+    got.push({ cell: want.cell, size: want.size, input, trainMs: r.trainMs, ...(positive(r.inferMs) ? { inferMs: r.inferMs } : {}), gflops: gflops(layerFlops(want.cell, want.shape, 'product'), r.trainMs) });
   }
   return { available: true, version: out.torch, threads: out.threads, ...(out.blas !== undefined ? { blas: out.blas } : {}), rows: got };
 }

@@ -106,7 +106,7 @@ def run_row(row, iters, warmup, infer_iters):
             torch.softmax(dense(y), -1)
         state["k"] += 1
 
-    infer_ms = median_ms(infer_step, 10, infer_iters)
+    infer_ms = median_ms(infer_step, 10, infer_iters) if infer_iters > 0 else None  # --infer-iters 0: not measured
     return {"cell": row["cell"], "size": row["size"], "input": row.get("input", "tokens"), "trainMs": train_ms, "inferMs": infer_ms}
 
 

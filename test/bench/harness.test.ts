@@ -195,6 +195,9 @@ console.log(JSON.stringify({ torch: '9.9', threads: c.threads, rows: c.rows.map(
     expect(parseTorchOutput(JSON.stringify({ ...good, rows: good.rows.slice(1) }), rows)).toMatchObject({ available: false, note: expect.stringMatching(/another form/) });
     const swapped = { ...good, rows: [good.rows[1], good.rows[0]] };
     expect(parseTorchOutput(JSON.stringify(swapped), rows)).toMatchObject({ available: false, note: expect.stringMatching(/row 0 is not lstm TINY/) });
+    // --infer-iters 0: the script reports no streaming time, and the row has none.
+    const unmeasured = parseTorchOutput(JSON.stringify({ ...good, rows: good.rows.map((r) => ({ ...r, inferMs: null })) }), rows);
+    expect(unmeasured.available && unmeasured.rows.map((r) => r.inferMs)).toEqual([undefined, undefined]);
     const negative = { ...good, rows: [good.rows[0], { ...good.rows[1]!, trainMs: -1 }] };
     expect(parseTorchOutput(JSON.stringify(negative), rows)).toMatchObject({ available: false, note: expect.stringMatching(/row 1/) });
   });
