@@ -362,7 +362,9 @@ if (vocab !== null) {
   const ids = t.dataSync();
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
-    if (!(id >= 0 && id < vocab)) throw new Error(\`\${what}: token id \${id} (element \${i}) is outside [0, \${vocab})\`);
+    // The position as people index a batch, in the words of the runtime's check (runtime/train/feeds.ts).
+    const where = seq ? \`example \${Math.floor(i / t.shape[1]!)}, step \${i % t.shape[1]!}\` : \`example \${i}\`;
+    if (!(id >= 0 && id < vocab)) throw new Error(\`\${what}: token id \${id} (\${where}) is outside [0, \${vocab})\`);
   }
 }`),
     fn('checkInputs', 'Checks the inputs at the entry; returns the batch size and the number of steps.', [{ name: 'inputs', type: 'Inputs' }], 'Sizes',

@@ -236,7 +236,9 @@ describe('emitted modules', () => {
     const p = mod.initParams(1);
     const ids = (b: number, t: number, v = 1) => tf.fill([b, t], v, 'int32');
     expect(() => mod.forward(p, { x: tf.zeros([2, 3]) })).toThrow('inputs.x must be int32 [B, T], got float32 [2, 3]');
-    expect(() => mod.forward(p, { x: ids(2, 3, 6) })).toThrow('inputs.x: token id 6 (element 0) is outside [0, 6)');
+    expect(() => mod.forward(p, { x: ids(2, 3, 6) })).toThrow('inputs.x: token id 6 (example 0, step 0) is outside [0, 6)');
+    const late = tf.tensor2d([[1, 1, 1], [1, 1, 9]], [2, 3], 'int32');
+    expect(() => mod.forward(p, { x: late })).toThrow('inputs.x: token id 9 (example 1, step 2) is outside [0, 6)');
     expect(() => mod.forward(p, { x: tf.zeros([2], 'int32') })).toThrow('inputs.x must have shape [B, T], got [2]');
     expect(() => mod.forward(p, {})).toThrow('inputs.x is missing');
     expect(() => mod.forward(p, { x: ids(2, 3), lengths: [3, 4] })).toThrow('inputs.lengths must be 2 whole numbers between 1 and 3');
