@@ -4,15 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abcLm, expectOk, expectUserError, removeDir, rnnc, tempDir, writeAbcText, writeFile } from './cli-harness.js';
+import { abcDir, expectOk, expectUserError, removeDir, rnnc, writeAbcLm, writeFile } from './cli-harness.js';
 
 let dir: string;
 let lm: string;
 let params: string;
 beforeAll(async () => {
-  dir = tempDir();
-  writeAbcText(dir);
-  lm = writeFile(dir, 'lm.rnn', abcLm({ H: 5, bptt: 'full', epochs: 1, seed: 1 }));
+  dir = abcDir();
+  lm = writeAbcLm(dir, 'lm.rnn', { seed: 1 });
   expectOk(await rnnc('run', lm, '--backend', 'cpu', '--steps', '1', '--out', join(dir, 'out'), '--quiet'));
   params = join(dir, 'params.json');
   expectOk(await rnnc('params', join(dir, 'out', 'checkpoint.json'), '-o', params));

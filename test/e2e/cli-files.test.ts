@@ -9,15 +9,14 @@ import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseParamsJson } from '../../runtime/params-json.js';
-import { abcLm, expectOk, expectUserError, readMetrics, removeDir, rnnc, tempDir, writeAbcText, writeFile } from './cli-harness.js';
+import { abcDir, expectOk, expectUserError, readMetrics, removeDir, rnnc, writeAbcLm, writeFile } from './cli-harness.js';
 
 let dir: string;
 let lm: string;
 let ckpt: string;
 beforeAll(async () => {
-  dir = tempDir();
-  writeAbcText(dir);
-  lm = writeFile(dir, 'lm.rnn', abcLm({ H: 5, bptt: 'full', epochs: 1, seed: 1 }));
+  dir = abcDir();
+  lm = writeAbcLm(dir, 'lm.rnn', { seed: 1 });
   expectOk(await rnnc('run', lm, '--backend', 'cpu', '--steps', '2', '--out', join(dir, 'base'), '--quiet'));
   ckpt = join(dir, 'base', 'checkpoint.json');
 });

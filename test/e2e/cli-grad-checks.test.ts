@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abcLm, expectOk, expectUserError, removeDir, rnnc, tempDir, writeAbcText, writeFile } from './cli-harness.js';
+import { expectOk, expectUserError, removeDir, rnnc, tempDir, writeAbcLm, writeAbcText, writeFile } from './cli-harness.js';
 
 type Tensor = { shape: number[]; data: number[] };
 type Entry = { loss: number; grads: Record<string, Tensor> };
@@ -49,25 +49,26 @@ const paths = [
 ] as const;
 
 describe('rnnc grad: a batch whose feature size is not the model\'s', () => {
-  it.each(paths)('%s: exit 1, names the batch file, the input and both shapes (D from the parameters)', async (_path, flags) => {
-    const b = writeFile(dir, 'wave-d2.json', JSON.stringify({ x: { shape: [1, 3, 2], data: [1, 2, 3, 4, 5, 6] }, y: { shape: [1, 3, 1], data: [1, 2, 3] } }));
-    const r = await rnnc('grad', waveFile, '--params', waveParams, '--batch', b, ...flags);
-    expectUserError(r);
-    expect(r.stderr).toContain(b);
-    expect(r.stderr).toContain('"x" has shape [1, 3, 2]');
-    expect(r.stderr).toContain('[B, T, 1]');
-    expect(r.stdout).toBe('');
-  });
-
-  it.each(paths)('%s: exit 1 for a size the program declares', async (_path, flags) => {
-    const b = writeFile(dir, 'adder-d3.json', JSON.stringify({ x: { shape: [1, 2, 3], data: [1, 2, 3, 4, 5, 6] }, y: { shape: [1, 1], data: [1] } }));
-    const r = await rnnc('grad', adderFile, '--params', adderParams, '--batch', b, ...flags);
-    expectUserError(r);
-    expect(r.stderr).toContain(b);
-    expect(r.stderr).toContain('"x" has shape [1, 2, 3]');
-    expect(r.stderr).toContain('[B, T, 2]');
-    expect(r.stdout).toBe('');
-  });
+  // [what, program, parameters, batch file, its x and y, the shape x has, the layout the model takes]; a
+  // function because the programs and parameters are made in beforeAll.
+  const cases = () =>
+    [
+      ['D from the parameters', waveFile, waveParams, 'wave-d2.json', { shape: [1, 3, 2], data: [1, 2, 3, 4, 5, 6] }, { shape: [1, 3, 1], data: [1, 2, 3] }, '[1, 3, 2]', '[B, T, 1]'],
+      ['a size the program declares', adderFile, adderParams, 'adder-d3.json', { shape: [1, 2, 3], data: [1, 2, 3, 4, 5, 6] }, { shape: [1, 1], data: [1] }, '[1, 2, 3]', '[B, T, 2]'],
+    ] as const;
+  for (const [path, flags] of paths) {
+    it(`${path}: exit 1, names the batch file, the input and both shapes (a size from the parameters, a size the program declares)`, async () => {
+      for (const [what, file, params, name, x, y, got, want] of cases()) {
+        const b = writeFile(dir, name, JSON.stringify({ x, y }));
+        const r = await rnnc('grad', file, '--params', params, '--batch', b, ...flags);
+        expectUserError(r);
+        expect(r.stderr, what).toContain(b);
+        expect(r.stderr, what).toContain(`"x" has shape ${got}`);
+        expect(r.stderr, what).toContain(want);
+        expect(r.stdout, what).toBe('');
+      }
+    });
+  }
 });
 
 describe('rnnc grad: parameters checked by name and shape on both paths', () => {
@@ -109,8 +110,8 @@ describe('rnnc grad --bptt', () => {
   let batch: string;
   beforeAll(async () => {
     writeAbcText(dir);
-    full = writeFile(dir, 'lm-full.rnn', abcLm({ H: 5, bptt: 'full', epochs: 1, seed: 3 }));
-    trunc = writeFile(dir, 'lm-trunc.rnn', abcLm({ H: 5, bptt: 'truncated(k1 = 4, k2 = 6)', epochs: 1, seed: 3 }));
+    full = writeAbcLm(dir, 'lm-full.rnn', { seed: 3 });
+    trunc = writeAbcLm(dir, 'lm-trunc.rnn', { bptt: 'truncated(k1 = 4, k2 = 6)', seed: 3 });
     params = await trainedParams(full, 'lm');
     const ids = [0, 1, 2, 0, 1, 4, 3, 0, 1, 2, 2];
     batch = writeFile(dir, 'lm-batch.json', JSON.stringify({ chars: { shape: [1, 10], data: ids.slice(0, 10) }, next: { shape: [1, 10], data: ids.slice(1) } }));

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abcLm, expectOk, expectUserError, removeDir, rnnc, tempDir, writeAbcText, writeFile } from './cli-harness.js';
+import { abcDir, abcLm, expectOk, expectUserError, removeDir, rnnc, writeFile } from './cli-harness.js';
 
 interface TensorOut {
   shape: number[];
@@ -39,8 +39,7 @@ function batchJson(B: number, T: number, lengths?: number[]): string {
 }
 
 beforeAll(async () => {
-  dir = tempDir();
-  writeAbcText(dir);
+  dir = abcDir();
   fullFile = writeFile(dir, 'full.rnn', program('full'));
   truncFile = writeFile(dir, 'trunc.rnn', program('truncated(k1 = 4, k2 = 6)'));
   // Parameters after one training step (not the initial ones), exported with `rnnc params`.

@@ -228,6 +228,18 @@ train ${o.name} {
 `;
 }
 
+/** A fresh temporary folder holding abc.txt, the data of abcLm. */
+export function abcDir(): string {
+  const dir = tempDir();
+  writeAbcText(dir);
+  return dir;
+}
+
+/** Writes the small abc model of most end-to-end tests (H 5, one epoch; full BPTT unless `bptt`) as dir/name. */
+export function writeAbcLm(dir: string, name: string, o: { seed: number; bptt?: string }): string {
+  return writeFile(dir, name, abcLm({ H: 5, epochs: 1, bptt: o.bptt ?? 'full', seed: o.seed }));
+}
+
 /** The small LSTM character model on abc.txt the end-to-end tests train; the train block varies. */
 export function abcLm(o: { H: number; bptt: string; epochs: number; seed: number; clip?: string }): string {
   return charLm({ name: 'lm', E: 4, data: 'text("abc.txt", seq_len = 10)', optimizer: 'adam(lr = 1e-2)', batch: 4, ...o });

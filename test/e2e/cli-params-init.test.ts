@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abcLm, expectOk, expectUserError, readCheckpoint, removeDir, rnnc, tempDir, writeAbcText, writeFile } from './cli-harness.js';
+import { abcDir, expectOk, expectUserError, readCheckpoint, removeDir, rnnc, writeAbcLm, writeFile } from './cli-harness.js';
 
 type Tensor = { shape: number[]; data: number[] };
 
@@ -13,9 +13,8 @@ let dir: string;
 let lm: string;
 
 beforeAll(() => {
-  dir = tempDir();
-  writeAbcText(dir);
-  lm = writeFile(dir, 'lm.rnn', abcLm({ H: 5, bptt: 'full', epochs: 1, seed: 3 }));
+  dir = abcDir();
+  lm = writeAbcLm(dir, 'lm.rnn', { seed: 3 });
 });
 afterAll(() => removeDir(dir));
 

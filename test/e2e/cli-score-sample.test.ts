@@ -4,13 +4,12 @@
 // --prime or the texts.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abcLm, expectOk, expectUserError, removeDir, rnnc, tempDir, writeAbcText, writeFile } from './cli-harness.js';
+import { abcDir, abcLm, expectOk, expectUserError, removeDir, rnnc, writeFile } from './cli-harness.js';
 
 let dir: string;
 
 beforeAll(() => {
-  dir = tempDir();
-  writeAbcText(dir);
+  dir = abcDir();
 });
 afterAll(() => removeDir(dir));
 

@@ -5,18 +5,17 @@
 // says so (README, options of rnnc run).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abcLm, expectOk, readCheckpoint, readMetrics, removeDir, rnnc, tempDir, writeAbcText, writeFile } from './cli-harness.js';
+import { abcDir, expectOk, readCheckpoint, readMetrics, removeDir, rnnc, writeAbcLm } from './cli-harness.js';
 
 let dir: string;
 let trunc: string;
 let full: string;
 
 beforeAll(() => {
-  dir = tempDir();
-  writeAbcText(dir);
+  dir = abcDir();
   // seq_len 10, k1 = 4: windows of 4, 4 and 2 steps, three updates a batch.
-  trunc = writeFile(dir, 'trunc.rnn', abcLm({ H: 5, bptt: 'truncated(k1 = 4, k2 = 6)', epochs: 1, seed: 3 }));
-  full = writeFile(dir, 'full.rnn', abcLm({ H: 5, bptt: 'full', epochs: 1, seed: 3 }));
+  trunc = writeAbcLm(dir, 'trunc.rnn', { bptt: 'truncated(k1 = 4, k2 = 6)', seed: 3 });
+  full = writeAbcLm(dir, 'full.rnn', { seed: 3 });
 });
 afterAll(() => removeDir(dir));
 
