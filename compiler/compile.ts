@@ -122,10 +122,10 @@ export function buildModel(a: Analysis, modelName: string, dimValues: Readonly<R
   if (!decl) throw new Error(`no model ${modelName}`);
   const model = lowerModel(decl, a.cells, a.brokenCells, a.topDims, dimValues, diags, sourceOf);
   const train = a.trains.get(modelName);
-  if (model && train?.bptt.kind === 'truncated' && model.hasBackward) {
-    diags.report('RNN5006', train.span, 'truncated BPTT cannot train a model with a backward recurrence', {
-      notes: [{ message: `model \`${modelName}\` runs a cell backwards in time`, span: model.span }],
-      hint: 'use `bptt full` for bidirectional models',
+  if (model && train?.bptt.kind === 'truncated' && model.readsAhead) {
+    diags.report('RNN5006', train.span, 'truncated BPTT cannot train a model whose steps read later steps', {
+      notes: [{ message: `in model \`${modelName}\`, ${model.readsAhead}`, span: model.span }],
+      hint: 'use `bptt full` for bidirectional models and models with attention over a sequence',
     });
   }
   if (model) checkParamSizes(model, decl, diags);

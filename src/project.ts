@@ -182,8 +182,8 @@ export function modelForData(p: LoadedProgram, model: string, data: Dataset): Lo
 
 /** The optimised graphs a session trains with. */
 export function sessionGraphs(model: LoweredModel, config: TrainConfig, opts: { remat?: boolean } = {}): SessionGraphs {
-  if (config.bptt.kind === 'truncated' && model.hasBackward) {
-    throw new CliError(`model ${model.name} runs a cell backwards in time, so it cannot be trained with truncated BPTT: use --bptt full`);
+  if (config.bptt.kind === 'truncated' && model.readsAhead) {
+    throw new CliError(`model ${model.name} cannot be trained with truncated BPTT (${model.readsAhead}): use --bptt full`);
   }
   const truncated = config.bptt.kind === 'truncated';
   const o = { liftParamTransposes: true, ...(opts.remat ? { remat: true } : {}) };

@@ -400,6 +400,44 @@ const defs: OpDef[] = [
     vjp: (b, _n, [ct]) => [ct === undefined ? undefined : b.op('expand_last', [ct])],
   },
   {
+    name: 'insert_axis',
+    arity: 1,
+    doc: 'adds an axis of size 1 before axis `axis` ([B, D] -> [B, 1, D] with axis 1)',
+    infer(inputs, attrs) {
+      expectArity('insert_axis', inputs, 1);
+      const s = inputs[0]!.shape;
+      const axis = numberAttr('insert_axis', attrs, 'axis', { int: true, min: 0 });
+      if (axis > s.length) throw new ShapeError(`insert_axis ${axis} of ${shapeToString(s)}`);
+      return [{ shape: [...s.slice(0, axis), 1, ...s.slice(axis)], dtype: inputs[0]!.dtype }];
+    },
+    vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('drop_axis', [ct], { axis: n.attrs['axis'] as number })],
+  },
+  {
+    name: 'drop_axis',
+    arity: 1,
+    doc: 'removes the axis `axis` of size 1 ([B, 1, D] -> [B, D] with axis 1)',
+    infer(inputs, attrs) {
+      expectArity('drop_axis', inputs, 1);
+      const s = inputs[0]!.shape;
+      const axis = numberAttr('drop_axis', attrs, 'axis', { int: true, min: 0 });
+      if (axis >= s.length || s[axis] !== 1) throw new ShapeError(`drop_axis ${axis} of ${shapeToString(s)} (needs an axis of size 1)`);
+      return [{ shape: [...s.slice(0, axis), ...s.slice(axis + 1)], dtype: inputs[0]!.dtype }];
+    },
+    vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('insert_axis', [ct], { axis: n.attrs['axis'] as number })],
+  },
+  {
+    name: 'swap_lead',
+    arity: 1,
+    doc: 'swaps the first two axes: time-major [T, B, ...] <-> batch-major [B, T, ...]',
+    infer(inputs) {
+      expectArity('swap_lead', inputs, 1);
+      const s = inputs[0]!.shape;
+      if (s.length < 2) throw new ShapeError(`swap_lead needs rank >= 2, got ${shapeToString(s)}`);
+      return [{ shape: [s[1]!, s[0]!, ...s.slice(2)], dtype: inputs[0]!.dtype }];
+    },
+    vjp: (b, _n, [ct]) => [ct === undefined ? undefined : b.op('swap_lead', [ct])],
+  },
+  {
     name: 'gather',
     arity: 2,
     doc: 'rows of a table: table [V, E], ids int [...] -> [..., E] (embedding lookup)',
@@ -721,7 +759,7 @@ export function allOps(): readonly OpDef[] {
 export const OWN_KERNEL_OPS = [
   'constant', 'zeros_like', 'stop_gradient', 'grad_gate', 'sum_to', 'broadcast_like',
   'sum_all', 'linear', 'mm', 'outer', 'lead_last', 'outer_lt', 'transpose', 'concat', 'slice_last', 'pad_last', 'expand_last',
-  'squeeze_last', 'gather', 'scatter_add', 'softmax', 'one_hot', 'xent', 'xent_grad', 'time_index', 'time_place',
+  'squeeze_last', 'insert_axis', 'drop_axis', 'swap_lead', 'gather', 'scatter_add', 'softmax', 'one_hot', 'xent', 'xent_grad', 'time_index', 'time_place',
   'time_stack', 'scan', 'fused',
 ] as const;
 /** Every op: the element-wise entries (elementwise.ts), then the rest. */

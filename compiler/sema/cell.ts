@@ -13,7 +13,7 @@
 // xs = inputs and the mask, consts = parameters). Padded steps (mask 0) keep
 // the carried state unchanged, so padding changes neither outputs nor
 // gradients.
-import type { Binding, CellDecl, Equation, Expr, NameRef, OptionDecl, ParamDecl } from '../ast/ast.js';
+import type { Binding, Call, CellDecl, Equation, Expr, NameRef, OptionDecl, ParamDecl, TypedName } from '../ast/ast.js';
 import type { DiagnosticCollector } from '../diagnostics/collector.js';
 import { recover } from '../diagnostics/collector.js';
 import type { Span } from '../diagnostics/span.js';
@@ -48,7 +48,17 @@ export interface CellInfo {
   readonly states: readonly string[];
   /** -1: states read at [t-1] (runs forwards); +1: read at [t+1] (runs backwards); 0: no state. */
   readonly direction: -1 | 0 | 1;
+  /**
+   * Inputs read without a time index (`mem`, not `x[t]`): one value per
+   * example for the whole run, such as an encoder's memory read by `attend`.
+   */
+  readonly constInputs: ReadonlySet<string>;
 }
+
+/** The scoring functions of `attend` (Bahdanau et al. 2015; Luong et al. 2015). */
+export const ATTENTION_KINDS = ['additive', 'dot', 'general'] as const;
+/** The functions a cell may call besides the element-wise ones and its options. */
+const CELL_FUNCTIONS = ['concat', 'softmax', 'attend'];
 
 // ------------------------------------------------------------------ analysis
 
@@ -107,15 +117,23 @@ export function analyzeCell(decl: CellDecl, diags: DiagnosticCollector): CellInf
   const stateReads = new Map<string, NameRef>();
   const deps = new Map<string, string[]>();
   const usedParams = new Set<string>();
+  // How each input is read: per step (`x[t]`) or whole (`mem`); memories ([L, D]) only by `attend`.
+  const inputReads = new Map<string, { step?: NameRef; whole?: NameRef }>();
+  const memoryReads = new Set<NameRef>();
   for (const [name, eq] of equations) {
     const sameStep: string[] = [];
     walkExpr(eq.value, (e) => {
       if (e.kind === 'Call') {
         const fn = e.callee.name;
-        if (!ELEMENTWISE.has(fn) && fn !== 'concat' && fn !== 'softmax' && !options.has(fn)) {
+        if (!ELEMENTWISE.has(fn) && !CELL_FUNCTIONS.includes(fn) && !options.has(fn)) {
           diags.report('RNN2004', e.callee.span, `unknown function \`${fn}\` in a cell`, {
-            hint: didYouMean(fn, [...ELEMENTWISE.keys(), 'concat', 'softmax', ...options.keys()]) ?? `cells can use ${[...ELEMENTWISE.keys()].join(', ')}, concat, softmax`,
+            hint: didYouMean(fn, [...ELEMENTWISE.keys(), ...CELL_FUNCTIONS, ...options.keys()]) ?? `cells can use ${[...ELEMENTWISE.keys()].join(', ')}, ${CELL_FUNCTIONS.join(', ')}`,
           });
+        }
+        if (fn === 'attend') {
+          const mem = checkAttendCall(e, inputs, diags);
+          if (mem) memoryReads.add(mem);
+          return 'skip-kind';
         }
         return;
       }
@@ -128,8 +146,11 @@ export function analyzeCell(decl: CellDecl, diags: DiagnosticCollector): CellInf
       }
       if (options.has(n)) return;
       if (inputs.has(n)) {
-        if (!e.index) diags.report('RNN4005', e.span, `input \`${n}\` is a sequence: write \`${n}[t]\``);
-        else if (e.index.offset !== 0) diags.report('RNN4003', e.index.span, `inputs can only be read at [t]`);
+        const reads = inputReads.get(n) ?? {};
+        inputReads.set(n, reads);
+        if (!e.index) reads.whole ??= e;
+        else if (e.index.offset !== 0) diags.report('RNN4003', e.index.span, `inputs can only be read at [t] (per step) or without an index (one value for the whole run)`);
+        else reads.step ??= e;
         return;
       }
       if (equations.has(n)) {
@@ -163,6 +184,32 @@ export function analyzeCell(decl: CellDecl, diags: DiagnosticCollector): CellInf
     deps.set(name, sameStep);
   }
 
+  const constInputs = new Set<string>();
+  for (const i of decl.inputs) {
+    const n = i.name.name;
+    const reads = inputReads.get(n);
+    if (reads?.step && reads.whole) {
+      diags.report('RNN4005', reads.whole.span, `input \`${n}\` is read per step (\`${n}[t]\`) and as a whole (\`${n}\`)`, {
+        notes: [{ message: `read at [t] here`, span: reads.step.span }],
+        hint: `write \`${n}[t]\` for its value at each step; an input read without [t] is one value per example for the whole run`,
+      });
+      continue;
+    }
+    const memory = i.shape.dims.length === 2;
+    if (reads?.whole || memory) constInputs.add(n);
+    if (memory && reads?.step) {
+      diags.report('RNN4003', reads.step.span, `\`${n}\` is a memory [L, D]: it has no [t]; \`attend(query, ${n}, kind)\` reads it`);
+    }
+    if (memory) {
+      const other = [...walkNames(equations, n)].find((r) => !r.index && !memoryReads.has(r));
+      if (other) {
+        diags.report('RNN2005', other.span, `\`${n}\` is a memory [L, D]: only \`attend(query, ${n}, kind)\` reads it`, {
+          hint: 'attend gives one vector per step: the rows of the memory weighted by attention',
+        });
+      }
+    }
+  }
+
   for (const p of params) {
     if (!usedParams.has(p.name)) {
       diags.report('RNN2003', p.span, `parameter \`${p.name}\` is never used`, { hint: 'remove it, or use it in an equation' });
@@ -181,7 +228,59 @@ export function analyzeCell(decl: CellDecl, diags: DiagnosticCollector): CellInf
   const states = [...equations.keys()].filter((n) => stateReads.has(n));
   const firstState = [...stateReads.values()][0];
   const direction = firstState ? (firstState.index!.offset < 0 ? -1 : 1) : 0;
-  return { decl, params, options, equations, order, states, direction };
+  return { decl, params, options, equations, order, states, direction, constInputs };
+}
+
+/** Every read of the name `n` in the equations (attend's kind arguments are not reads). */
+function* walkNames(equations: ReadonlyMap<string, Equation>, n: string): Generator<NameRef> {
+  const found: NameRef[] = [];
+  for (const eq of equations.values()) {
+    walkExpr(eq.value, (e) => {
+      if (e.kind === 'NameRef' && e.name.name === n) found.push(e);
+      return e.kind === 'Call' && e.callee.name === 'attend' ? 'skip-kind' : undefined;
+    });
+  }
+  yield* found;
+}
+
+/**
+ * `attend(query, memory, kind, scaled = 1, size = A)`: the memory must be a
+ * cell input of shape [L, D], the kind one of ATTENTION_KINDS. Returns the
+ * memory's read.
+ */
+function checkAttendCall(call: Call, inputs: ReadonlyMap<string, TypedName>, diags: DiagnosticCollector): NameRef | undefined {
+  const form = 'attend(query, memory, kind), kind one of additive, dot, general';
+  const positional = call.args.filter((a) => !a.name);
+  for (const a of call.args) {
+    if (a.name && a.name.name !== 'scaled' && a.name.name !== 'size') {
+      diags.report('RNN2005', a.span, `\`attend\` has no argument named \`${a.name.name}\``, { hint: `it is called as ${form}, with \`scaled = 1\` or \`size = A\` after` });
+    }
+  }
+  if (positional.length !== 3 || call.args.slice(0, 3).some((a) => a.name)) {
+    diags.report('RNN2005', call.span, `\`attend\` takes a query, a memory and a kind, got ${positional.length} argument${positional.length === 1 ? '' : 's'}`, { hint: `write ${form}` });
+    return undefined;
+  }
+  const kind = positional[2]!.value;
+  if (kind.kind !== 'NameRef' || kind.index || !(ATTENTION_KINDS as readonly string[]).includes(kind.name.name)) {
+    const got = kind.kind === 'NameRef' ? kind.name.name : '';
+    diags.report('RNN2005', kind.span, `the kind of attention is one of ${ATTENTION_KINDS.join(', ')}`, {
+      ...(got ? { hint: didYouMean(got, ATTENTION_KINDS) ?? `additive is Bahdanau's; dot and general are Luong's` } : {}),
+    });
+  }
+  const mem = positional[1]!.value;
+  const memInput = mem.kind === 'NameRef' ? inputs.get(mem.name.name) : undefined;
+  if (mem.kind !== 'NameRef' || mem.index || !memInput || memInput.shape.dims.length !== 2) {
+    diags.report('RNN2005', mem.span, 'the memory of `attend` is an input of the cell declared [L, D], read without [t]', {
+      hint: 'declare it in the cell\'s inputs, e.g. `cell dec(x: [X], mem: [L, D])`, and pass the sequence (or per-example matrix) to attend over',
+    });
+    return undefined;
+  }
+  for (const a of call.args) {
+    if (a.name?.name === 'scaled' || a.name?.name === 'size') {
+      if (numberOf(a.value) === undefined) diags.report('RNN2005', a.value.span, `\`${a.name.name}\` must be a number`);
+    }
+  }
+  return mem;
 }
 
 function indexText(v: string, off: number): string {
@@ -217,8 +316,12 @@ function topoOrder(
   return ok ? order : undefined;
 }
 
-export function walkExpr(e: Expr, fn: (e: Expr) => void): void {
-  fn(e);
+/**
+ * Visits e and its parts. `fn` returning 'skip-kind' on a call leaves out its
+ * third positional argument (the kind of `attend`, a name that is no value).
+ */
+export function walkExpr(e: Expr, fn: (e: Expr) => void | 'skip-kind'): void {
+  const r = fn(e);
   switch (e.kind) {
     case 'Binary':
       walkExpr(e.left, fn);
@@ -227,9 +330,11 @@ export function walkExpr(e: Expr, fn: (e: Expr) => void): void {
     case 'Unary':
       walkExpr(e.operand, fn);
       break;
-    case 'Call':
-      for (const a of e.args) walkExpr(a.value, fn);
+    case 'Call': {
+      const kindArg = r === 'skip-kind' ? e.args.filter((a) => !a.name)[2] : undefined;
+      for (const a of e.args) if (a !== kindArg) walkExpr(a.value, fn);
       break;
+    }
     default:
       break;
   }
@@ -242,6 +347,8 @@ export interface CellApplication {
   /** The instance name: parameters are `<instance>.<param>`. */
   readonly instance: string;
   readonly inputs: readonly Val[]; // sequences
+  /** Where each argument is written, for errors about it. */
+  readonly argSpans?: readonly Span[];
   readonly bindings: readonly Binding[];
   /** The model's dimensions, used for cell dimensions no binding gives. */
   readonly modelDims: ReadonlyMap<string, Dim>;
@@ -270,6 +377,12 @@ export function applyCell(
   if (app.inputs.length !== decl.inputs.length) {
     diags.fail('RNN2005', app.span, `cell \`${cellName}\` takes ${decl.inputs.length} input(s), got ${app.inputs.length}`);
   }
+
+  // What each input receives: a sequence read per step, or one value per
+  // example. A memory [L, D] may also be a sequence of [D] vectors: its steps
+  // become the L rows (batch-major), and padded steps get no attention.
+  const args = decl.inputs.map((inp, k) => argumentOf(mb, diags, app, info, inp, app.inputs[k]!, app.argSpans?.[k] ?? app.span));
+  const argShapes = args.map((a) => a.shape);
 
   // Dimensions: `with` bindings, then unification with the argument shapes, then local `dim`, then the model's.
   const dims = new Map<string, Dim>();
@@ -315,7 +428,7 @@ export function applyCell(
   }
   decl.inputs.forEach((inp, k) => {
     const arg = app.inputs[k]!;
-    const argShape = userShape(mb, arg);
+    const argShape = argShapes[k]!;
     const want = inp.shape.dims;
     if (want.length !== argShape.length) {
       diags.fail('RNN3001', app.span, `cell \`${cellName}\` wants \`${inp.name.name}\` of rank ${want.length}, got ${showShape(argShape)}`, {
@@ -342,7 +455,7 @@ export function applyCell(
     }
   }
   decl.inputs.forEach((inp, k) => {
-    const argShape = userShape(mb, app.inputs[k]!);
+    const argShape = argShapes[k]!;
     const want = inp.shape.dims.map((d) => evalDim(d, dims, diags));
     if (want.some((d, i) => d !== argShape[i])) {
       diags.fail('RNN3001', app.span, `shape mismatch: cell \`${cellName}\` wants \`${inp.name.name}\` ${showShape(want)}, got ${showShape(argShape)}`, {
@@ -364,20 +477,40 @@ export function applyCell(
   const paramValues = params.map(makeParam);
 
   // State shapes: declared outputs, else inferred from the equations.
-  const stateShapes = inferStateShapes(info, dims, params, app.inputs.map((a) => userShape(mb, a)), diags);
+  const stateShapes = inferStateShapes(info, dims, params, argShapes, diags);
 
   // The scan body.
   const bb = new GraphBuilder();
   const carryIn = info.states.map((s) => bb.input({ shape: ['B', ...stateShapes.get(s)!], dtype: 'f32' }, 'arg', s));
-  const xIn = decl.inputs.map((inp, k) =>
-    bb.input({ shape: ['B', ...userShape(mb, app.inputs[k]!)], dtype: 'f32' }, 'arg', `${inp.name.name}_t`),
-  );
+  const stepArgs = args.filter((a) => !a.whole);
+  const constArgs = args.filter((a) => a.whole);
+  const xIn = stepArgs.map((a) => bb.input({ shape: ['B', ...a.shape], dtype: 'f32' }, 'arg', `${a.name}_t`));
   const mIn = bb.input({ shape: ['B', 1], dtype: 'f32' }, 'arg', 'mask_t');
+  const cIn = constArgs.map((a) => bb.input({ shape: ['B', ...a.shape], dtype: 'f32' }, 'arg', a.name));
+  const maskedArgs = constArgs.filter((a) => a.mask !== undefined);
+  const cMaskIn = maskedArgs.map((a) => bb.input({ shape: ['B', a.shape[0]!], dtype: 'f32' }, 'arg', `${a.name}_mask`));
   const pIn = params.map((p, k) => bb.input({ shape: p.shape, dtype: 'f32' }, 'arg', info.params[k]!.name));
+  // Parameters a call creates (attend's weights), named <instance>.<equation>.<weight>: body inputs after the declared ones.
+  const implicitParams: ParamSpec[] = [];
+  const implicitValues: ValueId[] = [];
+  const implicitParam = (eqName: string, short: string, shape: readonly Dim[], init: InitSpec, span: Span): ValueId => {
+    const spec: ParamSpec = { name: `${instance}.${eqName}.${short}`, shape, init, span };
+    implicitParams.push(spec);
+    implicitValues.push(makeParam(spec));
+    return bb.input({ shape, dtype: 'f32' }, 'arg', `${eqName}.${short}`);
+  };
+  const memories = new Map<string, { v: ValueId; shape: readonly Dim[]; mask?: ValueId }>();
   const ops = new ValueOps(bb, diags);
   const env = new Map<string, Val>();
   const prev = new Map<string, Val>();
-  decl.inputs.forEach((inp, k) => env.set(inp.name.name, { v: xIn[k]!, layout: 'step', origin: inp.shape.span, what: `input \`${inp.name.name}\`` }));
+  stepArgs.forEach((a, k) => env.set(a.name, { v: xIn[k]!, layout: 'step', origin: a.origin, what: `input \`${a.name}\`` }));
+  constArgs.forEach((a, k) => {
+    if (a.shape.length === 2) {
+      const m = maskedArgs.indexOf(a);
+      memories.set(a.name, { v: cIn[k]!, shape: a.shape, ...(m >= 0 ? { mask: cMaskIn[m]! } : {}) });
+    } else env.set(a.name, { v: cIn[k]!, layout: 'step', origin: a.origin, what: `input \`${a.name}\`` });
+  });
+  let eqName = '';
   info.states.forEach((s, k) => prev.set(s, { v: carryIn[k]!, layout: 'step', origin: info.equations.get(s)!.target.span, what: `\`${s}[t-1]\`` }));
   info.params.forEach((p, k) => env.set(p.name, { v: pIn[k]!, layout: 'param', origin: p.decl.shape.span, what: `parameter \`${p.name}\`` }));
 
@@ -414,6 +547,7 @@ export function applyCell(
           }
           fn = opt.name.name;
         }
+        if (fn === 'attend') return lowerAttend(e);
         checkBuiltinArgs({ ...e, callee: { ...e.callee, name: fn } }, diags);
         if (fn === 'concat') return ops.concat(e.args.map((a) => lowerExpr(a.value)), e.span);
         if (fn === 'softmax') {
@@ -437,8 +571,73 @@ export function applyCell(
     }
   };
 
+  /**
+   * attend(query, mem, kind): scores of the memory rows against the query,
+   * softmax over the rows (padded rows get exactly zero weight: their score
+   * is lowered by 1e9 first), and the context, the rows weighted by it.
+   *   dot      s_l = m_l . q                  (q of the memory's width D)
+   *   general  s_l = m_l . (W q)              W: [D, Q]
+   *   additive s_l = v . tanh(W_m m_l + W_q q) W_m: [A, D], W_q: [A, Q], v: [A]
+   * `scaled = 1` divides dot and general scores by sqrt(D).
+   */
+  const lowerAttend = (e: Call): Val => {
+    const pos = e.args.filter((a) => !a.name);
+    const named = (k: string): number | undefined => {
+      const a = e.args.find((x) => x.name?.name === k);
+      return a ? numberOf(a.value) : undefined;
+    };
+    const q = lowerExpr(pos[0]!.value);
+    ops.requireFloat(q, 'attend');
+    const qs = userShape(bb, q);
+    if (qs.length !== 1) {
+      diags.fail('RNN3001', pos[0]!.span, `the query of \`attend\` is a vector, got ${showShape(qs)}`, { notes: [ops.noteFor(q)] });
+    }
+    const qv = q.layout === 'step' ? q.v : broadcastTo(bb, q, qs, mIn);
+    const memName = (pos[1]!.value as NameRef).name.name;
+    const mem = memories.get(memName)!;
+    const [L, D] = mem.shape as [Dim, Dim];
+    const Q = qs[0]!;
+    const kind = (pos[2]!.value as NameRef).name.name;
+    const scaled = named('scaled') ?? 0;
+    if (scaled !== 0 && scaled !== 1) diags.fail('RNN2005', e.span, '`scaled` is 0 or 1');
+    const size = named('size');
+    if (size !== undefined && kind !== 'additive') diags.fail('RNN2005', e.span, '`size` is the hidden size of additive attention; dot and general have none');
+    if (scaled === 1 && kind === 'additive') diags.fail('RNN2005', e.span, '`scaled` applies to dot and general attention', { hint: 'additive attention learns its own scale (its vector v)' });
+    const glorot: InitSpec = { kind: 'glorot', args: {}, positional: [] };
+    const rows = (query: ValueId): ValueId =>
+      bb.op('squeeze_last', [bb.op('sum_to', [bb.op('mul', [mem.v, bb.op('insert_axis', [query], { axis: 1 })])], { shape: ['B', L, 1] })]);
+    let scores: ValueId;
+    if (kind === 'dot') {
+      if (Q !== D) {
+        diags.fail('RNN3001', e.span, `dot attention needs a query as wide as the memory: ${showShape([Q])} against rows of ${showShape([D])}`, {
+          notes: [ops.noteFor(q)],
+          hint: 'use `general` (a learned [D, Q] product) or `additive` attention for different widths',
+        });
+      }
+      scores = rows(qv);
+    } else if (kind === 'general') {
+      scores = rows(bb.op('linear', [qv, implicitParam(eqName, 'W', [D, Q], glorot, e.span)]));
+    } else {
+      const A: Dim = size === undefined ? Q : (evalDim({ kind: 'DimNum', value: size, span: e.span }, new Map(), diags) as number);
+      const Wm = implicitParam(eqName, 'W_m', [A, D], glorot, e.span);
+      const Wq = implicitParam(eqName, 'W_q', [A, Q], glorot, e.span);
+      const v = implicitParam(eqName, 'v', [A], glorot, e.span);
+      const hidden = bb.op('tanh', [bb.op('add', [bb.op('linear', [mem.v, Wm]), bb.op('insert_axis', [bb.op('linear', [qv, Wq])], { axis: 1 })])]);
+      scores = bb.op('squeeze_last', [bb.op('sum_to', [bb.op('mul', [hidden, v])], { shape: ['B', L, 1] })]);
+    }
+    if (scaled === 1) {
+      if (typeof D !== 'number') diags.fail('RNN3003', e.span, `scaled attention needs the memory's width known here, not \`${D}\``);
+      scores = bb.op('mul', [scores, bb.constant(1 / Math.sqrt(D))]);
+    }
+    if (mem.mask !== undefined) scores = bb.op('sub', [scores, bb.op('mul', [bb.op('sub', [bb.constant(1), mem.mask]), bb.constant(1e9)])]);
+    const alpha = bb.op('softmax', [scores]);
+    const context = bb.op('drop_axis', [bb.op('sum_to', [bb.op('mul', [bb.op('expand_last', [alpha]), mem.v])], { shape: ['B', 1, D] })], { axis: 1 });
+    return { v: context, layout: 'step', origin: e.span, what: 'attend(...)' };
+  };
+
   for (const name of info.order) {
     const eq = info.equations.get(name)!;
+    eqName = name;
     bb.source = source(eq.span);
     const val = lowerExpr(eq.value);
     const got = userShape(bb, val);
@@ -446,14 +645,14 @@ export function applyCell(
     let v = val.v;
     if (want && !sameDims(got, want)) {
       if (val.layout === 'scalar' || val.layout === 'param') {
-        v = broadcastTo(bb, val, want, carryIn[0] ?? xIn[0]!);
+        v = broadcastTo(bb, val, want, carryIn[0] ?? xIn[0] ?? mIn);
       } else {
         diags.fail('RNN3001', eq.value.span, `shape mismatch: \`${name}[t]\` is ${showShape(want)} but this is ${showShape(got)}`, {
           notes: [ops.noteFor(val), { message: `\`${name}\` is ${showShape(want)} (declared or implied by its use)`, span: eq.target.span }],
         });
       }
     } else if (val.layout === 'scalar' || val.layout === 'param') {
-      v = broadcastTo(bb, val, got, carryIn[0] ?? xIn[0]!);
+      v = broadcastTo(bb, val, got, carryIn[0] ?? xIn[0] ?? mIn);
     }
     env.set(name, { v, layout: 'step', origin: eq.target.span, what: `\`${name}[t]\`` });
   }
@@ -476,8 +675,8 @@ export function applyCell(
   );
   const outs = mb.emit(
     'scan',
-    [...init, ...app.inputs.map((a) => a.v), app.mask, ...paramValues],
-    { nCarry: init.length, nXs: app.inputs.length + 1, reverse },
+    [...init, ...stepArgs.map((a) => a.v), app.mask, ...constArgs.map((a) => a.v), ...maskedArgs.map((a) => a.mask!), ...paramValues, ...implicitValues],
+    { nCarry: init.length, nXs: stepArgs.length + 1, reverse },
     { body, source: source(app.span) },
   );
   info.states.forEach((s, k) => mb.output(outs[k]!, 'state', `${instance}.${s}`));
@@ -485,8 +684,40 @@ export function applyCell(
   mb.rename(ys, instance);
   return {
     output: { v: ys, layout: 'seq', origin: app.span, what: `\`${instance}\`` },
-    params,
+    params: [...params, ...implicitParams],
   };
+}
+
+interface CellArgument {
+  readonly name: string;
+  /** What the scan receives: [T, B, ...shape] per step, or [B, ...shape] for the whole run. */
+  readonly v: ValueId;
+  readonly shape: readonly Dim[];
+  readonly whole: boolean;
+  /** [B, L]: which rows of a memory made from a sequence are real steps. */
+  readonly mask?: ValueId;
+  readonly origin: Span;
+}
+
+/** An argument as the cell's input `inp` reads it (CellInfo.constInputs: without [t]). */
+function argumentOf(mb: GraphBuilder, diags: DiagnosticCollector, app: CellApplication, info: CellInfo, inp: TypedName, arg: Val, at: Span): CellArgument {
+  const name = inp.name.name;
+  const cellName = info.decl.name.name;
+  const shape = userShape(mb, arg);
+  if (!info.constInputs.has(name)) {
+    if (arg.layout !== 'seq') diags.fail('RNN3005', at, `cell \`${cellName}\` reads \`${name}[t]\` per step, but ${arg.what} is not a sequence`);
+    return { name, v: arg.v, shape, whole: false, origin: inp.shape.span };
+  }
+  const rank = inp.shape.dims.length;
+  if (arg.layout === 'example') return { name, v: arg.v, shape, whole: true, origin: inp.shape.span };
+  if (arg.layout === 'seq' && rank === 2 && shape.length === 1) {
+    // A sequence as a memory: [T, B, D] -> [B, T, D]; its mask [T, B, 1] -> [B, T].
+    const mask = mb.op('swap_lead', [mb.op('squeeze_last', [app.mask])]);
+    return { name, v: mb.op('swap_lead', [arg.v]), shape: [mb.type(arg.v).shape[0]!, ...shape], whole: true, mask, origin: inp.shape.span };
+  }
+  return diags.fail('RNN3005', at, `cell \`${cellName}\` reads \`${name}\` as one value per example (no [t]), but ${arg.what} is ${arg.layout === 'seq' ? 'a sequence' : 'not data'}`, {
+    hint: rank === 2 ? `a memory [L, D] takes a sequence of [D] vectors or a per-example [L, D] matrix` : `read it per step as \`${name}[t]\`, or pass a per-example value such as last(h)`,
+  });
 }
 
 function sameDims(a: readonly Dim[], b: readonly Dim[]): boolean {
@@ -563,6 +794,11 @@ function inferStateShapes(
       }
       case 'Call': {
         const args = e.args.map((a) => shapeOf(a.value));
+        if (e.callee.name === 'attend') {
+          const mem = e.args.filter((a) => !a.name)[1]?.value;
+          const ms = mem?.kind === 'NameRef' ? inputShape.get(mem.name.name) : undefined;
+          return ms && ms.length === 2 ? [ms[1]!] : null;
+        }
         if (e.callee.name === 'concat') {
           if (args.some((a) => !a || a.length !== 1)) return null;
           let total: Dim = 0;

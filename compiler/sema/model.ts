@@ -47,8 +47,13 @@ export interface LoweredModel {
   readonly lossPer: 'step' | 'example';
   /** The name of the prediction output (the loss's first argument). */
   readonly output: string;
-  /** True when some recurrence runs backwards in time (truncated BPTT cannot be used). */
-  readonly hasBackward: boolean;
+  /**
+   * Why a step of the model depends on later steps of its input, when it
+   * does: a recurrence running backwards, or attention over a whole sequence.
+   * Such a model needs each sequence whole: no truncated BPTT, no streaming,
+   * no generation one token at a time.
+   */
+  readonly readsAhead: string | undefined;
   readonly span: Span;
 }
 
@@ -132,7 +137,7 @@ export function lowerModel(
   const last = b.input({ shape: ['T', 'B'], dtype: 'f32' }, 'data', 'last');
   const mask3 = b.op('expand_last', [mask]);
 
-  let hasBackward = false;
+  let readsAhead: string | undefined;
   const failed = new Set<string>();
   let lossSeen: Span | undefined;
   let lossInfo: { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string; per: 'step' | 'example' } | undefined;
@@ -205,12 +210,12 @@ export function lowerModel(
     };
 
     /** The sequences a cell is applied to, and whether `reverse` marks them. */
-    const cellArgs = (call: Call): { args: Val[]; reversed: boolean } => {
+    const cellArgs = (call: Call): { args: Val[]; reversed: boolean; spans: Span[] } => {
       const info = cells.get(call.callee.name)!;
       let reversed = false;
       // The sizes `with` binds: the dimension names of the cell's outputs (`H` of `-> h: [H]`).
       const sizeNames = [...new Set(info.decl.outputs.flatMap((o) => o.shape.dims.flatMap((d) => (d.kind === 'DimName' ? [d.name] : []))))];
-      const args = call.args.map((a) => {
+      const args = call.args.map((a, k) => {
         let ex = a.value;
         // A size given as an argument (`lstm(e, 64)`, `lstm(e, H = 64)`): sizes go in `with`.
         const n = numberOf(ex);
@@ -225,7 +230,9 @@ export function lowerModel(
           ex = ex.operand;
         }
         const v = lowerExpr(ex, call.callee.name);
-        if (v.layout !== 'seq') {
+        const inp = info.decl.inputs[k];
+        // An input the cell reads without [t] takes one value per example (sema/cell.ts argumentOf checks it).
+        if (v.layout !== 'seq' && !(inp && info.constInputs.has(inp.name.name))) {
           diags.fail('RNN3005', a.span, `cell \`${info.decl.name.name}\` runs over a sequence, but ${v.what} is not one`);
         }
         if (v.vocab !== undefined) {
@@ -235,7 +242,7 @@ export function lowerModel(
         }
         return v;
       });
-      return { args, reversed };
+      return { args, reversed, spans: call.args.map((a) => a.span) };
     };
 
     const applyCall = (call: Call, flip: boolean, instance: string, lowered = cellArgs(call)): Val => {
@@ -245,11 +252,14 @@ export function lowerModel(
       const applied = applyCell(
         b,
         diags,
-        { info, instance, inputs: lowered.args, bindings: eq.bindings, modelDims: dims, flip: reversed, span: call.span, mask: mask3 },
+        { info, instance, inputs: lowered.args, argSpans: lowered.spans, bindings: eq.bindings, modelDims: dims, flip: reversed, span: call.span, mask: mask3 },
         makeParam,
         source,
       );
-      if ((info.direction === 1) !== reversed) hasBackward = true;
+      if ((info.direction === 1) !== reversed) readsAhead ??= `it runs cell \`${info.decl.name.name}\` backwards in time`;
+      if (lowered.args.some((a, k) => a.layout === 'seq' && info.constInputs.has(info.decl.inputs[k]!.name.name))) {
+        readsAhead ??= `cell \`${info.decl.name.name}\` attends over a whole sequence`;
+      }
       return applied.output;
     };
 
@@ -411,7 +421,7 @@ export function lowerModel(
     loss: lossInfo.kind,
     lossPer: lossInfo.per,
     output: lossInfo.output,
-    hasBackward,
+    readsAhead,
     span: decl.span,
   };
 }

@@ -172,6 +172,22 @@ const ownKernels: Record<KernelOp, RefKernel> = {
   },
   expand_last: ([x]) => ({ shape: [...x!.shape, 1], data: x!.data, dtype: x!.dtype }),
   squeeze_last: ([x]) => ({ shape: x!.shape.slice(0, -1), data: x!.data, dtype: x!.dtype }),
+  insert_axis: ([x], attrs) => {
+    const axis = attrs['axis'] as number;
+    return { shape: [...x!.shape.slice(0, axis), 1, ...x!.shape.slice(axis)], data: x!.data, dtype: x!.dtype };
+  },
+  drop_axis: ([x], attrs) => {
+    const axis = attrs['axis'] as number;
+    return { shape: [...x!.shape.slice(0, axis), ...x!.shape.slice(axis + 1)], data: x!.data, dtype: x!.dtype };
+  },
+  swap_lead: ([x]) => {
+    const [a, b] = [x!.shape[0]!, x!.shape[1]!];
+    const inner = x!.data.length / Math.max(1, a * b);
+    const out = new Float64Array(x!.data.length);
+    for (let i = 0; i < a; i++)
+      for (let j = 0; j < b; j++) out.set(x!.data.subarray((i * b + j) * inner, (i * b + j + 1) * inner), (j * a + i) * inner);
+    return { shape: [b, a, ...x!.shape.slice(2)], data: out, dtype: x!.dtype };
+  },
   gather: ([table, ids]) => {
     const [v, e] = [table!.shape[0]!, table!.shape[1]!];
     const out = new Float64Array(ids!.data.length * e);

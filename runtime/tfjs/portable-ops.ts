@@ -172,6 +172,11 @@ export function padLast(x: tf.Tensor, before: number, after: number): tf.Tensor 
   return tf.pad(x, x.shape.map((_, i): [number, number] => (i === x.rank - 1 ? [before, after] : [0, 0])));
 }
 
+/** The first two axes swapped: time-major [T, B, ...] <-> batch-major [B, T, ...]. */
+export function swapLead(x: tf.Tensor): tf.Tensor {
+  return tf.transpose(x, [1, 0, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 2)]);
+}
+
 export function squeezeLast(x: tf.Tensor): tf.Tensor {
   return tf.squeeze(x, [x.rank - 1]);
 }

@@ -34,8 +34,8 @@ export function checkLanguageModel(session: TrainingSession): void {
       `model ${m.name} is not a language model: sampling and scoring need one input seq<token[V]> and a cross_entropy loss over the next token`,
     );
   }
-  if (m.hasBackward) {
-    throw new RuntimeUserError(`model ${m.name} reads the future (a backward recurrence), so it cannot generate text one token at a time`);
+  if (m.readsAhead) {
+    throw new RuntimeUserError(`model ${m.name} reads the future (${m.readsAhead}), so it cannot generate text one token at a time`);
   }
 }
 

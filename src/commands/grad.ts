@@ -60,8 +60,8 @@ export async function gradCommand(file: string, opts: GradOptions): Promise<numb
   };
   const config = opts.bptt ? { ...trained, bptt: opts.bptt } : trained;
   const batch = parseBatchJson(readSource(opts.batch), opts.batch, model);
-  if (config.bptt.kind === 'truncated' && model.hasBackward) {
-    throw new CliError(`model ${model.name} runs a cell backwards in time, so it has no truncated-BPTT gradients: use --bptt full`);
+  if (config.bptt.kind === 'truncated' && model.readsAhead) {
+    throw new CliError(`model ${model.name} has no truncated-BPTT gradients (${model.readsAhead}): use --bptt full`);
   }
   const graphs = trainingGraphs(model, config.bptt.kind === 'truncated');
   let entries: { loss: number; grads: Record<string, TensorOut> }[];

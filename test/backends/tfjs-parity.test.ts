@@ -4,7 +4,7 @@
 // truncated graph, whose gate tf.grads cannot see, against the reference's
 // symbolic gradients instead, and tf.grads is shown to differ there when a
 // gate is 0; (c) the symbolic gradients on tfjs against the reference's.
-import { bidirectionalTagger, manyToOneGru, tokenLm } from '../helpers/programs.js';
+import { attentionTagger, bidirectionalTagger, manyToOneGru, tokenLm } from '../helpers/programs.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // tf.grads needs the gradient functions, which tfjs-core registers only on request.
@@ -25,6 +25,8 @@ const MODELS: Record<string, string> = {
   'rnn (relu)': tokenLm('h = rnn(e) with H, act = relu'),
   'bidirectional pair': bidirectionalTagger('gru'),
   'many-to-one mse': manyToOneGru(),
+  'attention (additive)': attentionTagger('attend(h[t-1], mem, additive)'),
+  'attention (dot, scaled)': attentionTagger('attend(h[t-1], mem, dot, scaled = 1)'),
 };
 
 const TRUNCATED = tokenLm('h = lstm(e) with H');

@@ -6,7 +6,7 @@
 // training steps as TrainingSession, within 1e-5 relative to each tensor's
 // scale. Emitted files go to test/.generated/ (git-ignored) so that
 // @tensorflow/tfjs-core resolves from them.
-import { bidirectionalTagger, manyToOneGru, tokenLm as lm } from '../helpers/programs.js';
+import { attentionTagger, bidirectionalTagger, manyToOneGru, tokenLm as lm } from '../helpers/programs.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -179,6 +179,27 @@ const CASES: Record<string, Case> = {
   dense_forward_only: { text: DENSE_REGRESSOR, target: 'forward' },
   stateless_cell_sgd: { text: STATELESS_CELL, trainSteps: true },
   no_params_adam_clipnorm: { text: NO_PARAMS, trainSteps: true },
+  attention_additive_adam: { text: attentionTagger('attend(h[t-1], mem, additive)') + '\ntrain m { optimizer adam(lr = 0.05) }', trainSteps: true },
+  attention_dot_scaled_feature_map: {
+    text: `
+cell att(x: [X], mem: [L, D]) -> h: [H] {
+  param W: [H, X]
+  param U: [H, H]
+  param C: [H, D]
+  c[t] = attend(h[t-1], mem, general, scaled = 1)
+  h[t] = tanh(W @ x[t] + U @ h[t-1] + C @ c[t])
+}
+model m {
+  dim H = 4
+  input x: seq<[2]>
+  input img: [6, 3]
+  target y: seq<[1]>
+  d = att(x, img) with H
+  loss = mse(dense(d, 1), y)
+}
+train m { optimizer sgd(lr = 0.1) }`,
+    trainSteps: true,
+  },
 };
 
 // Every model of every example, with small sizes for the dimensions the data fixes.
@@ -367,7 +388,7 @@ async function parity(mod: Emitted, out: Compiled, c: Case): Promise<Record<stri
   mod.disposeState(fw.state);
 
   // A backward recurrence cannot stream: it needs the end of the sequence first.
-  if (c.unroll === undefined && !model.hasBackward && model.inputs.every((s) => s.type.kind === 'tokens' || s.type.kind === 'vectors') && T >= 2) {
+  if (c.unroll === undefined && !model.readsAhead && model.inputs.every((s) => s.type.kind === 'tokens' || s.type.kind === 'vectors') && T >= 2) {
     // Streaming: two chunks with the state carried equal one pass (all sequences full length).
     const full = Object.fromEntries(Object.entries(toTensors(model, json, 'inputs')));
     const cut = Math.floor(T / 2);

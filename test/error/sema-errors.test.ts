@@ -400,12 +400,14 @@ describe('recurrence (RNN4xxx)', () => {
     expectDiag(check(text), 'RNN4004', text, '«s»: [H]');
   });
 
-  test('RNN4005', 'an input read without [t]', () => {
+  test('RNN3005', 'an input read without [t] (one value per example) given a sequence', () => {
     const text = `cell c(x: [X]) -> h: [H] {
   param U: [H, X]
   h[t] = tanh(U @ x)
-}`;
-    expectDiag(check(text), 'RNN4005', text, 'U @ «x»)');
+}
+${useC}`;
+    const d = expectDiag(check(text), 'RNN3005', text, 'c(«x»)');
+    expect(d.hint).toBe('read it per step as `x[t]`, or pass a per-example value such as last(h)');
   });
 });
 
@@ -537,6 +539,96 @@ describe('golden renderings', () => {
       await expect(renderDiagnostics(ds, new Map([[FILE, text]]))).toMatchFileSnapshot(join(goldenDir, `${name}.txt`));
     });
   }
+});
+
+describe('attention and inputs read whole (attend)', () => {
+  const cell = (eq: string, sig = 'x: [X], mem: [L, D]') => `cell c(${sig}) -> h: [H] {
+  param W: [H, X]
+  param C: [H, D]
+  c[t] = ${eq}
+  h[t] = tanh(W @ x[t] + C @ c[t])
+}
+`;
+  const model = (args: string, extra = '') => `model m {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[3]>
+${extra}  h = c(${args}) with H
+  loss = mse(h, y)
+}`;
+
+  test('RNN2005', 'an unknown kind of attention, with a suggestion', () => {
+    const text = cell('attend(h[t-1], mem, additiv)') + model('x, x');
+    const d = expectDiag(check(text), 'RNN2005', text, 'additiv');
+    expect(d.message).toContain('additive, dot, general');
+    expect(d.hint).toBe('did you mean `additive`?');
+  });
+
+  test('RNN2005', 'attend over something that is not a memory input', () => {
+    const text = cell('attend(h[t-1], W, dot)') + model('x, x');
+    const d = expectDiag(check(text), 'RNN2005', text, 'h[t-1], «W», dot');
+    expect(d.message).toContain('[L, D]');
+  });
+
+  test('RNN2005', 'a memory read other than by attend', () => {
+    const text = cell('tanh(mem)') + model('x, x');
+    const d = expectDiag(check(text), 'RNN2005', text, 'tanh(«mem»)');
+    expect(d.message).toContain('only `attend(query, mem, kind)` reads it');
+  });
+
+  test('RNN2005', '`scaled` on additive attention', () => {
+    const text = cell('attend(h[t-1], mem, additive, scaled = 1)') + model('x, x');
+    const d = expectDiag(check(text), 'RNN2005', text, 'attend(h[t-1], mem, additive, scaled = 1)');
+    expect(d.hint).toContain('learns its own scale');
+  });
+
+  test('RNN3001', 'dot attention with a query narrower than the memory', () => {
+    const text = cell('attend(h[t-1], mem, dot)') + model('x, e', '  e = dense(x, 5)\n');
+    const d = expectDiag(check(text), 'RNN3001', text, 'attend(h[t-1], mem, dot)');
+    expect(d.message).toBe('dot attention needs a query as wide as the memory: [3] against rows of [5]');
+    expect(d.hint).toContain('general');
+  });
+
+  test('RNN4005', 'an input read both per step and whole', () => {
+    const text = `cell c(x: [X]) -> h: [H] {
+  param W: [H, X]
+  h[t] = tanh(W @ x[t] + x)
+}
+${useC}`;
+    const d = expectDiag(check(text), 'RNN4005', text, '+ «x»');
+    expect(d.notes[0]!.message).toBe('read at [t] here');
+  });
+
+  test('RNN3005', 'a per-step sequence passed where the cell reads one value per example', () => {
+    const text = `cell c(x: [X], s: [S]) -> h: [H] {
+  param W: [H, X]
+  param Z: [H, S]
+  h[t] = tanh(W @ x[t] + Z @ s)
+}
+${useC.replace('c(x)', 'c(x, x)')}`;
+    const d = expectDiag(check(text), 'RNN3005', text, 'c(x, «x»)');
+    expect(d.message).toContain('reads `s` as one value per example');
+  });
+
+  test('RNN5006', 'truncated BPTT with attention over a sequence', () => {
+    const text = `${cell('attend(h[t-1], mem, general)')}${model('x, x')}
+train m { bptt truncated(k1 = 5) }`;
+    const d = expectDiag(check(text), 'RNN5006', text, 'train m { bptt truncated(k1 = 5) }');
+    expect(d.notes[0]!.message).toBe('in model `m`, cell `c` attends over a whole sequence');
+  });
+
+  it('a per-example memory and vector are fine, and so is attention over a sequence', () => {
+    const text = `${cell('attend(h[t-1], mem, general)', 'x: [X], mem: [L, D], s: [D]').replace('C @ c[t]', 'C @ c[t] + C @ s')}model m {
+  dim H = 3
+  input x: seq<[2]>
+  input img: [4, 5]
+  target y: seq<[3]>
+  h = c(x, img, last(dense(x, 5))) with H
+  g = c(x, dense(x, 5), mean(dense(x, 5))) with H
+  loss = mse(h + g, y)
+}`;
+    expect(check(text)).toEqual([]);
+  });
 });
 
 describe('coverage', () => {

@@ -64,3 +64,24 @@ model m {
   loss = mse(dense(last(h), 1), y)
 }${after ? `\n${after}` : ''}`;
 }
+
+/** A tagger whose cell attends over the encoder's outputs (or the embeddings) with `call`. */
+export function attentionTagger(call: string, memory = 'enc', D = 'H'): string {
+  return `
+cell att(x: [X], mem: [L, D]) -> h: [H] {
+  param W: [H, X]
+  param U: [H, H]
+  param C: [H, D]
+  c[t] = ${call}
+  h[t] = tanh(W @ x[t] + U @ h[t-1] + C @ c[t])
+}
+model m {
+  dim V = 5, K = 4, H = 3
+  input x: seq<token[V]>
+  target y: seq<token[K]>
+  e = embed(x, ${D === 'H' ? 3 : 4})
+  enc = gru(e) with H
+  d = att(e, ${memory}) with H
+  loss = cross_entropy(dense(d, K), y)
+}`;
+}

@@ -172,6 +172,19 @@ const CASES: Readonly<Record<string, readonly OpCase[]>> = {
     { label: '[2, 3, 1]', inputs: [f(2, 3, 1)], linear: [[0]] },
     { label: '[1]', inputs: [f(1)], linear: [[0]] },
   ],
+  insert_axis: [
+    { label: '[2, 3] at 1', inputs: [f(2, 3)], attrs: { axis: 1 }, linear: [[0]] },
+    { label: '[2, 3] at 0', inputs: [f(2, 3)], attrs: { axis: 0 }, linear: [[0]] },
+    { label: '[2, 3] at 2', inputs: [f(2, 3)], attrs: { axis: 2 }, linear: [[0]] },
+  ],
+  drop_axis: [
+    { label: '[2, 1, 3] at 1', inputs: [f(2, 1, 3)], attrs: { axis: 1 }, linear: [[0]] },
+    { label: '[1, 4] at 0', inputs: [f(1, 4)], attrs: { axis: 0 }, linear: [[0]] },
+  ],
+  swap_lead: [
+    { label: '[3, 2, 4]', inputs: [f(3, 2, 4)], linear: [[0]] },
+    { label: '[2, 5]', inputs: [f(2, 5)], linear: [[0]] },
+  ],
   gather: [
     { label: 'table [5, 3], ids [2, 4]', inputs: [f(5, 3), ids(5, 2, 4)], linear: [[0]] },
     { label: 'table [4, 2], ids [6] (repeats)', inputs: [f(4, 2), { shape: [6], values: [0, 3, 3, 1, 0, 3] }], linear: [[0]] },
@@ -367,7 +380,7 @@ describe('the registry is complete', () => {
   });
 
   it('every op in the linear list has an inner-product case', () => {
-    const linearOps = ['linear', 'mm', 'outer', 'lead_last', 'outer_lt', 'concat', 'slice_last', 'pad_last', 'sum_to', 'broadcast_like', 'gather', 'scatter_add', 'expand_last', 'squeeze_last'];
+    const linearOps = ['linear', 'mm', 'outer', 'lead_last', 'outer_lt', 'concat', 'slice_last', 'pad_last', 'sum_to', 'broadcast_like', 'gather', 'scatter_add', 'expand_last', 'squeeze_last', 'insert_axis', 'drop_axis', 'swap_lead'];
     for (const op of linearOps) expect(CASES[op]!.every((c) => (c.linear?.length ?? 0) > 0), op).toBe(true);
   });
 });
