@@ -9,7 +9,7 @@ import type { Diagnostic } from './diagnostics/diagnostic.js';
 import type { Span } from './diagnostics/span.js';
 import type { Dim, Graph } from './ir/types.js';
 import { verifyGraph } from './ir/verify.js';
-import { analyzeCell, type CellInfo } from './sema/cell.js';
+import { analyzeCell, type CellInfo, type FeedMode } from './sema/cell.js';
 import { evalDim } from './sema/dims.js';
 import { lowerModel, type LoweredModel } from './sema/model.js';
 import { didYouMean } from './sema/suggest.js';
@@ -116,11 +116,11 @@ export interface BuiltModel {
  * (V, K...); without them those stay symbolic (enough for checking and
  * printing, not for running).
  */
-export function buildModel(a: Analysis, modelName: string, dimValues: Readonly<Record<string, number>> = {}): BuiltModel {
+export function buildModel(a: Analysis, modelName: string, dimValues: Readonly<Record<string, number>> = {}, feed?: FeedMode): BuiltModel {
   const diags = new DiagnosticCollector();
   const decl = a.models.get(modelName);
   if (!decl) throw new Error(`no model ${modelName}`);
-  const model = lowerModel(decl, a.cells, a.brokenCells, a.topDims, dimValues, diags, sourceOf);
+  const model = lowerModel(decl, a.cells, a.brokenCells, a.topDims, dimValues, diags, sourceOf, feed);
   const train = a.trains.get(modelName);
   if (model && train?.bptt.kind === 'truncated' && model.readsAhead) {
     diags.report('RNN5006', train.span, 'truncated BPTT cannot train a model whose steps read later steps', {

@@ -275,11 +275,11 @@ export class RnnParser extends CstParser {
     this.CONSUME(RBrace);
   });
 
-  // typedName := IDENT ':' shape
+  // typedName := IDENT ':' elemType   (a shape, or token[K] for a decoder's output)
   public typedName = this.RULE('typedName', () => {
     this.CONSUME(Identifier, { LABEL: 'name' });
     this.CONSUME(Colon);
-    this.SUBRULE(this.shape, { LABEL: 'shape' });
+    this.SUBRULE(this.elemType, { LABEL: 'type' });
   });
 
   // paramDecl := 'param' IDENT (',' IDENT)* ':' shape ('=' initCall)?

@@ -80,7 +80,10 @@ export interface CellDecl {
 export interface TypedName {
   readonly kind: 'TypedName';
   readonly name: Ident;
+  /** For a token (`y: token[K]`): [K], the shape of its scores. */
   readonly shape: Shape;
+  /** `y: token[K]`: a decoder's output, computed as scores over K tokens; `y[t-1]` reads the previous token. */
+  readonly token?: true;
   readonly span: Span;
 }
 

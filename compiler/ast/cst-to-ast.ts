@@ -215,10 +215,13 @@ class Converter {
 
   private typedName(n: CstNode): TypedName | undefined {
     const name = this.ident(token(n, 'name'));
-    const shape = this.shape(child(n, 'shape'));
+    const typeNode = child(n, 'type');
+    const type = typeNode === undefined ? undefined : this.elemType(typeNode);
     const span = this.span(n);
-    if (name === undefined || shape === undefined || span === undefined) return undefined;
-    return { kind: 'TypedName', name, shape, span };
+    if (name === undefined || type === undefined || span === undefined) return undefined;
+    // A token output `y: token[K]` is computed as its K scores (logits): shape [K].
+    if (type.kind === 'TokenType') return { kind: 'TypedName', name, shape: { kind: 'Shape', dims: [type.vocab], span: type.span }, token: true, span };
+    return { kind: 'TypedName', name, shape: type.shape, span };
   }
 
   private cellItem(n: CstNode): CellItem | undefined {

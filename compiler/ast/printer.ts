@@ -118,7 +118,7 @@ function dimItemTree(d: DimItem): Tree {
 }
 
 function typedNameTree(role: string, t: TypedName): Tree {
-  return node(`${role} ${t.name.name}: ${shapeText(t.shape)}`, t.span);
+  return node(`${role} ${t.name.name}: ${t.token ? `token${shapeText(t.shape)}` : shapeText(t.shape)}`, t.span);
 }
 
 function bodyItemTree(item: CellItem | ModelItem): Tree {

@@ -95,6 +95,9 @@ export function emitModule(o: EmitOptions): string {
   const lossDoc = 'The forward graph down to the loss (the mean over the positions that count).';
   const trainingDoc = `The training graph: the forward pass, then the symbolic backward (reverse loops over saved carries) giving d_<param> of the loss${truncated ? '; `gate` [T] cuts the paths back through the recurrence at steps where it is 0' : ''}.`;
   const predictFn = emitter.emitTop(predict, 'predictGraph', predictDoc);
+  // A decoder taught with its target (teacher forcing) reads the targets in forward too.
+  const taught = predictFn.args.some((a) => a.kind === 'data' && model.targets.some((t) => t.name === a.name));
+  const labelled = train || taught;
   const predictFullFn = emitter.emitTop(predictFull, 'predictGraphUnpadded', predictDoc + UNPADDED);
   const lossFn = lossOnly ? emitter.emitTop(lossOnly, 'lossGraph', lossDoc) : undefined;
   const lossFullFn = lossOnlyFull ? emitter.emitTop(lossOnlyFull, 'lossGraphUnpadded', lossDoc + UNPADDED) : undefined;
@@ -197,7 +200,7 @@ export function emitModule(o: EmitOptions): string {
     ],
   });
   add(ioInterface('Inputs', 'The inputs of a batch, batch-major. The caller owns these tensors.', model.inputs, true));
-  if (train) add(ioInterface('Targets', 'The targets of a batch, batch-major. The caller owns these tensors.', model.targets, false));
+  if (labelled) add(ioInterface('Targets', 'The targets of a batch, batch-major. The caller owns these tensors.', model.targets, false));
   add({
     kind: StructureKind.Interface,
     name: 'State',
@@ -223,7 +226,7 @@ export function emitModule(o: EmitOptions): string {
     tensorsInterface('InputTensors', model.inputs),
     `/** A batch as the graphs read it; mask and last are host [T, B] marks (1 on real steps; 1 at each sequence's last step). */\ninterface Batch { readonly steps: number; readonly batchSize: number; readonly inputs: InputTensors; readonly mask: Float32Array; readonly last: Float32Array; }`,
   );
-  if (train) add(tensorsInterface('TargetTensors', model.targets), `interface LabelledBatch extends Batch { readonly targets: TargetTensors; }`);
+  if (labelled) add(tensorsInterface('TargetTensors', model.targets), `interface LabelledBatch extends Batch { readonly targets: TargetTensors; }`);
 
   // ------------------------------------------------------------ helpers
   add(elementwiseCodeDeclaration(), OP_HELPERS, SCOPE_HELPERS);
@@ -381,7 +384,7 @@ ${hasSeq ? `if (inputs.lengths !== undefined) {
 }` : ''}
 return sizes;`),
   );
-  if (train) {
+  if (labelled) {
     add(fn('checkTargets', 'Checks the targets against the inputs\' batch size and steps.', [{ name: 'targets', type: 'Targets' }, { name: 'sizes', type: 'Sizes' }], 'void',
       `if (typeof targets !== 'object' || targets === null) throw new Error(${quote(`targets must be an object: ${model.targets.map((s) => s.name).join(', ')}`)});
 ${checkLines(model.targets, 'targets', 'targets')}
@@ -410,10 +413,14 @@ for (let b = 0; b < batchSize; b++) {
   last[(lengths[b]! - 1) * batchSize + b] = 1;
 }
 return { steps, batchSize, mask, last, inputs: ${tensorsOf(model.inputs, 'inputs')} };`));
-  if (train) {
+  if (labelled) {
     add(
       fn('prepareBatch', undefined, [{ name: 'inputs', type: 'Inputs' }, { name: 'targets', type: 'Targets' }, { name: 'sizes', type: 'Sizes' }], 'LabelledBatch',
         `return { ...prepareInputs(inputs, sizes), targets: ${tensorsOf(model.targets, 'targets')} };`),
+    );
+  }
+  if (train) {
+    add(
       fn('lossCount', `How many ${model.lossPer === 'example' ? 'sequences' : 'positions'} count in the loss from step lossFrom on.`, [{ name: 'batch', type: 'Batch' }, { name: 'lossFrom', type: 'number' }], 'number',
         `const marks = batch.${model.lossPer === 'example' ? 'last' : 'mask'};\nlet n = 0;\nfor (let i = Math.min(lossFrom, batch.steps) * batch.batchSize; i < marks.length; i++) n += marks[i]!;\nreturn n;`),
     );
@@ -466,13 +473,13 @@ return {
     `(unpadded(${batch}.mask) ? ${callGraph(full, batch, state, lossFrom, gate)} : ${callGraph(f, batch, state, lossFrom, gate)})`;
   const keepState = (f: TopLevelFunction, r: string): string => (f.returns.includes('state') ? `mapState((name) => tf.keep(${r}.state[name]))` : 'mapState(() => tf.zeros([]))');
 
-  add(fn('forward', `Runs the model on a batch of inputs. Without \`state\` the sequences start from zeros; pass the returned state to continue them (streaming). Returns new tensors that the caller owns (dispose outputs and state when done); nothing passed in is disposed.`,
-    [{ name: 'p', type: 'Params' }, { name: 'inputs', type: 'Inputs' }, { name: 'state?', type: 'State' }], '{ outputs: Outputs; state: State }',
+  add(fn('forward', `Runs the model on a batch of inputs${taught ? ' and the targets its decoder reads back (teacher forcing: step t reads the target of step t-1)' : ''}. Without \`state\` the sequences start from zeros; pass the returned state to continue them (streaming). Returns new tensors that the caller owns (dispose outputs and state when done); nothing passed in is disposed.`,
+    [{ name: 'p', type: 'Params' }, { name: 'inputs', type: 'Inputs' }, ...(taught ? [{ name: 'targets', type: 'Targets' }] : []), { name: 'state?', type: 'State' }], '{ outputs: Outputs; state: State }',
     `checkParams(p);
-const sizes = checkInputs(inputs);
+const sizes = checkInputs(inputs);${taught ? '\ncheckTargets(targets, sizes);' : ''}
 if (state !== undefined) checkState(state, sizes.batchSize);
 return scoped(() => {
-  const batch = prepareInputs(inputs, sizes);
+  const batch = ${taught ? 'prepareBatch(inputs, targets, sizes)' : 'prepareInputs(inputs, sizes)'};
   const r = ${callEither(predictFn, predictFullFn, 'batch', 'state ?? zeroState(sizes.batchSize)', '0', '')};
   return { outputs: { ${quote(model.output)}: tf.keep(${outIsSeq ? 'batchMajor(r.output)' : 'r.output'}) }, state: ${keepState(predictFn, 'r')} };
 });`, true));

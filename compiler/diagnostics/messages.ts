@@ -38,6 +38,7 @@ export const MESSAGES = {
   RNN4003: { severity: 'error', title: 'invalid time index' },
   RNN4004: { severity: 'error', title: 'output never computed' },
   RNN4005: { severity: 'error', title: 'time index needed' },
+  RNN4006: { severity: 'error', title: 'invalid decoder' },
 
   RNN5001: { severity: 'error', title: 'missing loss' },
   RNN5002: { severity: 'error', title: 'invalid training setting' },
@@ -46,6 +47,7 @@ export const MESSAGES = {
   RNN5005: { severity: 'error', title: 'invalid optimizer or schedule' },
   RNN5006: { severity: 'error', title: 'truncated BPTT needs forward recurrences' },
   RNN5007: { severity: 'error', title: 'invalid loss' },
+  RNN5008: { severity: 'error', title: 'decoder without teacher tokens' },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type DiagnosticCode = keyof typeof MESSAGES;

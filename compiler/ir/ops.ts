@@ -501,6 +501,44 @@ const defs: OpDef[] = [
     vjp: 'none',
   },
   {
+    name: 'shift_time',
+    arity: 1,
+    doc: 'token ids one step later: out[0] = fill, out[t] = x[t-1] (x [T, ...] int; a decoder\'s previous tokens)',
+    infer(inputs, attrs) {
+      expectArity('shift_time', inputs, 1);
+      expectInt('shift_time', inputs[0]!, 'tokens');
+      if (inputs[0]!.shape.length < 1) throw new ShapeError('shift_time needs a time axis');
+      numberAttr('shift_time', attrs, 'fill', { int: true, min: 0 });
+      return [{ shape: inputs[0]!.shape, dtype: 'i32' }];
+    },
+    vjp: 'none',
+  },
+  {
+    name: 'argmax',
+    arity: 1,
+    doc: 'the index of the largest entry of the last axis, the first on ties: [..., K] -> int [...] (greedy decoding)',
+    infer(inputs) {
+      expectArity('argmax', inputs, 1);
+      expectFloat('argmax', inputs[0]!);
+      if (inputs[0]!.shape.length < 1) throw new ShapeError('argmax needs rank >= 1');
+      return [{ shape: inputs[0]!.shape.slice(0, -1), dtype: 'i32' }];
+    },
+    vjp: 'none',
+  },
+  {
+    name: 'sample_ids',
+    arity: 2,
+    doc: 'a token drawn from softmax(logits) by inverse transform of a uniform u in [0, 1): logits [..., K], u [...] -> int [...]',
+    infer(inputs) {
+      expectArity('sample_ids', inputs, 2);
+      expectFloats('sample_ids', inputs);
+      const [l, u] = [inputs[0]!.shape, inputs[1]!.shape];
+      if (l.length < 1 || !sameShape(l.slice(0, -1), u)) throw new ShapeError(`sample_ids: logits ${shapeToString(l)} with draws ${shapeToString(u)}`);
+      return [{ shape: u, dtype: 'i32' }];
+    },
+    vjp: 'none',
+  },
+  {
     name: 'xent',
     arity: 2,
     doc: 'per-position cross-entropy of logits [..., K] against integer labels [...]',
@@ -759,7 +797,7 @@ export function allOps(): readonly OpDef[] {
 export const OWN_KERNEL_OPS = [
   'constant', 'zeros_like', 'stop_gradient', 'grad_gate', 'sum_to', 'broadcast_like',
   'sum_all', 'linear', 'mm', 'outer', 'lead_last', 'outer_lt', 'transpose', 'concat', 'slice_last', 'pad_last', 'expand_last',
-  'squeeze_last', 'insert_axis', 'drop_axis', 'swap_lead', 'gather', 'scatter_add', 'softmax', 'one_hot', 'xent', 'xent_grad', 'time_index', 'time_place',
+  'squeeze_last', 'insert_axis', 'drop_axis', 'swap_lead', 'gather', 'scatter_add', 'softmax', 'one_hot', 'shift_time', 'argmax', 'sample_ids', 'xent', 'xent_grad', 'time_index', 'time_place',
   'time_stack', 'scan', 'fused',
 ] as const;
 /** Every op: the element-wise entries (elementwise.ts), then the rest. */

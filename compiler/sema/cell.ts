@@ -53,12 +53,29 @@ export interface CellInfo {
    * example for the whole run, such as an encoder's memory read by `attend`.
    */
   readonly constInputs: ReadonlySet<string>;
+  /**
+   * A decoder's token output `y: token[K]` (the first output) when the cell
+   * reads `y[t-1]`, the token of the previous step: the true one under
+   * teacher forcing; `start` (an option) before the first step.
+   */
+  readonly feedback?: { readonly name: string; readonly read: NameRef };
 }
+
+/**
+ * What a decoder's `y[t-1]` reads: the true previous token (`teacher`), its
+ * own previous choice (`own`: the most likely token, or one drawn from its
+ * distribution with the `feed_draws` input), or per step and sequence one of
+ * the two (`scheduled`: the `feed_coin` input, 1 for the true token; Bengio
+ * et al. 2015). No gradient flows through a choice of token.
+ */
+export type FeedMode =
+  | { readonly kind: 'teacher' }
+  | { readonly kind: 'own' | 'scheduled'; readonly draw: 'argmax' | 'sample' };
 
 /** The scoring functions of `attend` (Bahdanau et al. 2015; Luong et al. 2015). */
 export const ATTENTION_KINDS = ['additive', 'dot', 'general'] as const;
 /** The functions a cell may call besides the element-wise ones and its options. */
-const CELL_FUNCTIONS = ['concat', 'softmax', 'attend'];
+const CELL_FUNCTIONS = ['concat', 'softmax', 'attend', 'one_hot'];
 
 // ------------------------------------------------------------------ analysis
 
@@ -117,6 +134,16 @@ export function analyzeCell(decl: CellDecl, diags: DiagnosticCollector): CellInf
   const stateReads = new Map<string, NameRef>();
   const deps = new Map<string, string[]>();
   const usedParams = new Set<string>();
+  // Token outputs (`y: token[K]`): the first output only; `y[t-1]` reads the previous token.
+  const tokenOutputs = new Set(decl.outputs.filter((o) => o.token).map((o) => o.name.name));
+  let feedbackRead: NameRef | undefined;
+  decl.outputs.forEach((o, k) => {
+    if (o.token && k > 0) {
+      diags.report('RNN4006', o.span, `the token output \`${o.name.name}\` must be the cell's first output`, {
+        hint: 'a decoder yields the scores of its tokens: list it first after `->`',
+      });
+    }
+  });
   // How each input is read: per step (`x[t]`) or whole (`mem`); memories ([L, D]) only by `attend`.
   const inputReads = new Map<string, { step?: NameRef; whole?: NameRef }>();
   const memoryReads = new Set<NameRef>();
@@ -151,6 +178,15 @@ export function analyzeCell(decl: CellDecl, diags: DiagnosticCollector): CellInf
         if (!e.index) reads.whole ??= e;
         else if (e.index.offset !== 0) diags.report('RNN4003', e.index.span, `inputs can only be read at [t] (per step) or without an index (one value for the whole run)`);
         else reads.step ??= e;
+        return;
+      }
+      if (tokenOutputs.has(n)) {
+        if (e.index?.variable.name === 't' && e.index.offset === -1) feedbackRead ??= e;
+        else {
+          diags.report('RNN4006', e.index?.span ?? e.span, `\`${n}\` is a token output: read \`${n}[t-1]\`, the token of the previous step`, {
+            hint: `its equation gives the scores of the next token; \`${n}[t-1]\` is the token that was chosen (or given) one step before`,
+          });
+        }
         return;
       }
       if (equations.has(n)) {
@@ -223,12 +259,31 @@ export function analyzeCell(decl: CellDecl, diags: DiagnosticCollector): CellInf
     }
   }
 
+  if (feedbackRead) {
+    const start = options.get('start');
+    const v = start ? numberOf(start.value) : undefined;
+    if (!start) {
+      diags.report('RNN4006', feedbackRead.span, `\`${feedbackRead.name.name}[t-1]\` before the first step is the start token, but cell \`${decl.name.name}\` declares none`, {
+        hint: 'add `option start = 1` (the id of the start token in the target vocabulary; `with start = ...` changes it)',
+      });
+    } else if (v === undefined || !Number.isInteger(v) || v < 0) {
+      diags.report('RNN4006', start.value.span, 'the start token is a token id: a whole number >= 0');
+    }
+    const backward = [...stateReads.values()].find((r) => r.index!.offset > 0);
+    if (backward) {
+      diags.report('RNN4006', backward.span, 'a decoder runs forwards: it reads the token it chose at [t-1]', {
+        notes: [{ message: `\`${feedbackRead.name.name}[t-1]\` read here`, span: feedbackRead.span }],
+      });
+    }
+  }
+
   const order = topoOrder(equations, deps, diags);
   if (diags.list.slice(before).some((d) => d.severity === 'error') || !order) return undefined;
   const states = [...equations.keys()].filter((n) => stateReads.has(n));
   const firstState = [...stateReads.values()][0];
-  const direction = firstState ? (firstState.index!.offset < 0 ? -1 : 1) : 0;
-  return { decl, params, options, equations, order, states, direction, constInputs };
+  const direction = firstState ? (firstState.index!.offset < 0 ? -1 : 1) : feedbackRead ? -1 : 0;
+  const feedback = feedbackRead ? { name: feedbackRead.name.name, read: feedbackRead } : undefined;
+  return { decl, params, options, equations, order, states, direction, constInputs, ...(feedback ? { feedback } : {}) };
 }
 
 /** Every read of the name `n` in the equations (attend's kind arguments are not reads). */
@@ -357,6 +412,10 @@ export interface CellApplication {
   readonly span: Span;
   /** [T, B, 1] validity of each step. */
   readonly mask: ValueId;
+  /** A decoder's true tokens [T, B] (the loss's target): what `y[t-1]` reads under teacher forcing. */
+  readonly teacher?: Val;
+  /** What a decoder reads back (default: the teacher's tokens), and the [T, B] coin and draw inputs its mode needs. */
+  readonly feed?: { readonly mode: FeedMode; readonly coin?: ValueId; readonly draws?: ValueId };
 }
 
 export interface AppliedCell {
@@ -439,6 +498,9 @@ export function applyCell(
       if (d.kind === 'DimName' && !dims.has(d.name)) dims.set(d.name, argShape[i]!);
     });
   });
+  // A decoder's vocabulary comes from the tokens it is taught with.
+  const vocabDim = info.feedback ? decl.outputs[0]!.shape.dims[0] : undefined;
+  if (vocabDim?.kind === 'DimName' && !dims.has(vocabDim.name) && app.teacher?.vocab !== undefined) dims.set(vocabDim.name, app.teacher.vocab);
   for (const item of decl.body) {
     if (item.kind !== 'DimDecl') continue;
     for (const d of item.dims) if (!dims.has(d.name.name) && d.value) dims.set(d.name.name, evalDim(d.value, dims, diags));
@@ -482,10 +544,18 @@ export function applyCell(
   // The scan body.
   const bb = new GraphBuilder();
   const carryIn = info.states.map((s) => bb.input({ shape: ['B', ...stateShapes.get(s)!], dtype: 'f32' }, 'arg', s));
+  // A decoder that reads its own choices carries the last one, one-hot [B, K] (zeros before the first step).
+  const mode: FeedMode = app.feed?.mode ?? { kind: 'teacher' };
+  const own = info.feedback !== undefined && mode.kind !== 'teacher';
+  const tokenCarry = own ? bb.input({ shape: ['B', evalDim(decl.outputs[0]!.shape.dims[0]!, dims, diags)], dtype: 'f32' }, 'arg', info.feedback!.name) : undefined;
   const stepArgs = args.filter((a) => !a.whole);
   const constArgs = args.filter((a) => a.whole);
   const xIn = stepArgs.map((a) => bb.input({ shape: ['B', ...a.shape], dtype: 'f32' }, 'arg', `${a.name}_t`));
   const mIn = bb.input({ shape: ['B', 1], dtype: 'f32' }, 'arg', 'mask_t');
+  const fed = info.feedback ? fedTokens(mb, diags, app, info, dims) : undefined;
+  const prevIn = fed && mode.kind !== 'own' ? bb.input({ shape: ['B'], dtype: 'i32' }, 'arg', `${fed.name}_prev`) : undefined;
+  const coinIn = fed && mode.kind === 'scheduled' ? bb.input({ shape: ['B', 1], dtype: 'f32' }, 'arg', 'feed_coin_t') : undefined;
+  const drawIn = fed && mode.kind !== 'teacher' && mode.draw === 'sample' ? bb.input({ shape: ['B'], dtype: 'f32' }, 'arg', 'feed_draw_t') : undefined;
   const cIn = constArgs.map((a) => bb.input({ shape: ['B', ...a.shape], dtype: 'f32' }, 'arg', a.name));
   const maskedArgs = constArgs.filter((a) => a.mask !== undefined);
   const cMaskIn = maskedArgs.map((a) => bb.input({ shape: ['B', a.shape[0]!], dtype: 'f32' }, 'arg', `${a.name}_mask`));
@@ -512,6 +582,22 @@ export function applyCell(
   });
   let eqName = '';
   info.states.forEach((s, k) => prev.set(s, { v: carryIn[k]!, layout: 'step', origin: info.equations.get(s)!.target.span, what: `\`${s}[t-1]\`` }));
+  if (fed) {
+    let read: Val = { v: prevIn!, layout: 'step', origin: fed.origin, what: `\`${fed.name}[t-1]\``, vocab: fed.vocab };
+    if (tokenCarry !== undefined) {
+      // The previous choice, or the start token before the first step (when the carry is still all zeros).
+      if (typeof fed.vocab !== 'number') diags.fail('RNN3003', app.span, `a decoder that reads its own tokens needs its vocabulary size known, not \`${fed.vocab}\``);
+      const startRow = bb.op('pad_last', [bb.op('expand_last', [bb.constant(1)])], { before: fed.start, after: fed.vocab - 1 - fed.start });
+      const first = bb.op('sub', [bb.constant(1), bb.op('sum_to', [tokenCarry], { shape: ['B', 1] })]);
+      let chosen = bb.op('add', [tokenCarry, bb.op('mul', [first, startRow])]);
+      if (coinIn !== undefined) {
+        const truth = bb.op('one_hot', [prevIn!], { depth: fed.vocab });
+        chosen = bb.op('add', [bb.op('mul', [coinIn, truth]), bb.op('mul', [bb.op('sub', [bb.constant(1), coinIn]), chosen])]);
+      }
+      read = { ...read, v: chosen, oneHot: true };
+    }
+    prev.set(fed.name, read);
+  }
   info.params.forEach((p, k) => env.set(p.name, { v: pIn[k]!, layout: 'param', origin: p.decl.shape.span, what: `parameter \`${p.name}\`` }));
 
   const lowerExpr = (e: Expr): Val => {
@@ -548,6 +634,14 @@ export function applyCell(
           fn = opt.name.name;
         }
         if (fn === 'attend') return lowerAttend(e);
+        if (fn === 'one_hot') {
+          checkBuiltinArgs(e, diags);
+          const ids = lowerExpr(e.args[0]!.value);
+          // A decoder reading its own choices has them one-hot already.
+          if (ids.oneHot) return { v: ids.v, layout: ids.layout, origin: e.span, what: 'one_hot(...)' };
+          if (ids.vocab === undefined) diags.fail('RNN3001', e.args[0]!.span, `one_hot needs token ids, but ${ids.what} holds vectors`);
+          return { v: bb.op('one_hot', [ids.v], { depth: ids.vocab }), layout: ids.layout, origin: e.span, what: 'one_hot(...)' };
+        }
         checkBuiltinArgs({ ...e, callee: { ...e.callee, name: fn } }, diags);
         if (fn === 'concat') return ops.concat(e.args.map((a) => lowerExpr(a.value)), e.span);
         if (fn === 'softmax') {
@@ -663,23 +757,34 @@ export function applyCell(
     const fresh = env.get(s)!.v;
     return bb.op('add', [carryIn[k]!, bb.op('mul', [mIn, bb.op('sub', [fresh, carryIn[k]!])])]);
   });
-  newCarries.forEach((v, k) => bb.output(v, 'state', info.states[k]!));
+  if (tokenCarry !== undefined) {
+    // The token this step chooses, one-hot: no gradient flows through the choice (argmax and sample_ids have none).
+    const logits = env.get(info.feedback!.name)!.v;
+    const ids = drawIn !== undefined ? bb.op('sample_ids', [logits, drawIn]) : bb.op('argmax', [logits]);
+    newCarries.push(bb.op('one_hot', [ids], { depth: fed!.vocab }));
+  }
+  const carryNames = [...info.states, ...(tokenCarry !== undefined ? [info.feedback!.name] : [])];
+  newCarries.forEach((v, k) => bb.output(v, 'state', carryNames[k]!));
   const outName = decl.outputs[0]!.name.name;
   const outIdx = info.states.indexOf(outName);
   bb.output(outIdx >= 0 ? newCarries[outIdx]! : env.get(outName)!.v, 'result', outName);
   const body = bb.build();
 
   const reverse = (info.direction === 1) !== app.flip;
-  const init = info.states.map((s) =>
-    mb.input({ shape: ['B', ...stateShapes.get(s)!], dtype: 'f32' }, 'state', `${instance}.${s}`),
+  const init = carryNames.map((s) =>
+    mb.input({ shape: ['B', ...(stateShapes.get(s) ?? [fed!.vocab])], dtype: 'f32' }, 'state', `${instance}.${s}`),
   );
+  const feedXs: ValueId[] = [];
+  if (prevIn !== undefined) feedXs.push(fed!.ids);
+  if (coinIn !== undefined) feedXs.push(mb.op('expand_last', [app.feed!.coin!]));
+  if (drawIn !== undefined) feedXs.push(app.feed!.draws!);
   const outs = mb.emit(
     'scan',
-    [...init, ...stepArgs.map((a) => a.v), app.mask, ...constArgs.map((a) => a.v), ...maskedArgs.map((a) => a.mask!), ...paramValues, ...implicitValues],
-    { nCarry: init.length, nXs: stepArgs.length + 1, reverse },
+    [...init, ...stepArgs.map((a) => a.v), app.mask, ...feedXs, ...constArgs.map((a) => a.v), ...maskedArgs.map((a) => a.mask!), ...paramValues, ...implicitValues],
+    { nCarry: init.length, nXs: stepArgs.length + 1 + feedXs.length, reverse },
     { body, source: source(app.span) },
   );
-  info.states.forEach((s, k) => mb.output(outs[k]!, 'state', `${instance}.${s}`));
+  carryNames.forEach((s, k) => mb.output(outs[k]!, 'state', `${instance}.${s}`));
   const ys = outs[init.length]!;
   mb.rename(ys, instance);
   return {
@@ -718,6 +823,42 @@ function argumentOf(mb: GraphBuilder, diags: DiagnosticCollector, app: CellAppli
   return diags.fail('RNN3005', at, `cell \`${cellName}\` reads \`${name}\` as one value per example (no [t]), but ${arg.what} is ${arg.layout === 'seq' ? 'a sequence' : 'not data'}`, {
     hint: rank === 2 ? `a memory [L, D] takes a sequence of [D] vectors or a per-example [L, D] matrix` : `read it per step as \`${name}[t]\`, or pass a per-example value such as last(h)`,
   });
+}
+
+/**
+ * What a decoder's `y[t-1]` reads under teacher forcing: the true tokens one
+ * step later, the start token first ([T, B] ids).
+ */
+function fedTokens(
+  mb: GraphBuilder,
+  diags: DiagnosticCollector,
+  app: CellApplication,
+  info: CellInfo,
+  dims: ReadonlyMap<string, Dim>,
+): { name: string; ids: ValueId; vocab: Dim; start: number; origin: Span } {
+  const fb = info.feedback!;
+  const cellName = info.decl.name.name;
+  const out = info.decl.outputs[0]!;
+  const vocab = evalDim(out.shape.dims[0]!, dims, diags);
+  const teacher = app.teacher;
+  if (!teacher) {
+    return diags.fail('RNN5008', app.span, `cell \`${cellName}\` is a decoder (it reads \`${fb.name}[t-1]\`), but nothing gives it the true tokens to read`, {
+      hint: 'apply it as a whole statement, `y = dec(...)`, and make it the loss\'s prediction: `loss = cross_entropy(y, target)`; the target is fed back (teacher forcing)',
+    });
+  }
+  if (app.flip) diags.fail('RNN5008', app.span, `decoder \`${cellName}\` runs forwards: it cannot be applied to \`reverse\` or with \`bidir\``);
+  if (teacher.vocab !== vocab) {
+    diags.fail('RNN3001', app.span, `decoder \`${cellName}\` chooses among ${String(vocab)} tokens, but ${teacher.what} has ${String(teacher.vocab)}`, {
+      notes: [{ message: `\`${out.name.name}: token[...]\` declared here`, span: out.shape.span }, { message: `${teacher.what} declared here`, span: teacher.origin }],
+    });
+  }
+  const startExpr = info.options.get('start')!.value;
+  const bound = app.bindings.find((b) => b.name.name === 'start')?.value ?? startExpr;
+  const start = numberOf(bound);
+  if (start === undefined || !Number.isInteger(start) || start < 0 || (typeof vocab === 'number' && start >= vocab)) {
+    diags.fail('RNN4006', bound.span, `the start token must be a token id from 0 to ${typeof vocab === 'number' ? vocab - 1 : `${vocab} - 1`}`);
+  }
+  return { name: fb.name, ids: mb.op('shift_time', [teacher.v], { fill: start }), vocab, start, origin: fb.read.span };
 }
 
 function sameDims(a: readonly Dim[], b: readonly Dim[]): boolean {

@@ -16,7 +16,7 @@ import { Abort, recover } from '../diagnostics/collector.js';
 import type { Span } from '../diagnostics/span.js';
 import { GraphBuilder } from '../ir/builder.js';
 import type { Dim, Graph, ValueId } from '../ir/types.js';
-import { applyCell, type CellInfo, type ParamSpec } from './cell.js';
+import { applyCell, type CellInfo, type FeedMode, type ParamSpec } from './cell.js';
 import { evalDim } from './dims.js';
 import { didYouMean } from './suggest.js';
 import { checkBuiltinArgs, ELEMENTWISE, numberOf, showShape, userShape, ValueOps, type Val } from './values.js';
@@ -54,6 +54,10 @@ export interface LoweredModel {
    * no generation one token at a time.
    */
   readonly readsAhead: string | undefined;
+  /** The instances of decoders (cells that read back their own token output), in order of application. */
+  readonly decoders: readonly string[];
+  /** What the decoders read back in this lowering. */
+  readonly feed: FeedMode;
   readonly span: Span;
 }
 
@@ -69,6 +73,7 @@ export function lowerModel(
   dimValues: Readonly<Record<string, number>>,
   diags: DiagnosticCollector,
   source: (span: Span) => string,
+  feed: FeedMode = { kind: 'teacher' },
 ): LoweredModel | undefined {
   const before = diags.list.length;
   const b = new GraphBuilder();
@@ -136,8 +141,22 @@ export function lowerModel(
   const weight = b.input({ shape: ['T', 'B'], dtype: 'f32' }, 'data', 'weight');
   const last = b.input({ shape: ['T', 'B'], dtype: 'f32' }, 'data', 'last');
   const mask3 = b.op('expand_last', [mask]);
+  // What decoders read back (sema/cell.ts FeedMode): scheduled sampling's coins and the draws of sampled tokens, [T, B].
+  const feedInputs = {
+    mode: feed,
+    ...(feed.kind === 'scheduled' ? { coin: b.input({ shape: ['T', 'B'], dtype: 'f32' }, 'data', 'feed_coin') } : {}),
+    ...(feed.kind !== 'teacher' && feed.draw === 'sample' ? { draws: b.input({ shape: ['T', 'B'], dtype: 'f32' }, 'data', 'feed_draws') } : {}),
+  };
 
   let readsAhead: string | undefined;
+  const decoders: string[] = [];
+  // A decoder reads back the true tokens of the target its scores are compared with: `loss = cross_entropy(dec, target)`.
+  const teacherOf = new Map<string, string>();
+  for (const item of decl.items) {
+    if (item.kind !== 'Equation' || item.target.name !== 'loss' || item.value.kind !== 'Call' || item.value.callee.name !== 'cross_entropy') continue;
+    const [p, y] = item.value.args.map((a) => a.value);
+    if (p?.kind === 'NameRef' && y?.kind === 'NameRef') teacherOf.set(p.name.name, y.name.name);
+  }
   const failed = new Set<string>();
   let lossSeen: Span | undefined;
   let lossInfo: { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string; per: 'step' | 'example' } | undefined;
@@ -249,13 +268,18 @@ export function lowerModel(
       const info = cells.get(call.callee.name)!;
       const reversed = lowered.reversed !== flip;
       appliedCell = true;
+      // The teacher of a decoder: the target its statement is scored against (only when the statement is the application itself).
+      const teacherName = info.feedback && call === eq.value ? teacherOf.get(target) : undefined;
+      const teacherVal = teacherName === undefined ? undefined : env.get(teacherName);
+      const teacher = teacherVal && targets.some((t) => t.name === teacherName) && teacherVal.layout === 'seq' && teacherVal.vocab !== undefined ? teacherVal : undefined;
       const applied = applyCell(
         b,
         diags,
-        { info, instance, inputs: lowered.args, argSpans: lowered.spans, bindings: eq.bindings, modelDims: dims, flip: reversed, span: call.span, mask: mask3 },
+        { info, instance, inputs: lowered.args, argSpans: lowered.spans, bindings: eq.bindings, modelDims: dims, flip: reversed, span: call.span, mask: mask3, ...(teacher ? { teacher } : {}), feed: feedInputs },
         makeParam,
         source,
       );
+      if (info.feedback) decoders.push(instance);
       if ((info.direction === 1) !== reversed) readsAhead ??= `it runs cell \`${info.decl.name.name}\` backwards in time`;
       if (lowered.args.some((a, k) => a.layout === 'seq' && info.constInputs.has(info.decl.inputs[k]!.name.name))) {
         readsAhead ??= `cell \`${info.decl.name.name}\` attends over a whole sequence`;
@@ -422,6 +446,8 @@ export function lowerModel(
     lossPer: lossInfo.per,
     output: lossInfo.output,
     readsAhead,
+    decoders,
+    feed,
     span: decl.span,
   };
 }

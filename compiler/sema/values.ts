@@ -27,6 +27,8 @@ export interface Val {
   readonly what: string;
   /** Integer token ids (seq<token[V]> or token[V]); `vocab` is V. */
   readonly vocab?: Dim;
+  /** Token ids held as one-hot float rows [..., V] (a decoder reading its own choices). */
+  readonly oneHot?: true;
 }
 
 export function leadingAxes(layout: Layout): number {

@@ -11,7 +11,7 @@ import type { Rng } from '../rng.js';
 import { brownChars, brownPos, brownWords, type BrownOptions } from './brown.js';
 import { jsonlFile, textFile } from './files.js';
 import { mnistRows } from './mnist.js';
-import { addingProblem, sineWaves } from './synthetic.js';
+import { addingProblem, sineWaves, symbolTask } from './synthetic.js';
 import type { Dataset } from './types.js';
 
 export type ArgValue = number | string;
@@ -151,6 +151,20 @@ const SOURCES: readonly SourceEntry[] = [
     ],
     load: (a, _io, rng) => sineWaves(rng, { T: a.num('T'), n: a.num('n'), valid: a.num('valid'), noise: a.num('noise') }),
   },
+  // `reverse` is a keyword of the language: the sources are named after the tasks' nouns.
+  ...(['reverse', 'sort'] as const).map((task) => ({
+    name: task === 'reverse' ? 'reversal' : 'sorting',
+    doc: `random symbol sequences and the same symbols ${task === 'reverse' ? 'reversed' : 'sorted'} (an encoder-decoder task; id 0 is the start token <s>)`,
+    params: [
+      { name: 'symbols', kind: 'int' as const, default: 10, min: 2, doc: 'distinct symbols (ids 1..symbols)' },
+      { name: 'min_len', kind: 'int' as const, default: 3, min: 1, doc: 'shortest sequence' },
+      { name: 'max_len', kind: 'int' as const, default: 12, min: 1, doc: 'longest sequence' },
+      { name: 'n', kind: 'int' as const, default: 10000, min: 1, doc: 'training examples' },
+      { name: 'valid', kind: 'int' as const, default: 1000, min: 0, doc: 'validation examples' },
+    ],
+    load: (a: Args, _io: FileIO, rng: Rng) =>
+      symbolTask(rng, task, { symbols: a.num('symbols'), minLen: a.num('min_len'), maxLen: a.num('max_len'), n: a.num('n'), valid: a.num('valid') }),
+  })),
   {
     name: 'text',
     doc: 'a plain text file as a character- or word-level language model',

@@ -5,6 +5,7 @@
 import { RuntimeUserError } from '../io.js';
 import type { Rng } from '../rng.js';
 import type { Dataset, Example } from './types.js';
+import { Vocab } from './vocab.js';
 
 export interface AddingOptions {
   /** Sequence length (default 50). */
@@ -108,5 +109,55 @@ export function sineWaves(rng: Rng, opts: SineOptions = {}): Dataset {
     valid: Array.from({ length: nValid }, () => sineExample(validRng, T, noise)),
     task: 'regression',
     description: `sine waves, next-value prediction, T=${T}, noise ${noise}: ${n} train, ${nValid} valid`,
+  };
+}
+
+export interface SymbolTaskOptions {
+  /** Distinct symbols (default 10: the digits). */
+  symbols?: number;
+  /** Shortest and longest sequence (defaults 3 and 12). */
+  minLen?: number;
+  maxLen?: number;
+  n?: number;
+  valid?: number;
+}
+
+/** The start token of the symbol tasks' vocabulary: id 0, never in the data. */
+export const START_TOKEN = '<s>';
+
+/**
+ * A sequence of random symbols (ids 1..symbols; 0 is the start token `<s>`)
+ * and the same symbols reversed, or sorted: the classic tests of an
+ * encoder-decoder (Sutskever et al. 2014 reverse; Vinyals et al. 2015 sort).
+ * Source and target have the same length.
+ */
+export function symbolTaskExample(rng: Rng, task: 'reverse' | 'sort', symbols: number, minLen: number, maxLen: number): Example {
+  const len = minLen + rng.int(maxLen - minLen + 1);
+  const src = Int32Array.from({ length: len }, () => 1 + rng.int(symbols));
+  const tgt = task === 'reverse' ? src.slice().reverse() : src.slice().sort();
+  return { inputs: [{ kind: 'tokens', ids: src }], targets: [{ kind: 'tokens', ids: tgt }] };
+}
+
+/** reversal, sorting: input src seq<token[V]>, target tgt seq<token[V]>, V = symbols + 1 (id 0 is `<s>`). */
+export function symbolTask(rng: Rng, task: 'reverse' | 'sort', opts: SymbolTaskOptions = {}): Dataset {
+  const symbols = positiveInt('symbols', opts.symbols ?? 10, 2);
+  const minLen = positiveInt('min_len', opts.minLen ?? 3);
+  const maxLen = positiveInt('max_len', opts.maxLen ?? 12);
+  if (maxLen < minLen) throw new RuntimeUserError(`max_len (${maxLen}) must be at least min_len (${minLen})`);
+  const n = positiveInt('n', opts.n ?? 10000);
+  const nValid = nonNegativeInt('valid', opts.valid ?? 1000);
+  const validRng = rng.fork();
+  const trainRng = rng.fork();
+  const names = symbols <= 10 ? Array.from({ length: symbols }, (_, i) => String(i)) : Array.from({ length: symbols }, (_, i) => `s${i}`);
+  const vocab = new Vocab([START_TOKEN, ...names], false);
+  const type = { kind: 'tokens' as const, vocab: symbols + 1 };
+  return {
+    name: task === 'reverse' ? 'reversal' : 'sorting',
+    inputs: [{ name: 'src', type, vocab }],
+    targets: [{ name: 'tgt', type, vocab }],
+    train: Array.from({ length: n }, () => symbolTaskExample(trainRng, task, symbols, minLen, maxLen)),
+    valid: Array.from({ length: nValid }, () => symbolTaskExample(validRng, task, symbols, minLen, maxLen)),
+    task: 'tagging',
+    description: `${task === 'reverse' ? 'reversal' : 'sorting'} of ${symbols} symbols, lengths ${minLen}..${maxLen}: ${n} train, ${nValid} valid (id 0 is ${START_TOKEN})`,
   };
 }

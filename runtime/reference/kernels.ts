@@ -218,6 +218,29 @@ const ownKernels: Record<KernelOp, RefKernel> = {
     }
     return f(x!.shape, out);
   },
+  shift_time: ([x], attrs) => {
+    const step = x!.data.length / Math.max(1, x!.shape[0]!);
+    const out = new Float64Array(x!.data.length);
+    out.fill(attrs['fill'] as number, 0, step);
+    out.set(x!.data.subarray(0, x!.data.length - step), step);
+    return { shape: x!.shape, data: out, dtype: x!.dtype };
+  },
+  argmax: ([x]) => {
+    const k = lastDim(x!);
+    const out = new Float64Array(x!.data.length / k);
+    for (let r = 0; r < out.length; r++) {
+      let best = 0;
+      for (let j = 1; j < k; j++) if (x!.data[r * k + j]! > x!.data[r * k + best]!) best = j;
+      out[r] = best;
+    }
+    return { shape: x!.shape.slice(0, -1), data: out, dtype: 'i32' };
+  },
+  sample_ids: ([x, u]) => {
+    const k = lastDim(x!);
+    const out = new Float64Array(u!.data.length);
+    for (let r = 0; r < out.length; r++) out[r] = sampleRow(x!.data, r * k, k, u!.data[r]!);
+    return { shape: u!.shape, data: out, dtype: 'i32' };
+  },
   one_hot: ([ids], attrs) => {
     const depth = attrs['depth'] as number;
     const out = new Float64Array(ids!.data.length * depth);
@@ -275,3 +298,17 @@ export const referenceKernels: Readonly<Record<KernelOp, RefKernel>> & Readonly<
   Object.fromEntries(ELEMENTWISE_OPS.map((e) => [e.name, elementwiseKernel(e)])),
   ownKernels,
 );
+
+/** The token whose softmax(x[at..at+k]) mass first exceeds u (inverse transform sampling); the last on rounding. */
+export function sampleRow(x: ArrayLike<number>, at: number, k: number, u: number): number {
+  let m = -Infinity;
+  for (let j = 0; j < k; j++) m = Math.max(m, x[at + j]!);
+  let total = 0;
+  for (let j = 0; j < k; j++) total += Math.exp(x[at + j]! - m);
+  let acc = 0;
+  for (let j = 0; j < k; j++) {
+    acc += Math.exp(x[at + j]! - m) / total;
+    if (u < acc) return j;
+  }
+  return k - 1;
+}

@@ -412,6 +412,26 @@ export function clipValues(grads: readonly tf.Tensor[], limit: number): tf.Tenso
   return grads.map((g) => tf.clipByValue(g, -limit, limit));
 }
 
+/** Token ids [T, ...] one step later, `fill` first: a decoder's previous tokens under teacher forcing. */
+export function shiftTime(x: tf.Tensor, fill: number): tf.Tensor {
+  const first = tf.fill([1, ...x.shape.slice(1)], fill, 'int32');
+  if (x.shape[0]! <= 1) return x.shape[0] === 1 ? first : tf.slice(first, [0], [0]);
+  return tf.concat([first, tf.slice(x, [0], [x.shape[0]! - 1])], 0);
+}
+
+/**
+ * A token drawn from softmax(logits) per row by inverse transform of the
+ * uniform draws u: the first index whose cumulative probability exceeds u.
+ */
+export function sampleIds(logits: tf.Tensor, u: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const k = logits.shape[logits.rank - 1]!;
+    const cdf = tf.cumsum(tf.softmax(logits), logits.rank - 1);
+    const below = tf.cast(tf.lessEqual(cdf, tf.expandDims(u, -1)), 'int32');
+    return tf.minimum(tf.sum(below, -1), tf.scalar(k - 1, 'int32'));
+  });
+}
+
 export function timeIndex(x: tf.Tensor, index: number): tf.Tensor {
   return tf.squeeze(tf.slice(x, [index], [1]), [0]);
 }

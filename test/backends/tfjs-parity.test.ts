@@ -4,7 +4,7 @@
 // truncated graph, whose gate tf.grads cannot see, against the reference's
 // symbolic gradients instead, and tf.grads is shown to differ there when a
 // gate is 0; (c) the symbolic gradients on tfjs against the reference's.
-import { attentionTagger, bidirectionalTagger, manyToOneGru, tokenLm } from '../helpers/programs.js';
+import { attentionSeq2seq, attentionTagger, bidirectionalTagger, manyToOneGru, tokenLm } from '../helpers/programs.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // tf.grads needs the gradient functions, which tfjs-core registers only on request.
@@ -27,6 +27,7 @@ const MODELS: Record<string, string> = {
   'many-to-one mse': manyToOneGru(),
   'attention (additive)': attentionTagger('attend(h[t-1], mem, additive)'),
   'attention (dot, scaled)': attentionTagger('attend(h[t-1], mem, dot, scaled = 1)'),
+  'attention decoder (teacher forcing)': attentionSeq2seq(),
 };
 
 const TRUNCATED = tokenLm('h = lstm(e) with H');

@@ -6,7 +6,7 @@
 // training steps as TrainingSession, within 1e-5 relative to each tensor's
 // scale. Emitted files go to test/.generated/ (git-ignored) so that
 // @tensorflow/tfjs-core resolves from them.
-import { attentionTagger, bidirectionalTagger, manyToOneGru, tokenLm as lm } from '../helpers/programs.js';
+import { attentionSeq2seq, attentionTagger, bidirectionalTagger, manyToOneGru, tokenLm as lm } from '../helpers/programs.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -30,7 +30,8 @@ interface Emitted {
   saveParams(p: Tensors): Json;
   disposeParams(p: Tensors): void;
   disposeState(s: Tensors): void;
-  forward(p: Tensors, inputs: Record<string, unknown>, state?: Tensors): { outputs: Tensors; state: Tensors };
+  /** A model with a teacher-forced decoder takes its targets second: forward(p, inputs, targets, state?). */
+  forward(p: Tensors, inputs: Record<string, unknown>, stateOrTargets?: Tensors, state?: Tensors): { outputs: Tensors; state: Tensors };
   loss?(p: Tensors, inputs: Record<string, unknown>, targets: Tensors): number;
   gradients?(p: Tensors, inputs: Record<string, unknown>, targets: Tensors): { loss: number; grads: Tensors } | { windows: { loss: number; grads: Tensors }[] };
   initOptimizer?(p: Tensors): Record<string, unknown>;
@@ -180,6 +181,7 @@ const CASES: Record<string, Case> = {
   stateless_cell_sgd: { text: STATELESS_CELL, trainSteps: true },
   no_params_adam_clipnorm: { text: NO_PARAMS, trainSteps: true },
   attention_additive_adam: { text: attentionTagger('attend(h[t-1], mem, additive)') + '\ntrain m { optimizer adam(lr = 0.05) }', trainSteps: true },
+  seq2seq_teacher_forcing_adam: { text: attentionSeq2seq('additive', {}, 'train m { optimizer adam(lr = 0.05) }'), trainSteps: true },
   attention_dot_scaled_feature_map: {
     text: `
 cell att(x: [X], mem: [L, D]) -> h: [H] {
@@ -375,7 +377,9 @@ async function parity(mod: Emitted, out: Compiled, c: Case): Promise<Record<stri
 
   // Forward: prediction and final states, then streaming in two chunks.
   const ref = session.forward(batch);
-  const fw = mod.forward(p, inputs);
+  // A decoder taught with its target reads the targets in forward too (compiler/codegen/module.ts).
+  const taught = mod.forward.length === 4;
+  const fw = taught ? mod.forward(p, inputs, targets) : mod.forward(p, inputs);
   const pred = fw.outputs[model.output]!;
   const predTm = pred.rank >= 3 ? tf.transpose(pred, [1, 0, ...Array.from({ length: pred.rank - 2 }, (_, i) => i + 2)]) : pred;
   figs['forward'] = relDiff(read(predTm), read(ref.prediction));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime/rng.js';
-import { addingProblem, sineWaves } from '../../runtime/data/synthetic.js';
+import { addingProblem, sineWaves, symbolTask } from '../../runtime/data/synthetic.js';
 
 describe('adding problem', () => {
   const d = addingProblem(new Rng(1), { T: 50, n: 10000, valid: 1000 });
@@ -69,5 +69,33 @@ describe('sine waves', () => {
     expect(noisy).toEqual(sineWaves(new Rng(3), { T: 20, n: 4, valid: 1, noise: 0.1 }));
     expect(noisy.train).not.toEqual(clean.train);
     expect(() => sineWaves(new Rng(3), { noise: -1 })).toThrow(/noise/);
+  });
+});
+
+describe('symbol tasks (reversal, sorting)', () => {
+  it('gives each source its reversed or sorted symbols, ids 1..symbols, lengths in range, reproducibly', () => {
+    for (const task of ['reverse', 'sort'] as const) {
+      const d = symbolTask(new Rng(5), task, { symbols: 4, minLen: 2, maxLen: 6, n: 200, valid: 20 });
+      expect(d.name).toBe(task === 'reverse' ? 'reversal' : 'sorting');
+      expect(d.inputs[0]!.type).toEqual({ kind: 'tokens', vocab: 5 });
+      expect(d.inputs[0]!.vocab!.tokens).toEqual(['<s>', '0', '1', '2', '3']);
+      const lengths = new Set<number>();
+      for (const ex of [...d.train, ...d.valid]) {
+        const src = (ex.inputs[0] as { ids: Int32Array }).ids;
+        const tgt = (ex.targets[0] as { ids: Int32Array }).ids;
+        lengths.add(src.length);
+        expect(src.every((id) => id >= 1 && id <= 4)).toBe(true);
+        const want = task === 'reverse' ? [...src].reverse() : [...src].sort((a, b) => a - b);
+        expect([...tgt]).toEqual(want);
+      }
+      expect([...lengths].sort()).toEqual([2, 3, 4, 5, 6]);
+      const again = symbolTask(new Rng(5), task, { symbols: 4, minLen: 2, maxLen: 6, n: 200, valid: 20 });
+      expect(again.train[7]).toEqual(d.train[7]);
+    }
+  });
+
+  it('says what is wrong with its arguments', () => {
+    expect(() => symbolTask(new Rng(1), 'sort', { minLen: 5, maxLen: 3 })).toThrow('max_len (3) must be at least min_len (5)');
+    expect(() => symbolTask(new Rng(1), 'sort', { symbols: 1 })).toThrow('symbols must be an integer of at least 2, not 1');
   });
 });

@@ -631,6 +631,67 @@ train m { bptt truncated(k1 = 5) }`;
   });
 });
 
+describe('decoders (token outputs read at [t-1])', () => {
+  const dec = (body: string, sig = '-> y: token[K]') => `cell d(x: [X]) ${sig} {
+  param E: [H, K]
+  param W: [H, X]
+  param V: [K, H]
+${body}
+}
+`;
+  const model = (stmt = 'y = d(x) with H', loss = 'loss = cross_entropy(y, tags)') => `model m {
+  dim H = 3, K = 4
+  input x: seq<[2]>
+  target tags: seq<token[K]>
+  ${stmt}
+  ${loss}
+}`;
+  const body = `  option start = 0
+  s[t] = tanh(E @ one_hot(y[t-1]) + W @ x[t])
+  y[t] = V @ s[t]`;
+
+  it('a decoder scored against a target compiles', () => {
+    expect(check(dec(body) + model())).toEqual([]);
+  });
+
+  test('RNN4006', 'a decoder without a start token', () => {
+    const text = dec(body.replace('  option start = 0\n', '')) + model();
+    const d = expectDiag(check(text), 'RNN4006', text, 'one_hot(«y[t-1]»)');
+    expect(d.message).toContain('start token');
+    expect(d.hint).toContain('option start = 1');
+  });
+
+  test('RNN4006', 'a token output read at [t]', () => {
+    const text = dec(body.replace('s[t] = tanh(', 's[t] = tanh(E @ y[t] + ')) + model();
+    const d = expectDiag(check(text), 'RNN4006', text, 'E @ y«[t]» +');
+    expect(d.message).toBe('`y` is a token output: read `y[t-1]`, the token of the previous step');
+  });
+
+  test('RNN4006', 'a token output that is not the first output', () => {
+    const text = dec(body + '\n  h[t] = s[t]', '-> h: [H], y: token[K]') + model();
+    const d = expectDiag(check(text), 'RNN4006', text, 'h: [H], «y: token[K]»');
+    expect(d.hint).toContain('list it first');
+  });
+
+  test('RNN4006', 'a start token outside the vocabulary', () => {
+    const text = dec(body) + model('y = d(x) with H, start = 4');
+    const d = expectDiag(check(text), 'RNN4006', text, 'start = «4»');
+    expect(d.message).toBe('the start token must be a token id from 0 to 3');
+  });
+
+  test('RNN5008', 'a decoder whose scores are not the prediction of the loss', () => {
+    const text = dec(body) + model('y = d(x) with H', 'loss = cross_entropy(dense(y, K), tags)');
+    const d = expectDiag(check(text), 'RNN5008', text, 'y = «d(x)» with H');
+    expect(d.hint).toContain('loss = cross_entropy(y, target)');
+  });
+
+  test('RNN5008', 'a decoder applied to reverse', () => {
+    const text = dec(body) + model('y = d(reverse x) with H');
+    const d = expectDiag(check(text), 'RNN5008', text, 'y = «d(reverse x)» with H');
+    expect(d.message).toContain('runs forwards');
+  });
+});
+
 describe('coverage', () => {
   it('every semantic code emitted by compiler/sema and compiler/compile.ts has a test here', () => {
     const semaDir = join(root, 'compiler', 'sema');

@@ -41,6 +41,9 @@ export function randomFeeds(model: LoweredModel, g: Graph, opts: FeedOptions): T
     if (inp.name === 'mask') return tensor(shape, mask);
     if (inp.name === 'weight') return tensor(shape, opts.weight ?? mask);
     if (inp.name === 'last') return tensor(shape, last);
+    // A decoder's scheduled-sampling coins (1: the true token) and the draws of sampled tokens.
+    if (inp.name === 'feed_coin') return tensor(shape, Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0)));
+    if (inp.name === 'feed_draws') return tensor(shape, Array.from({ length: n }, () => rng.next()));
     const io = ios.get(inp.name)!;
     if (io.type.kind === 'tokens' || io.type.kind === 'token') {
       const v = io.type.vocab as number;

@@ -85,3 +85,30 @@ model m {
   loss = cross_entropy(dense(d, K), y)
 }`;
 }
+
+/** An encoder-decoder: a bidirectional GRU encoder and a decoder that attends over it (`kind`), taught with the target. */
+export function attentionSeq2seq(kind = 'additive', { V = 6, H = 3, query = 's[t-1]' } = {}, after = ''): string {
+  return `
+cell att_dec(mem: [L, D]) -> y: token[K] {
+  option start = 0
+  param E: [M, K]
+  param W: [H, M]
+  param U: [H, H]
+  param C: [H, D]
+  param b: [H]
+  param W_y: [K, H]
+  param b_y: [K]
+  e[t] = E @ one_hot(y[t-1])
+  c[t] = attend(${query}, mem, ${kind})
+  s[t] = tanh(W @ e[t] + U @ s[t-1] + C @ c[t] + b)
+  y[t] = W_y @ s[t] + b_y
+}
+model m {
+  dim V = ${V}, E = 4, H = ${H}, M = 4
+  input  src: seq<token[V]>
+  target tgt: seq<token[V]>
+  enc = bidir gru(embed(src, E)) with H
+  y = att_dec(enc) with H, M
+  loss = cross_entropy(y, tgt)
+}${after ? `\n${after}` : ''}`;
+}
