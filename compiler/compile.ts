@@ -128,6 +128,11 @@ export function buildModel(a: Analysis, modelName: string, dimValues: Readonly<R
       hint: 'use `bptt full` for bidirectional models and models with attention over a sequence',
     });
   }
+  if (model && train?.feed && model.decoders.length === 0) {
+    diags.report('RNN5008', train.feed.span, `\`feed\` chooses what a decoder reads back, but model \`${modelName}\` has no decoder`, {
+      hint: 'a decoder is a cell whose first output is a token (`-> y: token[K]`) and that reads `y[t-1]`',
+    });
+  }
   if (model) checkParamSizes(model, decl, diags);
   if (model) verifyGraph(model.graph, `lowering of ${modelName}`);
   return { diagnostics: diags.list, ...(model && !diags.hasErrors() ? { model } : {}) };

@@ -16,6 +16,8 @@ export class ProgressReporter {
     private readonly quiet: boolean,
     /** What one counted position is: 'tok' for sequence losses, 'seq' for one loss per sequence. */
     private readonly unit: 'tok' | 'seq' = 'tok',
+    /** Under scheduled sampling: the probability that decoders read the true token, at a step (shown as `teacher p`). */
+    private readonly teacherP?: (step: number) => number,
   ) {}
 
   start(done: number): void {
@@ -24,14 +26,14 @@ export class ProgressReporter {
       this.bar = new cliProgress.SingleBar(
         {
           stream: this.stream,
-          format: `epoch {epoch} |{bar}| batch {value}/{total} | step {step} | loss {loss} | {rate} ${this.unit}/s | ETA {eta_formatted}`,
+          format: `epoch {epoch} |{bar}| batch {value}/{total} | step {step} | loss {loss}${this.teacherP ? ' | teacher p {teacher}' : ''} | {rate} ${this.unit}/s | ETA {eta_formatted}`,
           hideCursor: true,
           etaBuffer: 50,
           fps: 5,
         },
         cliProgress.Presets.shades_classic,
       );
-      this.bar.start(this.total, done, { epoch: '-', step: 0, loss: '-', rate: '-' });
+      this.bar.start(this.total, done, { epoch: '-', step: 0, loss: '-', rate: '-', teacher: '-' });
     }
   }
 
@@ -41,8 +43,9 @@ export class ProgressReporter {
     const seconds = (Date.now() - this.began) / 1000;
     const rate = seconds > 0 ? Math.round(this.tokens / seconds) : 0;
     if (this.quiet) return;
+    const teacher = this.teacherP ? this.teacherP(s.step).toFixed(3) : '';
     if (this.bar) {
-      this.bar.update(done, { epoch: `${s.epoch + 1}/${s.epochs}`, step: s.step, loss: this.smoothLoss.toFixed(4), rate });
+      this.bar.update(done, { epoch: `${s.epoch + 1}/${s.epochs}`, step: s.step, loss: this.smoothLoss.toFixed(4), rate, teacher });
       return;
     }
     const now = Date.now();
@@ -50,7 +53,7 @@ export class ProgressReporter {
       this.lastLine = now;
       const eta = rate > 0 && done > 0 ? ((this.total - done) * seconds) / done : 0;
       this.stream.write(
-        `epoch ${s.epoch + 1}/${s.epochs}  batch ${done}/${this.total}  step ${s.step}  loss ${this.smoothLoss.toFixed(4)}  ${rate} ${this.unit}/s  ETA ${formatSeconds(eta)}\n`,
+        `epoch ${s.epoch + 1}/${s.epochs}  batch ${done}/${this.total}  step ${s.step}  loss ${this.smoothLoss.toFixed(4)}${teacher ? `  teacher p ${teacher}` : ''}  ${rate} ${this.unit}/s  ETA ${formatSeconds(eta)}\n`,
       );
     }
   }

@@ -8,6 +8,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { analyze, buildModel, trainingGraphs, type Analysis } from '../compiler/compile.js';
 import type { Diagnostic } from '../compiler/diagnostics/diagnostic.js';
+import type { FeedMode } from '../compiler/sema/cell.js';
+import type { Graph } from '../compiler/ir/types.js';
 import type { LoweredModel } from '../compiler/sema/model.js';
 import type { BpttSpec, TrainConfig } from '../compiler/sema/train.js';
 import { bindDims, type DeclaredField } from '../runtime/data/batching.js';
@@ -178,6 +180,29 @@ export function modelForData(p: LoadedProgram, model: string, data: Dataset): Lo
   for (const [k, v] of symbolic.model!.dims) if (typeof v === 'number') fixed[k] = v;
   const dims = bindDims(declaredFields(symbolic.model!), data, fixed);
   return bindModel(p, model, dims);
+}
+
+/**
+ * The model lowered again with its decoders reading back `feed` instead of
+ * the true tokens (the same parameters): greedy decoding for evaluation, or
+ * the training graphs of `feed sampled` and `feed scheduled`.
+ */
+export function withFeed(p: LoadedProgram, model: LoweredModel, feed: FeedMode): LoweredModel {
+  const dims: Record<string, number> = Object.create(null);
+  for (const [k, v] of model.dims) if (typeof v === 'number') dims[k] = v;
+  const built = buildModel(p.analysis, model.name, dims, feed);
+  report(built.diagnostics, p.sources, true);
+  return built.model!;
+}
+
+/** The evaluation graph of a model with its decoders taught with the true tokens. */
+export function teacherGraph(model: LoweredModel): Graph {
+  return trainingGraphs(model, false, { liftParamTransposes: true }).inference;
+}
+
+/** The evaluation graph of a model with decoders that read their own greedy choices. */
+export function greedyGraph(p: LoadedProgram, model: LoweredModel): Graph {
+  return trainingGraphs(withFeed(p, model, { kind: 'own', draw: 'argmax' }), false, { liftParamTransposes: true }).inference;
 }
 
 /** The optimised graphs a session trains with. */

@@ -7,6 +7,7 @@ import { recover } from '../diagnostics/collector.js';
 import type { Span } from '../diagnostics/span.js';
 import { didYouMean } from './suggest.js';
 import { numberOf } from './values.js';
+import type { FeedMode } from './cell.js';
 
 export interface CallSpec {
   readonly name: string;
@@ -16,6 +17,19 @@ export interface CallSpec {
 }
 
 export type BpttSpec = { readonly kind: 'full' } | { readonly kind: 'truncated'; readonly k1: number; readonly k2: number };
+
+/** The decays of scheduled sampling (Bengio et al. 2015): the probability of feeding the true token at update i. */
+export type FeedDecay =
+  | { readonly kind: 'linear'; readonly k: number; readonly c: number; readonly eps: number } // max(eps, k - c i)
+  | { readonly kind: 'exponential'; readonly k: number } // k^i, 0 < k < 1
+  | { readonly kind: 'inverse_sigmoid'; readonly k: number }; // k / (k + exp(i / k)), k >= 1
+
+/** `feed teacher | sampled(draw = ...) | scheduled(decay = ..., ...)`: what decoders read back while training. */
+export interface FeedSpec {
+  readonly mode: FeedMode;
+  readonly decay?: FeedDecay;
+  readonly span: Span;
+}
 
 export interface TrainConfig {
   readonly model: string;
@@ -29,10 +43,12 @@ export interface TrainConfig {
   readonly seed: number;
   /** Write a checkpoint every this many steps (0: only at the end and on interrupt). */
   readonly checkpoint: number;
+  /** What decoders read back while training (absent: the true tokens, teacher forcing). */
+  readonly feed?: FeedSpec;
   readonly span: Span;
 }
 
-const KEYS = ['data', 'optimizer', 'schedule', 'clip', 'bptt', 'batch', 'epochs', 'seed', 'checkpoint'];
+const KEYS = ['data', 'optimizer', 'schedule', 'clip', 'bptt', 'feed', 'batch', 'epochs', 'seed', 'checkpoint'];
 
 export function checkTrain(decl: TrainDecl, diags: DiagnosticCollector): TrainConfig {
   const seen = new Map<string, Span>();
@@ -45,13 +61,12 @@ export function checkTrain(decl: TrainDecl, diags: DiagnosticCollector): TrainCo
   let epochs = 1;
   let seed = 0;
   let checkpoint = 0;
+  let feed: FeedSpec | undefined;
 
   const apply = (s: TrainSetting): void => {
     const key = s.key.name;
     if (!KEYS.includes(key)) {
-      const hint = key === 'feed'
-        ? '`feed` chooses what a decoder reads back; this model has no decoder input to feed'
-        : didYouMean(key, KEYS) ?? `settings: ${KEYS.join(', ')}`;
+      const hint = didYouMean(key, KEYS) ?? `settings: ${KEYS.join(', ')}`;
       diags.fail('RNN5002', s.key.span, `unknown training setting \`${key}\``, { hint });
     }
     const prev = seen.get(key);
@@ -95,6 +110,9 @@ export function checkTrain(decl: TrainDecl, diags: DiagnosticCollector): TrainCo
         bptt = { kind: 'truncated', k1, k2 };
         break;
       }
+      case 'feed':
+        feed = feedSpec(s.value, diags);
+        break;
       case 'batch':
         batch = count(s.value, diags, 'the batch size');
         break;
@@ -121,8 +139,66 @@ export function checkTrain(decl: TrainDecl, diags: DiagnosticCollector): TrainCo
     epochs,
     seed,
     checkpoint,
+    ...(feed ? { feed } : {}),
     span: decl.span,
   };
+}
+
+const FEED_FORM = '`feed teacher`, `feed sampled`, `feed sampled(draw = argmax)` or `feed scheduled(decay = inverse_sigmoid, k = 100)`';
+const DECAYS = ['linear', 'exponential', 'inverse_sigmoid'];
+
+/** Checks `feed teacher | sampled(draw = sample|argmax) | scheduled(decay = ..., k = ..., c = ..., eps = ..., draw = ...)`. */
+function feedSpec(e: Expr, diags: DiagnosticCollector): FeedSpec {
+  const c = callSpec(e, diags, FEED_FORM);
+  const allow = (keys: readonly string[]): void => {
+    for (const k of Object.keys(c.args)) {
+      if (!keys.includes(k)) diags.fail('RNN5002', c.span, `\`${c.name}\` takes ${keys.map((x) => `\`${x}\``).join(', ') || 'no arguments'}, not \`${k}\``);
+    }
+    if (c.positional.length > 0) diags.fail('RNN5002', c.span, `give the arguments of \`${c.name}\` by name`, { hint: FEED_FORM });
+  };
+  const draw = (): 'argmax' | 'sample' => {
+    const d = c.args['draw'] ?? 'sample';
+    if (d !== 'argmax' && d !== 'sample') diags.fail('RNN5002', c.span, '`draw` is `sample` (from the model\'s distribution) or `argmax` (its most likely token)');
+    return d;
+  };
+  const num = (k: string, dflt?: number): number => {
+    const v = c.args[k] ?? dflt;
+    if (typeof v !== 'number') diags.fail('RNN5002', c.span, `\`${c.name}\` needs a number \`${k}\``, { hint: FEED_FORM });
+    return v;
+  };
+  switch (c.name) {
+    case 'teacher':
+      allow([]);
+      return { mode: { kind: 'teacher' }, span: e.span };
+    case 'sampled':
+      allow(['draw']);
+      return { mode: { kind: 'own', draw: draw() }, span: e.span };
+    case 'scheduled': {
+      const decay = c.args['decay'];
+      if (typeof decay !== 'string' || !DECAYS.includes(decay)) {
+        diags.fail('RNN5002', c.span, `\`scheduled\` needs \`decay = linear\`, \`exponential\` or \`inverse_sigmoid\``, {
+          ...(typeof decay === 'string' ? { hint: didYouMean(decay, DECAYS) ?? 'the three decays of Bengio et al. 2015' } : {}),
+        });
+      }
+      let d: FeedDecay;
+      if (decay === 'linear') {
+        allow(['decay', 'k', 'c', 'eps', 'draw']);
+        d = { kind: 'linear', k: num('k', 1), c: num('c'), eps: num('eps', 0) };
+        if (!(d.c > 0) || !(d.eps >= 0 && d.eps <= 1) || !(d.k > 0 && d.k <= 1)) diags.fail('RNN5002', c.span, 'linear decay needs c > 0, 0 < k <= 1 and 0 <= eps <= 1');
+      } else if (decay === 'exponential') {
+        allow(['decay', 'k', 'draw']);
+        d = { kind: 'exponential', k: num('k') };
+        if (!(d.k > 0 && d.k < 1)) diags.fail('RNN5002', c.span, 'exponential decay needs 0 < k < 1 (the probability is k^i)');
+      } else {
+        allow(['decay', 'k', 'draw']);
+        d = { kind: 'inverse_sigmoid', k: num('k') };
+        if (!(d.k >= 1)) diags.fail('RNN5002', c.span, 'inverse sigmoid decay needs k >= 1 (the probability is k / (k + exp(i / k)))');
+      }
+      return { mode: { kind: 'scheduled', draw: draw() }, decay: d, span: e.span };
+    }
+    default:
+      return diags.fail('RNN5002', c.span, `unknown feed \`${c.name}\``, { hint: didYouMean(c.name, ['teacher', 'sampled', 'scheduled']) ?? FEED_FORM });
+  }
 }
 
 function isCount(n: number): boolean {

@@ -18,6 +18,9 @@ export type Feed =
 
 export interface FeedOptions {
   readonly gate?: Float32Array;
+  /** [T, B] scheduled-sampling coins (1: a decoder reads the true token) and uniform draws for sampled tokens. */
+  readonly coin?: Float32Array;
+  readonly draws?: Float32Array;
   /** Positions before this step do not count in the loss. */
   readonly lossFrom?: number;
 }
@@ -70,6 +73,11 @@ export function planFeeds(g: Graph, model: LoweredModel, batch: Batch, opts: Fee
         if (inp.name === 'mask') return { kind: 'host', tensor: batch.mask };
         if (inp.name === 'weight') return { kind: 'host', tensor: restrict(batch.mask) };
         if (inp.name === 'last') return { kind: 'host', tensor: restrict(batch.last) };
+        if (inp.name === 'feed_coin' || inp.name === 'feed_draws') {
+          const data = inp.name === 'feed_coin' ? opts.coin : opts.draws;
+          if (!data || data.length !== T * B) throw new Error(`internal: no ${inp.name} for a batch of ${T} x ${B}`);
+          return { kind: 'host', tensor: { dtype: 'float32', shape: [T, B], data } };
+        }
         const i = inputIndex.get(inp.name);
         if (i !== undefined) return { kind: 'host', tensor: checkedIds(model.inputs[i]!, 'inputs', batch.inputs[i]!, B) };
         const k = targetIndex.get(inp.name);

@@ -14,6 +14,7 @@ import type { Batch, HostTensor } from '../data/types.js';
 import { initValues } from '../init.js';
 import { RuntimeUserError } from '../io.js';
 import { Rng } from '../rng.js';
+import { feedProbability, feedRandomness } from './feed-schedule.js';
 import { executeGraph } from '../tfjs/execute.js';
 import { joinedTranspose } from '../tfjs/portable-ops.js';
 import { resolveShape } from '../shape-binding.js';
@@ -63,6 +64,10 @@ export interface EvalResult {
   readonly count: number;
   /** Argmax accuracy over counted positions, for token targets. */
   readonly accuracy?: number;
+  /** For sequences of token targets: the share of sequences whose every real position is right (exact match). */
+  readonly exact?: number;
+  /** How many sequences `exact` counts. */
+  readonly sequences?: number;
 }
 
 export interface SessionSnapshot {
@@ -207,8 +212,16 @@ export class TrainingSession {
     return unpadded;
   }
 
+  /** The probability that a decoder reads the true token at the current update (1 without a `feed` setting). */
+  teacherProbability(): number {
+    return feedProbability(this.config.feed, this.step);
+  }
+
   private feeds(g: Graph, batch: Batch, states: States | undefined, opts: FeedOptions = {}): tf.Tensor[] {
     const unread = unreadInputs(g);
+    if (g.inputs.some((i) => i.name === 'feed_coin' || i.name === 'feed_draws')) {
+      opts = { ...opts, ...feedRandomness(this.config.seed, this.step, batch.steps * batch.batchSize, this.teacherProbability()) };
+    }
     return planFeeds(g, this.model, batch, opts).map((f, i) => {
       // An input the graph never reads (the targets and marks of a prediction graph) costs no tensor.
       if (unread.has(i)) return this.placeholder();
@@ -361,34 +374,52 @@ export class TrainingSession {
 
   // ------------------------------------------------------------------ evaluation
 
-  /** Loss (and accuracy for token targets) over batches, with the untruncated forward graph. */
-  evaluate(batches: readonly Batch[]): EvalResult {
+  /**
+   * Loss (and accuracy for token targets, exact match for sequences of them)
+   * over batches, with the untruncated forward graph, or with `graph`: the
+   * same model lowered another way with the same parameters (a decoder
+   * reading its own greedy choices).
+   */
+  evaluate(batches: readonly Batch[], graph?: Graph): EvalResult {
     const target = this.model.targets[0];
     const tokenTarget = target && (target.type.kind === 'tokens' || target.type.kind === 'token');
+    const tokenSeq = target?.type.kind === 'tokens' && this.model.lossPer === 'step';
     let lossSum = 0;
     let count = 0;
     let correct = 0;
+    let sequences = 0;
+    let exact = 0;
     for (const batch of batches) {
       const n = lossCount(this.model, batch);
       if (n === 0) continue;
-      const g = this.graphsFor(batch).inference;
+      const g = graph ?? this.graphsFor(batch).inference;
       const lossIdx = g.outputs.findIndex((o) => o.role === 'loss');
       const predIdx = g.outputs.findIndex((o) => o.role === 'output');
-      const [loss, hits] = tf.tidy(() => {
+      const [loss, hits, whole] = tf.tidy(() => {
         const outs = executeGraph(g, this.feeds(g, batch, undefined));
         const l = outs[lossIdx]!.dataSync()[0]!;
-        if (!tokenTarget) return [l, 0];
+        if (!tokenTarget) return [l, 0, 0];
         const pred = tf.argMax(outs[predIdx]!, -1);
         const tgt = toTensor(batch.targets[0]!);
         const w = this.model.lossPer === 'example' ? tf.sum(toTensor(batch.last), 0) : toTensor(batch.mask);
-        const h = tf.sum(tf.mul(tf.cast(tf.equal(pred, tgt), 'float32'), w)).dataSync()[0]!;
-        return [l, h];
+        const right = tf.mul(tf.cast(tf.equal(pred, tgt), 'float32'), w);
+        const h = tf.sum(right).dataSync()[0]!;
+        // A sequence is exactly right when its right positions are all its real ones.
+        const x = tokenSeq ? tf.sum(tf.cast(tf.equal(tf.sum(right, 0), tf.sum(w, 0)), 'float32')).dataSync()[0]! : 0;
+        return [l, h, x];
       });
       lossSum += loss * n;
       count += n;
       correct += hits;
+      exact += whole;
+      sequences += batch.batchSize;
     }
-    return { loss: count > 0 ? lossSum / count : NaN, count, ...(tokenTarget ? { accuracy: count > 0 ? correct / count : NaN } : {}) };
+    return {
+      loss: count > 0 ? lossSum / count : NaN,
+      count,
+      ...(tokenTarget ? { accuracy: count > 0 ? correct / count : NaN } : {}),
+      ...(tokenSeq ? { exact: sequences > 0 ? exact / sequences : NaN, sequences } : {}),
+    };
   }
 
   /** Runs the forward graph on one batch with given states; returns the prediction and final states (caller disposes). */

@@ -5,19 +5,21 @@ import { getBackend } from '@tensorflow/tfjs-core';
 import { appendFileSync, existsSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Graph } from '../../compiler/ir/types.js';
 import type { LoweredModel } from '../../compiler/sema/model.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../../runtime/checkpoint.js';
 import { makeBatches } from '../../runtime/data/batching.js';
 import type { Dataset } from '../../runtime/data/types.js';
 import { parseParamsJson } from '../../runtime/params-json.js';
 import { Rng } from '../../runtime/rng.js';
+import { feedProbability } from '../../runtime/train/feed-schedule.js';
 import { trainLoop, type Position } from '../../runtime/train/loop.js';
 import type { EvalResult, TrainingSession } from '../../runtime/train/session.js';
 import { EXIT, CliError } from '../errors.js';
 import { makeFolders, nodeIO, userError } from '../node-io.js';
 import { ProgressReporter } from '../progress.js';
 import { newSession } from '../new-session.js';
-import { loadData, loadProgram, modelForData, pickModel, readSource, trainConfigFor, type Overrides } from '../project.js';
+import { greedyGraph, loadData, teacherGraph, withFeed, loadProgram, modelForData, pickModel, readSource, trainConfigFor, type Overrides } from '../project.js';
 import { info } from '../terminal.js';
 import { startBackend } from '../backend-choice.js';
 import { DataParallelTrainer } from '../parallel/trainer.js';
@@ -68,9 +70,11 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   const data = loadData(program, config);
   info(`data: ${data.description}`);
   const model = modelForData(program, modelName, data);
-  const session = newSession(model, config, { remat: opts.remat ?? false });
+  // Decoders that read back their own tokens while training (`feed sampled`, `feed scheduled(...)`) train on that lowering.
+  const trainModel = config.feed && config.feed.mode.kind !== 'teacher' ? withFeed(program, model, config.feed.mode) : model;
+  const session = newSession(trainModel, config, { remat: opts.remat ?? false });
   try {
-    return await train(session, { program, modelName, config, data, model, opts });
+    return await train(session, { program, modelName, config, data, model, trainModel, opts });
   } finally {
     session.dispose();
   }
@@ -81,7 +85,10 @@ interface TrainContext {
   readonly modelName: string;
   readonly config: ReturnType<typeof trainConfigFor>;
   readonly data: Dataset;
+  /** The model as evaluated (decoders taught with the true tokens). */
   readonly model: LoweredModel;
+  /** The model as trained: `model`, or its decoders reading their own tokens (`feed`). */
+  readonly trainModel: LoweredModel;
   readonly opts: RunOptions;
 }
 
@@ -136,7 +143,7 @@ async function startWorkers(session: TrainingSession, ctx: TrainContext): Promis
   const pool = await DataParallelTrainer.start({
     workers,
     backend: getBackend(),
-    model: ctx.model,
+    model: ctx.trainModel,
     config: ctx.config,
     remat: ctx.opts.remat ?? false,
     specs: ctx.data,
@@ -180,7 +187,9 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   process.on('SIGTERM', onSigint);
 
   const batchesPerEpoch = Math.ceil(data.train.length / config.batch);
-  const progress = new ProgressReporter(process.stderr, config.epochs * batchesPerEpoch, opts.quiet ?? false, model.lossPer === 'step' ? 'tok' : 'seq');
+  // Under scheduled sampling: the probability of the true token that the step's update used (updates count from 0).
+  const teacherP = config.feed?.decay ? (step: number) => feedProbability(config.feed, Math.max(0, step - 1)) : undefined;
+  const progress = new ProgressReporter(process.stderr, config.epochs * batchesPerEpoch, opts.quiet ?? false, model.lossPer === 'step' ? 'tok' : 'seq', teacherP);
   progress.start(start.epoch * batchesPerEpoch + start.batchInEpoch);
   const startedAt = Date.now();
   // The optimizer steps before the last batch trained: to say when --steps was passed within a batch.
@@ -206,7 +215,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
         progress.update(s.epoch * s.batchesPerEpoch + s.batchInEpoch, s);
         appendMetrics(
           metricsPath,
-          `${JSON.stringify({ kind: 'train', step: s.step, epoch: s.epoch + 1, batch: s.batchInEpoch, loss: s.loss, count: s.count, seconds: (Date.now() - startedAt) / 1000 })}\n`,
+          `${JSON.stringify({ kind: 'train', step: s.step, epoch: s.epoch + 1, batch: s.batchInEpoch, loss: s.loss, count: s.count, ...(teacherP ? { teacher_p: teacherP(s.step) } : {}), seconds: (Date.now() - startedAt) / 1000 })}\n`,
         );
       },
     });
@@ -237,9 +246,16 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
     );
   }
   info(`trained ${session.step} steps in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; checkpoint: ${ckptPath}`);
-  const ev = evaluate(session, data, config.batch);
+  // With decoders: taught with the true tokens (the model as written), then reading their own greedy choices.
+  const ev = evaluate(session, data, config.batch, model.decoders.length > 0 ? teacherGraph(model) : undefined);
   appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...ev })}\n`);
-  process.stdout.write(`${formatEval(ev, data, extra.level, model.lossPer)}\n`);
+  process.stdout.write(`${formatEval(ev, data, extra.level, model.lossPer, model.decoders.length > 0 ? 'teacher forcing' : undefined)}\n`);
+  if (model.decoders.length > 0) {
+    // What a decoder does when it is used: read back its own choices (greedy), not the true tokens.
+    const greedy = evaluate(session, data, config.batch, greedyGraph(ctx.program, model));
+    appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', feed: 'greedy', step: session.step, ...greedy })}\n`);
+    process.stdout.write(`${formatEval(greedy, data, extra.level, model.lossPer, 'greedy decoding')}\n`);
+  }
   return EXIT.ok;
 }
 
@@ -308,13 +324,14 @@ function keepMetricsUpTo(path: string, step: number): void {
   writeMetrics(path, kept.map((l) => `${l}\n`).join(''));
 }
 
-export function evaluate(session: TrainingSession, data: Dataset, batchSize: number): EvalResult {
+export function evaluate(session: TrainingSession, data: Dataset, batchSize: number, graph?: Graph): EvalResult {
   const examples = data.valid.length > 0 ? data.valid : data.train;
-  return session.evaluate(makeBatches(examples, data, batchSize, null));
+  return session.evaluate(makeBatches(examples, data, batchSize, null), graph);
 }
 
-export function formatEval(ev: EvalResult, data: Dataset, level: 'char' | 'word', lossPer: 'step' | 'example'): string {
-  const split = data.valid.length > 0 ? 'validation' : 'training (no validation split)';
+/** One line of metrics; `feed` says what a model's decoders read back ("teacher forcing", "greedy decoding"). */
+export function formatEval(ev: EvalResult, data: Dataset, level: 'char' | 'word', lossPer: 'step' | 'example', feed?: string): string {
+  const split = `${data.valid.length > 0 ? 'validation' : 'training (no validation split)'}${feed ? `, ${feed}` : ''}`;
   const parts = [`${split}: loss ${ev.loss.toFixed(4)}`];
   if (data.task === 'lm') {
     parts.push(`perplexity ${Math.exp(ev.loss).toFixed(3)}`);
@@ -322,6 +339,7 @@ export function formatEval(ev: EvalResult, data: Dataset, level: 'char' | 'word'
   }
   if (data.task === 'regression') parts.push(`mse ${ev.loss.toFixed(5)}`);
   if (ev.accuracy !== undefined && data.task !== 'lm') parts.push(`accuracy ${(ev.accuracy * 100).toFixed(2)}%`);
+  if (ev.exact !== undefined && data.task !== 'lm') parts.push(`exact match ${(ev.exact * 100).toFixed(2)}% of ${ev.sequences!.toLocaleString('en-US')} sequences`);
   const unit = data.task === 'lm' ? (level === 'char' ? 'characters' : 'tokens') : data.task === 'tagging' ? 'tokens' : lossPer === 'step' ? 'time steps' : 'examples';
   parts.push(`(${ev.count.toLocaleString('en-US')} ${unit})`);
   return parts.join('  ');

@@ -690,6 +690,32 @@ ${body}
     const d = expectDiag(check(text), 'RNN5008', text, 'y = «d(reverse x)» with H');
     expect(d.message).toContain('runs forwards');
   });
+  test('RNN5002', 'a feed setting that is not teacher, sampled or scheduled', () => {
+    const text = dec(body) + model() + '\ntrain m { feed schedueld(decay = linear, c = 0.01) }';
+    const d = expectDiag(check(text), 'RNN5002', text, 'schedueld(decay = linear, c = 0.01)');
+    expect(d.hint).toBe('did you mean `scheduled`?');
+  });
+
+  test('RNN5002', 'scheduled sampling with a decay it does not know, or without its rate', () => {
+    const bad = dec(body) + model() + '\ntrain m { feed scheduled(decay = inverse_sigmod, k = 10) }';
+    expect(expectDiag(check(bad), 'RNN5002', bad, 'scheduled(decay = inverse_sigmod, k = 10)').hint).toBe('did you mean `inverse_sigmoid`?');
+    const noRate = dec(body) + model() + '\ntrain m { feed scheduled(decay = exponential) }';
+    expect(expectDiag(check(noRate), 'RNN5002', noRate, 'scheduled(decay = exponential)').message).toBe('`scheduled` needs a number `k`');
+    const range = dec(body) + model() + '\ntrain m { feed scheduled(decay = exponential, k = 1.5) }';
+    expect(expectDiag(check(range), 'RNN5002', range, 'scheduled(decay = exponential, k = 1.5)').message).toContain('0 < k < 1');
+  });
+
+  test('RNN5008', '`feed` for a model without a decoder', () => {
+    const text = useC.replace('c(x)', 'rnn(x)') + '\ntrain m { feed sampled }';
+    const d = expectDiag(check(text), 'RNN5008', text, 'feed «sampled»');
+    expect(d.hint).toContain('-> y: token[K]');
+  });
+
+  it('accepts every form of feed on a decoder', () => {
+    for (const f of ['teacher', 'sampled', 'sampled(draw = argmax)', 'scheduled(decay = linear, c = 0.001)', 'scheduled(decay = inverse_sigmoid, k = 100, draw = argmax)']) {
+      expect(check(dec(body) + model() + `\ntrain m { feed ${f} }`), f).toEqual([]);
+    }
+  });
 });
 
 describe('coverage', () => {

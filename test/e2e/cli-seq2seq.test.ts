@@ -1,0 +1,67 @@
+// An encoder-decoder trained by `rnnc run` on the reversal task: the
+// validation metrics with teacher forcing and with greedy decoding, the
+// scheduled-sampling probability in metrics.jsonl, and a resumed run that
+// tosses the same coins and draws the same tokens as an uninterrupted one.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attentionSeq2seq } from '../helpers/programs.js';
+import { expectOk, expectUserError, readCheckpoint, readMetrics, removeDir, rnnc, tempDir, writeFile } from './cli-harness.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = tempDir();
+});
+afterAll(() => removeDir(dir));
+
+const program = (feed: string): string =>
+  attentionSeq2seq('additive', {}, `train m {
+  data reversal(symbols = 5, min_len = 2, max_len = 5, n = 64, valid = 16)
+  optimizer adam(lr = 0.01)
+  ${feed}
+  batch 8; epochs 2; seed 3
+}`).replace('dim V = 6,', 'dim V,');
+
+describe('rnnc run on an encoder-decoder', () => {
+  it('reports validation with teacher forcing and with greedy decoding, and logs the probability of the true token', async () => {
+    const file = writeFile(dir, 'ss.rnn', program('feed scheduled(decay = linear, k = 1, c = 0.1, eps = 0.2, draw = sample)'));
+    const out = join(dir, 'ss');
+    const r = await rnnc('run', file, '--backend', 'cpu', '--out', out, '--quiet');
+    expectOk(r);
+    expect(r.stdout).toMatch(/^validation, teacher forcing: loss \d+\.\d{4} {2}accuracy \d+\.\d\d% {2}exact match \d+\.\d\d% of 16 sequences {2}\(\d+ tokens\)$/m);
+    expect(r.stdout).toMatch(/^validation, greedy decoding: loss \d+\.\d{4} {2}accuracy \d+\.\d\d% {2}exact match \d+\.\d\d% of 16 sequences/m);
+    const train = readMetrics(out).filter((m) => m.kind === 'train');
+    expect(train).toHaveLength(16);
+    // linear decay: max(eps, k - c i) at update i = step - 1
+    expect(train.map((m) => m['teacher_p'])).toEqual(train.map((m) => Math.max(0.2, 1 - 0.1 * ((m.step as number) - 1))));
+    const evals = readMetrics(out).filter((m) => m.kind === 'eval');
+    expect(evals.map((m) => m['feed'])).toEqual([undefined, 'greedy']);
+  });
+
+  it('resumes exactly: the same coins and draws as an uninterrupted run', async () => {
+    const file = writeFile(dir, 'resume.rnn', program('feed scheduled(decay = inverse_sigmoid, k = 3)'));
+    const run = async (out: string, steps: number, resume?: string) => {
+      const r = await rnnc('run', file, '--backend', 'cpu', '--steps', String(steps), '--out', join(dir, out), '--quiet', ...(resume ? ['--resume', resume] : []));
+      expectOk(r);
+      return readCheckpoint(join(dir, out, 'checkpoint.json'));
+    };
+    const whole = await run('whole', 12);
+    await run('part', 5);
+    const resumed = await run('resumed', 12, join(dir, 'part', 'checkpoint.json'));
+    for (const [name, t] of Object.entries(whole.params)) expect(resumed.params[name]!.data, name).toEqual(t.data);
+    const wholeLog = readMetrics(join(dir, 'whole')).filter((m) => m.kind === 'train');
+    const resumedLog = readMetrics(join(dir, 'resumed')).filter((m) => m.kind === 'train');
+    expect(resumedLog.map((m) => [m.step, m.loss, m['teacher_p']])).toEqual(wholeLog.slice(5).map((m) => [m.step, m.loss, m['teacher_p']]));
+  });
+
+  it('refuses `feed` for a model without a decoder (RNN5008)', async () => {
+    const file = writeFile(
+      dir,
+      'nodec.rnn',
+      `model m { dim V, H = 4; input x: seq<token[V]>; target y: seq<token[V]>; h = gru(embed(x, 3)) with H; loss = cross_entropy(dense(h, V), y) }
+train m { data reversal(n = 8, valid = 0); feed sampled }`,
+    );
+    const r = await rnnc('run', file, '--backend', 'cpu', '--quiet');
+    expectUserError(r);
+    expect(r.stderr).toContain('error RNN5008: `feed` chooses what a decoder reads back, but model `m` has no decoder');
+  });
+});
