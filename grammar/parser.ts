@@ -341,17 +341,24 @@ export class RnnParser extends CstParser {
     });
   });
 
-  // timeIndex := '[' IDENT (('+'|'-') INT)? ']'
+  // timeIndex := '[' ( IDENT (('+'|'-') INT)? | INT ) ']'     ([0]: a state's initial value)
   public timeIndex = this.RULE('timeIndex', () => {
     this.CONSUME(LBracket);
-    this.CONSUME(Identifier, { LABEL: 'variable' });
-    this.OPTION(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(Plus, { LABEL: 'sign' }) },
-        { ALT: () => this.CONSUME(Minus, { LABEL: 'sign' }) },
-      ]);
-      this.CONSUME(IntegerLiteral, { LABEL: 'offset' });
-    });
+    this.OR1([
+      {
+        ALT: () => {
+          this.CONSUME(Identifier, { LABEL: 'variable' });
+          this.OPTION(() => {
+            this.OR2([
+              { ALT: () => this.CONSUME(Plus, { LABEL: 'sign' }) },
+              { ALT: () => this.CONSUME(Minus, { LABEL: 'sign' }) },
+            ]);
+            this.CONSUME1(IntegerLiteral, { LABEL: 'offset' });
+          });
+        },
+      },
+      { ALT: () => this.CONSUME2(IntegerLiteral, { LABEL: 'step' }) },
+    ]);
     this.CONSUME(RBracket);
   });
 

@@ -129,11 +129,17 @@ export interface Binding {
   readonly span: Span;
 }
 
-/** `[t]`, `[t-1]`, `[t+1]`: `offset` is 0, -1, +1 (any integer allowed by the parser). */
+/**
+ * `[t]`, `[t-1]`, `[t+1]`: `offset` is 0, -1, +1 (any integer allowed by the
+ * parser). `[0]`: `step` is 0, a state's value before the first step (the
+ * variable is then the number's text, so that messages about `t` read well).
+ */
 export interface TimeIndex {
   readonly kind: 'TimeIndex';
   readonly variable: Ident; // always `t` in valid programs; sema checks
   readonly offset: number;
+  /** An index written as a number (`[0]`). */
+  readonly step?: number;
   readonly span: Span;
 }
 

@@ -284,8 +284,13 @@ class Converter {
   }
 
   private timeIndex(n: CstNode): TimeIndex | undefined {
-    const variable = this.ident(token(n, 'variable'));
     const span = this.span(n);
+    const stepTok = token(n, 'step');
+    if (stepTok !== undefined && span !== undefined) {
+      const variable = this.ident(stepTok);
+      return variable === undefined ? undefined : { kind: 'TimeIndex', variable, offset: 0, step: Number(stepTok.image), span };
+    }
+    const variable = this.ident(token(n, 'variable'));
     if (variable === undefined || span === undefined) return undefined;
     const sign = token(n, 'sign');
     const offsetTok = token(n, 'offset');

@@ -46,6 +46,22 @@ export class GraphBuilder {
     return info.type;
   }
 
+  /** Whether v, or any value it is computed from, satisfies `test` (a walk back over the nodes built so far). */
+  dependsOn(v: ValueId, test: (v: ValueId) => boolean): boolean {
+    const producer = new Map<ValueId, Node>();
+    for (const n of this.nodes) for (const o of n.outputs) producer.set(o, n);
+    const seen = new Set<ValueId>();
+    const stack = [v];
+    while (stack.length > 0) {
+      const x = stack.pop()!;
+      if (seen.has(x)) continue;
+      seen.add(x);
+      if (test(x)) return true;
+      stack.push(...(producer.get(x)?.inputs ?? []));
+    }
+    return false;
+  }
+
   nameOf(v: ValueId): string | undefined {
     return this.values[v]?.name;
   }

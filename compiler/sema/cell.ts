@@ -59,6 +59,8 @@ export interface CellInfo {
    * teacher forcing; `start` (an option) before the first step.
    */
   readonly feedback?: { readonly name: string; readonly read: NameRef };
+  /** `s[0] = ...`: the value a state starts from, instead of zeros (inputs read whole, parameters, options). */
+  readonly initials: ReadonlyMap<string, Equation>;
 }
 
 /**
@@ -85,6 +87,7 @@ export function analyzeCell(decl: CellDecl, diags: DiagnosticCollector): CellInf
   const params: { name: string; decl: ParamDecl; span: Span }[] = [];
   const options = new Map<string, OptionDecl>();
   const equations = new Map<string, Equation>();
+  const initials = new Map<string, Equation>();
   const declared = new Map<string, Span>();
   for (const i of decl.inputs) declared.set(i.name.name, i.name.span);
   const declare = (name: string, span: Span): boolean => {
@@ -108,6 +111,15 @@ export function analyzeCell(decl: CellDecl, diags: DiagnosticCollector): CellInf
       const name = item.target.name;
       if (!item.index) {
         diags.report('RNN4005', item.target.span, `equations in a cell are per time step: write \`${name}[t] = ...\``);
+        continue;
+      }
+      if (item.index.step !== undefined) {
+        // `s[0] = ...`: the value s[t-1] reads before the first step.
+        if (item.index.step !== 0) {
+          diags.report('RNN4003', item.index.span, `a number as time index is only [0], a state's value before the first step`);
+        } else if (initials.has(name)) {
+          diags.report('RNN2008', item.target.span, `\`${name}[0]\` is defined twice`, { notes: [{ message: 'first defined here', span: initials.get(name)!.target.span }] });
+        } else initials.set(name, item);
         continue;
       }
       if (item.index.variable.name !== 't' || item.index.offset !== 0) {
@@ -220,6 +232,41 @@ export function analyzeCell(decl: CellDecl, diags: DiagnosticCollector): CellInf
     deps.set(name, sameStep);
   }
 
+  // Initial values: of a state, from what exists before the first step (inputs read whole, parameters, options, numbers).
+  for (const [name, eq] of initials) {
+    if (!stateReads.has(name)) {
+      diags.report('RNN4003', eq.target.span, `\`${name}[0]\` is the value \`${name}[t-1]\` reads at the first step, but \`${name}\` is not read at [t-1]`, {
+        hint: equations.has(name) ? `\`${name}\` is no recurrent state: remove \`${name}[0]\`` : `define \`${name}[t] = ...\` and read \`${name}[t-1]\``,
+      });
+      continue;
+    }
+    walkExpr(eq.value, (e) => {
+      if (e.kind === 'Call') {
+        const fn = e.callee.name;
+        if (!ELEMENTWISE.has(fn) && fn !== 'concat' && !options.has(fn)) {
+          diags.report('RNN2004', e.callee.span, `\`${fn}\` cannot compute an initial value`, { hint: `initial values use ${[...ELEMENTWISE.keys()].join(', ')}, concat` });
+        }
+        return;
+      }
+      if (e.kind !== 'NameRef') return;
+      const n = e.name.name;
+      if (params.some((p) => p.name === n)) {
+        usedParams.add(n);
+        return;
+      }
+      if (options.has(n)) return;
+      if (inputs.has(n) && !e.index) {
+        const reads = inputReads.get(n) ?? {};
+        inputReads.set(n, reads);
+        reads.whole ??= e;
+        return;
+      }
+      diags.report('RNN4003', e.span, `\`${name}[0]\` is computed before the first step: it can use inputs read whole (without [t]), parameters, options and numbers`, {
+        hint: inputs.has(n) ? `read the input whole: \`${n}\`` : 'an encoder\'s summary reaches a decoder as an input read whole, e.g. `z: [Z]` given last(enc)',
+      });
+    });
+  }
+
   const constInputs = new Set<string>();
   for (const i of decl.inputs) {
     const n = i.name.name;
@@ -283,7 +330,7 @@ export function analyzeCell(decl: CellDecl, diags: DiagnosticCollector): CellInf
   const firstState = [...stateReads.values()][0];
   const direction = firstState ? (firstState.index!.offset < 0 ? -1 : 1) : feedbackRead ? -1 : 0;
   const feedback = feedbackRead ? { name: feedbackRead.name.name, read: feedbackRead } : undefined;
-  return { decl, params, options, equations, order, states, direction, constInputs, ...(feedback ? { feedback } : {}) };
+  return { decl, params, options, equations, order, states, direction, constInputs, initials, ...(feedback ? { feedback } : {}) };
 }
 
 /** Every read of the name `n` in the equations (attend's kind arguments are not reads). */
@@ -548,6 +595,9 @@ export function applyCell(
   const mode: FeedMode = app.feed?.mode ?? { kind: 'teacher' };
   const own = info.feedback !== undefined && mode.kind !== 'teacher';
   const tokenCarry = own ? bb.input({ shape: ['B', evalDim(decl.outputs[0]!.shape.dims[0]!, dims, diags)], dtype: 'f32' }, 'arg', info.feedback!.name) : undefined;
+  // With initial values (`s[0] = ...`): a [B, 1] flag, 0 until a sequence's first real step, then 1. A state passed
+  // in to continue a sequence (streaming, truncated-BPTT windows) carries its flag, so it is not started again.
+  const startedCarry = info.initials.size > 0 ? bb.input({ shape: ['B', 1], dtype: 'f32' }, 'arg', STARTED) : undefined;
   const stepArgs = args.filter((a) => !a.whole);
   const constArgs = args.filter((a) => a.whole);
   const xIn = stepArgs.map((a) => bb.input({ shape: ['B', ...a.shape], dtype: 'f32' }, 'arg', `${a.name}_t`));
@@ -729,6 +779,23 @@ export function applyCell(
     return { v: context, layout: 'step', origin: e.span, what: 'attend(...)' };
   };
 
+  if (startedCarry !== undefined) {
+    const first = bb.op('sub', [bb.constant(1), startedCarry]);
+    for (const [name, eq] of info.initials) {
+      const k = info.states.indexOf(name);
+      bb.source = source(eq.span);
+      const val = lowerExpr(eq.value);
+      const want = stateShapes.get(name)!;
+      const got = userShape(bb, val);
+      if (!sameDims(got, want) && !((val.layout === 'scalar' || val.layout === 'param') && broadcastsTo(got, want))) {
+        diags.fail('RNN3001', eq.value.span, `shape mismatch: \`${name}\` is ${showShape(want)} but its initial value is ${showShape(got)}`, { notes: [ops.noteFor(val)] });
+      }
+      const v = val.layout === 'scalar' || val.layout === 'param' ? broadcastTo(bb, val, want, mIn) : val.v;
+      const carry = carryIn[k]!;
+      prev.set(name, { v: bb.op('add', [carry, bb.op('mul', [first, bb.op('sub', [v, carry])])]), layout: 'step', origin: eq.target.span, what: `\`${name}[t-1]\`` });
+    }
+    bb.source = undefined;
+  }
   for (const name of info.order) {
     const eq = info.equations.get(name)!;
     eqName = name;
@@ -763,7 +830,12 @@ export function applyCell(
     const ids = drawIn !== undefined ? bb.op('sample_ids', [logits, drawIn]) : bb.op('argmax', [logits]);
     newCarries.push(bb.op('one_hot', [ids], { depth: fed!.vocab }));
   }
-  const carryNames = [...info.states, ...(tokenCarry !== undefined ? [info.feedback!.name] : [])];
+  if (startedCarry !== undefined) {
+    // s + m (1 - s), with 1 as a [B, 1] value: passes that drop the mask (assume-full-mask) keep the carry's shape.
+    const ones = bb.op('add', [bb.op('zeros_like', [startedCarry]), bb.constant(1)]);
+    newCarries.push(bb.op('add', [startedCarry, bb.op('mul', [mIn, bb.op('sub', [ones, startedCarry])])]));
+  }
+  const carryNames = [...info.states, ...(tokenCarry !== undefined ? [info.feedback!.name] : []), ...(startedCarry !== undefined ? [STARTED] : [])];
   newCarries.forEach((v, k) => bb.output(v, 'state', carryNames[k]!));
   const outName = decl.outputs[0]!.name.name;
   const outIdx = info.states.indexOf(outName);
@@ -772,7 +844,7 @@ export function applyCell(
 
   const reverse = (info.direction === 1) !== app.flip;
   const init = carryNames.map((s) =>
-    mb.input({ shape: ['B', ...(stateShapes.get(s) ?? [fed!.vocab])], dtype: 'f32' }, 'state', `${instance}.${s}`),
+    mb.input({ shape: ['B', ...(s === STARTED ? [1] : (stateShapes.get(s) ?? [fed!.vocab]))], dtype: 'f32' }, 'state', `${instance}.${s}`),
   );
   const feedXs: ValueId[] = [];
   if (prevIn !== undefined) feedXs.push(fed!.ids);
@@ -859,6 +931,17 @@ function fedTokens(
     diags.fail('RNN4006', bound.span, `the start token must be a token id from 0 to ${typeof vocab === 'number' ? vocab - 1 : `${vocab} - 1`}`);
   }
   return { name: fb.name, ids: mb.op('shift_time', [teacher.v], { fill: start }), vocab, start, origin: fb.read.span };
+}
+
+/** The state of a cell with initial values that says whether a sequence has begun (`#` keeps it apart from a user's names). */
+const STARTED = '#started';
+
+function broadcastsTo(from: readonly Dim[], to: readonly Dim[]): boolean {
+  try {
+    return sameDims(broadcastShapes(from, to), to);
+  } catch {
+    return false;
+  }
 }
 
 function sameDims(a: readonly Dim[], b: readonly Dim[]): boolean {

@@ -281,8 +281,11 @@ export function lowerModel(
       );
       if (info.feedback) decoders.push(instance);
       if ((info.direction === 1) !== reversed) readsAhead ??= `it runs cell \`${info.decl.name.name}\` backwards in time`;
-      if (lowered.args.some((a, k) => a.layout === 'seq' && info.constInputs.has(info.decl.inputs[k]!.name.name))) {
-        readsAhead ??= `cell \`${info.decl.name.name}\` attends over a whole sequence`;
+      const whole = lowered.args.filter((_, k) => info.constInputs.has(info.decl.inputs[k]!.name.name));
+      if (whole.some((a) => a.layout === 'seq')) readsAhead ??= `cell \`${info.decl.name.name}\` attends over a whole sequence`;
+      // A per-example value computed from a sequence (last(enc), mean(...)) is known only at the sequence's end.
+      if (whole.some((a) => a.layout === 'example' && b.dependsOn(a.v, (v) => b.type(v).shape[0] === 'T'))) {
+        readsAhead ??= `cell \`${info.decl.name.name}\` reads a summary of a whole sequence`;
       }
       return applied.output;
     };

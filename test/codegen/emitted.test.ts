@@ -6,7 +6,7 @@
 // training steps as TrainingSession, within 1e-5 relative to each tensor's
 // scale. Emitted files go to test/.generated/ (git-ignored) so that
 // @tensorflow/tfjs-core resolves from them.
-import { attentionSeq2seq, attentionTagger, bidirectionalTagger, manyToOneGru, tokenLm as lm } from '../helpers/programs.js';
+import { attentionSeq2seq, attentionTagger, bidirectionalTagger, LEARNED_START_CELL, plainSeq2seq, manyToOneGru, tokenLm as lm } from '../helpers/programs.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -181,6 +181,8 @@ const CASES: Record<string, Case> = {
   stateless_cell_sgd: { text: STATELESS_CELL, trainSteps: true },
   no_params_adam_clipnorm: { text: NO_PARAMS, trainSteps: true },
   attention_additive_adam: { text: attentionTagger('attend(h[t-1], mem, additive)') + '\ntrain m { optimizer adam(lr = 0.05) }', trainSteps: true },
+  learned_start_state_tbptt: { text: LEARNED_START_CELL + tokenLm('h = rnn0(e) with H', 'train m { optimizer adam(lr = 0.05); bptt truncated(k1 = 2, k2 = 2) }'), trainSteps: true, T: 6 },
+  plain_seq2seq_hand_off: { text: plainSeq2seq({}, 'train m { optimizer sgd(lr = 0.1) }'), trainSteps: true },
   seq2seq_teacher_forcing_adam: { text: attentionSeq2seq('additive', {}, 'train m { optimizer adam(lr = 0.05) }'), trainSteps: true },
   attention_dot_scaled_feature_map: {
     text: `
@@ -392,7 +394,7 @@ async function parity(mod: Emitted, out: Compiled, c: Case): Promise<Record<stri
   mod.disposeState(fw.state);
 
   // A backward recurrence cannot stream: it needs the end of the sequence first.
-  if (c.unroll === undefined && !model.readsAhead && model.inputs.every((s) => s.type.kind === 'tokens' || s.type.kind === 'vectors') && T >= 2) {
+  if (c.unroll === undefined && !taught && !model.readsAhead && model.inputs.every((s) => s.type.kind === 'tokens' || s.type.kind === 'vectors') && T >= 2) {
     // Streaming: two chunks with the state carried equal one pass (all sequences full length).
     const full = Object.fromEntries(Object.entries(toTensors(model, json, 'inputs')));
     const cut = Math.floor(T / 2);

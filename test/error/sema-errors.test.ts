@@ -718,6 +718,44 @@ ${body}
   });
 });
 
+describe('initial values (s[0] = ...)', () => {
+  const cell = (init: string) => `cell c(x: [X], z: [Z]) -> h: [H] {
+  param U: [H, X]
+  param W: [H, H]
+  param S: [H, Z]
+${init}
+  h[t] = tanh(U @ x[t] + W @ h[t-1])
+}
+model m { dim H = 3; input x: seq<[2]>; input z: [4]; target y: seq<[3]>; h = c(x, z) with H; loss = mse(h, y) }`;
+
+  it('an initial value from an input read whole and a parameter compiles', () => {
+    expect(check(cell('  h[0] = tanh(S @ z)'))).toEqual([]);
+  });
+
+  test('RNN4003', 'an initial value that reads a per-step value', () => {
+    const text = cell('  h[0] = tanh(S @ z) + 2 * x[t]');
+    const d = expectDiag(check(text), 'RNN4003', text, '2 * «x[t]»');
+    expect(d.message).toContain('computed before the first step');
+  });
+
+  test('RNN4003', 'an initial value of something that is not a state', () => {
+    const text = cell('  g[t] = h[t]\n  g[0] = S @ z');
+    const d = expectDiag(check(text), 'RNN4003', text, '«g»[0] = S');
+    expect(d.hint).toBe('`g` is no recurrent state: remove `g[0]`');
+  });
+
+  test('RNN4003', 'a number index other than [0]', () => {
+    const text = cell('  h[1] = S @ z');
+    expectDiag(check(text), 'RNN4003', text, 'h«[1]»');
+  });
+
+  test('RNN3001', 'an initial value of the wrong shape', () => {
+    const text = cell('  h[0] = z');
+    const d = expectDiag(check(text), 'RNN3001', text, 'h[0] = «z»');
+    expect(d.message).toBe('shape mismatch: `h` is [3] but its initial value is [4]');
+  });
+});
+
 describe('coverage', () => {
   it('every semantic code emitted by compiler/sema and compiler/compile.ts has a test here', () => {
     const semaDir = join(root, 'compiler', 'sema');

@@ -11,7 +11,7 @@ import type { Graph } from '../../compiler/ir/types.js';
 import { compileModel } from '../helpers/compile.js';
 import { randomFeeds } from '../helpers/feeds.js';
 import { gradCheck } from '../helpers/gradcheck.js';
-import { attentionSeq2seq } from '../helpers/programs.js';
+import { attentionSeq2seq, LEARNED_START_CELL, plainSeq2seq, tokenLm } from '../helpers/programs.js';
 
 const LENGTHS = [4, 2, 3];
 
@@ -141,4 +141,38 @@ describe('decoders that read their own tokens', () => {
       expect(res.maxRelError, `worst: ${res.worst}`).toBeLessThan(1e-6);
     });
   }
+});
+
+describe('initial values (s[0] = ...): the encoder hands its state to the decoder', () => {
+  it('gradients reach the encoder through the initial state (finite differences)', () => {
+    const model = compileModel(plainSeq2seq());
+    const { forward } = trainingGraphs(model, false);
+    const res = gradCheck(forward, randomFeeds(model, forward, { lengths: LENGTHS, seed: 6 }));
+    expect(res.maxRelError, `worst: ${res.worst}`).toBeLessThan(1e-6);
+    expect(res.analytic.get('y.S')!.some((v) => v !== 0)).toBe(true);
+  });
+
+  it('a learned start state, backwards too (padding first): gradients match finite differences', () => {
+    for (const text of [LEARNED_START_CELL + tokenLm('h = rnn0(e) with H'), LEARNED_START_CELL.replace(/\[t-1\]/g, '[t+1]') + tokenLm('h = rnn0(e) with H')]) {
+      const model = compileModel(text);
+      const { forward } = trainingGraphs(model, false);
+      const res = gradCheck(forward, randomFeeds(model, forward, { lengths: LENGTHS, seed: 2 }));
+      expect(res.maxRelError, `worst: ${res.worst}`).toBeLessThan(1e-6);
+      expect(res.analytic.get('h.h0')!.some((v) => v !== 0)).toBe(true);
+    }
+  });
+
+  it('is the value s[t-1] reads at the first step: with S = 0 the decoder starts from tanh(0) = 0, as without s[0]', () => {
+    const withInit = compileModel(plainSeq2seq());
+    const without = compileModel(plainSeq2seq().replace('  s[0] = tanh(S @ z)\n', '').replace('param S: [H, Z]\n', ''));
+    const g1 = trainingGraphs(withInit, false).forward;
+    const g0 = trainingGraphs(without, false).forward;
+    const feeds = randomFeeds(withInit, g1, { lengths: LENGTHS, seed: 1 });
+    const byName = new Map(g1.inputs.map((inp, i) => [inp.name, feeds[i]!]));
+    const zeroS = g1.inputs.map((inp, i) => (inp.name === 'y.S' ? { ...feeds[i]!, data: feeds[i]!.data.map(() => 0) } : feeds[i]!));
+    const loss = (g: Graph, f: readonly Tensor64[]) => evaluateGraph(g, f)[g.outputs.findIndex((o) => o.role === 'loss')]!.data[0]!;
+    const feeds0 = g0.inputs.map((inp) => byName.get(inp.name)!);
+    expect(loss(g1, zeroS)).toBeCloseTo(loss(g0, feeds0), 14);
+    expect(Math.abs(loss(g1, feeds) - loss(g0, feeds0))).toBeGreaterThan(1e-6);
+  });
 });

@@ -112,3 +112,41 @@ model m {
   loss = cross_entropy(y, tgt)
 }${after ? `\n${after}` : ''}`;
 }
+
+/** A plain encoder-decoder: the encoder's last state, read whole, starts the decoder's state (`s[0] = ...`) and feeds every step. */
+export function plainSeq2seq({ V = 6, H = 3 } = {}, after = ''): string {
+  return `
+cell dec(z: [Z]) -> y: token[K] {
+  option start = 0
+  param E: [M, K]
+  param W: [H, M]
+  param U: [H, H]
+  param S: [H, Z]
+  param C: [H, Z]
+  param b: [H]
+  param W_y: [K, H]
+  param b_y: [K]
+  s[0] = tanh(S @ z)
+  e[t] = E @ one_hot(y[t-1])
+  s[t] = tanh(W @ e[t] + U @ s[t-1] + C @ z + b)
+  y[t] = W_y @ s[t] + b_y
+}
+model m {
+  dim V = ${V}, E = 4, H = ${H}, M = 4
+  input  src: seq<token[V]>
+  target tgt: seq<token[V]>
+  enc = gru(embed(src, E)) with H
+  y = dec(last(enc)) with H, M
+  loss = cross_entropy(y, tgt)
+}${after ? `\n${after}` : ''}`;
+}
+
+/** A recurrence whose state starts from a learned vector (`h[0] = tanh(h0)`) instead of zeros. */
+export const LEARNED_START_CELL = `
+cell rnn0(x: [X]) -> h: [H] {
+  param U: [H, X]
+  param W: [H, H]
+  param h0: [H]
+  h[0] = tanh(h0)
+  h[t] = tanh(U @ x[t] + W @ h[t-1])
+}`;
