@@ -19,6 +19,7 @@ import type { gradCommand } from './commands/grad.js';
 import type { ParamsOptions } from './commands/params.js';
 import type { sampleCommand, scoreCommand } from './commands/generate.js';
 import type { RunOptions } from './commands/run.js';
+import type { translateCommand } from './commands/translate.js';
 import { CliError, EXIT } from './errors.js';
 import { packageRoot } from './stdlib.js';
 
@@ -169,6 +170,20 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--model <name>', 'which model')
     .addOption(backendOption())
     .action(async (file: string, texts: string[], o: Parameters<typeof scoreCommand>[2]) => done(await (await import('./commands/generate.js')).scoreCommand(file, texts, o)));
+
+  program
+    .command('translate')
+    .description('decode new inputs with a trained encoder-decoder: greedy, or beam search with --beam K')
+    .argument('<file>', '.rnn file')
+    .argument('[text...]', 'inputs to translate (or --input FILE)')
+    .requiredOption('--ckpt <path>', 'checkpoint written by rnnc run')
+    .option('--input <file>', 'a text file with one input per line')
+    .option('--beam <k>', 'beam width (1: greedy decoding)', int('--beam', 1), 1)
+    .option('--json', 'one JSON object per line: input, output, tokens, logprob')
+    .option('--model <name>', 'which model')
+    .addOption(backendOption())
+    .action(async (file: string, texts: string[], o: Parameters<typeof translateCommand>[2]) =>
+      done(await (await import('./commands/translate.js')).translateCommand(file, texts, o)));
 
   program
     .command('compile')

@@ -205,6 +205,11 @@ export function greedyGraph(p: LoadedProgram, model: LoweredModel): Graph {
   return trainingGraphs(withFeed(p, model, { kind: 'own', draw: 'argmax' }), false, { liftParamTransposes: true }).inference;
 }
 
+/** As greedyGraph without the loss: it reads no targets (greedy decoding of new inputs). */
+export function greedyPredictGraph(p: LoadedProgram, model: LoweredModel): Graph {
+  return trainingGraphs(withFeed(p, model, { kind: 'own', draw: 'argmax' }), false, { liftParamTransposes: true }).predict;
+}
+
 /** The optimised graphs a session trains with. */
 export function sessionGraphs(model: LoweredModel, config: TrainConfig, opts: { remat?: boolean } = {}): SessionGraphs {
   if (config.bptt.kind === 'truncated' && model.readsAhead) {

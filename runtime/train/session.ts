@@ -422,6 +422,22 @@ export class TrainingSession {
     };
   }
 
+  /**
+   * Runs `graph`, a graph of this model lowered another way (a decoder reading
+   * its own choices), on one batch from zero states; returns its prediction
+   * (the caller disposes it).
+   */
+  predictWith(graph: Graph, batch: Batch): tf.Tensor {
+    const outs = tf.tidy(() => executeGraph(graph, this.feeds(graph, batch, undefined)));
+    let prediction: tf.Tensor | undefined;
+    graph.outputs.forEach((o, i) => {
+      if (o.role === 'output') prediction = outs[i]!;
+      else outs[i]!.dispose();
+    });
+    if (!prediction) throw new Error('internal: the graph has no prediction output');
+    return prediction;
+  }
+
   /** Runs the forward graph on one batch with given states; returns the prediction and final states (caller disposes). */
   forward(batch: Batch, states?: States): { prediction: tf.Tensor; states: States } {
     const g = this.graphsFor(batch).predict;

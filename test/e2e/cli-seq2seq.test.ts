@@ -37,6 +37,38 @@ describe('rnnc run on an encoder-decoder', () => {
     expect(evals.map((m) => m['feed'])).toEqual([undefined, 'greedy']);
   });
 
+  it('translates new inputs: greedy and beam, text or JSON, with clear errors', async () => {
+    const file = join(dir, 'ss.rnn');
+    const ckpt = join(dir, 'ss', 'checkpoint.json');
+    const greedy = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '1234', '21');
+    expectOk(greedy);
+    const outs = greedy.stdout.trim().split('\n');
+    expect(outs).toHaveLength(2);
+    expect(outs.map((o) => o.length)).toEqual([4, 2]);
+    expect(outs.every((o) => /^[0-4]+$/.test(o))).toBe(true);
+    const json = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--json', '--beam', '1', '1234', '21');
+    expectOk(json);
+    const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { input: string; output: string; tokens: number[]; logprob: number });
+    expect(rows.map((r) => r.output)).toEqual(outs);
+    expect(rows[0]!.input).toBe('1234');
+    expect(rows[0]!.logprob).toBeLessThan(0);
+    const beam = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--json', '--beam', '4', '1234', '21');
+    expectOk(beam);
+    const beamRows = beam.stdout.trim().split('\n').map((l) => JSON.parse(l) as { logprob: number });
+    beamRows.forEach((r, i) => expect(r.logprob).toBeGreaterThanOrEqual(rows[i]!.logprob - 1e-6));
+    const input = writeFile(dir, 'inputs.txt', '1234\n\n21\n');
+    const fromFile = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--input', input);
+    expect(fromFile.stdout).toBe(greedy.stdout);
+
+    const unknown = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '12x4');
+    expectUserError(unknown);
+    expect(unknown.stderr).toContain('"12x4": "x" is not in the vocabulary');
+    const badLine = writeFile(dir, 'bad.txt', '12\n9\n');
+    const fileError = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--input', badLine);
+    expectUserError(fileError);
+    expect(fileError.stderr).toContain(`${badLine}:2: "9" is not in the vocabulary`);
+  });
+
   it('resumes exactly: the same coins and draws as an uninterrupted run', async () => {
     const file = writeFile(dir, 'resume.rnn', program('feed scheduled(decay = inverse_sigmoid, k = 3)'));
     const run = async (out: string, steps: number, resume?: string) => {

@@ -1,0 +1,209 @@
+// `rnnc translate`: a trained encoder-decoder (a model with a decoder,
+// docs/language.md section 4) turns new inputs into outputs, by greedy
+// decoding (each step reads the decoder's own most likely token) or by beam
+// search. Today a decoder runs over its source's steps, so an output has as
+// many tokens as its input.
+//
+// Beam search keeps the K best partial outputs of every input. Each step
+// scores all hypotheses of all inputs in one batch with the model as it was
+// trained (teacher forcing: a hypothesis is fed back as the target tokens,
+// and step t's scores depend only on its first t tokens), so it needs no
+// second lowering and matches the greedy graph exactly for K = 1. It costs
+// one forward pass per output step.
+import * as tf from '@tensorflow/tfjs-core';
+import { readFileSync } from 'node:fs';
+import { loadCheckpoint } from '../../runtime/checkpoint.js';
+import { decodeIds, encodeText } from '../../runtime/data/text.js';
+import type { Batch, HostTensor } from '../../runtime/data/types.js';
+import { Vocab } from '../../runtime/data/vocab.js';
+import type { TrainingSession } from '../../runtime/train/session.js';
+import { startBackend } from '../backend-choice.js';
+import { CliError, EXIT } from '../errors.js';
+import { nodeIO, userError } from '../node-io.js';
+import { newSession } from '../new-session.js';
+import { bindModel, greedyPredictGraph, loadProgram, pickModel, trainConfigFor } from '../project.js';
+import { info } from '../terminal.js';
+import type { CheckpointExtra } from './run.js';
+
+export interface TranslateOptions {
+  readonly ckpt: string;
+  readonly model?: string;
+  readonly backend?: string;
+  readonly input?: string;
+  readonly json?: boolean;
+  readonly beam: number;
+}
+
+/** One decoded output: its tokens and their log-probability under the model (natural log). */
+export interface Decoded {
+  readonly tokens: readonly number[];
+  readonly logProb: number;
+}
+
+export async function translateCommand(file: string, texts: readonly string[], opts: TranslateOptions): Promise<number> {
+  const program = loadProgram(file, { quietWarnings: true });
+  const name = pickModel(program, opts.model);
+  const ckpt = loadCheckpoint(nodeIO, opts.ckpt);
+  const extra = ckpt.extra as Partial<CheckpointExtra> | undefined;
+  if (!extra?.dims || !extra.vocabs) throw new CliError(`${opts.ckpt} has no vocabulary: it was not written by \`rnnc run\``);
+  const model = bindModel(program, name, extra.dims);
+  const src = model.inputs[0];
+  const tgt = model.targets[0];
+  if (model.decoders.length === 0 || model.inputs.length !== 1 || src?.type.kind !== 'tokens' || tgt?.type.kind !== 'tokens') {
+    throw new CliError(
+      `model ${name} is not an encoder-decoder: rnnc translate needs one input seq<token[V]> and a decoder (a cell whose first output is a token, \`-> y: token[K]\`) scored against a target seq<token[K]>`,
+    );
+  }
+  const srcVocab = vocabOf(extra.vocabs.inputs[0], opts.ckpt, 'input');
+  const tgtVocab = vocabOf(extra.vocabs.targets[0], opts.ckpt, 'target');
+  const lines = opts.input !== undefined ? readLines(opts.input) : texts;
+  if (lines.length === 0) throw new CliError('give texts to translate, or --input FILE with one per line');
+  const sources = lines.map((text, i) => encode(srcVocab, text, opts.input !== undefined ? `${opts.input}:${i + 1}` : JSON.stringify(text)));
+
+  info(`backend: ${await startBackend(opts.backend)}`);
+  const session = newSession(model, trainConfigFor(program, name));
+  try {
+    session.restore(ckpt, opts.ckpt);
+    const decoded = opts.beam > 1 ? beamSearch(session, sources, opts.beam) : greedy(session, greedyPredictGraph(program, model), sources);
+    const out = decoded.map((d, i) => {
+      const output = decodeIds(tgtVocab, d.tokens, levelOf(tgtVocab));
+      return opts.json ? JSON.stringify({ input: lines[i], output, tokens: d.tokens, logprob: d.logProb }) : output;
+    });
+    process.stdout.write(`${out.join('\n')}\n`);
+  } finally {
+    session.dispose();
+  }
+  return EXIT.ok;
+}
+
+function vocabOf(json: unknown, ckptPath: string, what: string): Vocab {
+  if (json === null || json === undefined) throw new CliError(`${ckptPath}: the model's ${what} has no vocabulary (it is not text)`);
+  return Vocab.fromJSON(json);
+}
+
+/** Characters when every token but the specials (`<s>`, `<unk>`) is one character, else words separated by spaces. */
+function levelOf(v: Vocab): 'char' | 'word' {
+  return v.tokens.every((t) => /^<\w+>$/.test(t) || [...t].length === 1) ? 'char' : 'word';
+}
+
+function encode(v: Vocab, text: string, where: string): Int32Array {
+  let ids: Int32Array;
+  try {
+    ids = encodeText(v, text, levelOf(v));
+  } catch (e) {
+    throw new CliError(`${where}: ${(e as Error).message}`);
+  }
+  if (ids.length === 0) throw new CliError(`${where}: nothing to translate (an empty input)`);
+  return ids;
+}
+
+function readLines(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    return userError(e, "read --input", path);
+  }
+  return text.split(/\r?\n/).filter((l) => l.trim() !== '');
+}
+
+/** A batch of token sequences, time-major, padded with id 0; `targets` are fed back to a taught decoder. */
+export function tokenBatch(sources: readonly Int32Array[], targets?: readonly (readonly number[])[]): Batch {
+  const B = sources.length;
+  const T = Math.max(...sources.map((s) => s.length));
+  const ids = (rows: readonly ArrayLike<number>[]): HostTensor => {
+    const data = new Int32Array(T * B);
+    rows.forEach((r, b) => {
+      for (let t = 0; t < r.length && t < T; t++) data[t * B + b] = r[t]!;
+    });
+    return { dtype: 'int32', shape: [T, B], data };
+  };
+  const mask = new Float32Array(T * B);
+  const last = new Float32Array(T * B);
+  sources.forEach((s, b) => {
+    for (let t = 0; t < s.length; t++) mask[t * B + b] = 1;
+    last[(s.length - 1) * B + b] = 1;
+  });
+  return {
+    inputs: [ids(sources)],
+    targets: [ids(targets ?? sources.map(() => []))],
+    mask: { dtype: 'float32', shape: [T, B], data: mask },
+    last: { dtype: 'float32', shape: [T, B], data: last },
+    lengths: Int32Array.from(sources, (s) => s.length),
+    batchSize: B,
+    steps: T,
+  };
+}
+
+/** Log-softmax of each row of [rows, K] scores, in float64. */
+function logSoftmaxRows(x: Float32Array, K: number): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let r = 0; r < x.length; r += K) {
+    let m = -Infinity;
+    for (let k = 0; k < K; k++) m = Math.max(m, x[r + k]!);
+    let s = 0;
+    for (let k = 0; k < K; k++) s += Math.exp(x[r + k]! - m);
+    const lse = m + Math.log(s);
+    for (let k = 0; k < K; k++) out[r + k] = x[r + k]! - lse;
+  }
+  return out;
+}
+
+/** Greedy decoding: the graph whose decoders read back their own most likely token. */
+export function greedy(session: TrainingSession, graph: Parameters<TrainingSession['predictWith']>[0], sources: readonly Int32Array[]): Decoded[] {
+  const batch = tokenBatch(sources);
+  const pred = session.predictWith(graph, batch);
+  const [T, B, K] = pred.shape as [number, number, number];
+  const lp = logSoftmaxRows(pred.dataSync() as Float32Array, K);
+  pred.dispose();
+  return sources.map((s, b) => {
+    const tokens: number[] = [];
+    let logProb = 0;
+    for (let t = 0; t < s.length && t < T; t++) {
+      const at = (t * B + b) * K;
+      let best = 0;
+      for (let k = 1; k < K; k++) if (lp[at + k]! > lp[at + best]!) best = k;
+      tokens.push(best);
+      logProb += lp[at + best]!;
+    }
+    return { tokens, logProb };
+  });
+}
+
+/** Beam search with `width` hypotheses per input; all inputs' hypotheses share each step's batch. */
+export function beamSearch(session: TrainingSession, sources: readonly Int32Array[], width: number): Decoded[] {
+  let beams: { tokens: number[]; logProb: number }[][] = sources.map(() => [{ tokens: [], logProb: 0 }]);
+  const T = Math.max(...sources.map((s) => s.length));
+  for (let t = 0; t < T; t++) {
+    const rows: { src: number; hyp: number }[] = [];
+    beams.forEach((hs, e) => {
+      if (t < sources[e]!.length) hs.forEach((_, h) => rows.push({ src: e, hyp: h }));
+    });
+    const batch = tokenBatch(
+      rows.map((r) => sources[r.src]!),
+      rows.map((r) => beams[r.src]![r.hyp]!.tokens),
+    );
+    const { prediction, states } = session.forward(batch);
+    states.forEach((s) => s.dispose());
+    const K = prediction.shape[2]!;
+    const B = rows.length;
+    const step = tf.tidy(() => tf.slice(prediction, [t, 0, 0], [1, B, K]));
+    prediction.dispose();
+    const lp = logSoftmaxRows(step.dataSync() as Float32Array, K);
+    step.dispose();
+    const next: { tokens: number[]; logProb: number }[][] = beams.map((hs) => hs);
+    const candidates = new Map<number, { tokens: number[]; logProb: number }[]>();
+    rows.forEach((r, i) => {
+      const h = beams[r.src]![r.hyp]!;
+      const list = candidates.get(r.src) ?? [];
+      for (let k = 0; k < K; k++) list.push({ tokens: [...h.tokens, k], logProb: h.logProb + lp[i * K + k]! });
+      candidates.set(r.src, list);
+    });
+    // Ties go to the earlier hypothesis and the smaller token id, as greedy's argmax does.
+    for (const [e, list] of candidates) next[e] = list.map((c, i) => ({ c, i })).sort((a, b) => b.c.logProb - a.c.logProb || a.i - b.i).slice(0, width).map((x) => x.c);
+    beams = next;
+  }
+  return beams.map((hs) => hs[0]!);
+}
+
+
