@@ -20,6 +20,7 @@ import type { ParamsOptions } from './commands/params.js';
 import type { sampleCommand, scoreCommand } from './commands/generate.js';
 import type { RunOptions } from './commands/run.js';
 import type { translateCommand } from './commands/translate.js';
+import type { encodeCommand } from './commands/encode.js';
 import { CliError, EXIT } from './errors.js';
 import { packageRoot } from './stdlib.js';
 
@@ -184,6 +185,19 @@ export function buildCli(done: (code: number) => void): Command {
     .addOption(backendOption())
     .action(async (file: string, texts: string[], o: Parameters<typeof translateCommand>[2]) =>
       done(await (await import('./commands/translate.js')).translateCommand(file, texts, o)));
+
+  program
+    .command('encode')
+    .description("a trained model's values (an autoencoder's codes) for each validation example, as JSON lines")
+    .argument('<file>', '.rnn file')
+    .requiredOption('--ckpt <path>', 'checkpoint written by rnnc run')
+    .option('--value <name>', 'a statement of the model to output (repeatable; default: code)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--limit <n>', 'the first N validation examples', int('--limit', 1))
+    .option('-o, --output <file>', 'write the JSON lines to a file')
+    .option('--force', 'overwrite an existing file that rnnc encode did not write')
+    .option('--model <name>', 'which model')
+    .addOption(backendOption())
+    .action(async (file: string, o: Parameters<typeof encodeCommand>[1]) => done(await (await import('./commands/encode.js')).encodeCommand(file, o)));
 
   program
     .command('compile')

@@ -77,3 +77,9 @@ export const compiledModule: OutputKind = {
   what: 'a TypeScript module written by rnnc compile',
   isOwn: (text) => /^\/\*\*\n \* Model `[^\n]*, compiled by rnnc \(target [^\n]*\n \* Generated code: /.test(text),
 };
+
+/** JSON lines of `rnnc encode`: each line an object with the example's `index` first. */
+export const encodedLines: OutputKind = {
+  what: 'JSON lines written by rnnc encode',
+  isOwn: (text) => text.startsWith('{"index":'),
+};

@@ -47,6 +47,8 @@ export interface LoweredModel {
   readonly lossPer: 'step' | 'example';
   /** The name of the prediction output (the loss's first argument). */
   readonly output: string;
+  /** The declared target the loss compares the prediction with (absent: another value, such as an input an autoencoder rebuilds). */
+  readonly lossTarget?: string;
   /**
    * Why a step of the model depends on later steps of its input, when it
    * does: a recurrence running backwards, or attention over a whole sequence.
@@ -159,7 +161,7 @@ export function lowerModel(
   }
   const failed = new Set<string>();
   let lossSeen: Span | undefined;
-  let lossInfo: { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string; per: 'step' | 'example' } | undefined;
+  let lossInfo: { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string; per: 'step' | 'example'; target?: string } | undefined;
 
   const lowerStatement = (eq: Equation): void => {
     const target = eq.target.name;
@@ -390,7 +392,7 @@ export function lowerModel(
     declaredAt.set(target, eq.target.span);
   };
 
-  const lowerLoss = (e: Expr, lowerExpr: (e: Expr) => Val): { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string; per: 'step' | 'example' } => {
+  const lowerLoss = (e: Expr, lowerExpr: (e: Expr) => Val): { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string; per: 'step' | 'example'; target?: string } => {
     if (e.kind !== 'Call' || (e.callee.name !== 'cross_entropy' && e.callee.name !== 'mse')) {
       return diags.fail('RNN5007', e.span, 'the loss must be `cross_entropy(logits, target)` or `mse(prediction, target)`');
     }
@@ -425,7 +427,9 @@ export function lowerModel(
     }
     const output = e.args[0]!.value.kind === 'NameRef' ? (e.args[0]!.value as { name: { name: string } }).name.name : 'prediction';
     b.output(pred.v, 'output', output);
-    return { v: loss, kind, output, per: perExample ? 'example' : 'step' };
+    const t = e.args[1]!.value;
+    const target = t.kind === 'NameRef' && targets.some((x) => x.name === t.name.name) ? t.name.name : undefined;
+    return { v: loss, kind, output, per: perExample ? 'example' : 'step', ...(target ? { target } : {}) };
   };
 
   for (const item of decl.items) {
@@ -448,6 +452,7 @@ export function lowerModel(
     loss: lossInfo.kind,
     lossPer: lossInfo.per,
     output: lossInfo.output,
+    ...(lossInfo.target ? { lossTarget: lossInfo.target } : {}),
     readsAhead,
     decoders,
     feed,

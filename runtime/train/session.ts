@@ -381,8 +381,10 @@ export class TrainingSession {
    * reading its own greedy choices).
    */
   evaluate(batches: readonly Batch[], graph?: Graph): EvalResult {
-    const target = this.model.targets[0];
-    const tokenTarget = target && (target.type.kind === 'tokens' || target.type.kind === 'token');
+    // Accuracy compares the prediction with the target the loss scores it against (none for an autoencoder's input).
+    const targetIndex = this.model.targets.findIndex((t) => t.name === this.model.lossTarget);
+    const target = this.model.targets[targetIndex];
+    const tokenTarget = target !== undefined && (target.type.kind === 'tokens' || target.type.kind === 'token');
     const tokenSeq = target?.type.kind === 'tokens' && this.model.lossPer === 'step';
     let lossSum = 0;
     let count = 0;
@@ -400,7 +402,7 @@ export class TrainingSession {
         const l = outs[lossIdx]!.dataSync()[0]!;
         if (!tokenTarget) return [l, 0, 0];
         const pred = tf.argMax(outs[predIdx]!, -1);
-        const tgt = toTensor(batch.targets[0]!);
+        const tgt = toTensor(batch.targets[targetIndex]!);
         const w = this.model.lossPer === 'example' ? tf.sum(toTensor(batch.last), 0) : toTensor(batch.mask);
         const right = tf.mul(tf.cast(tf.equal(pred, tgt), 'float32'), w);
         const h = tf.sum(right).dataSync()[0]!;
@@ -428,14 +430,23 @@ export class TrainingSession {
    * (the caller disposes it).
    */
   predictWith(graph: Graph, batch: Batch): tf.Tensor {
-    const outs = tf.tidy(() => executeGraph(graph, this.feeds(graph, batch, undefined)));
-    let prediction: tf.Tensor | undefined;
-    graph.outputs.forEach((o, i) => {
-      if (o.role === 'output') prediction = outs[i]!;
-      else outs[i]!.dispose();
-    });
+    const outs = this.outputsWith(graph, batch);
+    const name = graph.outputs.find((o) => o.role === 'output')?.name;
+    const prediction = name === undefined ? undefined : outs.get(name);
+    outs.forEach((t, k) => k !== name && t.dispose());
     if (!prediction) throw new Error('internal: the graph has no prediction output');
     return prediction;
+  }
+
+  /** Runs `graph` on one batch from zero states; its outputs other than states and loss, by name (the caller disposes them). */
+  outputsWith(graph: Graph, batch: Batch): Map<string, tf.Tensor> {
+    const outs = tf.tidy(() => executeGraph(graph, this.feeds(graph, batch, undefined)));
+    const named = new Map<string, tf.Tensor>();
+    graph.outputs.forEach((o, i) => {
+      if (o.role === 'output' || o.role === 'result') named.set(o.name, outs[i]!);
+      else outs[i]!.dispose();
+    });
+    return named;
   }
 
   /** Runs the forward graph on one batch with given states; returns the prediction and final states (caller disposes). */

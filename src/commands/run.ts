@@ -249,12 +249,12 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   // With decoders: taught with the true tokens (the model as written), then reading their own greedy choices.
   const ev = evaluate(session, data, config.batch, model.decoders.length > 0 ? teacherGraph(model) : undefined);
   appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...ev })}\n`);
-  process.stdout.write(`${formatEval(ev, data, extra.level, model.lossPer, model.decoders.length > 0 ? 'teacher forcing' : undefined)}\n`);
+  process.stdout.write(`${formatEval(ev, data, extra.level, model, model.decoders.length > 0 ? 'teacher forcing' : undefined)}\n`);
   if (model.decoders.length > 0) {
     // What a decoder does when it is used: read back its own choices (greedy), not the true tokens.
     const greedy = evaluate(session, data, config.batch, greedyGraph(ctx.program, model));
     appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', feed: 'greedy', step: session.step, ...greedy })}\n`);
-    process.stdout.write(`${formatEval(greedy, data, extra.level, model.lossPer, 'greedy decoding')}\n`);
+    process.stdout.write(`${formatEval(greedy, data, extra.level, model, 'greedy decoding')}\n`);
   }
   return EXIT.ok;
 }
@@ -330,14 +330,15 @@ export function evaluate(session: TrainingSession, data: Dataset, batchSize: num
 }
 
 /** One line of metrics; `feed` says what a model's decoders read back ("teacher forcing", "greedy decoding"). */
-export function formatEval(ev: EvalResult, data: Dataset, level: 'char' | 'word', lossPer: 'step' | 'example', feed?: string): string {
+export function formatEval(ev: EvalResult, data: Dataset, level: 'char' | 'word', model: Pick<LoweredModel, 'lossPer' | 'loss'>, feed?: string): string {
+  const lossPer = model.lossPer;
   const split = `${data.valid.length > 0 ? 'validation' : 'training (no validation split)'}${feed ? `, ${feed}` : ''}`;
   const parts = [`${split}: loss ${ev.loss.toFixed(4)}`];
   if (data.task === 'lm') {
     parts.push(`perplexity ${Math.exp(ev.loss).toFixed(3)}`);
     if (level === 'char') parts.push(`bits/char ${(ev.loss / Math.LN2).toFixed(4)}`);
   }
-  if (data.task === 'regression') parts.push(`mse ${ev.loss.toFixed(5)}`);
+  if (model.loss === 'mse') parts.push(`mse ${ev.loss.toFixed(5)}`);
   if (ev.accuracy !== undefined && data.task !== 'lm') parts.push(`accuracy ${(ev.accuracy * 100).toFixed(2)}%`);
   if (ev.exact !== undefined && data.task !== 'lm') parts.push(`exact match ${(ev.exact * 100).toFixed(2)}% of ${ev.sequences!.toLocaleString('en-US')} sequences`);
   const unit = data.task === 'lm' ? (level === 'char' ? 'characters' : 'tokens') : data.task === 'tagging' ? 'tokens' : lossPer === 'step' ? 'time steps' : 'examples';
