@@ -181,6 +181,9 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--input <file>', 'a text file with one input per line')
     .option('--beam <k>', 'beam width (1: greedy decoding)', int('--beam', 1), 1)
     .option('--json', 'one JSON object per line: input, output, tokens, logprob')
+    .option('--show-attention', 'with --json: each output\'s attention weights (per attend: [output step][input position])')
+    .option('--attention <file>', 'write the attention weights as heat maps (.svg or .html)')
+    .option('--force', 'overwrite an existing file that rnnc translate did not write')
     .option('--model <name>', 'which model')
     .addOption(backendOption())
     .action(async (file: string, texts: string[], o: Parameters<typeof translateCommand>[2]) =>

@@ -83,3 +83,9 @@ export const encodedLines: OutputKind = {
   what: 'JSON lines written by rnnc encode',
   isOwn: (text) => text.startsWith('{"index":'),
 };
+
+/** A heat map rnnc translate drew: an SVG by vega, or the page holding one. */
+export const heatmapFile: OutputKind = {
+  what: 'an attention heat map written by rnnc translate',
+  isOwn: (text) => text.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') || text.startsWith('<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>attention</title>'),
+};

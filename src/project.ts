@@ -187,10 +187,10 @@ export function modelForData(p: LoadedProgram, model: string, data: Dataset): Lo
  * the true tokens (the same parameters): greedy decoding for evaluation, or
  * the training graphs of `feed sampled` and `feed scheduled`.
  */
-export function withFeed(p: LoadedProgram, model: LoweredModel, feed: FeedMode): LoweredModel {
+export function withFeed(p: LoadedProgram, model: LoweredModel, feed: FeedMode, o: { attention?: boolean } = {}): LoweredModel {
   const dims: Record<string, number> = Object.create(null);
   for (const [k, v] of model.dims) if (typeof v === 'number') dims[k] = v;
-  const built = buildModel(p.analysis, model.name, dims, feed);
+  const built = buildModel(p.analysis, model.name, dims, feed, o);
   report(built.diagnostics, p.sources, true);
   return built.model!;
 }
@@ -205,9 +205,13 @@ export function greedyGraph(p: LoadedProgram, model: LoweredModel): Graph {
   return trainingGraphs(withFeed(p, model, { kind: 'own', draw: 'argmax' }), false, { liftParamTransposes: true }).inference;
 }
 
-/** As greedyGraph without the loss: it reads no targets (greedy decoding of new inputs). */
-export function greedyPredictGraph(p: LoadedProgram, model: LoweredModel): Graph {
-  return trainingGraphs(withFeed(p, model, { kind: 'own', draw: 'argmax' }), false, { liftParamTransposes: true }).predict;
+/**
+ * As greedyGraph without the loss: it reads no targets (greedy decoding of
+ * new inputs); with `attention`, it also outputs the weights of every
+ * `attend` (`<instance>.<equation>.alpha`, [T, B, L]).
+ */
+export function greedyPredictGraph(p: LoadedProgram, model: LoweredModel, o: { attention?: boolean } = {}): Graph {
+  return trainingGraphs(withFeed(p, model, { kind: 'own', draw: 'argmax' }, o), false, { liftParamTransposes: true }).predict;
 }
 
 /** The optimised graphs a session trains with. */

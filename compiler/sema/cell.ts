@@ -461,6 +461,8 @@ export interface CellApplication {
   readonly mask: ValueId;
   /** A decoder's true tokens [T, B] (the loss's target): what `y[t-1]` reads under teacher forcing. */
   readonly teacher?: Val;
+  /** Also return the weights of every `attend` ([T, B, L] outputs `<instance>.<equation>.alpha`): for inspection, not training. */
+  readonly attention?: boolean;
   /** What a decoder reads back (default: the teacher's tokens), and the [T, B] coin and draw inputs its mode needs. */
   readonly feed?: { readonly mode: FeedMode; readonly coin?: ValueId; readonly draws?: ValueId };
 }
@@ -620,6 +622,7 @@ export function applyCell(
     return bb.input({ shape, dtype: 'f32' }, 'arg', `${eqName}.${short}`);
   };
   const memories = new Map<string, { v: ValueId; shape: readonly Dim[]; mask?: ValueId }>();
+  const alphas: { v: ValueId; name: string }[] = [];
   const ops = new ValueOps(bb, diags);
   const env = new Map<string, Val>();
   const prev = new Map<string, Val>();
@@ -775,6 +778,7 @@ export function applyCell(
     }
     if (mem.mask !== undefined) scores = bb.op('sub', [scores, bb.op('mul', [bb.op('sub', [bb.constant(1), mem.mask]), bb.constant(1e9)])]);
     const alpha = bb.op('softmax', [scores]);
+    if (app.attention) alphas.push({ v: alpha, name: `${eqName}.alpha` });
     const context = bb.op('drop_axis', [bb.op('sum_to', [bb.op('mul', [bb.op('expand_last', [alpha]), mem.v])], { shape: ['B', 1, D] })], { axis: 1 });
     return { v: context, layout: 'step', origin: e.span, what: 'attend(...)' };
   };
@@ -840,6 +844,7 @@ export function applyCell(
   const outName = decl.outputs[0]!.name.name;
   const outIdx = info.states.indexOf(outName);
   bb.output(outIdx >= 0 ? newCarries[outIdx]! : env.get(outName)!.v, 'result', outName);
+  for (const a of alphas) bb.output(a.v, 'result', a.name);
   const body = bb.build();
 
   const reverse = (info.direction === 1) !== app.flip;
@@ -859,6 +864,7 @@ export function applyCell(
   carryNames.forEach((s, k) => mb.output(outs[k]!, 'state', `${instance}.${s}`));
   const ys = outs[init.length]!;
   mb.rename(ys, instance);
+  alphas.forEach((a, k) => mb.output(outs[init.length + 1 + k]!, 'result', `${instance}.${a.name}`));
   return {
     output: { v: ys, layout: 'seq', origin: app.span, what: `\`${instance}\`` },
     params: [...params, ...implicitParams],

@@ -76,6 +76,8 @@ export function lowerModel(
   diags: DiagnosticCollector,
   source: (span: Span) => string,
   feed: FeedMode = { kind: 'teacher' },
+  /** Also output the weights of every `attend` (sema/cell.ts CellApplication.attention). */
+  attention = false,
 ): LoweredModel | undefined {
   const before = diags.list.length;
   const b = new GraphBuilder();
@@ -277,7 +279,7 @@ export function lowerModel(
       const applied = applyCell(
         b,
         diags,
-        { info, instance, inputs: lowered.args, argSpans: lowered.spans, bindings: eq.bindings, modelDims: dims, flip: reversed, span: call.span, mask: mask3, ...(teacher ? { teacher } : {}), feed: feedInputs },
+        { info, instance, inputs: lowered.args, argSpans: lowered.spans, bindings: eq.bindings, modelDims: dims, flip: reversed, span: call.span, mask: mask3, ...(teacher ? { teacher } : {}), feed: feedInputs, attention },
         makeParam,
         source,
       );

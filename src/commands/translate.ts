@@ -21,7 +21,11 @@ import { startBackend } from '../backend-choice.js';
 import { CliError, EXIT } from '../errors.js';
 import { nodeIO, userError } from '../node-io.js';
 import { newSession } from '../new-session.js';
-import { bindModel, greedyPredictGraph, loadProgram, pickModel, trainConfigFor } from '../project.js';
+import { bindModel, greedyPredictGraph, loadProgram, pickModel, trainConfigFor, withFeed } from '../project.js';
+import { trainingGraphs } from '../../compiler/compile.js';
+import type { LoweredModel } from '../../compiler/sema/model.js';
+import { heatmapFormat, renderHeatmap } from '../heatmap.js';
+import { checkOutput, heatmapFile } from '../output-file.js';
 import { info } from '../terminal.js';
 import type { CheckpointExtra } from './run.js';
 
@@ -32,6 +36,11 @@ export interface TranslateOptions {
   readonly input?: string;
   readonly json?: boolean;
   readonly beam: number;
+  /** Write the attention weights as heat maps (.svg or .html). */
+  readonly attention?: string;
+  /** Give each output's attention weights in the JSON lines. */
+  readonly showAttention?: boolean;
+  readonly force?: boolean;
 }
 
 /** One decoded output: its tokens and their log-probability under the model (natural log). */
@@ -60,20 +69,61 @@ export async function translateCommand(file: string, texts: readonly string[], o
   if (lines.length === 0) throw new CliError('give texts to translate, or --input FILE with one per line');
   const sources = lines.map((text, i) => encode(srcVocab, text, opts.input !== undefined ? `${opts.input}:${i + 1}` : JSON.stringify(text)));
 
+  const format = opts.attention !== undefined ? heatmapFormat(opts.attention) : undefined;
+  if (opts.attention !== undefined) checkOutput(opts.attention, { inputs: [file, opts.ckpt, ...(opts.input ? [opts.input] : [])], kind: heatmapFile, force: opts.force ?? false, headBytes: 256 });
   info(`backend: ${await startBackend(opts.backend)}`);
   const session = newSession(model, trainConfigFor(program, name));
   try {
     session.restore(ckpt, opts.ckpt);
     const decoded = opts.beam > 1 ? beamSearch(session, sources, opts.beam) : greedy(session, greedyPredictGraph(program, model), sources);
+    const wantWeights = format !== undefined || opts.showAttention === true;
+    const weights = wantWeights ? attentionWeights(session, withFeed(program, model, { kind: 'teacher' }, { attention: true }), sources, decoded) : undefined;
+    if (wantWeights && weights!.every((w) => Object.keys(w).length === 0)) {
+      throw new CliError(`model ${name} has no attention (no \`attend\` in its cells): there are no weights to show`);
+    }
+    const outputs = decoded.map((d) => decodeIds(tgtVocab, d.tokens, levelOf(tgtVocab)));
     const out = decoded.map((d, i) => {
-      const output = decodeIds(tgtVocab, d.tokens, levelOf(tgtVocab));
-      return opts.json ? JSON.stringify({ input: lines[i], output, tokens: d.tokens, logprob: d.logProb }) : output;
+      if (!opts.json) return outputs[i]!;
+      return JSON.stringify({ input: lines[i], output: outputs[i], tokens: d.tokens, logprob: d.logProb, ...(opts.showAttention ? { attention: weights![i] } : {}) });
     });
     process.stdout.write(`${out.join('\n')}\n`);
+    if (format !== undefined) {
+      const first = (w: Record<string, number[][]>) => Object.values(w)[0] ?? [];
+      const maps = decoded.map((d, i) => ({
+        input: [...sources[i]!].map((id) => srcVocab.token(id)),
+        output: d.tokens.map((id) => tgtVocab.token(id)),
+        weights: first(weights![i]!),
+      }));
+      nodeIO.writeTextAtomic(opts.attention!, await renderHeatmap(maps, format));
+      info(`attention of ${maps.length} output${maps.length === 1 ? '' : 's'}: ${opts.attention}`);
+    }
   } finally {
     session.dispose();
   }
   return EXIT.ok;
+}
+
+/**
+ * The attention weights of each decoded output, per `attend` call
+ * (`<instance>.<equation>.alpha`): weights[t][l] over the output's steps t
+ * and the input's positions l. The model taught with the output's own tokens
+ * computes exactly what decoding computed (step t reads token t-1).
+ */
+export function attentionWeights(session: TrainingSession, taught: LoweredModel, sources: readonly Int32Array[], decoded: readonly Decoded[]): Record<string, number[][]>[] {
+  const graph = trainingGraphs(taught, false, { liftParamTransposes: true }).predict;
+  const outs = session.outputsWith(graph, tokenBatch(sources, decoded.map((d) => d.tokens)));
+  const result: Record<string, number[][]>[] = sources.map(() => ({}));
+  for (const [name, t] of outs) {
+    if (name.endsWith('.alpha')) {
+      const [T, B, L] = t.shape as [number, number, number];
+      const data = t.dataSync();
+      sources.forEach((s, b) => {
+        result[b]![name] = Array.from({ length: Math.min(decoded[b]!.tokens.length, T) }, (_, step) => Array.from(data.slice((step * B + b) * L, (step * B + b) * L + s.length)));
+      });
+    }
+    t.dispose();
+  }
+  return result;
 }
 
 function vocabOf(json: unknown, ckptPath: string, what: string): Vocab {

@@ -2,11 +2,14 @@
 // validation metrics with teacher forcing and with greedy decoding, the
 // scheduled-sampling probability in metrics.jsonl, and a resumed run that
 // tosses the same coins and draws the same tokens as an uninterrupted one.
+import { existsSync, readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attentionSeq2seq } from '../helpers/programs.js';
 import { expectOk, expectUserError, readCheckpoint, readMetrics, removeDir, rnnc, tempDir, writeFile } from './cli-harness.js';
 
+const CHROMIUM = '/usr/bin/chromium';
 let dir: string;
 beforeAll(() => {
   dir = tempDir();
@@ -67,6 +70,58 @@ describe('rnnc run on an encoder-decoder', () => {
     const fileError = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--input', badLine);
     expectUserError(fileError);
     expect(fileError.stderr).toContain(`${badLine}:2: "9" is not in the vocabulary`);
+  });
+
+  it('shows the attention weights: in the JSON lines, and as heat maps (SVG, HTML)', async () => {
+    const file = join(dir, 'ss.rnn');
+    const ckpt = join(dir, 'ss', 'checkpoint.json');
+    const svg = join(dir, 'att.svg');
+    const r = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--json', '--show-attention', '--attention', svg, '1234', '21');
+    expectOk(r);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { output: string; attention: Record<string, number[][]> });
+    expect(Object.keys(rows[0]!.attention)).toEqual(['y.c.alpha']);
+    rows.forEach((row, i) => {
+      const w = row.attention['y.c.alpha']!;
+      expect(w).toHaveLength(row.output.length);
+      for (const step of w) {
+        expect(step).toHaveLength([4, 2][i]!);
+        expect(step.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      }
+    });
+    const text = readFileSync(svg, 'utf8');
+    expect(text.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(text.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(text).toContain(`1: 1 2 3 4 -&gt; ${rows[0]!.output.split('').join(' ')}`);
+    expect((text.match(/<path /g) ?? []).length).toBeGreaterThan(4 * 4 + 2 * 2);
+    const html = join(dir, 'att.html');
+    expectOk(await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--attention', html, '1234'));
+    expect(readFileSync(html, 'utf8')).toMatch(/^<!doctype html>[\s\S]*<svg[\s\S]*<\/svg>[\s\S]*<\/html>\n$/);
+    if (existsSync(CHROMIUM)) {
+      // The page as a browser shows it: no errors, the heat map drawn at its size with its labels.
+      const { chromium } = await import('playwright-core');
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+      try {
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        page.on('pageerror', (e) => problems.push(e.message));
+        await page.goto(pathToFileURL(html).href);
+        const box = await page.locator('svg').boundingBox();
+        expect(box!.width).toBeGreaterThan(100);
+        expect(box!.height).toBeGreaterThan(100);
+        expect(await page.locator('svg text', { hasText: 'attention' }).count()).toBeGreaterThan(0);
+        expect(problems).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    } else console.log(`heat map page: not opened, ${CHROMIUM} is absent (apt-get install -y chromium)`);
+    // Run again over its own output: allowed; over another file: refused; PNG: not offered.
+    expectOk(await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--attention', svg, '1234'));
+    const mine = writeFile(dir, 'mine.svg', '<svg>mine</svg>');
+    expectUserError(await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--attention', mine, '1234'));
+    expect(readFileSync(mine, 'utf8')).toBe('<svg>mine</svg>');
+    const png = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--attention', join(dir, 'a.png'), '1234');
+    expectUserError(png, 2);
+    expect(png.stderr).toContain('write the heat map as .svg or .html (PNG needs the native `canvas` package');
   });
 
   it('resumes exactly: the same coins and draws as an uninterrupted run', async () => {

@@ -3,9 +3,9 @@
 // with memories made from padded sequences and from per-example inputs;
 // padded memory rows get exactly zero weight.
 import { describe, expect, it } from 'vitest';
-import { trainingGraphs } from '../../compiler/compile.js';
+import { buildModel, trainingGraphs } from '../../compiler/compile.js';
 import { evaluateGraph } from '../../runtime/reference/evaluate.js';
-import { compileModel } from '../helpers/compile.js';
+import { analyzeText, compileModel } from '../helpers/compile.js';
 import { randomFeeds } from '../helpers/feeds.js';
 import { gradCheck } from '../helpers/gradcheck.js';
 import { attentionTagger } from '../helpers/programs.js';
@@ -86,5 +86,39 @@ describe('padded memory rows', () => {
     const fullChanged = randomFeeds(model, forward, { lengths: [4, 4, 4], seed: 8 });
     fullChanged[x] = { ...fullChanged[x]!, data };
     expect(evaluateGraph(forward, fullChanged)[loss]!.data[0]).not.toBe(evaluateGraph(forward, full)[loss]!.data[0]);
+  });
+});
+
+describe('attention weights (an output on request)', () => {
+  it('sum to 1 over the memory rows, are exactly 0 on padded rows, and leave the prediction unchanged', () => {
+    const text = attentionTagger('attend(h[t-1], mem, additive)');
+    const a = analyzeText(text);
+    const plain = buildModel(a, 'm', {}).model!;
+    const withAlpha = buildModel(a, 'm', {}, undefined, { attention: true }).model!;
+    const out = withAlpha.graph.outputs.find((o) => o.name === 'd.c.alpha');
+    expect(out?.role).toBe('result');
+    expect(plain.graph.outputs.some((o) => o.name === 'd.c.alpha')).toBe(false);
+    const g = trainingGraphs(withAlpha, false).forward;
+    const lengths = [4, 2, 3];
+    const feeds = randomFeeds(withAlpha, g, { lengths, seed: 12 });
+    const outs = evaluateGraph(g, feeds);
+    const alpha = outs[g.outputs.findIndex((o) => o.name === 'd.c.alpha')]!;
+    const [T, B, L] = alpha.shape as [number, number, number];
+    expect([T, B, L]).toEqual([4, 3, 4]);
+    for (let t = 0; t < T; t++)
+      for (let b = 0; b < B; b++) {
+        let sum = 0;
+        for (let l = 0; l < L; l++) {
+          const w = alpha.data[(t * B + b) * L + l]!;
+          if (l >= lengths[b]!) expect(w).toBe(0);
+          else expect(w).toBeGreaterThan(0);
+          sum += w;
+        }
+        expect(sum).toBeCloseTo(1, 12);
+      }
+    const g0 = trainingGraphs(plain, false).forward;
+    const pred = (graph: typeof g, f: typeof feeds) => evaluateGraph(graph, f)[graph.outputs.findIndex((o) => o.role === 'output')]!.data;
+    const byName = new Map(g.inputs.map((inp, i) => [inp.name, feeds[i]!]));
+    expect([...pred(g0, g0.inputs.map((inp) => byName.get(inp.name)!))]).toEqual([...pred(g, feeds)]);
   });
 });
