@@ -52,6 +52,14 @@ function positive(name: string) {
   };
 }
 
+function nonNegative(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!(n >= 0) || !Number.isFinite(n) || v.trim() === '') throw new InvalidArgumentError(`${name} must be a number >= 0`);
+    return n;
+  };
+}
+
 function keyValue(v: string, prev: Record<string, number | string> = {}): Record<string, number | string> {
   const m = /^([A-Za-z_]\w*)=(.*)$/.exec(v);
   if (!m) throw new InvalidArgumentError(`expected NAME=VALUE, got "${v}"`);
@@ -180,6 +188,8 @@ export function buildCli(done: (code: number) => void): Command {
     .requiredOption('--ckpt <path>', 'checkpoint written by rnnc run')
     .option('--input <file>', 'a text file with one input per line')
     .option('--beam <k>', 'beam width (1: greedy decoding)', int('--beam', 1), 1)
+    .option('--max-len <n>', 'the longest output of a decoder with an end token', int('--max-len', 1), 100)
+    .option('--alpha <a>', "beam search's length normalisation ((5 + n) / 6)^alpha; 0: none", nonNegative('--alpha'), 0)
     .option('--json', 'one JSON object per line: input, output, tokens, logprob')
     .option('--show-attention', 'with --json: each output\'s attention weights (per attend: [output step][input position])')
     .option('--attention <file>', 'write the attention weights as heat maps (.svg or .html)')

@@ -59,6 +59,12 @@ export function emitModule(o: EmitOptions): string {
   for (const [k, v] of dims) bind[k] = v as number;
   const shapeOf = (s: readonly (number | string)[]): number[] => concreteShape(s, bind);
   if (o.target === 'train' && !o.train) throw new CodegenError(`model ${model.name} has no train block: compile it with --target forward`);
+  if (model.targetAxis !== undefined) {
+    throw new CodegenError(
+      `model ${model.name} has a decoder that writes its target \`${model.targetAxis}\` over the target's own steps, which compiled modules do not support yet ` +
+        '(train, evaluate and decode it with rnnc run and rnnc translate; a decoder that also reads a per-step input of the source compiles)',
+    );
+  }
   const train = o.target === 'train' ? o.train! : undefined;
   const truncated = train?.bptt.kind === 'truncated';
   if (o.unroll !== undefined && truncated) {

@@ -457,8 +457,10 @@ export interface CellApplication {
   /** Run against the cell's own direction (`reverse e`). */
   readonly flip: boolean;
   readonly span: Span;
-  /** [T, B, 1] validity of each step. */
+  /** [T, B, 1] validity of each step the cell runs over. */
   readonly mask: ValueId;
+  /** [T, B, 1] validity of the source's steps, for memories made from its sequences (default: `mask`). */
+  readonly sourceMask?: ValueId;
   /** A decoder's true tokens [T, B] (the loss's target): what `y[t-1]` reads under teacher forcing. */
   readonly teacher?: Val;
   /** Also return the weights of every `attend` ([T, B, L] outputs `<instance>.<equation>.alpha`): for inspection, not training. */
@@ -895,7 +897,7 @@ function argumentOf(mb: GraphBuilder, diags: DiagnosticCollector, app: CellAppli
   if (arg.layout === 'example') return { name, v: arg.v, shape, whole: true, origin: inp.shape.span };
   if (arg.layout === 'seq' && rank === 2 && shape.length === 1) {
     // A sequence as a memory: [T, B, D] -> [B, T, D]; its mask [T, B, 1] -> [B, T].
-    const mask = mb.op('swap_lead', [mb.op('squeeze_last', [app.mask])]);
+    const mask = mb.op('swap_lead', [mb.op('squeeze_last', [app.sourceMask ?? app.mask])]);
     return { name, v: mb.op('swap_lead', [arg.v]), shape: [mb.type(arg.v).shape[0]!, ...shape], whole: true, mask, origin: inp.shape.span };
   }
   return diags.fail('RNN3005', at, `cell \`${cellName}\` reads \`${name}\` as one value per example (no [t]), but ${arg.what} is ${arg.layout === 'seq' ? 'a sequence' : 'not data'}`, {

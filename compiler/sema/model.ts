@@ -50,6 +50,12 @@ export interface LoweredModel {
   /** The declared target the loss compares the prediction with (absent: another value, such as an input an autoencoder rebuilds). */
   readonly lossTarget?: string;
   /**
+   * The target a decoder writes over steps of its own (axis `U`, with the
+   * `target_mask` input), when the decoder reads no per-step input: an
+   * output of any length (docs/language.md, "Decoders").
+   */
+  readonly targetAxis?: string;
+  /**
    * Why a step of the model depends on later steps of its input, when it
    * does: a recurrence running backwards, or attention over a whole sequence.
    * Such a model needs each sequence whole: no truncated BPTT, no streaming,
@@ -113,6 +119,22 @@ export function lowerModel(
     return v;
   };
 
+  // A decoder reads back the true tokens of the target its scores are compared with: `loss = cross_entropy(dec, target)`.
+  const teacherOf = new Map<string, string>();
+  for (const item of decl.items) {
+    if (item.kind !== 'Equation' || item.target.name !== 'loss' || item.value.kind !== 'Call' || item.value.callee.name !== 'cross_entropy') continue;
+    const [p, y] = item.value.args.map((a) => a.value);
+    if (p?.kind === 'NameRef' && y?.kind === 'NameRef') teacherOf.set(p.name.name, y.name.name);
+  }
+  // A decoder that reads no per-step input writes its target over the target's own steps (axis U).
+  let targetAxis: string | undefined;
+  for (const item of decl.items) {
+    if (item.kind !== 'Equation' || item.value.kind !== 'Call') continue;
+    const info = cells.get(item.value.callee.name);
+    const tgt = teacherOf.get(item.target.name);
+    if (info?.feedback && tgt !== undefined && info.decl.inputs.every((i) => info.constInputs.has(i.name.name))) targetAxis ??= tgt;
+  }
+
   const env = new Map<string, Val>();
   const declaredAt = new Map<string, Span>();
   const inputs: IoSpec[] = [];
@@ -130,7 +152,7 @@ export function lowerModel(
     (item.role === 'input' ? inputs : targets).push(spec);
     const t = spec.type;
     const seq = t.kind === 'tokens' || t.kind === 'vectors';
-    const shape: Dim[] = [...(seq ? ['T', 'B'] : ['B']), ...(t.kind === 'vectors' || t.kind === 'vector' ? t.dims : [])];
+    const shape: Dim[] = [...(seq ? [spec.name === targetAxis ? 'U' : 'T', 'B'] : ['B']), ...(t.kind === 'vectors' || t.kind === 'vector' ? t.dims : [])];
     const dtype = t.kind === 'tokens' || t.kind === 'token' ? 'i32' : 'f32';
     const v = b.input({ shape, dtype }, 'data', spec.name);
     env.set(spec.name, {
@@ -142,25 +164,21 @@ export function lowerModel(
     });
   }
   const mask = b.input({ shape: ['T', 'B'], dtype: 'f32' }, 'data', 'mask');
-  const weight = b.input({ shape: ['T', 'B'], dtype: 'f32' }, 'data', 'weight');
+  // With a target of its own length: its [U, B] mask, and the loss over its steps.
+  const targetMask = targetAxis !== undefined ? b.input({ shape: ['U', 'B'], dtype: 'f32' }, 'data', 'target_mask') : undefined;
+  const weight = b.input({ shape: [targetAxis !== undefined ? 'U' : 'T', 'B'], dtype: 'f32' }, 'data', 'weight');
   const last = b.input({ shape: ['T', 'B'], dtype: 'f32' }, 'data', 'last');
   const mask3 = b.op('expand_last', [mask]);
   // What decoders read back (sema/cell.ts FeedMode): scheduled sampling's coins and the draws of sampled tokens, [T, B].
   const feedInputs = {
     mode: feed,
-    ...(feed.kind === 'scheduled' ? { coin: b.input({ shape: ['T', 'B'], dtype: 'f32' }, 'data', 'feed_coin') } : {}),
-    ...(feed.kind !== 'teacher' && feed.draw === 'sample' ? { draws: b.input({ shape: ['T', 'B'], dtype: 'f32' }, 'data', 'feed_draws') } : {}),
+    ...(feed.kind === 'scheduled' ? { coin: b.input({ shape: [targetAxis !== undefined ? 'U' : 'T', 'B'], dtype: 'f32' }, 'data', 'feed_coin') } : {}),
+    ...(feed.kind !== 'teacher' && feed.draw === 'sample' ? { draws: b.input({ shape: [targetAxis !== undefined ? 'U' : 'T', 'B'], dtype: 'f32' }, 'data', 'feed_draws') } : {}),
   };
 
   let readsAhead: string | undefined;
   const decoders: string[] = [];
-  // A decoder reads back the true tokens of the target its scores are compared with: `loss = cross_entropy(dec, target)`.
-  const teacherOf = new Map<string, string>();
-  for (const item of decl.items) {
-    if (item.kind !== 'Equation' || item.target.name !== 'loss' || item.value.kind !== 'Call' || item.value.callee.name !== 'cross_entropy') continue;
-    const [p, y] = item.value.args.map((a) => a.value);
-    if (p?.kind === 'NameRef' && y?.kind === 'NameRef') teacherOf.set(p.name.name, y.name.name);
-  }
+
   const failed = new Set<string>();
   let lossSeen: Span | undefined;
   let lossInfo: { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string; per: 'step' | 'example'; target?: string } | undefined;
@@ -279,11 +297,12 @@ export function lowerModel(
       const applied = applyCell(
         b,
         diags,
-        { info, instance, inputs: lowered.args, argSpans: lowered.spans, bindings: eq.bindings, modelDims: dims, flip: reversed, span: call.span, mask: mask3, ...(teacher ? { teacher } : {}), feed: feedInputs, attention },
+        { info, instance, inputs: lowered.args, argSpans: lowered.spans, bindings: eq.bindings, modelDims: dims, flip: reversed, span: call.span, mask: teacher && targetMask !== undefined && teacherName === targetAxis ? b.op('expand_last', [targetMask]) : mask3, sourceMask: mask3, ...(teacher ? { teacher } : {}), feed: feedInputs, attention },
         makeParam,
         source,
       );
       if (info.feedback) decoders.push(instance);
+      if (info.feedback && teacherName !== undefined && teacherName === targetAxis) readsAhead ??= `decoder \`${info.decl.name.name}\` writes its target over the target's own steps`;
       if ((info.direction === 1) !== reversed) readsAhead ??= `it runs cell \`${info.decl.name.name}\` backwards in time`;
       const whole = lowered.args.filter((_, k) => info.constInputs.has(info.decl.inputs[k]!.name.name));
       if (whole.some((a) => a.layout === 'seq')) readsAhead ??= `cell \`${info.decl.name.name}\` attends over a whole sequence`;
@@ -455,6 +474,7 @@ export function lowerModel(
     lossPer: lossInfo.per,
     output: lossInfo.output,
     ...(lossInfo.target ? { lossTarget: lossInfo.target } : {}),
+    ...(targetAxis !== undefined ? { targetAxis } : {}),
     readsAhead,
     decoders,
     feed,

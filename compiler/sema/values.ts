@@ -78,6 +78,7 @@ export class ValueOps {
         hint: 'element-wise operators need equal shapes (or a 1 / missing axis to broadcast)',
       });
     }
+    this.sameSteps([l, r], span);
     const layout = joinLayouts(l.layout, r.layout);
     // [T,B,..] op [B,..] broadcasts correctly; a param lines up with trailing axes.
     return { v: this.b.op(irOp, [l.v, r.v]), layout, origin: span, what: 'the result' };
@@ -153,7 +154,20 @@ export class ValueOps {
         });
       }
     }
+    this.sameSteps(parts, span);
     return { v: this.b.op('concat', parts.map((p) => p.v)), layout, origin: span, what: 'concat(...)' };
+  }
+
+  /** Sequences combined step by step must run over the same steps: a decoder's output runs over its target's (axis U), not the source's. */
+  sameSteps(parts: readonly Val[], span: Span): void {
+    const seqs = parts.filter((p) => p.layout === 'seq');
+    const axes = new Set(seqs.map((p) => this.b.type(p.v).shape[0]));
+    if (axes.size > 1) {
+      this.diags.fail('RNN3001', span, 'these sequences run over different steps: the source\'s and a target\'s that a decoder writes', {
+        notes: seqs.map((p) => ({ message: `${p.what} runs over ${this.b.type(p.v).shape[0] === 'U' ? 'the target\'s steps' : 'the source\'s steps'}`, span: p.origin })),
+        hint: 'a decoder that reads no per-step input writes a target of any length; pass the source to it whole (a memory for attend, or last(enc))',
+      });
+    }
   }
 
   requireFloat(x: Val, where: string): void {

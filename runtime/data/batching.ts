@@ -24,6 +24,8 @@ export const BUCKET_BATCHES = 16;
 export interface BatchSpecs {
   inputs: readonly FieldSpec[];
   targets: readonly FieldSpec[];
+  /** The targets' sequences have a length of their own (Batch.target), not the inputs'. */
+  separateTargets?: boolean;
 }
 
 export interface MakeBatchesOptions {
@@ -111,7 +113,22 @@ export function exampleLength(ex: Example, specs: BatchSpecs, index = 0): number
     }
   };
   ex.inputs.forEach((v, i) => visit(v, specs.inputs[i]!, 'input'));
+  if (specs.separateTargets) return len ?? 1;
   ex.targets.forEach((v, i) => visit(v, specs.targets[i]!, 'target'));
+  return len ?? 1;
+}
+
+/** The common length of an example's target sequences, which have a length of their own (BatchSpecs.separateTargets). */
+export function targetLength(ex: Example, specs: BatchSpecs, index = 0): number {
+  let len: number | null = null;
+  ex.targets.forEach((v, i) => {
+    const spec = specs.targets[i]!;
+    const s = valueSteps(v, spec, `example ${index}: target`);
+    if (s === null) return;
+    if (s < 1) throw new RuntimeUserError(`example ${index}: sequence "${spec.name}" is empty`);
+    if (len !== null && s !== len) throw new RuntimeUserError(`example ${index}: target sequences of different lengths (${len} and ${s} steps)`);
+    len = s;
+  });
   return len ?? 1;
 }
 
@@ -151,7 +168,28 @@ function fieldTensor(spec: FieldSpec, values: readonly FieldValue[], T: number):
   }
 }
 
+/** [T, B] 1 for the real steps of each length. */
+function maskOf(lens: Int32Array, T: number): HostTensor {
+  const B = lens.length;
+  const data = new Float32Array(T * B);
+  for (let b = 0; b < B; b++) for (let s = 0; s < lens[b]!; s++) data[s * B + b] = 1;
+  const out: HostTensor = { dtype: 'float32', shape: [T, B], data };
+  timeMajor.add(out);
+  return out;
+}
+
 function buildBatch(examples: readonly Example[], idx: readonly number[], lengths: Int32Array, specs: BatchSpecs, hasSeq: boolean): Batch {
+  if (specs.separateTargets) {
+    const inputSpecs: BatchSpecs = { inputs: specs.inputs, targets: [] };
+    const base = buildBatch(examples, idx, lengths, inputSpecs, specs.inputs.some((x) => isSeq(x.type)));
+    const lens = Int32Array.from(idx, (i) => targetLength(examples[i]!, specs, i));
+    const U = lens.reduce((a, b) => Math.max(a, b), 1);
+    return {
+      ...base,
+      targets: specs.targets.map((spec, f) => fieldTensor(spec, idx.map((i) => examples[i]!.targets[f]!), U)),
+      target: { steps: U, mask: maskOf(lens, U), lengths: lens },
+    };
+  }
   const B = idx.length;
   const lens = Int32Array.from(idx, (i) => lengths[i]!);
   const T = hasSeq ? lens.reduce((a, b) => Math.max(a, b), 1) : 1;
@@ -186,7 +224,7 @@ export function makeBatches(
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RuntimeUserError(`batch size must be a positive integer, not ${batchSize}`);
   }
-  const hasSeq = [...specs.inputs, ...specs.targets].some((s) => isSeq(s.type));
+  const hasSeq = [...specs.inputs, ...(specs.separateTargets ? [] : specs.targets)].some((s) => isSeq(s.type));
   const lengths = Int32Array.from(examples, (ex, i) => exampleLength(ex, specs, i));
   const variable = lengths.some((l) => l !== lengths[0]);
   const bucket = opts.bucket ?? (variable && rng !== null);
@@ -367,6 +405,20 @@ export function sliceBatchExamples(batch: Batch, specs: BatchSpecs, b0: number, 
     return { dtype: t.dtype, shape: [n, ...t.shape.slice(1)], data: t.data.slice(b0 * per, b1 * per) };
   };
   const field = (spec: FieldSpec, t: HostTensor): HostTensor => (isSeq(spec.type) ? timeSlice(t) : exampleSlice(t));
+  const target = batch.target;
+  if (target) {
+    const own = sliceBatchExamples({ ...batch, steps: target.steps, mask: target.mask, last: target.mask, inputs: batch.targets, targets: [], target: undefined }, { inputs: specs.targets, targets: [] }, b0, b1);
+    return {
+      inputs: specs.inputs.map((s, i) => field(s, batch.inputs[i]!)),
+      targets: own.inputs,
+      mask: timeSlice(batch.mask),
+      last: timeSlice(batch.last),
+      lengths: batch.lengths.slice(b0, b1),
+      batchSize: n,
+      steps: T,
+      target: { steps: target.steps, mask: own.mask, lengths: target.lengths.slice(b0, b1) },
+    };
+  }
   return {
     inputs: specs.inputs.map((s, i) => field(s, batch.inputs[i]!)),
     targets: specs.targets.map((s, i) => field(s, batch.targets[i]!)),
@@ -389,5 +441,6 @@ export function adoptBatch(batch: Batch, specs: BatchSpecs): Batch {
   specs.targets.forEach((s, i) => mark(s, batch.targets[i]!));
   timeMajor.add(batch.mask);
   timeMajor.add(batch.last);
+  if (batch.target) timeMajor.add(batch.target.mask);
   return batch;
 }

@@ -11,7 +11,7 @@ import type { Rng } from '../rng.js';
 import { brownChars, brownPos, brownWords, type BrownOptions } from './brown.js';
 import { jsonlFile, textFile } from './files.js';
 import { mnistRows } from './mnist.js';
-import { addingProblem, sineWaves, symbolTask } from './synthetic.js';
+import { addingProblem, datesTask, sineWaves, symbolTask } from './synthetic.js';
 import type { Dataset } from './types.js';
 
 export type ArgValue = number | string;
@@ -165,6 +165,15 @@ const SOURCES: readonly SourceEntry[] = [
     load: (a: Args, _io: FileIO, rng: Rng) =>
       symbolTask(rng, task, { symbols: a.num('symbols'), minLen: a.num('min_len'), maxLen: a.num('max_len'), n: a.num('n'), valid: a.num('valid') }),
   })),
+  {
+    name: 'dates',
+    doc: 'human-written dates ("the 3rd of march 1998", "03/03/98", ...) -> ISO 8601 "1998-03-03" then </s>: targets of their own length',
+    params: [
+      { name: 'n', kind: 'int', default: 10000, min: 1, doc: 'training examples' },
+      { name: 'valid', kind: 'int', default: 1000, min: 0, doc: 'validation examples' },
+    ],
+    load: (a, _io, rng) => datesTask(rng, { n: a.num('n'), valid: a.num('valid') }),
+  },
   {
     name: 'text',
     doc: 'a plain text file as a character- or word-level language model',

@@ -161,3 +161,62 @@ export function symbolTask(rng: Rng, task: 'reverse' | 'sort', opts: SymbolTaskO
     description: `${task === 'reverse' ? 'reversal' : 'sorting'} of ${symbols} symbols, lengths ${minLen}..${maxLen}: ${n} train, ${nValid} valid (id 0 is ${START_TOKEN})`,
   };
 }
+
+const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+/** What a human-written date may contain: the source vocabulary of `dates`, fixed so that it does not depend on the sample. */
+const DATE_CHARS = [' ', ',', '-', '.', '/', ...'0123456789', ...'abcdefghijklmnopqrstuvwxyz'];
+/** The target vocabulary of `dates`: start and end tokens, then what an ISO date is written with. */
+export const DATE_TARGET_TOKENS = ['<s>', '</s>', '-', ...'0123456789'];
+
+function ordinal(d: number): string {
+  const suffix = d % 10 === 1 && d !== 11 ? 'st' : d % 10 === 2 && d !== 12 ? 'nd' : d % 10 === 3 && d !== 13 ? 'rd' : 'th';
+  return `${d}${suffix}`;
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/** The ways `dates` writes a date (two-digit years: 50-99 are 19xx, 00-49 are 20xx). */
+export const DATE_FORMATS: readonly ((y: number, m: number, d: number, weekday: number) => string)[] = [
+  (y, m, d) => `the ${ordinal(d)} of ${MONTHS[m - 1]} ${y}`,
+  (y, m, d) => `${pad2(d)}/${pad2(m)}/${pad2(y % 100)}`,
+  (y, m, d) => `${MONTHS[m - 1]} ${d}, ${y}`,
+  (y, m, d) => `${d} ${MONTHS[m - 1]!.slice(0, 3)} ${y}`,
+  (y, m, d, w) => `${WEEKDAYS[w]}, ${MONTHS[m - 1]} ${d}, ${y}`,
+  (y, m, d) => `${d}.${m}.${y}`,
+  (y, m, d) => `${MONTHS[m - 1]!.slice(0, 3)} ${d} ${pad2(y % 100)}`,
+  (y, m, d) => `${y}-${pad2(m)}-${pad2(d)}`,
+];
+
+/** A random date of 1950-2049 written one of DATE_FORMATS' ways, and the same date as ISO 8601 ids followed by `</s>`. */
+export function dateExample(rng: Rng): Example {
+  const y = 1950 + rng.int(100);
+  const m = 1 + rng.int(12);
+  const days = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  const d = 1 + rng.int(days);
+  const weekday = new Date(Date.UTC(y, m - 1, d)).getUTCDay();
+  const text = DATE_FORMATS[rng.int(DATE_FORMATS.length)]!(y, m, d, weekday);
+  const iso = `${y}-${pad2(m)}-${pad2(d)}`;
+  const src = Int32Array.from([...text], (c) => DATE_CHARS.indexOf(c));
+  const tgt = Int32Array.from([...[...iso].map((c) => DATE_TARGET_TOKENS.indexOf(c)), 1]);
+  return { inputs: [{ kind: 'tokens', ids: src }], targets: [{ kind: 'tokens', ids: tgt }] };
+}
+
+/** dates: input src seq<token[V]> (characters), target tgt seq<token[K]> (ISO date then `</s>`; `<s>` = 0, `</s>` = 1): of different lengths. */
+export function datesTask(rng: Rng, opts: { n?: number; valid?: number } = {}): Dataset {
+  const n = positiveInt('n', opts.n ?? 10000);
+  const nValid = nonNegativeInt('valid', opts.valid ?? 1000);
+  const validRng = rng.fork();
+  const trainRng = rng.fork();
+  const srcVocab = new Vocab(DATE_CHARS, false);
+  const tgtVocab = new Vocab(DATE_TARGET_TOKENS, false);
+  return {
+    name: 'dates',
+    inputs: [{ name: 'src', type: { kind: 'tokens', vocab: DATE_CHARS.length }, vocab: srcVocab }],
+    targets: [{ name: 'tgt', type: { kind: 'tokens', vocab: DATE_TARGET_TOKENS.length }, vocab: tgtVocab }],
+    train: Array.from({ length: n }, () => dateExample(trainRng)),
+    valid: Array.from({ length: nValid }, () => dateExample(validRng)),
+    task: 'tagging',
+    description: `dates written ${DATE_FORMATS.length} ways -> ISO 8601 (1950-2049): ${n} train, ${nValid} valid (target ids: <s> 0, </s> 1)`,
+  };
+}

@@ -61,6 +61,12 @@ export interface Batch {
   lengths: Int32Array;
   batchSize: number;
   steps: number;
+  /**
+   * For a model whose targets have a length of their own (a decoder that
+   * writes its target, docs/language.md "Decoders"): the targets are
+   * [U, B, ...] over their own steps, with their own [U, B] mask.
+   */
+  target?: { steps: number; mask: HostTensor; lengths: Int32Array };
 }
 
 /** True for the field kinds that have one value per time step. */

@@ -51,7 +51,13 @@ export function planFeeds(g: Graph, model: LoweredModel, batch: Batch, opts: Fee
   const T = batch.steps;
   const B = batch.batchSize;
   const { dims, inputIndex, targetIndex } = factsOf(model);
-  const bind = { ...dims, B, T };
+  // U: the steps of targets that have a length of their own (a decoder writing its target).
+  const U = batch.target?.steps;
+  const bind = { ...dims, B, T, ...(U !== undefined ? { U } : {}) };
+  const targetMask = (): HostTensor => {
+    if (!batch.target) throw new Error(`internal: model ${model.name} needs its targets' own steps, but the batch has none`);
+    return batch.target.mask;
+  };
   const lossFrom = opts.lossFrom ?? 0;
   const restrict = (t: HostTensor): HostTensor => {
     if (lossFrom <= 0) return t;
@@ -71,12 +77,15 @@ export function planFeeds(g: Graph, model: LoweredModel, batch: Batch, opts: Fee
         return { kind: 'host', tensor: { dtype: 'float32', shape: [T], data: opts.gate ?? new Float32Array(T).fill(1) } };
       default: {
         if (inp.name === 'mask') return { kind: 'host', tensor: batch.mask };
-        if (inp.name === 'weight') return { kind: 'host', tensor: restrict(batch.mask) };
+        if (inp.name === 'target_mask') return { kind: 'host', tensor: targetMask() };
+        // The loss positions: over the targets' own steps when they have them (never truncated: such models read ahead).
+        if (inp.name === 'weight') return { kind: 'host', tensor: model.targetAxis !== undefined ? targetMask() : restrict(batch.mask) };
         if (inp.name === 'last') return { kind: 'host', tensor: restrict(batch.last) };
         if (inp.name === 'feed_coin' || inp.name === 'feed_draws') {
           const data = inp.name === 'feed_coin' ? opts.coin : opts.draws;
-          if (!data || data.length !== T * B) throw new Error(`internal: no ${inp.name} for a batch of ${T} x ${B}`);
-          return { kind: 'host', tensor: { dtype: 'float32', shape: [T, B], data } };
+          const steps = resolveShape(g.values[inp.value]!.type.shape, bind)[0]!;
+          if (!data || data.length !== steps * B) throw new Error(`internal: no ${inp.name} for a batch of ${steps} x ${B}`);
+          return { kind: 'host', tensor: { dtype: 'float32', shape: [steps, B], data } };
         }
         const i = inputIndex.get(inp.name);
         if (i !== undefined) return { kind: 'host', tensor: checkedIds(model.inputs[i]!, 'inputs', batch.inputs[i]!, B) };
@@ -119,7 +128,7 @@ function checkedIds(spec: IoSpec, what: 'inputs' | 'targets', t: HostTensor, B: 
 
 /** How many positions (or sequences, for per-example losses) count in the loss of a batch from step lossFrom on. */
 export function lossCount(model: LoweredModel, batch: Batch, lossFrom = 0): number {
-  const src = model.lossPer === 'example' ? batch.last : batch.mask;
+  const src = model.lossPer === 'example' ? batch.last : model.targetAxis !== undefined && batch.target ? batch.target.mask : batch.mask;
   let n = 0;
   for (let i = Math.min(lossFrom, batch.steps) * batch.batchSize; i < src.data.length; i++) n += src.data[i]!;
   return n;

@@ -220,7 +220,8 @@ export class TrainingSession {
   private feeds(g: Graph, batch: Batch, states: States | undefined, opts: FeedOptions = {}): tf.Tensor[] {
     const unread = unreadInputs(g);
     if (g.inputs.some((i) => i.name === 'feed_coin' || i.name === 'feed_draws')) {
-      opts = { ...opts, ...feedRandomness(this.config.seed, this.step, batch.steps * batch.batchSize, this.teacherProbability()) };
+      const steps = this.model.targetAxis !== undefined && batch.target ? batch.target.steps : batch.steps;
+      opts = { ...opts, ...feedRandomness(this.config.seed, this.step, steps * batch.batchSize, this.teacherProbability()) };
     }
     return planFeeds(g, this.model, batch, opts).map((f, i) => {
       // An input the graph never reads (the targets and marks of a prediction graph) costs no tensor.
@@ -403,7 +404,7 @@ export class TrainingSession {
         if (!tokenTarget) return [l, 0, 0];
         const pred = tf.argMax(outs[predIdx]!, -1);
         const tgt = toTensor(batch.targets[targetIndex]!);
-        const w = this.model.lossPer === 'example' ? tf.sum(toTensor(batch.last), 0) : toTensor(batch.mask);
+        const w = this.model.lossPer === 'example' ? tf.sum(toTensor(batch.last), 0) : toTensor(this.model.targetAxis !== undefined && batch.target ? batch.target.mask : batch.mask);
         const right = tf.mul(tf.cast(tf.equal(pred, tgt), 'float32'), w);
         const h = tf.sum(right).dataSync()[0]!;
         // A sequence is exactly right when its right positions are all its real ones.

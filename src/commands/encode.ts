@@ -18,7 +18,7 @@ import { didYouMean } from '../../compiler/sema/suggest.js';
 import { bindModel, loadData, loadProgram, pickModel, trainConfigFor } from '../project.js';
 import { checkOutput, encodedLines } from '../output-file.js';
 import { info } from '../terminal.js';
-import type { CheckpointExtra } from './run.js';
+import { batchSpecs, type CheckpointExtra } from './run.js';
 
 export interface EncodeOptions {
   readonly ckpt: string;
@@ -66,7 +66,7 @@ export async function encodeCommand(file: string, opts: EncodeOptions): Promise<
   try {
     session.restore(ckpt, opts.ckpt);
     let index = 0;
-    for (const batch of makeBatches(examples, data, config.batch, null)) {
+    for (const batch of makeBatches(examples, batchSpecs(model, data), config.batch, null)) {
       const outs = session.outputsWith(graph, batch);
       const rows = new Map<string, number[][]>();
       for (const v of values) {

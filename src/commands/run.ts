@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { Graph } from '../../compiler/ir/types.js';
 import type { LoweredModel } from '../../compiler/sema/model.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../../runtime/checkpoint.js';
-import { makeBatches } from '../../runtime/data/batching.js';
+import { makeBatches, type BatchSpecs } from '../../runtime/data/batching.js';
 import type { Dataset } from '../../runtime/data/types.js';
 import { parseParamsJson } from '../../runtime/params-json.js';
 import { Rng } from '../../runtime/rng.js';
@@ -146,7 +146,7 @@ async function startWorkers(session: TrainingSession, ctx: TrainContext): Promis
     model: ctx.trainModel,
     config: ctx.config,
     remat: ctx.opts.remat ?? false,
-    specs: ctx.data,
+    specs: batchSpecs(ctx.model, ctx.data),
     start: session.snapshot(),
   });
   const per = Math.floor(ctx.config.batch / workers);
@@ -200,7 +200,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
     result = await trainLoop({
       session: pool ?? session,
       examples: data.train,
-      specs: data,
+      specs: batchSpecs(model, data),
       batchSize: config.batch,
       epochs: config.epochs,
       seed: config.seed,
@@ -326,7 +326,12 @@ function keepMetricsUpTo(path: string, step: number): void {
 
 export function evaluate(session: TrainingSession, data: Dataset, batchSize: number, graph?: Graph): EvalResult {
   const examples = data.valid.length > 0 ? data.valid : data.train;
-  return session.evaluate(makeBatches(examples, data, batchSize, null), graph);
+  return session.evaluate(makeBatches(examples, batchSpecs(session.model, data), batchSize, null), graph);
+}
+
+/** How a model's batches are laid out: with the targets over their own steps when a decoder writes them (LoweredModel.targetAxis). */
+export function batchSpecs(model: LoweredModel, data: Dataset): BatchSpecs {
+  return model.targetAxis !== undefined ? { inputs: data.inputs, targets: data.targets, separateTargets: true } : data;
 }
 
 /** One line of metrics; `feed` says what a model's decoders read back ("teacher forcing", "greedy decoding"). */

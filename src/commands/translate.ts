@@ -22,12 +22,26 @@ import { CliError, EXIT } from '../errors.js';
 import { nodeIO, userError } from '../node-io.js';
 import { newSession } from '../new-session.js';
 import { bindModel, greedyPredictGraph, loadProgram, pickModel, trainConfigFor, withFeed } from '../project.js';
-import { trainingGraphs } from '../../compiler/compile.js';
+import { trainingGraphs, type Analysis } from '../../compiler/compile.js';
 import type { LoweredModel } from '../../compiler/sema/model.js';
 import { heatmapFormat, renderHeatmap } from '../heatmap.js';
 import { checkOutput, heatmapFile } from '../output-file.js';
 import { info } from '../terminal.js';
 import type { CheckpointExtra } from './run.js';
+
+/** The longest output of a decoder with an end token, unless --max-len says otherwise. */
+export const DEFAULT_MAX_LEN = 100;
+
+/** A numeric option (`end`, `start`) of the decoder a model applies, with the statement's `with` binding first. */
+export function decoderOption(a: Analysis, model: LoweredModel, name: string): number | undefined {
+  const decl = a.models.get(model.name);
+  const stmt = decl?.items.find((i) => i.kind === 'Equation' && i.target.name === model.decoders[0]);
+  if (!stmt || stmt.kind !== 'Equation' || stmt.value.kind !== 'Call') return undefined;
+  const bound = stmt.bindings.find((b) => b.name.name === name)?.value;
+  const option = a.cells.get(stmt.value.callee.name)?.options.get(name)?.value;
+  const e = bound ?? option;
+  return e?.kind === 'NumberLit' ? e.value : undefined;
+}
 
 export interface TranslateOptions {
   readonly ckpt: string;
@@ -36,6 +50,10 @@ export interface TranslateOptions {
   readonly input?: string;
   readonly json?: boolean;
   readonly beam: number;
+  /** The longest output of a decoder with an end token (or of one without, when given). */
+  readonly maxLen: number;
+  /** Beam search's length normalisation (0: none). */
+  readonly alpha: number;
   /** Write the attention weights as heat maps (.svg or .html). */
   readonly attention?: string;
   /** Give each output's attention weights in the JSON lines. */
@@ -75,7 +93,12 @@ export async function translateCommand(file: string, texts: readonly string[], o
   const session = newSession(model, trainConfigFor(program, name));
   try {
     session.restore(ckpt, opts.ckpt);
-    const decoded = opts.beam > 1 ? beamSearch(session, sources, opts.beam) : greedy(session, greedyPredictGraph(program, model), sources);
+    const end = decoderOption(program.analysis, model, 'end');
+    const own = model.targetAxis !== undefined;
+    // Without an end token, an output has its input's length (the decoders of rnnc's symbol tasks).
+    const lengths = sources.map((src) => (own && end !== undefined ? opts.maxLen : own && opts.maxLen !== DEFAULT_MAX_LEN ? opts.maxLen : src.length));
+    const limits: Limits = { lengths, own, ...(end !== undefined ? { end } : {}), alpha: opts.alpha };
+    const decoded = opts.beam > 1 ? beamSearch(session, sources, opts.beam, limits) : greedy(session, greedyPredictGraph(program, model), sources, limits);
     const wantWeights = format !== undefined || opts.showAttention === true;
     const weights = wantWeights ? attentionWeights(session, withFeed(program, model, { kind: 'teacher' }, { attention: true }), sources, decoded) : undefined;
     if (wantWeights && weights!.every((w) => Object.keys(w).length === 0)) {
@@ -111,7 +134,8 @@ export async function translateCommand(file: string, texts: readonly string[], o
  */
 export function attentionWeights(session: TrainingSession, taught: LoweredModel, sources: readonly Int32Array[], decoded: readonly Decoded[]): Record<string, number[][]>[] {
   const graph = trainingGraphs(taught, false, { liftParamTransposes: true }).predict;
-  const outs = session.outputsWith(graph, tokenBatch(sources, decoded.map((d) => d.tokens)));
+  const steps = decoded.map((d) => Math.max(1, d.tokens.length));
+  const outs = session.outputsWith(graph, taught.targetAxis !== undefined ? tokenBatch(sources, decoded.map((d) => d.tokens), steps) : tokenBatch(sources, decoded.map((d) => d.tokens)));
   const result: Record<string, number[][]>[] = sources.map(() => ({}));
   for (const [name, t] of outs) {
     if (name.endsWith('.alpha')) {
@@ -157,17 +181,34 @@ function readLines(path: string): string[] {
   return text.split(/\r?\n/).filter((l) => l.trim() !== '');
 }
 
-/** A batch of token sequences, time-major, padded with id 0; `targets` are fed back to a taught decoder. */
-export function tokenBatch(sources: readonly Int32Array[], targets?: readonly (readonly number[])[]): Batch {
+/**
+ * A batch of token sequences, time-major, padded with id 0; `targets` are fed
+ * back to a taught decoder. With `targetLengths` (a model whose targets have
+ * their own steps) the targets run over max(targetLengths) steps of their own.
+ */
+export function tokenBatch(sources: readonly Int32Array[], targets?: readonly (readonly number[])[], targetLengths?: readonly number[]): Batch {
   const B = sources.length;
   const T = Math.max(...sources.map((s) => s.length));
-  const ids = (rows: readonly ArrayLike<number>[]): HostTensor => {
-    const data = new Int32Array(T * B);
+  const ids = (rows: readonly ArrayLike<number>[], steps = T): HostTensor => {
+    const data = new Int32Array(steps * B);
     rows.forEach((r, b) => {
-      for (let t = 0; t < r.length && t < T; t++) data[t * B + b] = r[t]!;
+      for (let t = 0; t < r.length && t < steps; t++) data[t * B + b] = r[t]!;
     });
-    return { dtype: 'int32', shape: [T, B], data };
+    return { dtype: 'int32', shape: [steps, B], data };
   };
+  if (targetLengths !== undefined) {
+    const U = Math.max(1, ...targetLengths);
+    const base = tokenBatch(sources);
+    const mask = new Float32Array(U * B);
+    targetLengths.forEach((n, b) => {
+      for (let t = 0; t < n; t++) mask[t * B + b] = 1;
+    });
+    return {
+      ...base,
+      targets: [ids(targets ?? sources.map(() => []), U)],
+      target: { steps: U, mask: { dtype: 'float32', shape: [U, B], data: mask }, lengths: Int32Array.from(targetLengths) },
+    };
+  }
   const mask = new Float32Array(T * B);
   const last = new Float32Array(T * B);
   sources.forEach((s, b) => {
@@ -199,61 +240,98 @@ function logSoftmaxRows(x: Float32Array, K: number): Float64Array {
   return out;
 }
 
+/**
+ * How long outputs may be: per input, at most `lengths[i]` tokens, ending
+ * early at the decoder's end token (its `end` option) when it has one. `own`:
+ * the targets run over steps of their own (LoweredModel.targetAxis), else an
+ * output has its input's steps. `alpha`: beam search's length normalisation.
+ */
+export interface Limits {
+  readonly lengths: readonly number[];
+  readonly end?: number;
+  readonly own: boolean;
+  readonly alpha?: number;
+}
+
+/** The batch that decodes rows of `sources`, with `targets` fed back, scored at step `t` (so over t + 1 target steps). */
+function decodingBatch(sources: readonly Int32Array[], targets: readonly (readonly number[])[] | undefined, steps: readonly number[], own: boolean): Batch {
+  return own ? tokenBatch(sources, targets, steps) : tokenBatch(sources, targets);
+}
+
+/** GNMT's length penalty ((5 + n) / 6)^alpha (Wu et al. 2016): a score divided by it favours longer outputs as alpha grows. */
+export function lengthPenalty(n: number, alpha: number): number {
+  return Math.pow((5 + n) / 6, alpha);
+}
+
 /** Greedy decoding: the graph whose decoders read back their own most likely token. */
-export function greedy(session: TrainingSession, graph: Parameters<TrainingSession['predictWith']>[0], sources: readonly Int32Array[]): Decoded[] {
-  const batch = tokenBatch(sources);
+export function greedy(session: TrainingSession, graph: Parameters<TrainingSession['predictWith']>[0], sources: readonly Int32Array[], limits: Limits): Decoded[] {
+  const batch = decodingBatch(sources, undefined, limits.lengths, limits.own);
   const pred = session.predictWith(graph, batch);
   const [T, B, K] = pred.shape as [number, number, number];
   const lp = logSoftmaxRows(pred.dataSync() as Float32Array, K);
   pred.dispose();
-  return sources.map((s, b) => {
+  return sources.map((_, b) => {
     const tokens: number[] = [];
     let logProb = 0;
-    for (let t = 0; t < s.length && t < T; t++) {
+    for (let t = 0; t < limits.lengths[b]! && t < T; t++) {
       const at = (t * B + b) * K;
       let best = 0;
       for (let k = 1; k < K; k++) if (lp[at + k]! > lp[at + best]!) best = k;
-      tokens.push(best);
       logProb += lp[at + best]!;
+      if (best === limits.end) break;
+      tokens.push(best);
     }
     return { tokens, logProb };
   });
 }
 
-/** Beam search with `width` hypotheses per input; all inputs' hypotheses share each step's batch. */
-export function beamSearch(session: TrainingSession, sources: readonly Int32Array[], width: number): Decoded[] {
-  let beams: { tokens: number[]; logProb: number }[][] = sources.map(() => [{ tokens: [], logProb: 0 }]);
-  const T = Math.max(...sources.map((s) => s.length));
-  for (let t = 0; t < T; t++) {
+interface Hypothesis {
+  readonly tokens: number[];
+  readonly logProb: number;
+  readonly done: boolean;
+}
+
+/** Beam search with `width` hypotheses per input; all inputs' open hypotheses share each step's batch. */
+export function beamSearch(session: TrainingSession, sources: readonly Int32Array[], width: number, limits: Limits): Decoded[] {
+  const alpha = limits.alpha ?? 0;
+  const score = (h: Hypothesis): number => h.logProb / lengthPenalty(h.tokens.length + (h.done ? 1 : 0), alpha);
+  let beams: Hypothesis[][] = sources.map(() => [{ tokens: [], logProb: 0, done: false }]);
+  const maxLen = Math.max(...limits.lengths);
+  for (let t = 0; t < maxLen; t++) {
     const rows: { src: number; hyp: number }[] = [];
     beams.forEach((hs, e) => {
-      if (t < sources[e]!.length) hs.forEach((_, h) => rows.push({ src: e, hyp: h }));
+      if (t < limits.lengths[e]!) hs.forEach((h, i) => !h.done && rows.push({ src: e, hyp: i }));
     });
-    const batch = tokenBatch(
+    if (rows.length === 0) break;
+    const batch = decodingBatch(
       rows.map((r) => sources[r.src]!),
       rows.map((r) => beams[r.src]![r.hyp]!.tokens),
+      rows.map(() => t + 1),
+      limits.own,
     );
     const { prediction, states } = session.forward(batch);
-    states.forEach((s) => s.dispose());
+    states.forEach((x) => x.dispose());
     const K = prediction.shape[2]!;
     const B = rows.length;
     const step = tf.tidy(() => tf.slice(prediction, [t, 0, 0], [1, B, K]));
     prediction.dispose();
     const lp = logSoftmaxRows(step.dataSync() as Float32Array, K);
     step.dispose();
-    const next: { tokens: number[]; logProb: number }[][] = beams.map((hs) => hs);
-    const candidates = new Map<number, { tokens: number[]; logProb: number }[]>();
+    const candidates = new Map<number, Hypothesis[]>();
     rows.forEach((r, i) => {
       const h = beams[r.src]![r.hyp]!;
-      const list = candidates.get(r.src) ?? [];
-      for (let k = 0; k < K; k++) list.push({ tokens: [...h.tokens, k], logProb: h.logProb + lp[i * K + k]! });
+      const list = candidates.get(r.src) ?? beams[r.src]!.filter((x) => x.done);
+      for (let k = 0; k < K; k++) {
+        const logProb = h.logProb + lp[i * K + k]!;
+        list.push(k === limits.end ? { tokens: h.tokens, logProb, done: true } : { tokens: [...h.tokens, k], logProb, done: false });
+      }
       candidates.set(r.src, list);
     });
-    // Ties go to the earlier hypothesis and the smaller token id, as greedy's argmax does.
-    for (const [e, list] of candidates) next[e] = list.map((c, i) => ({ c, i })).sort((a, b) => b.c.logProb - a.c.logProb || a.i - b.i).slice(0, width).map((x) => x.c);
-    beams = next;
+    // Ties go to the earlier candidate (the earlier hypothesis, the smaller token id), as greedy's argmax does.
+    for (const [e, list] of candidates) beams[e] = list.map((c, i) => ({ c, i })).sort((a, b) => score(b.c) - score(a.c) || a.i - b.i).slice(0, width).map((x) => x.c);
   }
-  return beams.map((hs) => hs[0]!);
+  return beams.map((hs) => {
+    const best = [...hs].sort((a, b) => score(b) - score(a))[0]!;
+    return { tokens: best.tokens, logProb: best.logProb };
+  });
 }
-
-

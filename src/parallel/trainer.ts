@@ -76,6 +76,7 @@ export class DataParallelTrainer implements BatchTrainer {
     const specs: BatchSpecs = {
       inputs: o.specs.inputs.map((s) => ({ name: s.name, type: s.type })),
       targets: o.specs.targets.map((s) => ({ name: s.name, type: s.type })),
+      ...(o.specs.separateTargets ? { separateTargets: true } : {}),
     };
     const workers: Worker[] = [];
     const ready: Promise<void>[] = [];

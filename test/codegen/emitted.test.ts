@@ -6,7 +6,7 @@
 // training steps as TrainingSession, within 1e-5 relative to each tensor's
 // scale. Emitted files go to test/.generated/ (git-ignored) so that
 // @tensorflow/tfjs-core resolves from them.
-import { attentionSeq2seq, attentionTagger, bidirectionalTagger, LEARNED_START_CELL, plainSeq2seq, manyToOneGru, tokenLm as lm } from '../helpers/programs.js';
+import { alignedDecoder, attentionSeq2seq, attentionTagger, bidirectionalTagger, LEARNED_START_CELL, manyToOneGru, tokenLm as lm } from '../helpers/programs.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -182,8 +182,10 @@ const CASES: Record<string, Case> = {
   no_params_adam_clipnorm: { text: NO_PARAMS, trainSteps: true },
   attention_additive_adam: { text: attentionTagger('attend(h[t-1], mem, additive)') + '\ntrain m { optimizer adam(lr = 0.05) }', trainSteps: true },
   learned_start_state_tbptt: { text: LEARNED_START_CELL + tokenLm('h = rnn0(e) with H', 'train m { optimizer adam(lr = 0.05); bptt truncated(k1 = 2, k2 = 2) }'), trainSteps: true, T: 6 },
-  plain_seq2seq_hand_off: { text: plainSeq2seq({}, 'train m { optimizer sgd(lr = 0.1) }'), trainSteps: true },
-  seq2seq_teacher_forcing_adam: { text: attentionSeq2seq('additive', {}, 'train m { optimizer adam(lr = 0.05) }'), trainSteps: true },
+  // Decoders that also read the source step by step (aligned: the target has the source's length) compile;
+  // those that write a target of its own length do not yet (the test at the end of this file).
+  aligned_decoder_hand_off: { text: alignedDecoder('train m { optimizer sgd(lr = 0.1) }'), trainSteps: true },
+  aligned_attention_decoder_adam: { text: alignedDecoder('train m { optimizer adam(lr = 0.05) }', true), trainSteps: true },
   attention_dot_scaled_feature_map: {
     text: `
 cell att(x: [X], mem: [L, D]) -> h: [H] {
@@ -211,6 +213,8 @@ const EXAMPLES = readdirSync(new URL('../../examples/', import.meta.url)).filter
 for (const file of EXAMPLES) {
   const text = readFileSync(new URL(`../../examples/${file}`, import.meta.url), 'utf8');
   for (const m of text.matchAll(/^model\s+(\w+)/gm)) {
+    // Encoder-decoders writing targets of their own length do not compile yet (checked below).
+    if (file === 'reverse.rnn') continue;
     CASES[`example_${file.replace('.rnn', '')}_${m[1]}`] = { text, model: m[1]!, dims: { V: 7, K: 5 }, B: 2, T: 4 };
   }
 }
@@ -463,3 +467,11 @@ async function parity(mod: Emitted, out: Compiled, c: Case): Promise<Record<stri
   session.dispose();
   return figs;
 }
+
+describe('encoder-decoders that write targets of their own length', () => {
+  it('do not compile yet, and say so', async () => {
+    await expect(compileText(attentionSeq2seq('additive', {}, 'train m { optimizer adam(lr = 0.05) }'))).rejects.toThrow(
+      "model m has a decoder that writes its target `tgt` over the target's own steps, which compiled modules do not support yet",
+    );
+  });
+});

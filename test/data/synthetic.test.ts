@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime/rng.js';
-import { addingProblem, sineWaves, symbolTask } from '../../runtime/data/synthetic.js';
+import { addingProblem, DATE_FORMATS, datesTask, sineWaves, symbolTask } from '../../runtime/data/synthetic.js';
 
 describe('adding problem', () => {
   const d = addingProblem(new Rng(1), { T: 50, n: 10000, valid: 1000 });
@@ -97,5 +97,46 @@ describe('symbol tasks (reversal, sorting)', () => {
   it('says what is wrong with its arguments', () => {
     expect(() => symbolTask(new Rng(1), 'sort', { minLen: 5, maxLen: 3 })).toThrow('max_len (3) must be at least min_len (5)');
     expect(() => symbolTask(new Rng(1), 'sort', { symbols: 1 })).toThrow('symbols must be an integer of at least 2, not 1');
+  });
+});
+
+describe('dates', () => {
+  it('writes each date one of the ways, with its ISO form and </s> as the target, reproducibly', () => {
+    const d = datesTask(new Rng(4), { n: 400, valid: 10 });
+    const src = d.inputs[0]!.vocab!;
+    const tgt = d.targets[0]!.vocab!;
+    expect(tgt.tokens).toEqual(['<s>', '</s>', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    const lengths = new Set<number>();
+    const starts = new Set<string>();
+    for (const ex of d.train) {
+      const text = [...(ex.inputs[0] as { ids: Int32Array }).ids].map((i) => src.token(i)).join('');
+      const ids = [...(ex.targets[0] as { ids: Int32Array }).ids];
+      expect(ids.at(-1)).toBe(1);
+      const iso = ids.slice(0, -1).map((i) => tgt.token(i)).join('');
+      expect(iso).toMatch(/^(19[5-9]\d|20[0-4]\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/);
+      const [y, m, day] = iso.split('-').map(Number) as [number, number, number];
+      expect(new Date(Date.UTC(y, m - 1, day)).getUTCDate()).toBe(day);
+      // The source says the same date: its day and the year's last two digits appear in it.
+      expect(text).toContain(String(y % 100).padStart(2, '0'));
+      expect(text.includes(String(day))).toBe(true);
+      lengths.add(text.length);
+      starts.add(text.slice(0, 3));
+    }
+    expect(lengths.size).toBeGreaterThan(10);
+    expect(starts.size).toBeGreaterThan(20);
+    expect(datesTask(new Rng(4), { n: 400, valid: 10 }).train[9]).toEqual(d.train[9]);
+  });
+
+  it('formats a known date every way', () => {
+    expect(DATE_FORMATS.map((f) => f(1998, 3, 3, 2))).toEqual([
+      'the 3rd of march 1998',
+      '03/03/98',
+      'march 3, 1998',
+      '3 mar 1998',
+      'tuesday, march 3, 1998',
+      '3.3.1998',
+      'mar 3 98',
+      '1998-03-03',
+    ]);
   });
 });

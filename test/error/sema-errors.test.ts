@@ -756,6 +756,31 @@ model m { dim H = 3; input x: seq<[2]>; input z: [4]; target y: seq<[3]>; h = c(
   });
 });
 
+describe('targets of their own length', () => {
+  test('RNN3001', 'a sequence over a target\'s own steps combined with one over the source\'s', () => {
+    const text = `cell d(mem: [L, D]) -> y: token[K] {
+  option start = 0
+  param E: [H, K]
+  param W: [K, H]
+  param C: [H, D]
+  s[t] = tanh(E @ one_hot(y[t-1]) + C @ attend(s[t-1], mem, general) + s[t-1])
+  y[t] = W @ s[t]
+}
+model m {
+  dim V = 5, K = 4, H = 3
+  input src: seq<token[V]>
+  target tgt: seq<token[K]>
+  enc = gru(embed(src, 3)) with H
+  y = d(enc) with H
+  mix = dense(y, 2) + dense(enc, 2)
+  loss = cross_entropy(y, tgt)
+}`;
+    const d = expectDiag(check(text), 'RNN3001', text, 'mix = «dense(y, 2) + dense(enc, 2)»');
+    expect(d.message).toBe("these sequences run over different steps: the source's and a target's that a decoder writes");
+    expect(d.notes.map((n) => n.message)).toEqual(["dense(...) runs over the target's steps", "dense(...) runs over the source's steps"]);
+  });
+});
+
 describe('coverage', () => {
   it('every semantic code emitted by compiler/sema and compiler/compile.ts has a test here', () => {
     const semaDir = join(root, 'compiler', 'sema');

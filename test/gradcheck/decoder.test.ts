@@ -11,7 +11,7 @@ import type { Graph } from '../../compiler/ir/types.js';
 import { compileModel } from '../helpers/compile.js';
 import { randomFeeds } from '../helpers/feeds.js';
 import { gradCheck } from '../helpers/gradcheck.js';
-import { attentionSeq2seq, LEARNED_START_CELL, plainSeq2seq, tokenLm } from '../helpers/programs.js';
+import { alignedDecoder, attentionSeq2seq, LEARNED_START_CELL, plainSeq2seq, tokenLm } from '../helpers/programs.js';
 
 const LENGTHS = [4, 2, 3];
 
@@ -174,5 +174,24 @@ describe('initial values (s[0] = ...): the encoder hands its state to the decode
     const feeds0 = g0.inputs.map((inp) => byName.get(inp.name)!);
     expect(loss(g1, zeroS)).toBeCloseTo(loss(g0, feeds0), 14);
     expect(Math.abs(loss(g1, feeds) - loss(g0, feeds0))).toBeGreaterThan(1e-6);
+  });
+});
+
+describe('targets of their own length', () => {
+  it('a decoder that reads the source only whole writes its target over the target\'s steps: gradients match finite differences', () => {
+    for (const text of [attentionSeq2seq(), plainSeq2seq()]) {
+      const model = compileModel(text);
+      expect(model.targetAxis).toBe('tgt');
+      const { forward } = trainingGraphs(model, false);
+      const tgt = forward.inputs.find((i) => i.name === 'tgt')!;
+      expect(forward.values[tgt.value]!.type.shape).toEqual(['U', 'B']);
+      const feeds = randomFeeds(model, forward, { lengths: [4, 2, 3], targetLengths: [2, 5, 3], seed: 7, paramScale: 1 });
+      const res = gradCheck(forward, feeds);
+      expect(res.maxRelError, `worst: ${res.worst}`).toBeLessThan(1e-6);
+    }
+  });
+
+  it('a decoder that also reads the source per step stays on the source\'s steps', () => {
+    expect(compileModel(alignedDecoder()).targetAxis).toBeUndefined();
   });
 });

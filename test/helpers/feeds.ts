@@ -8,6 +8,8 @@ import { size, tensor, type Tensor64 } from '../../runtime/reference/tensor.js';
 
 export interface FeedOptions {
   readonly lengths: readonly number[]; // one per sequence in the batch; T = max
+  /** For a model whose target has a length of its own (LoweredModel.targetAxis): its lengths; U = max. */
+  readonly targetLengths?: readonly number[];
   readonly seed: number;
   readonly paramScale?: number;
   readonly randomState?: boolean;
@@ -21,7 +23,11 @@ export function randomFeeds(model: LoweredModel, g: Graph, opts: FeedOptions): T
   const rng = new Rng(opts.seed);
   const B = opts.lengths.length;
   const T = Math.max(...opts.lengths);
-  const bind: Record<string, number> = { B, T };
+  const tl = opts.targetLengths ?? opts.lengths;
+  const U = Math.max(...tl);
+  const bind: Record<string, number> = { B, T, U };
+  const targetMask: number[] = [];
+  for (let t = 0; t < U; t++) for (let b = 0; b < B; b++) targetMask.push(t < tl[b]! ? 1 : 0);
   for (const [k, v] of model.dims) if (typeof v === 'number') bind[k] = v;
   const mask: number[] = [];
   const last: number[] = [];
@@ -39,7 +45,8 @@ export function randomFeeds(model: LoweredModel, g: Graph, opts: FeedOptions): T
     if (inp.role === 'state') return tensor(shape, Array.from({ length: n }, () => (opts.randomState ? rng.normal() * 0.5 : 0)));
     if (inp.role === 'control') return tensor(shape, opts.gate ?? new Array(n).fill(1));
     if (inp.name === 'mask') return tensor(shape, mask);
-    if (inp.name === 'weight') return tensor(shape, opts.weight ?? mask);
+    if (inp.name === 'target_mask') return tensor(shape, targetMask);
+    if (inp.name === 'weight') return tensor(shape, opts.weight ?? (model.targetAxis !== undefined ? targetMask : mask));
     if (inp.name === 'last') return tensor(shape, last);
     // A decoder's scheduled-sampling coins (1: the true token) and the draws of sampled tokens.
     if (inp.name === 'feed_coin') return tensor(shape, Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0)));

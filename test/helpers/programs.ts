@@ -150,3 +150,33 @@ cell rnn0(x: [X]) -> h: [H] {
   h[0] = tanh(h0)
   h[t] = tanh(U @ x[t] + W @ h[t-1])
 }`;
+
+/**
+ * A decoder that reads the source step by step as well as its previous tag
+ * (a tagger that conditions on the tags it chose): aligned, so the target
+ * has the source's steps; optionally attending over the whole source.
+ */
+export function alignedDecoder(after = '', attention = false): string {
+  return `
+cell tag_dec(x: [X]${attention ? ', mem: [L, D]' : ''}) -> y: token[K] {
+  option start = 0
+  param E: [M, K]
+  param W: [H, X]
+  param V: [H, M]
+  param U: [H, H]
+  param h0: [H]
+  param W_y: [K, H]${attention ? '\n  param C: [H, D]' : ''}
+  s[0] = tanh(h0)
+  e[t] = E @ one_hot(y[t-1])${attention ? '\n  c[t] = attend(s[t-1], mem, general)' : ''}
+  s[t] = tanh(W @ x[t] + V @ e[t] + U @ s[t-1]${attention ? ' + C @ c[t]' : ''})
+  y[t] = W_y @ s[t]
+}
+model m {
+  dim V = 6, K = 4, H = 3, M = 2
+  input  x: seq<token[V]>
+  target tags: seq<token[K]>
+  e = embed(x, 3)
+  y = tag_dec(e${attention ? ', e' : ''}) with H, M
+  loss = cross_entropy(y, tags)
+}${after ? `\n${after}` : ''}`;
+}

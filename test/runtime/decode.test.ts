@@ -51,13 +51,19 @@ describe('beam search', () => {
     const E = [0, 1, 2].flatMap((k) => [c0[k]!, c1[k]!, c2[k]!]);
     session.loadParams(new Map([['y.E', { shape: [3, 3], data: E }]]), 'test');
     const src = [Int32Array.from([1, 1])];
-    const g = greedy(session, greedyGraph, src)[0]!;
+    const lim = { lengths: [2], own: false };
+    const g = greedy(session, greedyGraph, src, lim)[0]!;
     expect(g.tokens[0]).toBe(1);
     expect(g.logProb).toBeCloseTo(Math.log(0.3), 4);
-    const b = beamSearch(session, src, 2)[0]!;
+    const b = beamSearch(session, src, 2, lim)[0]!;
     expect(b.tokens).toEqual([2, 2]);
     expect(b.logProb).toBeCloseTo(Math.log(0.38), 4);
-    expect(beamSearch(session, src, 1)[0]!.tokens).toEqual(g.tokens);
+    expect(beamSearch(session, src, 1, lim)[0]!.tokens).toEqual(g.tokens);
+    // With token 1 as the end token, greedy stops at once (its probability counts, the token is not output).
+    const ended = greedy(session, greedyGraph, src, { ...lim, end: 1 })[0]!;
+    expect(ended.tokens).toEqual([]);
+    expect(ended.logProb).toBeCloseTo(Math.log(0.6), 4);
+    expect(beamSearch(session, src, 2, { ...lim, end: 1 })[0]!.tokens).toEqual([]);
     session.dispose();
   });
 
@@ -65,19 +71,20 @@ describe('beam search', () => {
     const { session, greedyGraph } = sessionOf(attentionSeq2seq());
     session.initParams(3);
     const sources = [Int32Array.from([1, 2, 3, 4, 5]), Int32Array.from([5, 1]), Int32Array.from([2, 2, 3])];
-    const g = greedy(session, greedyGraph, sources);
-    const b1 = beamSearch(session, sources, 1);
+    const lim = { lengths: sources.map((x) => x.length + 1), own: true };
+    const g = greedy(session, greedyGraph, sources, lim);
+    const b1 = beamSearch(session, sources, 1, lim);
     b1.forEach((b, i) => {
       expect(b.tokens).toEqual(g[i]!.tokens);
       expect(b.logProb).toBeCloseTo(g[i]!.logProb, 4);
     });
-    const batched = beamSearch(session, sources, 3);
-    const single = sources.map((s) => beamSearch(session, [s], 3)[0]!);
+    const batched = beamSearch(session, sources, 3, lim);
+    const single = sources.map((s, i) => beamSearch(session, [s], 3, { ...lim, lengths: [lim.lengths[i]!] })[0]!);
     batched.forEach((b, i) => {
       expect(b.tokens).toEqual(single[i]!.tokens);
       expect(b.logProb).toBeCloseTo(single[i]!.logProb, 4);
       expect(b.logProb).toBeGreaterThanOrEqual(g[i]!.logProb - 1e-6);
-      expect(b.tokens).toHaveLength(sources[i]!.length);
+      expect(b.tokens).toHaveLength(sources[i]!.length + 1);
     });
     session.dispose();
   });
