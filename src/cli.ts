@@ -187,6 +187,7 @@ export function buildCli(done: (code: number) => void): Command {
     .argument('[text...]', 'inputs to translate (or --input FILE)')
     .requiredOption('--ckpt <path>', 'checkpoint written by rnnc run')
     .option('--input <file>', 'a text file with one input per line')
+    .option('--validation', "decode the held-out examples of the train block's data; report exact match and token accuracy")
     .option('--beam <k>', 'beam width (1: greedy decoding)', int('--beam', 1), 1)
     .option('--max-len <n>', 'the longest output of a decoder with an end token', int('--max-len', 1), 100)
     .option('--alpha <a>', "beam search's length normalisation ((5 + n) / 6)^alpha; 0: none", nonNegative('--alpha'), 0)

@@ -23,13 +23,18 @@ export function heatmapFormat(path: string): 'svg' | 'html' {
   );
 }
 
+/** Tokens as text: characters side by side, words with spaces. */
+function text(tokens: readonly string[]): string {
+  return tokens.join(tokens.every((t) => [...t].length === 1) ? '' : ' ');
+}
+
 /** The vega-lite specification: one heat map per input, stacked; positions keep repeated tokens apart. */
 export function heatmapSpec(maps: readonly AttentionMap[]): Record<string, unknown> {
   const cell = 22;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     vconcat: maps.map((m, k) => ({
-      title: `${k + 1}: ${m.input.join(' ')} -> ${m.output.join(' ')}`,
+      title: `${k + 1}: ${text(m.input)} -> ${text(m.output)}`,
       width: cell * m.input.length,
       height: cell * m.output.length,
       data: { values: m.weights.flatMap((row, t) => row.map((w, l) => ({ input: `${l}|${m.input[l]}`, output: `${t}|${m.output[t]}`, weight: w }))) },

@@ -14,14 +14,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { loadCheckpoint } from '../../runtime/checkpoint.js';
 import { decodeIds, encodeText } from '../../runtime/data/text.js';
-import type { Batch, HostTensor } from '../../runtime/data/types.js';
+import type { Batch, FieldValue, HostTensor } from '../../runtime/data/types.js';
 import { Vocab } from '../../runtime/data/vocab.js';
 import type { TrainingSession } from '../../runtime/train/session.js';
 import { startBackend } from '../backend-choice.js';
 import { CliError, EXIT } from '../errors.js';
 import { nodeIO, userError } from '../node-io.js';
 import { newSession } from '../new-session.js';
-import { bindModel, greedyPredictGraph, loadProgram, pickModel, trainConfigFor, withFeed } from '../project.js';
+import { bindModel, greedyPredictGraph, loadData, loadProgram, pickModel, trainConfigFor, withFeed } from '../project.js';
 import { trainingGraphs, type Analysis } from '../../compiler/compile.js';
 import type { LoweredModel } from '../../compiler/sema/model.js';
 import { heatmapFormat, renderHeatmap } from '../heatmap.js';
@@ -43,7 +43,37 @@ export function decoderOption(a: Analysis, model: LoweredModel, name: string): n
   return e?.kind === 'NumberLit' ? e.value : undefined;
 }
 
+/** The held-out examples of a model's train block: source ids and target ids. */
+function validationSet(program: ReturnType<typeof loadProgram>, name: string): { sources: Int32Array[]; targets: Int32Array[] } {
+  const data = loadData(program, trainConfigFor(program, name));
+  const examples = data.valid.length > 0 ? data.valid : data.train;
+  const ids = (v: FieldValue | undefined): Int32Array => {
+    if (v?.kind !== 'tokens') throw new CliError(`the data of model ${name} has no token sequences to translate`);
+    return v.ids;
+  };
+  return { sources: examples.map((e) => ids(e.inputs[0])), targets: examples.map((e) => ids(e.targets[0])) };
+}
+
+/**
+ * Exact match (an output equal to its target, the end token left out of
+ * both) and token accuracy (the target's positions the output got right).
+ */
+export function scoreDecoded(decoded: readonly Decoded[], targets: readonly Int32Array[], end?: number): { exact: number; tokens: number; sequences: number } {
+  let exact = 0;
+  let right = 0;
+  let total = 0;
+  decoded.forEach((d, i) => {
+    const want = [...targets[i]!].filter((id, k, all) => !(id === end && k === all.length - 1));
+    if (want.length === d.tokens.length && want.every((id, k) => id === d.tokens[k])) exact++;
+    want.forEach((id, k) => (right += d.tokens[k] === id ? 1 : 0));
+    total += want.length;
+  });
+  return { exact: exact / Math.max(1, decoded.length), tokens: right / Math.max(1, total), sequences: decoded.length };
+}
+
 export interface TranslateOptions {
+  /** Decode the held-out examples of the train block's data and report exact match and token accuracy. */
+  readonly validation?: boolean;
   readonly ckpt: string;
   readonly model?: string;
   readonly backend?: string;
@@ -83,9 +113,11 @@ export async function translateCommand(file: string, texts: readonly string[], o
   }
   const srcVocab = vocabOf(extra.vocabs.inputs[0], opts.ckpt, 'input');
   const tgtVocab = vocabOf(extra.vocabs.targets[0], opts.ckpt, 'target');
-  const lines = opts.input !== undefined ? readLines(opts.input) : texts;
-  if (lines.length === 0) throw new CliError('give texts to translate, or --input FILE with one per line');
-  const sources = lines.map((text, i) => encode(srcVocab, text, opts.input !== undefined ? `${opts.input}:${i + 1}` : JSON.stringify(text)));
+  // --validation: the held-out examples of the train block's data, scored against their targets.
+  const held = opts.validation ? validationSet(program, name) : undefined;
+  const lines = held ? held.sources.map((s) => decodeIds(srcVocab, s, levelOf(srcVocab))) : opts.input !== undefined ? readLines(opts.input) : texts;
+  if (lines.length === 0) throw new CliError('give texts to translate, --input FILE with one per line, or --validation');
+  const sources = held ? held.sources : lines.map((text, i) => encode(srcVocab, text, opts.input !== undefined ? `${opts.input}:${i + 1}` : JSON.stringify(text)));
 
   const format = opts.attention !== undefined ? heatmapFormat(opts.attention) : undefined;
   if (opts.attention !== undefined) checkOutput(opts.attention, { inputs: [file, opts.ckpt, ...(opts.input ? [opts.input] : [])], kind: heatmapFile, force: opts.force ?? false, headBytes: 256 });
@@ -105,6 +137,10 @@ export async function translateCommand(file: string, texts: readonly string[], o
       throw new CliError(`model ${name} has no attention (no \`attend\` in its cells): there are no weights to show`);
     }
     const outputs = decoded.map((d) => decodeIds(tgtVocab, d.tokens, levelOf(tgtVocab)));
+    if (held) {
+      const s = scoreDecoded(decoded, held.targets, end);
+      info(`${opts.beam > 1 ? `beam ${opts.beam}` : 'greedy'} on ${s.sequences.toLocaleString('en-US')} held-out examples: exact match ${(s.exact * 100).toFixed(2)}%, token accuracy ${(s.tokens * 100).toFixed(2)}%`);
+    }
     const out = decoded.map((d, i) => {
       if (!opts.json) return outputs[i]!;
       return JSON.stringify({ input: lines[i], output: outputs[i], tokens: d.tokens, logprob: d.logProb, ...(opts.showAttention ? { attention: weights![i] } : {}) });
@@ -157,7 +193,7 @@ function vocabOf(json: unknown, ckptPath: string, what: string): Vocab {
 
 /** Characters when every token but the specials (`<s>`, `<unk>`) is one character, else words separated by spaces. */
 function levelOf(v: Vocab): 'char' | 'word' {
-  return v.tokens.every((t) => /^<\w+>$/.test(t) || [...t].length === 1) ? 'char' : 'word';
+  return v.tokens.every((t) => /^<\/?\w+>$/.test(t) || [...t].length === 1) ? 'char' : 'word';
 }
 
 function encode(v: Vocab, text: string, where: string): Int32Array {
