@@ -208,6 +208,7 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--value <name>', 'a statement of the model to output (repeatable; default: code)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--limit <n>', 'the first N validation examples', int('--limit', 1))
     .option('-o, --output <file>', 'write the JSON lines to a file')
+    .option('--plot <file>', 'draw the first two numbers of the first value, coloured by class (.svg or .html)')
     .option('--force', 'overwrite an existing file that rnnc encode did not write')
     .option('--model <name>', 'which model')
     .addOption(backendOption())

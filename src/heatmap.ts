@@ -1,8 +1,9 @@
-// Attention heat maps: for each input, the weights a decoder gave each input
-// token (columns) while writing each output token (rows), drawn with
-// vega-lite and rendered to SVG by vega (no browser, no canvas); `.html`
-// wraps the same SVG in a page. PNG would need vega's canvas renderer and
-// the native `canvas` package, which rnnc does not install.
+// Charts drawn with vega-lite and rendered to SVG by vega (no browser, no
+// canvas); `.html` wraps the same SVG in a page. PNG would need vega's
+// canvas renderer and the native `canvas` package, which rnnc does not
+// install. Attention heat maps: for each input, the weights a decoder gave
+// each input token (columns) while writing each output token (rows). Code
+// maps: the first two numbers of each example's code, coloured by class.
 import { extname } from 'node:path';
 import { CliError, EXIT } from './errors.js';
 
@@ -14,11 +15,11 @@ export interface AttentionMap {
 }
 
 /** The file kinds a heat map is written as, by extension. */
-export function heatmapFormat(path: string): 'svg' | 'html' {
+export function heatmapFormat(path: string, flag = '--attention'): 'svg' | 'html' {
   const ext = extname(path).toLowerCase();
   if (ext === '.svg' || ext === '.html') return ext.slice(1) as 'svg' | 'html';
   throw new CliError(
-    `--attention ${path}: write the heat map as .svg or .html${ext === '.png' ? ' (PNG needs the native `canvas` package, which rnnc does not install)' : ''}`,
+    `${flag} ${path}: write the ${flag === '--attention' ? 'heat map' : 'chart'} as .svg or .html${ext === '.png' ? ' (PNG needs the native `canvas` package, which rnnc does not install)' : ''}`,
     EXIT.usage,
   );
 }
@@ -51,11 +52,33 @@ export function heatmapSpec(maps: readonly AttentionMap[]): Record<string, unkno
 
 /** The heat maps as an SVG document, or an HTML page holding it. */
 export async function renderHeatmap(maps: readonly AttentionMap[], format: 'svg' | 'html'): Promise<string> {
+  return renderChart(heatmapSpec(maps), format, 'attention');
+}
+
+/** A scatter plot of 2-D codes, one point per example, coloured by its class when it has one. */
+export function codesSpec(points: readonly { readonly x: number; readonly y: number; readonly label?: string }[], what: string): Record<string, unknown> {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `${what}: the first two numbers of each example`,
+    width: 420,
+    height: 420,
+    data: { values: points },
+    mark: { type: 'circle', size: 18, opacity: 0.7 },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: `${what}[0]` },
+      y: { field: 'y', type: 'quantitative', title: `${what}[1]` },
+      ...(points.some((p) => p.label !== undefined) ? { color: { field: 'label', type: 'nominal', title: 'class' } } : {}),
+    },
+  };
+}
+
+/** Renders a vega-lite specification as an SVG document, or an HTML page holding it. */
+export async function renderChart(spec: Record<string, unknown>, format: 'svg' | 'html', title: string): Promise<string> {
   const vega = await import('vega');
   const vl = await import('vega-lite');
-  const view = new vega.View(vega.parse(vl.compile(heatmapSpec(maps) as unknown as Parameters<typeof vl.compile>[0]).spec), { renderer: 'none' });
+  const view = new vega.View(vega.parse(vl.compile(spec as unknown as Parameters<typeof vl.compile>[0]).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
   if (format === 'svg') return svg;
-  return `<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>attention</title></head>\n<body>\n${svg}\n</body>\n</html>\n`;
+  return `<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>${title}</title></head>\n<body>\n${svg}\n</body>\n</html>\n`;
 }

@@ -84,8 +84,8 @@ export const encodedLines: OutputKind = {
   isOwn: (text) => text.startsWith('{"index":'),
 };
 
-/** A heat map rnnc translate drew: an SVG by vega, or the page holding one. */
+/** A chart rnnc drew (an attention heat map, a map of codes): an SVG by vega, or the page holding one. */
 export const heatmapFile: OutputKind = {
-  what: 'an attention heat map written by rnnc translate',
-  isOwn: (text) => text.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') || text.startsWith('<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>attention</title>'),
+  what: 'a chart written by rnnc',
+  isOwn: (text) => text.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') || /^<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>(attention|codes)<\/title>/.test(text),
 };

@@ -16,7 +16,8 @@ import { nodeIO } from '../node-io.js';
 import { newSession } from '../new-session.js';
 import { didYouMean } from '../../compiler/sema/suggest.js';
 import { bindModel, loadData, loadProgram, pickModel, trainConfigFor } from '../project.js';
-import { checkOutput, encodedLines } from '../output-file.js';
+import { checkOutput, encodedLines, heatmapFile } from '../output-file.js';
+import { codesSpec, heatmapFormat, renderChart } from '../heatmap.js';
 import { info } from '../terminal.js';
 import { batchSpecs, type CheckpointExtra } from './run.js';
 
@@ -25,6 +26,8 @@ export interface EncodeOptions {
   readonly value: readonly string[];
   readonly limit?: number;
   readonly output?: string;
+  /** Draw the first two numbers of the first value, coloured by the first target when it is a class (.svg or .html). */
+  readonly plot?: string;
   readonly force?: boolean;
   readonly model?: string;
   readonly backend?: string;
@@ -56,6 +59,8 @@ export async function encodeCommand(file: string, opts: EncodeOptions): Promise<
   if (!extra?.dims) throw new CliError(`${opts.ckpt} was not written by \`rnnc run\` (it has no data dimensions)`);
   const model = bindModel(program, name, extra.dims);
   if (opts.output !== undefined) checkOutput(opts.output, { inputs: [file, opts.ckpt], kind: encodedLines, force: opts.force ?? false, headBytes: 64 });
+  const plotFormat = opts.plot !== undefined ? heatmapFormat(opts.plot, '--plot') : undefined;
+  if (opts.plot !== undefined) checkOutput(opts.plot, { inputs: [file, opts.ckpt], kind: heatmapFile, force: opts.force ?? false, headBytes: 256 });
   const values = opts.value.length > 0 ? opts.value : ['code'];
   const graph = graphWithValues(model, values);
   info(`backend: ${await startBackend(opts.backend)}`);
@@ -83,6 +88,18 @@ export async function encodeCommand(file: string, opts: EncodeOptions): Promise<
     }
   } finally {
     session.dispose();
+  }
+  if (opts.plot !== undefined) {
+    const first = values[0]!;
+    const label = data.targets.find((t) => t.type.kind === 'token');
+    const points = lines.map((l) => {
+      const row = JSON.parse(l) as Record<string, unknown>;
+      const v = row[first] as number[];
+      if (v.length < 2) throw new CliError(`--plot draws two numbers of \`${first}\`, which has ${v.length}`);
+      return { x: v[0]!, y: v[1]!, ...(label ? { label: String(row[label.name]) } : {}) };
+    });
+    nodeIO.writeTextAtomic(opts.plot, await renderChart(codesSpec(points, first), plotFormat!, 'codes'));
+    info(`${points.length} codes drawn: ${opts.plot}`);
   }
   const text = `${lines.join('\n')}\n`;
   if (opts.output !== undefined) {

@@ -71,3 +71,17 @@ describe('rnnc encode', () => {
     expect(readFileSync(mine, 'utf8')).toBe('my notes\n');
   });
 });
+
+describe('rnnc encode --plot', () => {
+  it('draws the first two numbers of each code as an SVG chart', async () => {
+    const svg = join(dir, 'codes.svg');
+    const r = await rnnc('encode', file, '--ckpt', ckpt, '--backend', 'cpu', '--plot', svg);
+    expectOk(r);
+    const text = readFileSync(svg, 'utf8');
+    expect(text.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(text).toContain('code: the first two numbers of each example');
+    expect((text.match(/<path /g) ?? []).length).toBeGreaterThanOrEqual(5);
+    const bad = await rnnc('encode', file, '--ckpt', ckpt, '--backend', 'cpu', '--plot', join(dir, 'codes.png'));
+    expectUserError(bad, 2);
+  });
+});
