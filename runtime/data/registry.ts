@@ -11,7 +11,7 @@ import type { Rng } from '../rng.js';
 import { brownChars, brownPos, brownWords, type BrownOptions } from './brown.js';
 import { jsonlFile, textFile } from './files.js';
 import { mnistRows } from './mnist.js';
-import { addingProblem, datesTask, sineWaves, symbolTask } from './synthetic.js';
+import { addingProblem, datesTask, melodies, sineWaves, symbolTask } from './synthetic.js';
 import type { Dataset } from './types.js';
 
 export type ArgValue = number | string;
@@ -173,6 +173,17 @@ const SOURCES: readonly SourceEntry[] = [
       { name: 'valid', kind: 'int', default: 1000, min: 0, doc: 'validation examples' },
     ],
     load: (a, _io, rng) => datesTask(rng, { n: a.num('n'), valid: a.num('valid') }),
+  },
+  {
+    name: 'melodies',
+    doc: 'melodies in random keys: a few notes (the prime) -> the next notes then </s> (a generator to sample from)',
+    params: [
+      { name: 'n', kind: 'int', default: 5000, min: 1, doc: 'training melodies' },
+      { name: 'valid', kind: 'int', default: 500, min: 0, doc: 'validation melodies' },
+      { name: 'prime', kind: 'int', default: 4, min: 1, doc: 'notes given' },
+      { name: 'length', kind: 'int', default: 12, min: 1, doc: 'notes to continue with' },
+    ],
+    load: (a, _io, rng) => melodies(rng, { n: a.num('n'), valid: a.num('valid'), prime: a.num('prime'), length: a.num('length') }),
   },
   {
     name: 'text',

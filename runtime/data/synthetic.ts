@@ -220,3 +220,58 @@ export function datesTask(rng: Rng, opts: { n?: number; valid?: number } = {}): 
     description: `dates written ${DATE_FORMATS.length} ways -> ISO 8601 (1950-2049): ${n} train, ${nValid} valid (target ids: <s> 0, </s> 1)`,
   };
 }
+
+/** Note names of the `melodies` vocabulary, two octaves from C4; ids 0 and 1 are `<s>` and `</s>`. */
+export const MELODY_TOKENS = ['<s>', '</s>', ...['4', '5'].flatMap((o) => ['C', 'C#', 'D', 'D#', 'E', 'F', 'F#', 'G', 'G#', 'A', 'A#', 'B'].map((n) => `${n}${o}`))];
+const MAJOR = [0, 2, 4, 5, 7, 9, 11];
+const MINOR = [0, 2, 3, 5, 7, 8, 10];
+
+/** Whether a note id of MELODY_TOKENS lies in the major or natural minor scale on `key` (0 = C). */
+export function inScale(id: number, key: number, minor: boolean): boolean {
+  const pitch = (id - 2 + 24 - key) % 12;
+  return (minor ? MINOR : MAJOR).includes(pitch);
+}
+
+/**
+ * A melody in a random key (major or natural minor): a walk over the scale's
+ * degrees in steps of -2..2 within two octaves. The prime is its first
+ * `prime` notes, the target the next `length` notes then `</s>`.
+ */
+export function melodyExample(rng: Rng, prime: number, length: number): Example {
+  const key = rng.int(12);
+  const minor = rng.next() < 0.5;
+  const scale = minor ? MINOR : MAJOR;
+  // Degrees 0..13 are two octaves of the scale from the key's note in octave 4 (wrapped into the vocabulary).
+  let degree = rng.int(8);
+  const notes: number[] = [];
+  for (let i = 0; i < prime + length; i++) {
+    const pitch = key + 12 * Math.floor(degree / 7) + scale[degree % 7]!;
+    notes.push(2 + (pitch % 24));
+    degree = Math.max(0, Math.min(13, degree + rng.int(5) - 2));
+  }
+  return {
+    inputs: [{ kind: 'tokens', ids: Int32Array.from(notes.slice(0, prime)) }],
+    targets: [{ kind: 'tokens', ids: Int32Array.from([...notes.slice(prime), 1]) }],
+  };
+}
+
+/** melodies: input prime seq<token[V]>, target seq<token[V]> (the continuation, then `</s>`), V = 26 note tokens. */
+export function melodies(rng: Rng, opts: { n?: number; valid?: number; prime?: number; length?: number } = {}): Dataset {
+  const n = positiveInt('n', opts.n ?? 5000);
+  const nValid = nonNegativeInt('valid', opts.valid ?? 500);
+  const prime = positiveInt('prime', opts.prime ?? 4);
+  const length = positiveInt('length', opts.length ?? 12);
+  const validRng = rng.fork();
+  const trainRng = rng.fork();
+  const vocab = new Vocab(MELODY_TOKENS, false);
+  const type = { kind: 'tokens' as const, vocab: MELODY_TOKENS.length };
+  return {
+    name: 'melodies',
+    inputs: [{ name: 'prime', type, vocab }],
+    targets: [{ name: 'notes', type, vocab }],
+    train: Array.from({ length: n }, () => melodyExample(trainRng, prime, length)),
+    valid: Array.from({ length: nValid }, () => melodyExample(validRng, prime, length)),
+    task: 'tagging',
+    description: `melodies in random keys (major or minor), ${prime} notes -> the next ${length} then </s>: ${n} train, ${nValid} valid`,
+  };
+}

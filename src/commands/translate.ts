@@ -17,6 +17,7 @@ import { decodeIds, encodeText } from '../../runtime/data/text.js';
 import type { Batch, FieldValue, HostTensor } from '../../runtime/data/types.js';
 import { Vocab } from '../../runtime/data/vocab.js';
 import type { TrainingSession } from '../../runtime/train/session.js';
+import { Rng } from '../../runtime/rng.js';
 import { startBackend } from '../backend-choice.js';
 import { CliError, EXIT } from '../errors.js';
 import { nodeIO, userError } from '../node-io.js';
@@ -84,6 +85,10 @@ export interface TranslateOptions {
   readonly maxLen: number;
   /** Beam search's length normalisation (0: none). */
   readonly alpha: number;
+  /** Draw each token from the decoder's distribution (softmax of scores / temperature) instead of the best. */
+  readonly sample?: boolean;
+  readonly temperature: number;
+  readonly seed: number;
   /** Write the attention weights as heat maps (.svg or .html). */
   readonly attention?: string;
   /** Give each output's attention weights in the JSON lines. */
@@ -130,7 +135,12 @@ export async function translateCommand(file: string, texts: readonly string[], o
     // Without an end token, an output has its input's length (the decoders of rnnc's symbol tasks).
     const lengths = sources.map((src) => (own && end !== undefined ? opts.maxLen : own && opts.maxLen !== DEFAULT_MAX_LEN ? opts.maxLen : src.length));
     const limits: Limits = { lengths, own, ...(end !== undefined ? { end } : {}), alpha: opts.alpha };
-    const decoded = opts.beam > 1 ? beamSearch(session, sources, opts.beam, limits) : greedy(session, greedyPredictGraph(program, model), sources, limits);
+    if (opts.sample && opts.beam > 1) throw new CliError('--sample draws one output per input: leave out --beam', EXIT.usage);
+    const decoded = opts.sample
+      ? sampleDecode(session, sources, limits, opts.temperature, new Rng(opts.seed))
+      : opts.beam > 1
+        ? beamSearch(session, sources, opts.beam, limits)
+        : greedy(session, greedyPredictGraph(program, model), sources, limits);
     const wantWeights = format !== undefined || opts.showAttention === true;
     const weights = wantWeights ? attentionWeights(session, withFeed(program, model, { kind: 'teacher' }, { attention: true }), sources, decoded) : undefined;
     if (wantWeights && weights!.every((w) => Object.keys(w).length === 0)) {
@@ -199,7 +209,8 @@ function levelOf(v: Vocab): 'char' | 'word' {
 function encode(v: Vocab, text: string, where: string): Int32Array {
   let ids: Int32Array;
   try {
-    ids = encodeText(v, text, levelOf(v));
+    // Words: the tokens between spaces, as written (no line-end token: an input is one line).
+    ids = levelOf(v) === 'word' ? Int32Array.from(text.trim().split(/\s+/).filter((w) => w !== ''), (w) => v.id(w)) : encodeText(v, text, 'char');
   } catch (e) {
     throw new CliError(`${where}: ${(e as Error).message}`);
   }
@@ -370,4 +381,47 @@ export function beamSearch(session: TrainingSession, sources: readonly Int32Arra
     const best = [...hs].sort((a, b) => score(b) - score(a))[0]!;
     return { tokens: best.tokens, logProb: best.logProb };
   });
+}
+
+/**
+ * Sampling: each step draws the next token from softmax(scores /
+ * temperature) with `rng` (below 1: safer, above 1: more varied), feeding
+ * the drawn tokens back like beam search does; stops at the end token.
+ */
+export function sampleDecode(session: TrainingSession, sources: readonly Int32Array[], limits: Limits, temperature: number, rng: Rng): Decoded[] {
+  const out = sources.map(() => ({ tokens: [] as number[], logProb: 0, done: false }));
+  const maxLen = Math.max(...limits.lengths);
+  for (let t = 0; t < maxLen; t++) {
+    const rows = out.flatMap((o, e) => (!o.done && t < limits.lengths[e]! ? [e] : []));
+    if (rows.length === 0) break;
+    const batch = decodingBatch(
+      rows.map((e) => sources[e]!),
+      rows.map((e) => out[e]!.tokens),
+      rows.map(() => t + 1),
+      limits.own,
+    );
+    const { prediction, states } = session.forward(batch);
+    states.forEach((x) => x.dispose());
+    const K = prediction.shape[2]!;
+    const step = tf.tidy(() => tf.slice(prediction, [t, 0, 0], [1, rows.length, K]));
+    prediction.dispose();
+    const scores = step.dataSync() as Float32Array;
+    step.dispose();
+    const lp = logSoftmaxRows(scores, K);
+    const tempered = logSoftmaxRows(Float32Array.from(scores, (x) => x / temperature), K);
+    rows.forEach((e, i) => {
+      const u = rng.next();
+      let acc = 0;
+      let k = 0;
+      for (; k < K - 1; k++) {
+        acc += Math.exp(tempered[i * K + k]!);
+        if (u < acc) break;
+      }
+      const o = out[e]!;
+      o.logProb += lp[i * K + k]!;
+      if (k === limits.end) o.done = true;
+      else o.tokens.push(k);
+    });
+  }
+  return out.map(({ tokens, logProb }) => ({ tokens, logProb }));
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime/rng.js';
-import { addingProblem, DATE_FORMATS, datesTask, sineWaves, symbolTask } from '../../runtime/data/synthetic.js';
+import { addingProblem, DATE_FORMATS, datesTask, inScale, MELODY_TOKENS, melodies, sineWaves, symbolTask } from '../../runtime/data/synthetic.js';
 
 describe('adding problem', () => {
   const d = addingProblem(new Rng(1), { T: 50, n: 10000, valid: 1000 });
@@ -138,5 +138,25 @@ describe('dates', () => {
       'mar 3 98',
       '1998-03-03',
     ]);
+  });
+});
+
+describe('melodies', () => {
+  it('walks over one scale: every note of a melody lies in its key, the continuation ends with </s>', () => {
+    const d = melodies(new Rng(2), { n: 200, valid: 5, prime: 4, length: 12 });
+    expect(d.inputs[0]!.vocab!.tokens).toEqual(MELODY_TOKENS);
+    expect(MELODY_TOKENS).toHaveLength(26);
+    for (const ex of d.train) {
+      const prime = [...(ex.inputs[0] as { ids: Int32Array }).ids];
+      const rest = [...(ex.targets[0] as { ids: Int32Array }).ids];
+      expect(prime).toHaveLength(4);
+      expect(rest).toHaveLength(13);
+      expect(rest.at(-1)).toBe(1);
+      const notes = [...prime, ...rest.slice(0, -1)];
+      expect(notes.every((id) => id >= 2 && id < 26)).toBe(true);
+      let keys = 0;
+      for (let k = 0; k < 12; k++) for (const minor of [false, true]) if (notes.every((id) => inScale(id, k, minor))) keys++;
+      expect(keys).toBeGreaterThan(0);
+    }
   });
 });

@@ -186,6 +186,13 @@ describe('an encoder-decoder whose outputs have lengths of their own (dates)', (
     const beam = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--beam', '3', '--alpha', '0.6', 'the 3rd of march 1998');
     expectOk(beam);
     // The held-out dates, scored against their targets: greedy agrees with rnnc run's greedy evaluation.
+    // Sampling: the same draws for the same seed, others for another seed; not with a beam.
+    const sample = (seed: string) => rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--sample', '--temperature', '2', '--seed', seed, 'the 3rd of march 1998', '1/2/03', 'may 5 77');
+    const [s1, s1again, s2] = [await sample('1'), await sample('1'), await sample('2')];
+    expectOk(s1);
+    expect(s1again.stdout).toBe(s1.stdout);
+    expect(s2.stdout).not.toBe(s1.stdout);
+    expectUserError(await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--sample', '--beam', '2', 'x'), 2);
     const held = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--validation');
     expectOk(held);
     expect(held.stdout.trim().split('\n')).toHaveLength(8);
