@@ -5,7 +5,9 @@
 // (bench/results/<backend>-matmul-transpose.json); `--scaling` what N
 // threads can gain at all on this machine (bench/scaling.ts,
 // bench/results/<backend>-scaling.json); `--startup` the start-up time of
-// the CLI against `node -e 0` (bench/startup.ts, bench/results/startup.json).
+// the CLI against `node -e 0` (bench/startup.ts, bench/results/startup.json);
+// `--seq2seq` an encoder-decoder with attention against a hand-written tfjs
+// one (bench/seq2seq.ts, bench/results/<backend>-seq2seq.json).
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, totalmem } from 'node:os';
@@ -24,7 +26,7 @@ import { measureStartup, startupTable } from './startup.js';
 
 const USAGE = `usage: npm run bench -- [--backend tensorflow|wasm|cpu] [--sizes S,M,L] [--cells rnn,lstm,gru] [--inputs tokens,dense]
                       [--iters 5] [--warmup 2] [--infer-iters 20] [--impls ${IMPL_NAMES.join(',')}]
-                      [--workers 2] [--no-memory] [--no-ceiling] [--no-torch] [--torch-threads N] [--out FILE] [--micro] [--scaling] [--startup]
+                      [--workers 2] [--no-memory] [--no-ceiling] [--no-torch] [--torch-threads N] [--out FILE] [--micro] [--scaling] [--startup] [--seq2seq]
 The PyTorch-CPU reference runs where \`python3 -c "import torch"\` works (RNNC_PYTHON: another interpreter).`;
 
 function list<T extends string>(value: string | undefined, allowed: readonly T[], fallback: readonly T[], what: string): T[] {
@@ -179,6 +181,7 @@ async function main(): Promise<void> {
       micro: { type: 'boolean' },
       scaling: { type: 'boolean' },
       startup: { type: 'boolean' },
+      seq2seq: { type: 'boolean' },
       workers: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -216,6 +219,18 @@ async function main(): Promise<void> {
   log(`rnnc bench: backend ${backend}`);
   const info = machine(backendName);
   const results = join(packageRoot(), 'bench', 'results');
+
+  if (values.seq2seq) {
+    const { runSeq2seq, seq2seqTable, SEQ2SEQ } = await import('./seq2seq.js');
+    log(`seq2seq: encoder-decoder with additive attention, ${JSON.stringify(SEQ2SEQ)}`);
+    const r = await runSeq2seq(Math.max(iters, 3), warmup, log);
+    console.log(`## Encoder-decoder with attention, training step (${backendName}; ${info.cpu}, ${info.cores} cores; median of ${Math.max(iters, 3)})\n\n${seq2seqTable(r, backendName)}`);
+    const out = values.out ?? join(results, `${backendName}-seq2seq.json`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({ machine: info, result: r }, null, 2)}\n`);
+    log(`wrote ${out}`);
+    return;
+  }
 
   if (values.micro) {
     log('matMul transpose micro-benchmark');

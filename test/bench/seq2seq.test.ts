@@ -1,0 +1,24 @@
+// The seq2seq benchmark (bench/seq2seq.ts) at a tiny size: the hand-written
+// tfjs model and rnnc start from the same weights and compute the same first
+// loss, both train, and the result has every figure the table prints. No
+// timing is asserted.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runSeq2seq, seq2seqTable } from '../../bench/seq2seq.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('seq2seq benchmark', () => {
+  it('runs both implementations on the same maths from the same weights', async () => {
+    const r = await runSeq2seq(1, 0, () => undefined, { B: 4, S: 5, U: 3, V: 7, K: 5, E: 4, H: 6 });
+    expect(Math.abs(r.firstLoss.rnnc - r.firstLoss.hand)).toBeLessThan(1e-5);
+    expect(r.firstLoss.rnnc).toBeGreaterThan(0);
+    for (const v of [r.trainMs.rnnc, r.trainMs.hand, r.speedup, r.greedyPerSecond, r.beam4PerSecond]) expect(Number.isFinite(v) && v > 0).toBe(true);
+    const table = seq2seqTable(r, 'cpu');
+    expect(table).toContain('| rnnc (cpu) |');
+    expect(table).not.toContain('loss mismatch');
+  });
+});
