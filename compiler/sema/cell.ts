@@ -311,7 +311,7 @@ export function analyzeCell(decl: CellDecl, diags: DiagnosticCollector): CellInf
     const v = start ? numberOf(start.value) : undefined;
     if (!start) {
       diags.report('RNN4006', feedbackRead.span, `\`${feedbackRead.name.name}[t-1]\` before the first step is the start token, but cell \`${decl.name.name}\` declares none`, {
-        hint: 'add `option start = 1` (the id of the start token in the target vocabulary; `with start = ...` changes it)',
+        hint: 'add `option start = 0` (the id of the start token in the target vocabulary: `<s>`, id 0, in rnnc\'s data sources; `with start = ...` changes it)',
       });
     } else if (v === undefined || !Number.isInteger(v) || v < 0) {
       diags.report('RNN4006', start.value.span, 'the start token is a token id: a whole number >= 0');
@@ -488,6 +488,7 @@ export function applyCell(
     diags.fail('RNN2005', app.span, `cell \`${cellName}\` takes ${decl.inputs.length} input(s), got ${app.inputs.length}`);
   }
 
+  if (info.feedback) checkDecoderApplication(diags, app, info);
   // What each input receives: a sequence read per step, or one value per
   // example. A memory [L, D] may also be a sequence of [D] vectors: its steps
   // become the L rows (batch-major), and padded steps get no attention.
@@ -920,13 +921,7 @@ function fedTokens(
   const cellName = info.decl.name.name;
   const out = info.decl.outputs[0]!;
   const vocab = evalDim(out.shape.dims[0]!, dims, diags);
-  const teacher = app.teacher;
-  if (!teacher) {
-    return diags.fail('RNN5008', app.span, `cell \`${cellName}\` is a decoder (it reads \`${fb.name}[t-1]\`), but nothing gives it the true tokens to read`, {
-      hint: 'apply it as a whole statement, `y = dec(...)`, and make it the loss\'s prediction: `loss = cross_entropy(y, target)`; the target is fed back (teacher forcing)',
-    });
-  }
-  if (app.flip) diags.fail('RNN5008', app.span, `decoder \`${cellName}\` runs forwards: it cannot be applied to \`reverse\` or with \`bidir\``);
+  const teacher = checkDecoderApplication(diags, app, info);
   if (teacher.vocab !== vocab) {
     diags.fail('RNN3001', app.span, `decoder \`${cellName}\` chooses among ${String(vocab)} tokens, but ${teacher.what} has ${String(teacher.vocab)}`, {
       notes: [{ message: `\`${out.name.name}: token[...]\` declared here`, span: out.shape.span }, { message: `${teacher.what} declared here`, span: teacher.origin }],
@@ -950,6 +945,23 @@ function broadcastsTo(from: readonly Dim[], to: readonly Dim[]): boolean {
   } catch {
     return false;
   }
+}
+
+/** A decoder is taught with a target (the loss's) and runs forwards: RNN5008 otherwise. Returns the target. */
+function checkDecoderApplication(diags: DiagnosticCollector, app: CellApplication, info: CellInfo): Val {
+  const fb = info.feedback!;
+  const cellName = info.decl.name.name;
+  if (app.flip) {
+    diags.fail('RNN5008', app.span, `decoder \`${cellName}\` runs forwards: it cannot be applied to \`reverse\` or with \`bidir\``, {
+      hint: 'a decoder reads the token it chose one step before; give it the source whole (a memory for attend, or last(...)) to read both ways',
+    });
+  }
+  if (!app.teacher) {
+    return diags.fail('RNN5008', app.span, `cell \`${cellName}\` is a decoder (it reads \`${fb.name}[t-1]\`), but nothing gives it the true tokens to read`, {
+      hint: 'apply it as a whole statement, `y = dec(...)`, and make it the loss\'s prediction: `loss = cross_entropy(y, target)`; the target is fed back (teacher forcing)',
+    });
+  }
+  return app.teacher;
 }
 
 function sameDims(a: readonly Dim[], b: readonly Dim[]): boolean {

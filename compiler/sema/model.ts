@@ -204,6 +204,14 @@ export function lowerModel(
     };
     const topLevel: Expr = eq.value.kind === 'Unary' && eq.value.op === 'bidir' ? eq.value.operand : eq.value;
 
+    /** A decoder's output over its target's own steps goes only to the loss (or through element-wise steps and dense to it). */
+    const notOnTargetSteps = (v: Val, span: Span, where: string): void => {
+      if (v.layout === 'seq' && b.type(v.v).shape[0] === 'U') {
+        diags.fail('RNN3001', span, `${v.what} runs over the steps of a target a decoder writes, which ${where} cannot read`, {
+          hint: "a decoder's scores go to the loss, `loss = cross_entropy(y, target)`; other layers run over the source's steps",
+        });
+      }
+    };
     const lowerExpr = (e: Expr, argOf?: string): Val => {
       switch (e.kind) {
         case 'NumberLit':
@@ -271,6 +279,7 @@ export function lowerModel(
           ex = ex.operand;
         }
         const v = lowerExpr(ex, call.callee.name);
+        notOnTargetSteps(v, a.span, `cell \`${info.decl.name.name}\``);
         const inp = info.decl.inputs[k];
         // An input the cell reads without [t] takes one value per example (sema/cell.ts argumentOf checks it).
         if (v.layout !== 'seq' && !(inp && info.constInputs.has(inp.name.name))) {
@@ -364,6 +373,7 @@ export function lowerModel(
         case 'mean': {
           const x = lowerExpr(arg(0, 'a sequence'));
           if (x.layout !== 'seq') diags.fail('RNN3005', x.origin, `${fn} needs a sequence, but ${x.what} is not one`);
+          notOnTargetSteps(x, call.span, `\`${fn}\``);
           ops.requireFloat(x, fn);
           const shape = ['B', ...userShape(b, x)];
           const weights = fn === 'last' ? b.op('expand_last', [last]) : mask3;
@@ -456,7 +466,8 @@ export function lowerModel(
   for (const item of decl.items) {
     if (item.kind === 'Equation' && recover(() => lowerStatement(item) ?? true) === undefined) failed.add(item.target.name);
   }
-  if (!lossInfo && !diags.list.slice(before).some((d) => d.severity === 'error')) {
+  const writesLoss = decl.items.some((i) => i.kind === 'Equation' && i.target.name === 'loss');
+  if (!lossInfo && !writesLoss && !diags.list.slice(before).some((d) => d.severity === 'error')) {
     diags.report('RNN5001', decl.name.span, `model \`${decl.name.name}\` has no loss`, {
       hint: 'add a line such as `loss = cross_entropy(y, target)` or `loss = mse(y, target)`',
     });

@@ -45,8 +45,10 @@ export function decoderOption(a: Analysis, model: LoweredModel, name: string): n
 }
 
 /** The held-out examples of a model's train block: source ids and target ids. */
-function validationSet(program: ReturnType<typeof loadProgram>, name: string): { sources: Int32Array[]; targets: Int32Array[] } {
-  const data = loadData(program, trainConfigFor(program, name));
+function validationSet(program: ReturnType<typeof loadProgram>, name: string, trained?: CheckpointExtra['data']): { sources: Int32Array[]; targets: Int32Array[] } {
+  // The data the checkpoint was trained on (its --data-arg overrides included), else the train block's.
+  const config = trainConfigFor(program, name);
+  const data = loadData(program, trained && config.data ? { ...config, data: { ...config.data, name: trained.name, args: trained.args, positional: [] } } : config);
   const examples = data.valid.length > 0 ? data.valid : data.train;
   const ids = (v: FieldValue | undefined): Int32Array => {
     if (v?.kind !== 'tokens') throw new CliError(`the data of model ${name} has no token sequences to translate`);
@@ -119,7 +121,8 @@ export async function translateCommand(file: string, texts: readonly string[], o
   const srcVocab = vocabOf(extra.vocabs.inputs[0], opts.ckpt, 'input');
   const tgtVocab = vocabOf(extra.vocabs.targets[0], opts.ckpt, 'target');
   // --validation: the held-out examples of the train block's data, scored against their targets.
-  const held = opts.validation ? validationSet(program, name) : undefined;
+  const held = opts.validation ? validationSet(program, name, extra.data) : undefined;
+  if (opts.validation && (texts.length > 0 || opts.input !== undefined)) throw new CliError('--validation decodes the held-out examples: give no texts and no --input with it', EXIT.usage);
   const lines = held ? held.sources.map((s) => decodeIds(srcVocab, s, levelOf(srcVocab))) : opts.input !== undefined ? readLines(opts.input) : texts;
   if (lines.length === 0) throw new CliError('give texts to translate, --input FILE with one per line, or --validation');
   const sources = held ? held.sources : lines.map((text, i) => encode(srcVocab, text, opts.input !== undefined ? `${opts.input}:${i + 1}` : JSON.stringify(text)));
@@ -131,6 +134,9 @@ export async function translateCommand(file: string, texts: readonly string[], o
   try {
     session.restore(ckpt, opts.ckpt);
     const end = decoderOption(program.analysis, model, 'end');
+    const K = tgt.type.vocab as number;
+    if (end !== undefined && !(Number.isInteger(end) && end >= 0 && end < K)) throw new CliError(`the decoder's end token ${end} is not a token id of its ${K} tokens (0 to ${K - 1})`);
+    if (opts.showAttention && !opts.json) throw new CliError('--show-attention adds the weights to the JSON lines: give --json too (or --attention FILE for heat maps)', EXIT.usage);
     const own = model.targetAxis !== undefined;
     // Without an end token, an output has its input's length (the decoders of rnnc's symbol tasks).
     const lengths = sources.map((src) => (own && end !== undefined ? opts.maxLen : own && opts.maxLen !== DEFAULT_MAX_LEN ? opts.maxLen : src.length));
@@ -225,7 +231,10 @@ function readLines(path: string): string[] {
   } catch (e) {
     return userError(e, "read --input", path);
   }
-  return text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  // One input per line, in order (an empty line is an error, not skipped: outputs line up with inputs); a last line break ends the file.
+  const lines = text.split(/\r?\n/);
+  if (lines.at(-1) === '') lines.pop();
+  return lines;
 }
 
 /**

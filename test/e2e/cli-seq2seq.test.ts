@@ -59,9 +59,14 @@ describe('rnnc run on an encoder-decoder', () => {
     expectOk(beam);
     const beamRows = beam.stdout.trim().split('\n').map((l) => JSON.parse(l) as { logprob: number });
     beamRows.forEach((r, i) => expect(r.logprob).toBeGreaterThanOrEqual(rows[i]!.logprob - 1e-6));
-    const input = writeFile(dir, 'inputs.txt', '1234\n\n21\n');
+    const input = writeFile(dir, 'inputs.txt', '1234\n21\n');
     const fromFile = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--input', input);
     expect(fromFile.stdout).toBe(greedy.stdout);
+    // An empty line is an error at its line (skipping it would misalign outputs and inputs).
+    const blank = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--input', writeFile(dir, 'blank.txt', '1234\n\n21\n'));
+    expectUserError(blank);
+    expect(blank.stderr).toContain('blank.txt:2: nothing to translate (an empty input)');
+    expectUserError(await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--show-attention', '12'), 2);
 
     const unknown = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '12x4');
     expectUserError(unknown);

@@ -658,7 +658,7 @@ ${body}
     const text = dec(body.replace('  option start = 0\n', '')) + model();
     const d = expectDiag(check(text), 'RNN4006', text, 'one_hot(«y[t-1]»)');
     expect(d.message).toContain('start token');
-    expect(d.hint).toContain('option start = 1');
+    expect(d.hint).toContain('option start = 0');
   });
 
   test('RNN4006', 'a token output read at [t]', () => {
@@ -791,5 +791,47 @@ describe('coverage', () => {
     }
     expect(emitted.size).toBeGreaterThan(20);
     expect([...emitted].filter((c) => !covered.has(c)).sort()).toEqual([]);
+  });
+});
+
+describe('decoder outputs and broken cells (found trying the language as a user)', () => {
+  const model = (extra: string, loss = 'loss = cross_entropy(y, tgt)') => `model m {
+  dim V = 5, H = 3
+  input src: seq<token[V]>
+  target tgt: seq<token[V]>
+  enc = gru(embed(src, 3)) with H
+  y = att_dec(enc) with H
+${extra}
+  ${loss}
+}`;
+  const cell = (body = '') => `cell att_dec(mem: [L, D]) -> y: token[K] {
+${body || '  option start = 0'}
+  param E: [H, K]
+  param W: [K, H]
+  param C: [H, D]
+  s[t] = tanh(E @ one_hot(y[t-1]) + C @ attend(s[t-1], mem, general) + s[t-1])
+  y[t] = W @ s[t]
+}
+`;
+  for (const [what, line, needle] of [
+    ['a cell', '  q = gru(y) with H', 'gru(«y»)'],
+    ['mean', '  q = mean(y)', 'q = «mean(y)»'],
+    ['last', '  q = last(y)', 'q = «last(y)»'],
+  ] as const) {
+    test('RNN3001', `a decoder's output read by ${what}: an error, not an internal one`, () => {
+      const text = cell() + model(line);
+      const d = expectDiag(check(text), 'RNN3001', text, needle);
+      expect(d.message).toContain("runs over the steps of a target a decoder writes");
+    });
+  }
+
+  test('RNN5008', 'a decoder whose scores are not the prediction of the loss, its vocabulary bound by hand or not', () => {
+    const text = cell() + model('', 'loss = cross_entropy(dense(y, V), tgt)');
+    expect(check(text).map((d) => d.code)).toEqual(['RNN5008']);
+  });
+
+  it('a broken cell is reported once, without a false "no loss"', () => {
+    const text = cell('  option strat = 0') + model('');
+    expect(check(text).map((d) => d.code)).toEqual(['RNN4006']);
   });
 });
