@@ -70,9 +70,11 @@ function keyValue(v: string, prev: Record<string, number | string> = {}): Record
 
 function bpttSpec(v: string): BpttSpec {
   if (v === 'full') return { kind: 'full' };
-  const m = /^k1=(\d+),k2=(\d+)$/.exec(v.replace(/\s+/g, ''));
-  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new InvalidArgumentError('expected `full` or `k1=N,k2=M` (whole numbers >= 1)');
-  return { kind: 'truncated', k1: Number(m[1]), k2: Number(m[2]) };
+  // k2 defaults to k1, as in the train block's `truncated(k1 = N)`.
+  const m = /^k1=(\d+)(?:,k2=(\d+))?$/.exec(v.replace(/\s+/g, ''));
+  const k2 = m?.[2] ?? m?.[1];
+  if (!m || Number(m[1]) < 1 || Number(k2) < 1) throw new InvalidArgumentError('expected `full`, `k1=N` or `k1=N,k2=M` (whole numbers >= 1; k2 defaults to k1)');
+  return { kind: 'truncated', k1: Number(m[1]), k2: Number(k2) };
 }
 
 function dimsList(v: string): Record<string, number> {
@@ -132,7 +134,7 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--batch <n>', 'batch size (overrides the train block)', int('--batch', 1))
     .option('--seed <n>', 'random seed (overrides the train block)', int('--seed'))
     .option('--steps <n>', 'stop once this many optimizer steps are done in total, at the end of a batch (a step is one update: one window under truncated BPTT, as metrics.jsonl counts)', int('--steps', 1))
-    .option('--bptt <spec>', 'override backpropagation through time: full, or k1=N,k2=M (truncated)', bpttSpec)
+    .option('--bptt <spec>', 'override backpropagation through time: full, or k1=N[,k2=M] (truncated; k2 defaults to k1)', bpttSpec)
     .option('--data-arg <name=value>', 'override an argument of the data source (repeatable)', keyValue)
     .option('--out <dir>', 'where checkpoint.json and metrics.jsonl go (default: runs/<model>)')
     .option('--checkpoint-every <n>', 'write a checkpoint every N steps (default: the train block, else only at the end)', int('--checkpoint-every'))
@@ -152,7 +154,7 @@ export function buildCli(done: (code: number) => void): Command {
     .requiredOption('--params <json>', 'parameters: {"name": {"shape": [...], "data": [...]}}')
     .requiredOption('--batch <json>', 'batch: {"input": {"shape": [B, T], "data": [...]}, ..., "lengths"?: [...]}')
     .option('--reference', 'compute with the float64 reference evaluator instead of tfjs')
-    .option('--bptt <spec>', 'override backpropagation through time as rnnc run does: full, or k1=N,k2=M (one entry per window)', bpttSpec)
+    .option('--bptt <spec>', 'override backpropagation through time as rnnc run does: full, or k1=N[,k2=M] (one entry per window)', bpttSpec)
     .option('--model <name>', 'which model')
     .addOption(backendOption())
     .action(async (file: string, o: Parameters<typeof gradCommand>[1]) => done(await (await import('./commands/grad.js')).gradCommand(file, o)));
@@ -208,7 +210,7 @@ export function buildCli(done: (code: number) => void): Command {
     .description("a trained model's values (an autoencoder's codes) for each validation example, as JSON lines")
     .argument('<file>', '.rnn file')
     .requiredOption('--ckpt <path>', 'checkpoint written by rnnc run')
-    .option('--value <name>', 'a statement of the model to output (repeatable; default: code)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--value <name>', 'a statement of the model to output (repeatable; default: code)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
     .option('--limit <n>', 'the first N validation examples', int('--limit', 1))
     .option('-o, --output <file>', 'write the JSON lines to a file')
     .option('--plot <file>', 'draw the first two numbers of the first value, coloured by class (.svg or .html)')

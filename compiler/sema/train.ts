@@ -231,6 +231,7 @@ function callSpec(e: Expr, diags: DiagnosticCollector, expected: string): CallSp
   for (const a of (e as Call).args) {
     const v = argValue(a.value);
     if (v === undefined) diags.fail('RNN5002', a.value.span, 'arguments here are numbers, names or "strings"');
+    if (a.name && a.name.name in args) diags.fail('RNN5002', a.span, `\`${a.name.name}\` is given twice`, { hint: 'give each argument once' });
     if (a.name) args[a.name.name] = v;
     else positional.push(v);
   }

@@ -23,7 +23,7 @@ import { batchSpecs, type CheckpointExtra } from './run.js';
 
 export interface EncodeOptions {
   readonly ckpt: string;
-  readonly value: readonly string[];
+  readonly value?: readonly string[];
   readonly limit?: number;
   readonly output?: string;
   /** Draw the first two numbers of the first value, coloured by the first target when it is a class (.svg or .html). */
@@ -36,7 +36,8 @@ export interface EncodeOptions {
 /** The model's graph with the named statements' values as extra outputs (kept through the optimisation passes). */
 export function graphWithValues(model: LoweredModel, names: readonly string[]): Graph {
   const g = model.graph;
-  const statements = [...new Set(g.values.flatMap((v) => (v.name !== undefined && !v.name.includes('.') ? [v.name] : [])))];
+  const inputs = new Set(g.inputs.map((i) => i.name));
+  const statements = [...new Set(g.values.flatMap((v) => (v.name !== undefined && !v.name.includes('.') && !inputs.has(v.name) ? [v.name] : [])))];
   const outputs = names.map((name) => {
     const id = g.values.findIndex((v) => v.name === name);
     const input = g.inputs.find((i) => i.name === name);
@@ -61,7 +62,7 @@ export async function encodeCommand(file: string, opts: EncodeOptions): Promise<
   if (opts.output !== undefined) checkOutput(opts.output, { inputs: [file, opts.ckpt], kind: encodedLines, force: opts.force ?? false, headBytes: 64 });
   const plotFormat = opts.plot !== undefined ? heatmapFormat(opts.plot, '--plot') : undefined;
   if (opts.plot !== undefined) checkOutput(opts.plot, { inputs: [file, opts.ckpt], kind: heatmapFile, force: opts.force ?? false, headBytes: 256 });
-  const values = opts.value.length > 0 ? opts.value : ['code'];
+  const values = opts.value !== undefined && opts.value.length > 0 ? opts.value : ['code'];
   const graph = graphWithValues(model, values);
   info(`backend: ${await startBackend(opts.backend)}`);
   const data = loadData(program, config);

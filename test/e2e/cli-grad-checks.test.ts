@@ -134,4 +134,13 @@ describe('rnnc grad --bptt', () => {
   it('a malformed --bptt is a usage error (exit 2)', async () => {
     expectUserError(await rnnc('grad', full, '--params', params, '--batch', batch, '--reference', '--bptt', 'k1=0,k2=3'), 2);
   });
+
+  it('--bptt k1=N alone means k2 = k1, as in the train block', async () => {
+    const get = async (spec: string): Promise<unknown> => {
+      const r = await rnnc('grad', full, '--params', params, '--batch', batch, '--reference', '--bptt', spec);
+      expectOk(r);
+      return JSON.parse(r.stdout);
+    };
+    expect(await get('k1=4')).toEqual(await get('k1=4,k2=4'));
+  });
 });

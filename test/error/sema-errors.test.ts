@@ -711,6 +711,12 @@ ${body}
     expect(d.hint).toContain('-> y: token[K]');
   });
 
+  test('RNN5002', 'an argument of a training setting given twice', () => {
+    const text = dec(body) + model() + '\ntrain m { feed scheduled(decay = inverse_sigmoid, k = 10, k = 20) }';
+    const d = expectDiag(check(text), 'RNN5002', text, 'k = 10, «k = 20»');
+    expect(d.message).toBe('`k` is given twice');
+  });
+
   it('accepts every form of feed on a decoder', () => {
     for (const f of ['teacher', 'sampled', 'sampled(draw = argmax)', 'scheduled(decay = linear, c = 0.001)', 'scheduled(decay = inverse_sigmoid, k = 100, draw = argmax)']) {
       expect(check(dec(body) + model() + `\ntrain m { feed ${f} }`), f).toEqual([]);
