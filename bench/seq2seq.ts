@@ -29,6 +29,8 @@ import { median } from './measure.js';
 export const SEQ2SEQ = { B: 64, S: 24, U: 12, V: 40, K: 16, E: 64, H: 256 } as const;
 export type Shape = { -readonly [k in keyof typeof SEQ2SEQ]: number };
 
+// The program is written out here, not shared with test/helpers/programs.ts (attentionSeq2seq): the
+// benchmark's figures must not move when a test fixture changes.
 export const SEQ2SEQ_PROGRAM = `
 cell att_dec(mem: [L, D]) -> y: token[K] {
   option start = 0
