@@ -7,6 +7,9 @@ import type { CstNode, ILexingError, IRecognitionException, IToken } from 'chevr
 import { rnnParser } from './parser.js';
 import { rnnLexer } from './tokens.js';
 
+/** Chevrotain's end-of-input token type and matcher, from the one copy of the library grammar/ loaded. */
+export { EOF, tokenMatcher, chevrotainSource } from './chevrotain.js';
+
 export interface LexResult {
   /** The tokens the parser sees (whitespace and comments removed), in source order. */
   readonly tokens: readonly IToken[];

@@ -9,14 +9,8 @@
 //
 // The messages of syntax errors are built here (errorMessageProvider) in one
 // fixed shape, "expected X, found Y", naming tokens by their labels.
-import {
-  CstParser,
-  EOF,
-  tokenMatcher,
-  type IParserErrorMessageProvider,
-  type IToken,
-  type TokenType,
-} from 'chevrotain';
+import type { IParserErrorMessageProvider, IToken, TokenType } from 'chevrotain';
+import { CstParser, EOF, tokenMatcher } from './chevrotain.js';
 import {
   allTokens,
   Arrow,

@@ -9,7 +9,8 @@
 // literal. The parser therefore accepts them where a number or a string may
 // stand, and the front end reports one precise diagnostic (RNN1003/RNN1004)
 // instead of a cascade of syntax errors.
-import { createToken, Lexer, type CustomPatternMatcherReturn, type TokenType } from 'chevrotain';
+import type { CustomPatternMatcherReturn, TokenType } from 'chevrotain';
+import { createToken, Lexer } from './chevrotain.js';
 
 // ---------------------------------------------------------------- trivia
 

@@ -4,6 +4,7 @@
 // src may use everything.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../src/stdlib.js';
 
@@ -40,6 +41,19 @@ const violations = (list: Import[], bad: (i: Import) => boolean): string[] => li
 describe('import directions', () => {
   it('grammar/ imports only chevrotain (and itself)', () => {
     expect(violations(imports('grammar'), (i) => !(i.spec === 'chevrotain' || i.spec.startsWith('./')))).toEqual([]);
+  });
+
+  it('Chevrotain values come only through grammar/chevrotain.ts (one copy of the library, one EOF)', () => {
+    const all = ['grammar', 'compiler', 'runtime', 'src', 'bench'].flatMap(imports);
+    const bad = (i: Import) => i.spec === 'chevrotain' && !i.typeOnly && i.file !== join('grammar', 'chevrotain.ts');
+    expect(violations(all, bad)).toEqual([]);
+    expect(all.some((i) => i.spec === 'chevrotain' && i.typeOnly)).toBe(true);
+  });
+
+  it('the built rnnc loads Chevrotain from its single-file bundle', async () => {
+    const built = join(root, 'dist', 'grammar', 'chevrotain.js');
+    const { chevrotainSource } = (await import(pathToFileURL(built).href)) as { chevrotainSource: string };
+    expect(chevrotainSource).toBe('bundle');
   });
 
   it('compiler/ is pure: no fs, process, tfjs, runtime or src', () => {

@@ -8,8 +8,8 @@
 // diagnostics and AST nodes agree on positions.
 //
 // Never throws: every input, however garbled, yields a list of diagnostics.
-import { EOF, tokenMatcher, type ILexingError, type IRecognitionException, type IToken } from 'chevrotain';
-import { tokens as tok } from '../../grammar/index.js';
+import type { ILexingError, IRecognitionException, IToken } from 'chevrotain';
+import { EOF, tokenMatcher, tokens as tok } from '../../grammar/index.js';
 import type { Diagnostic } from './diagnostic.js';
 import { makeDiagnostic } from './messages.js';
 import type { Span } from './span.js';
