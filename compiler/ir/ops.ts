@@ -9,7 +9,7 @@
 // `sum_to` with the target shape as an attribute.
 import { InternalError } from '../diagnostics/diagnostic.js';
 import type { GraphBuilder } from './builder.js';
-import { addDims, broadcastShapes, sameShape, shapeToString, ShapeError } from './shape.js';
+import { addDims, broadcastShapes, dimToString, sameShape, shapeToString, ShapeError } from './shape.js';
 import { ELEMENTWISE_OPS, elementwiseOp, sumTo, type ElementwiseOp, type VjpRule } from './elementwise.js';
 import type { Attrs, Dim, Graph, Node, Shape, ValueId, ValueType } from './types.js';
 
@@ -125,6 +125,46 @@ function elementwiseDef(e: ElementwiseOp): OpDef {
       return def.infer(inputs, attrs);
     },
   };
+}
+
+// ------------------------------------------------------------------ image shapes
+
+/** An image [..., H, W, C]: at least three axes. */
+function imageShape(name: string, s: Shape): Shape {
+  if (s.length < 3) throw new ShapeError(`${name} needs an image [..., H, W, C], got ${shapeToString(s)}`);
+  return s;
+}
+
+/** The `size` attribute of patches/unpatches: an odd whole number (the neighbourhood is centred). */
+function oddSize(name: string, attrs: Attrs): number {
+  const k = numberAttr(name, attrs, 'size', { int: true, min: 1 });
+  if (k % 2 !== 1) throw new ShapeError(`${name}: size must be odd, got ${k}`);
+  return k;
+}
+
+/** [..., H, W, C] pooled by blocks of `size`: H and W must be numbers (the pooled sizes are floor(H / size), floor(W / size) >= 1). */
+function pooledShape(name: string, shape: Shape, attrs: Attrs): Shape {
+  const s = imageShape(name, shape);
+  const k = numberAttr(name, attrs, 'size', { int: true, min: 1 });
+  const [h, w] = [s.at(-3)!, s.at(-2)!];
+  if (typeof h !== 'number' || typeof w !== 'number') throw new ShapeError(`${name}: the image's height and width must be known numbers, got ${shapeToString(s)}`);
+  if (h < k || w < k) throw new ShapeError(`${name}: a ${h} x ${w} image is smaller than one ${k} x ${k} block`);
+  return [...s.slice(0, -3), Math.floor(h / k), Math.floor(w / k), s.at(-1)!];
+}
+
+/** a * b: a number when both are, else the symbolic product `a*b` (split_axis reads it back). */
+function mulDims(a: Dim, b: Dim): Dim {
+  if (typeof a === 'number' && typeof b === 'number') return a * b;
+  if (a === 1) return b;
+  if (b === 1) return a;
+  return `${dimToString(a)}*${dimToString(b)}`;
+}
+
+/** A symbolic `k*C` divided by k: C. */
+function divDim(d: Dim, k: number): Dim {
+  const prefix = `${k}*`;
+  if (typeof d === 'string' && d.startsWith(prefix)) return d.slice(prefix.length);
+  throw new ShapeError(`cannot divide ${dimToString(d)} by ${k}`);
 }
 
 // ------------------------------------------------------------------ the registry
@@ -436,6 +476,134 @@ const defs: OpDef[] = [
       return [{ shape: [s[1]!, s[0]!, ...s.slice(2)], dtype: inputs[0]!.dtype }];
     },
     vjp: (b, _n, [ct]) => [ct === undefined ? undefined : b.op('swap_lead', [ct])],
+  },
+  // ---- images [..., H, W, C] (docs/language.md section 10: conv2d, max_pool, avg_pool, flatten)
+  {
+    name: 'patches',
+    arity: 1,
+    doc: 'the size x size neighbourhood of every pixel, zero-padded, side by side: [..., H, W, C] -> [..., H, W, size*size*C], channel (di*size + dj)*C + c (a convolution is patches then linear)',
+    infer(inputs, attrs) {
+      expectArity('patches', inputs, 1);
+      expectFloat('patches', inputs[0]!);
+      const s = imageShape('patches', inputs[0]!.shape);
+      const k = oddSize('patches', attrs);
+      return [f32([...s.slice(0, -1), mulDims(k * k, s.at(-1)!)])];
+    },
+    vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('unpatches', [ct], { size: n.attrs['size'] as number })],
+  },
+  {
+    name: 'unpatches',
+    arity: 1,
+    doc: 'the transpose of patches: sums each neighbourhood value back onto its pixel: [..., H, W, size*size*C] -> [..., H, W, C]',
+    infer(inputs, attrs) {
+      expectArity('unpatches', inputs, 1);
+      expectFloat('unpatches', inputs[0]!);
+      const s = imageShape('unpatches', inputs[0]!.shape);
+      const k = oddSize('unpatches', attrs);
+      const width = s.at(-1)!;
+      if (typeof width === 'number' && width % (k * k) !== 0) throw new ShapeError(`unpatches: ${width} channels is not a multiple of ${k * k}`);
+      return [f32([...s.slice(0, -1), typeof width === 'number' ? width / (k * k) : divDim(width, k * k)])];
+    },
+    vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('patches', [ct], { size: n.attrs['size'] as number })],
+  },
+  {
+    name: 'max_pool',
+    arity: 1,
+    doc: 'the largest value of each size x size block (rows and columns past the last whole block are dropped): [..., H, W, C] -> [..., H/size, W/size, C]',
+    infer(inputs, attrs) {
+      expectArity('max_pool', inputs, 1);
+      expectFloat('max_pool', inputs[0]!);
+      return [f32(pooledShape('max_pool', inputs[0]!.shape, attrs))];
+    },
+    vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('max_pool_grad', [ins(n, 0), ct], { size: n.attrs['size'] as number })],
+  },
+  {
+    name: 'max_pool_grad',
+    arity: 2,
+    doc: 'the derivative of max_pool: x [..., H, W, C] and ct [..., H/size, W/size, C] -> ct at the first largest value of each block (row-major), 0 elsewhere',
+    infer(inputs, attrs) {
+      expectArity('max_pool_grad', inputs, 2);
+      expectFloats('max_pool_grad', inputs);
+      const [x, ct] = inputs as [ValueType, ValueType];
+      const pooled = pooledShape('max_pool_grad', x.shape, attrs);
+      if (!sameShape(pooled, ct.shape)) throw new ShapeError(`max_pool_grad: ct ${shapeToString(ct.shape)} for x ${shapeToString(x.shape)} pooled to ${shapeToString(pooled)}`);
+      return [f32(x.shape)];
+    },
+    vjp: 'none',
+    firstOrderOnly: true,
+  },
+  {
+    name: 'avg_pool',
+    arity: 1,
+    doc: 'the mean of each size x size block (rows and columns past the last whole block are dropped): [..., H, W, C] -> [..., H/size, W/size, C]',
+    infer(inputs, attrs) {
+      expectArity('avg_pool', inputs, 1);
+      expectFloat('avg_pool', inputs[0]!);
+      return [f32(pooledShape('avg_pool', inputs[0]!.shape, attrs))];
+    },
+    vjp: (b, n, [ct]) => {
+      if (ct === undefined) return [undefined];
+      const s = b.type(ins(n, 0)).shape;
+      return [b.op('unpool_avg', [ct], { size: n.attrs['size'] as number, height: s.at(-3)!, width: s.at(-2)! })];
+    },
+  },
+  {
+    name: 'unpool_avg',
+    arity: 1,
+    doc: 'the transpose of avg_pool: each value divided by size^2 over its block of a height x width image, 0 past the last whole block: [..., H/size, W/size, C] -> [..., height, width, C]',
+    infer(inputs, attrs) {
+      expectArity('unpool_avg', inputs, 1);
+      expectFloat('unpool_avg', inputs[0]!);
+      const s = imageShape('unpool_avg', inputs[0]!.shape);
+      const k = numberAttr('unpool_avg', attrs, 'size', { int: true, min: 1 });
+      const [h, w] = [numberAttr('unpool_avg', attrs, 'height', { int: true, min: 1 }), numberAttr('unpool_avg', attrs, 'width', { int: true, min: 1 })];
+      if (s.at(-3) !== Math.floor(h / k) || s.at(-2) !== Math.floor(w / k)) {
+        throw new ShapeError(`unpool_avg: ${shapeToString(s)} is not a ${h} x ${w} image pooled by ${k}`);
+      }
+      return [f32([...s.slice(0, -3), h, w, s.at(-1)!])];
+    },
+    vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('avg_pool', [ct], { size: n.attrs['size'] as number })],
+  },
+  {
+    name: 'merge_axes',
+    arity: 1,
+    doc: 'joins axis `axis` and the next into one, row-major ([B, H, W, C] -> [B, H*W, C] with axis 1: an image as locations)',
+    infer(inputs, attrs) {
+      expectArity('merge_axes', inputs, 1);
+      const s = inputs[0]!.shape;
+      const axis = numberAttr('merge_axes', attrs, 'axis', { int: true, min: 0 });
+      if (axis + 1 >= s.length) throw new ShapeError(`merge_axes ${axis} of ${shapeToString(s)}`);
+      return [{ shape: [...s.slice(0, axis), mulDims(s[axis]!, s[axis + 1]!), ...s.slice(axis + 2)], dtype: inputs[0]!.dtype }];
+    },
+    vjp: (b, n, [ct]) => {
+      if (ct === undefined) return [undefined];
+      const axis = n.attrs['axis'] as number;
+      return [b.op('split_axis', [ct], { axis, size: b.type(ins(n, 0)).shape[axis]! })];
+    },
+  },
+  {
+    name: 'split_axis',
+    arity: 1,
+    doc: 'splits axis `axis` into [size, rest], row-major (the inverse of merge_axes)',
+    infer(inputs, attrs) {
+      expectArity('split_axis', inputs, 1);
+      const s = inputs[0]!.shape;
+      const axis = numberAttr('split_axis', attrs, 'axis', { int: true, min: 0 });
+      const size = dimAttr('split_axis', attrs, 'size');
+      if (axis >= s.length) throw new ShapeError(`split_axis ${axis} of ${shapeToString(s)}`);
+      const d = s[axis]!;
+      let rest: Dim;
+      if (typeof d === 'number' && typeof size === 'number') {
+        if (d % size !== 0) throw new ShapeError(`split_axis: ${d} is not a multiple of ${size}`);
+        rest = d / size;
+      } else {
+        const prefix = `${dimToString(size)}*`;
+        if (typeof d !== 'string' || !d.startsWith(prefix)) throw new ShapeError(`split_axis: cannot split ${dimToString(d)} by ${dimToString(size)}`);
+        rest = d.slice(prefix.length);
+      }
+      return [{ shape: [...s.slice(0, axis), size, rest, ...s.slice(axis + 1)], dtype: inputs[0]!.dtype }];
+    },
+    vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('merge_axes', [ct], { axis: n.attrs['axis'] as number })],
   },
   {
     name: 'gather',
@@ -797,7 +965,7 @@ export function allOps(): readonly OpDef[] {
 export const OWN_KERNEL_OPS = [
   'constant', 'zeros_like', 'stop_gradient', 'grad_gate', 'sum_to', 'broadcast_like',
   'sum_all', 'linear', 'mm', 'outer', 'lead_last', 'outer_lt', 'transpose', 'concat', 'slice_last', 'pad_last', 'expand_last',
-  'squeeze_last', 'insert_axis', 'drop_axis', 'swap_lead', 'gather', 'scatter_add', 'softmax', 'one_hot', 'shift_time', 'argmax', 'sample_ids', 'xent', 'xent_grad', 'time_index', 'time_place',
+  'squeeze_last', 'insert_axis', 'drop_axis', 'swap_lead', 'patches', 'unpatches', 'max_pool', 'max_pool_grad', 'avg_pool', 'unpool_avg', 'merge_axes', 'split_axis', 'gather', 'scatter_add', 'softmax', 'one_hot', 'shift_time', 'argmax', 'sample_ids', 'xent', 'xent_grad', 'time_index', 'time_place',
   'time_stack', 'scan', 'fused',
 ] as const;
 /** Every op: the element-wise entries (elementwise.ts), then the rest. */

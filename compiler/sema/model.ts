@@ -69,7 +69,7 @@ export interface LoweredModel {
   readonly span: Span;
 }
 
-export const MODEL_FUNCTIONS = ['embed', 'one_hot', 'dense', 'last', 'mean', 'concat', 'softmax', 'cross_entropy', 'mse'];
+export const MODEL_FUNCTIONS = ['embed', 'one_hot', 'dense', 'conv2d', 'max_pool', 'avg_pool', 'flatten', 'last', 'mean', 'concat', 'softmax', 'cross_entropy', 'mse'];
 
 
 
@@ -328,7 +328,7 @@ export function lowerModel(
       if (brokenCells.has(fn)) throw new Abort(); // its own errors are already reported
       if (cells.has(fn)) return applyCall(call, false, instanceName(fn, call));
       const arg = (i: number, what: string): Expr => {
-        const a = call.args[i];
+        const a = call.args.filter((x) => x.name === undefined)[i];
         if (!a) diags.fail('RNN2005', span, `\`${fn}\` needs ${what} as argument ${i + 1}`);
         return a.value;
       };
@@ -338,6 +338,26 @@ export function lowerModel(
         if (n !== undefined) return recover(() => evalDim({ kind: 'DimNum', value: n, span: e.span }, dims, diags)) ?? n;
         if (e.kind === 'NameRef' && !e.index) return evalDim({ kind: 'DimName', name: e.name.name, span: e.span }, dims, diags);
         return diags.fail('RNN3006', e.span, `${what} must be a size: a number or a dimension name`);
+      };
+      /** A per-example image [Hgt, Wid, C] of floats. */
+      const image = (e: Expr): Val => {
+        const x = lowerExpr(e);
+        ops.requireFloat(x, fn);
+        const shape = userShape(b, x);
+        if (x.layout !== 'example' || shape.length !== 3) {
+          diags.fail('RNN3001', x.origin, `${fn} needs one image [Hgt, Wid, C] per example, but ${x.what} is ${x.layout === 'seq' ? 'a sequence of ' : ''}${showShape(shape)}`, {
+            hint: 'an image input is declared `input img: [Hgt, Wid, C]` (C = 1 for grey levels)',
+          });
+        }
+        return x;
+      };
+      /** A named number argument (`size = 3`), or its default. */
+      const namedNumber = (name: string, fallback: number, ok: (v: number) => boolean, what: string): number => {
+        const a = call.args.find((x) => x.name?.name === name);
+        if (!a) return fallback;
+        const v = numberOf(a.value);
+        if (v === undefined || !ok(v)) diags.fail('RNN3006', a.value.span, `\`${name}\` of \`${fn}\` must be ${what}`);
+        return v;
       };
       checkBuiltinArgs(call, diags);
       switch (fn) {
@@ -369,9 +389,47 @@ export function lowerModel(
           const bias = makeParam({ name: `${inst}.b`, shape: [out], init: { kind: 'zeros', args: {}, positional: [] }, span });
           return { v: b.op('add', [b.op('linear', [x.v, W]), bias]), layout: x.layout, origin: span, what: 'dense(...)' };
         }
+        case 'conv2d': {
+          const x = image(arg(0, 'an image [Hgt, Wid, C]'));
+          const [, , channels] = userShape(b, x) as [Dim, Dim, Dim];
+          const filters = sizeArg(1, 'the number of filters');
+          const k = namedNumber('size', 3, (v) => Number.isInteger(v) && v >= 1 && v <= 15 && v % 2 === 1, 'an odd whole number from 1 to 15 (the window is centred on each pixel)');
+          const inst = instanceName('conv2d', call);
+          const width = typeof channels === 'number' ? k * k * channels : `${k * k}*${channels}`;
+          const W = makeParam({ name: `${inst}.W`, shape: [filters, width], init: { kind: 'glorot', args: {}, positional: [] }, span });
+          const bias = makeParam({ name: `${inst}.b`, shape: [filters], init: { kind: 'zeros', args: {}, positional: [] }, span });
+          const v = b.op('add', [b.op('linear', [b.op('patches', [x.v], { size: k }), W]), bias]);
+          return { v, layout: 'example', origin: span, what: 'conv2d(...)' };
+        }
+        case 'max_pool':
+        case 'avg_pool': {
+          const x = image(arg(0, 'an image [Hgt, Wid, C]'));
+          const k = namedNumber('size', 2, (v) => Number.isInteger(v) && v >= 1, 'a whole number of at least 1');
+          const [h, w] = userShape(b, x) as [Dim, Dim, Dim];
+          if (typeof h !== 'number' || typeof w !== 'number') {
+            diags.fail('RNN3006', x.origin, `${fn} needs the image's height and width as numbers, but ${x.what} is ${showShape(userShape(b, x))}`, {
+              hint: 'give the image input numeric sizes (`input img: [28, 84, 1]`) or give its dimensions values (`dim Hgt = 28`)',
+            });
+          }
+          if (h < k || w < k) diags.fail('RNN3006', span, `${fn}: a ${h} x ${w} image is smaller than one ${k} x ${k} block`);
+          return { v: b.op(fn, [x.v], { size: k }), layout: 'example', origin: span, what: `${fn}(...)` };
+        }
+        case 'flatten': {
+          const x = image(arg(0, 'an image [Hgt, Wid, C]'));
+          return { v: b.op('merge_axes', [x.v], { axis: 1 }), layout: 'example', origin: span, what: 'flatten(...)' };
+        }
         case 'last':
         case 'mean': {
           const x = lowerExpr(arg(0, 'a sequence'));
+          const rows = userShape(b, x);
+          if (fn === 'mean' && x.layout === 'example' && rows.length === 2) {
+            // The mean of a matrix's rows: a feature map's locations (global average pooling).
+            ops.requireFloat(x, fn);
+            const summed = b.op('drop_axis', [b.op('sum_to', [x.v], { shape: ['B', 1, rows[1]!] })], { axis: 1 });
+            const count = typeof rows[0] === 'number' ? b.constant(rows[0]) : undefined;
+            if (count === undefined) diags.fail('RNN3006', x.origin, `mean needs the number of rows as a number, but ${x.what} is ${showShape(rows)}`);
+            return { v: b.op('div', [summed, count]), layout: 'example', origin: span, what: 'mean(...)' };
+          }
           if (x.layout !== 'seq') diags.fail('RNN3005', x.origin, `${fn} needs a sequence, but ${x.what} is not one`);
           notOnTargetSteps(x, call.span, `\`${fn}\``);
           ops.requireFloat(x, fn);

@@ -190,8 +190,12 @@ export function numberOf(e: Expr): number | undefined {
 }
 
 /** How each built-in function is called: its positional arguments (Infinity: any number) and the form shown in hints. */
-const SIGNATURES: ReadonlyMap<string, { readonly args: number; readonly form: string }> = new Map([
+const SIGNATURES: ReadonlyMap<string, { readonly args: number; readonly form: string; readonly named?: readonly string[] }> = new Map([
   ['embed', { args: 2, form: 'embed(ids, E)' }],
+  ['conv2d', { args: 2, form: 'conv2d(image, F, size = 3)', named: ['size'] }],
+  ['max_pool', { args: 1, form: 'max_pool(image, size = 2)', named: ['size'] }],
+  ['avg_pool', { args: 1, form: 'avg_pool(image, size = 2)', named: ['size'] }],
+  ['flatten', { args: 1, form: 'flatten(image)' }],
   ['one_hot', { args: 1, form: 'one_hot(ids)' }],
   ['dense', { args: 2, form: 'dense(x, K)' }],
   ['last', { args: 1, form: 'last(h)' }],
@@ -212,12 +216,21 @@ export function checkBuiltinArgs(call: Call, diags: DiagnosticCollector): void {
   const sig = SIGNATURES.get(fn);
   if (sig === undefined) return;
   const attr = ELEMENTWISE.get(fn)?.attr?.name;
+  const named = new Set([...(attr === undefined ? [] : [attr]), ...(sig.named ?? [])]);
+  const seen = new Set<string>();
   for (const a of call.args) {
-    if (a.name !== undefined && a.name.name !== attr) {
+    if (a.name !== undefined && seen.has(a.name.name)) diags.fail('RNN2005', a.span, `\`${fn}\` is given \`${a.name.name}\` twice`, { hint: `it is called as ${sig.form}` });
+    if (a.name !== undefined) seen.add(a.name.name);
+    if (a.name !== undefined && !named.has(a.name.name)) {
       diags.fail('RNN2005', a.span, `\`${fn}\` has no argument named \`${a.name.name}\``, { hint: `it is called as ${sig.form}` });
     }
   }
-  if (call.args.length > sig.args) {
-    diags.fail('RNN2005', call.args[sig.args]!.span, `\`${fn}\` takes ${sig.args} argument${sig.args === 1 ? '' : 's'}, got ${call.args.length}`, { hint: `it is called as ${sig.form}` });
+  const positional = call.args.filter((a) => a.name === undefined);
+  if (positional.length !== call.args.length && call.args.findIndex((a) => a.name !== undefined) < positional.length) {
+    const late = call.args.find((a, k) => a.name === undefined && call.args.slice(0, k).some((b) => b.name !== undefined))!;
+    diags.fail('RNN2005', late.span, `\`${fn}\`: a positional argument after a named one`, { hint: `it is called as ${sig.form}` });
+  }
+  if (positional.length > sig.args) {
+    diags.fail('RNN2005', positional[sig.args]!.span, `\`${fn}\` takes ${sig.args} argument${sig.args === 1 ? '' : 's'}, got ${positional.length}`, { hint: `it is called as ${sig.form}` });
   }
 }

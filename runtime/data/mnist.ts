@@ -101,3 +101,74 @@ export function mnistRows(io: FileIO, opts: MnistRowsOptions = {}): Dataset {
     description: `MNIST digits as 28 rows of 28 pixels: ${cut} train, ${n - cut} valid, 10 classes`,
   };
 }
+
+/** The caption vocabulary of `mnist_strips`: start and end tokens, then the ten digits. */
+export const STRIP_TOKENS = ['<s>', '</s>', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
+export interface MnistStripsOptions {
+  /** The most digits a strip holds (its width is 28 * digits). */
+  digits?: number;
+  /** The fewest digits a strip holds. */
+  minDigits?: number;
+  n?: number;
+  valid?: number;
+}
+
+/**
+ * One strip: between minDigits and maxDigits digits of `pool`, left to right
+ * at random horizontal offsets (never overlapping) on a black strip of
+ * 28 x 28*maxDigits pixels; the caption is their classes, then `</s>`.
+ */
+export function mnistStrip(digits: MnistDigits, pool: readonly number[], rng: Rng, minDigits: number, maxDigits: number): Example {
+  const count = minDigits + rng.int(maxDigits - minDigits + 1);
+  const width = MNIST_SIDE * maxDigits;
+  const image = new Float32Array(MNIST_SIDE * width);
+  // The free columns are shared out at random before, between and after the digits.
+  const free = width - count * MNIST_SIDE;
+  const cuts = Array.from({ length: count }, () => rng.int(free + 1)).sort((a, b) => a - b);
+  const caption: number[] = [];
+  cuts.forEach((gap, k) => {
+    const i = pool[rng.int(pool.length)]!;
+    const left = gap + k * MNIST_SIDE;
+    for (let y = 0; y < MNIST_SIDE; y++) image.set(digits.images.subarray(i * PIXELS + y * MNIST_SIDE, i * PIXELS + (y + 1) * MNIST_SIDE), y * width + left);
+    caption.push(2 + digits.labels[i]!);
+  });
+  caption.push(1);
+  return { inputs: [{ kind: 'vector', data: image }], targets: [{ kind: 'tokens', ids: Int32Array.from(caption) }] };
+}
+
+/**
+ * mnist_strips: images of a few MNIST digits side by side -> the digits'
+ * caption (a target of its own length, then `</s>`). The 10,000 digits are
+ * put in one fixed order (SPLIT_SEED); training strips are made of the first
+ * 90 %, validation strips of the rest, so no validation digit was seen in
+ * training.
+ */
+export function mnistStrips(io: FileIO, rng: Rng, opts: MnistStripsOptions = {}): Dataset {
+  const maxDigits = opts.digits ?? 3;
+  const minDigits = opts.minDigits ?? 1;
+  if (!Number.isInteger(maxDigits) || maxDigits < 1 || maxDigits > 8) throw new RuntimeUserError(`mnist_strips: digits must be a whole number from 1 to 8, not ${maxDigits}`);
+  if (!Number.isInteger(minDigits) || minDigits < 1 || minDigits > maxDigits) {
+    throw new RuntimeUserError(`mnist_strips: min_digits must be a whole number from 1 to digits (${maxDigits}), not ${minDigits}`);
+  }
+  const n = opts.n ?? 10000;
+  const nValid = opts.valid ?? 1000;
+  if (!Number.isInteger(n) || n < 1) throw new RuntimeUserError(`mnist_strips: n must be a positive whole number, not ${n}`);
+  if (!Number.isInteger(nValid) || nValid < 0) throw new RuntimeUserError(`mnist_strips: valid must be a whole number >= 0, not ${nValid}`);
+  const digits = loadMnistDigits(io);
+  const order = new Rng(SPLIT_SEED).shuffle(Array.from({ length: digits.count }, (_, i) => i));
+  const cut = Math.floor(0.9 * digits.count);
+  const [trainPool, validPool] = [order.slice(0, cut), order.slice(cut)];
+  const trainRng = rng.fork();
+  const validRng = rng.fork();
+  const width = MNIST_SIDE * maxDigits;
+  return {
+    name: 'mnist_strips',
+    inputs: [{ name: 'image', type: { kind: 'vector', dims: [MNIST_SIDE, width, 1] } }],
+    targets: [{ name: 'caption', type: { kind: 'tokens', vocab: STRIP_TOKENS.length }, vocab: new Vocab(STRIP_TOKENS, false) }],
+    train: Array.from({ length: n }, () => mnistStrip(digits, trainPool, trainRng, minDigits, maxDigits)),
+    valid: Array.from({ length: nValid }, () => mnistStrip(digits, validPool, validRng, minDigits, maxDigits)),
+    task: 'tagging',
+    description: `strips of ${minDigits === maxDigits ? maxDigits : `${minDigits} to ${maxDigits}`} MNIST digits (28 x ${width} pixels) -> their digits, then </s>: ${n} train, ${nValid} valid (caption ids: <s> 0, </s> 1, digit d is d + 2)`,
+  };
+}

@@ -10,7 +10,7 @@ import { RuntimeUserError } from '../io.js';
 import type { Rng } from '../rng.js';
 import { brownChars, brownPos, brownWords, type BrownOptions } from './brown.js';
 import { jsonlFile, textFile } from './files.js';
-import { mnistRows } from './mnist.js';
+import { mnistRows, mnistStrips } from './mnist.js';
 import { addingProblem, datesTask, melodies, sineWaves, symbolTask } from './synthetic.js';
 import type { Dataset } from './types.js';
 
@@ -129,6 +129,17 @@ const SOURCES: readonly SourceEntry[] = [
     doc: 'MNIST digits read row by row: 28 steps of 28 pixels -> digit class',
     params: [split, { name: 'n', kind: 'int', default: 10000, min: 1, doc: 'digits used (at most 10000)' }],
     load: (a, io) => mnistRows(io, { split: a.num('split'), n: a.num('n') }),
+  },
+  {
+    name: 'mnist_strips',
+    doc: 'a few MNIST digits side by side in one image -> their digits, then </s> (visual attention: a caption of its own length)',
+    params: [
+      { name: 'digits', kind: 'int', default: 3, min: 1, doc: 'the most digits a strip holds (its width is 28 x digits)' },
+      { name: 'min_digits', kind: 'int', default: 1, min: 1, doc: 'the fewest digits a strip holds' },
+      { name: 'n', kind: 'int', default: 10000, min: 1, doc: 'training strips' },
+      { name: 'valid', kind: 'int', default: 1000, min: 0, doc: 'validation strips (of digits never used in training)' },
+    ],
+    load: (a, io, rng) => mnistStrips(io, rng, { digits: a.num('digits'), minDigits: a.num('min_digits'), n: a.num('n'), valid: a.num('valid') }),
   },
   {
     name: 'adding',

@@ -188,6 +188,84 @@ const ownKernels: Record<KernelOp, RefKernel> = {
       for (let j = 0; j < b; j++) out.set(x!.data.subarray((i * b + j) * inner, (i * b + j + 1) * inner), (j * a + i) * inner);
     return { shape: [b, a, ...x!.shape.slice(2)], data: out, dtype: x!.dtype };
   },
+  patches: ([x], attrs) => {
+    const { outer, h, w, c } = imageDims(x!.shape);
+    const k = attrs['size'] as number;
+    const p = (k - 1) / 2;
+    const width = k * k * c;
+    const out = new Float64Array(outer * h * w * width);
+    for (let n = 0; n < outer; n++)
+      for (let i = 0; i < h; i++)
+        for (let j = 0; j < w; j++)
+          for (let di = 0; di < k; di++)
+            for (let dj = 0; dj < k; dj++) {
+              const [y, z] = [i + di - p, j + dj - p];
+              if (y < 0 || y >= h || z < 0 || z >= w) continue;
+              for (let ch = 0; ch < c; ch++) out[((n * h + i) * w + j) * width + (di * k + dj) * c + ch] = x!.data[((n * h + y) * w + z) * c + ch]!;
+            }
+    return f([...x!.shape.slice(0, -1), width], out);
+  },
+  unpatches: ([g], attrs) => {
+    const k = attrs['size'] as number;
+    const { outer, h, w, c: width } = imageDims(g!.shape);
+    const p = (k - 1) / 2;
+    const c = width / (k * k);
+    const out = new Float64Array(outer * h * w * c);
+    for (let n = 0; n < outer; n++)
+      for (let i = 0; i < h; i++)
+        for (let j = 0; j < w; j++)
+          for (let di = 0; di < k; di++)
+            for (let dj = 0; dj < k; dj++) {
+              const [y, z] = [i + di - p, j + dj - p];
+              if (y < 0 || y >= h || z < 0 || z >= w) continue;
+              for (let ch = 0; ch < c; ch++) out[((n * h + y) * w + z) * c + ch]! += g!.data[((n * h + i) * w + j) * width + (di * k + dj) * c + ch]!;
+            }
+    return f([...g!.shape.slice(0, -1), c], out);
+  },
+  max_pool: ([x], attrs) => pool(x!, attrs['size'] as number, 'max'),
+  avg_pool: ([x], attrs) => pool(x!, attrs['size'] as number, 'avg'),
+  max_pool_grad: ([x, g], attrs) => {
+    const k = attrs['size'] as number;
+    const { outer, h, w, c } = imageDims(x!.shape);
+    const [ph, pw] = [Math.floor(h / k), Math.floor(w / k)];
+    const out = new Float64Array(x!.data.length);
+    for (let n = 0; n < outer; n++)
+      for (let i = 0; i < ph; i++)
+        for (let j = 0; j < pw; j++)
+          for (let ch = 0; ch < c; ch++) {
+            // The first largest value of the block, in row-major order, takes the derivative.
+            let best = -1;
+            for (let di = 0; di < k; di++)
+              for (let dj = 0; dj < k; dj++) {
+                const at = ((n * h + i * k + di) * w + j * k + dj) * c + ch;
+                if (best < 0 || x!.data[at]! > x!.data[best]!) best = at;
+              }
+            out[best] += g!.data[((n * ph + i) * pw + j) * c + ch]!;
+          }
+    return f(x!.shape, out);
+  },
+  unpool_avg: ([g], attrs) => {
+    const k = attrs['size'] as number;
+    const [h, w] = [attrs['height'] as number, attrs['width'] as number];
+    const { outer, h: ph, w: pw, c } = imageDims(g!.shape);
+    const out = new Float64Array(outer * h * w * c);
+    for (let n = 0; n < outer; n++)
+      for (let y = 0; y < ph * k; y++)
+        for (let z = 0; z < pw * k; z++)
+          for (let ch = 0; ch < c; ch++) out[((n * h + y) * w + z) * c + ch] = g!.data[((n * ph + Math.floor(y / k)) * pw + Math.floor(z / k)) * c + ch]! / (k * k);
+    return f([...g!.shape.slice(0, -3), h, w, c], out);
+  },
+  merge_axes: ([x], attrs) => {
+    const axis = attrs['axis'] as number;
+    const s = x!.shape;
+    return { shape: [...s.slice(0, axis), s[axis]! * s[axis + 1]!, ...s.slice(axis + 2)], data: x!.data, dtype: x!.dtype };
+  },
+  split_axis: ([x], attrs) => {
+    const axis = attrs['axis'] as number;
+    const size = attrs['size'] as number;
+    const s = x!.shape;
+    return { shape: [...s.slice(0, axis), size, s[axis]! / size, ...s.slice(axis + 1)], data: x!.data, dtype: x!.dtype };
+  },
   gather: ([table, ids]) => {
     const [v, e] = [table!.shape[0]!, table!.shape[1]!];
     const out = new Float64Array(ids!.data.length * e);
@@ -293,6 +371,32 @@ function elementwiseKernel(e: ElementwiseOp): RefKernel {
 }
 
 /** Every op's float64 kernel, by op name (scan and fused are the evaluator's own). */
+/** An image [..., H, W, C] as its leading count and sizes. */
+function imageDims(shape: readonly number[]): { outer: number; h: number; w: number; c: number } {
+  const [h, w, c] = shape.slice(-3) as [number, number, number];
+  return { outer: size(shape.slice(0, -3)), h, w, c };
+}
+
+/** The max or mean of each size x size block; rows and columns past the last whole block are dropped. */
+function pool(x: Tensor64, k: number, kind: 'max' | 'avg'): Tensor64 {
+  const { outer, h, w, c } = imageDims(x.shape);
+  const [ph, pw] = [Math.floor(h / k), Math.floor(w / k)];
+  const out = new Float64Array(outer * ph * pw * c);
+  for (let n = 0; n < outer; n++)
+    for (let i = 0; i < ph; i++)
+      for (let j = 0; j < pw; j++)
+        for (let ch = 0; ch < c; ch++) {
+          let acc = kind === 'max' ? -Infinity : 0;
+          for (let di = 0; di < k; di++)
+            for (let dj = 0; dj < k; dj++) {
+              const v = x.data[((n * h + i * k + di) * w + j * k + dj) * c + ch]!;
+              acc = kind === 'max' ? (v > acc || Number.isNaN(v) ? v : acc) : acc + v;
+            }
+          out[((n * ph + i) * pw + j) * c + ch] = kind === 'max' ? acc : acc / (k * k);
+        }
+  return f([...x.shape.slice(0, -3), ph, pw, c], out);
+}
+
 export const referenceKernels: Readonly<Record<KernelOp, RefKernel>> & Readonly<Record<string, RefKernel | undefined>> = Object.assign(
   Object.create(null) as Record<string, RefKernel>,
   Object.fromEntries(ELEMENTWISE_OPS.map((e) => [e.name, elementwiseKernel(e)])),

@@ -177,6 +177,182 @@ export function swapLead(x: tf.Tensor): tf.Tensor {
   return tf.transpose(x, [1, 0, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 2)]);
 }
 
+/** An image [..., H, W, C] as its leading count and sizes. */
+function imageSizes(shape: readonly number[]): [number, number, number, number] {
+  const [h, w, c] = shape.slice(-3) as [number, number, number];
+  return [shape.slice(0, -3).reduce((a, b) => a * b, 1), h, w, c];
+}
+
+/**
+ * The size x size neighbourhood of every pixel, zero-padded, side by side:
+ * [..., H, W, C] -> [..., H, W, size*size*C], channel (di*size + dj)*C + c
+ * (compiler/ir/ops.ts `patches`; a convolution is patches, then a product).
+ * On the host one copying pass; elsewhere a pad and size^2 slices.
+ */
+export function patches(x: tf.Tensor, k: number): tf.Tensor {
+  const [outer, h, w, c] = imageSizes(x.shape);
+  const p = (k - 1) / 2;
+  const width = k * k * c;
+  if (hostBackend() && !taping() && x.dtype === 'float32') {
+    return onHost([x], [[...x.shape.slice(0, -1), width]], ([a], [out]) => {
+      out!.fill(0);
+      for (let n = 0; n < outer; n++)
+        for (let i = 0; i < h; i++)
+          for (let j = 0; j < w; j++) {
+            const o = ((n * h + i) * w + j) * width;
+            for (let di = 0; di < k; di++) {
+              const y = i + di - p;
+              if (y < 0 || y >= h) continue;
+              for (let dj = 0; dj < k; dj++) {
+                const z = j + dj - p;
+                if (z < 0 || z >= w) continue;
+                const from = ((n * h + y) * w + z) * c;
+                out!.set(a!.subarray(from, from + c), o + (di * k + dj) * c);
+              }
+            }
+          }
+    })[0]!;
+  }
+  return tf.tidy(() => {
+    const x4 = tf.reshape(x, [outer, h, w, c]);
+    const padded = tf.pad(x4, [[0, 0], [p, p], [p, p], [0, 0]]);
+    const parts: tf.Tensor[] = [];
+    for (let di = 0; di < k; di++) for (let dj = 0; dj < k; dj++) parts.push(tf.slice(padded, [0, di, dj, 0], [outer, h, w, c]));
+    return tf.reshape(tf.concat(parts, -1), [...x.shape.slice(0, -1), width]);
+  });
+}
+
+/** The transpose of patches: each neighbourhood value summed back onto its pixel ([..., H, W, size*size*C] -> [..., H, W, C]). */
+export function unpatches(g: tf.Tensor, k: number): tf.Tensor {
+  const [outer, h, w, width] = imageSizes(g.shape);
+  const p = (k - 1) / 2;
+  const c = width / (k * k);
+  if (hostBackend() && !taping() && g.dtype === 'float32') {
+    return onHost([g], [[...g.shape.slice(0, -1), c]], ([a], [out]) => {
+      out!.fill(0);
+      for (let n = 0; n < outer; n++)
+        for (let i = 0; i < h; i++)
+          for (let j = 0; j < w; j++) {
+            const o = ((n * h + i) * w + j) * width;
+            for (let di = 0; di < k; di++) {
+              const y = i + di - p;
+              if (y < 0 || y >= h) continue;
+              for (let dj = 0; dj < k; dj++) {
+                const z = j + dj - p;
+                if (z < 0 || z >= w) continue;
+                const to = ((n * h + y) * w + z) * c;
+                const from = o + (di * k + dj) * c;
+                for (let ch = 0; ch < c; ch++) out![to + ch] += a![from + ch]!;
+              }
+            }
+          }
+    })[0]!;
+  }
+  return tf.tidy(() => {
+    const g4 = tf.reshape(g, [outer, h, w, width]);
+    let sum: tf.Tensor = tf.zeros([outer, h, w, c]);
+    // out[y, z] += block(di, dj)[y - di + p, z - dj + p]: the block padded by p on each side, read from (2p - di, 2p - dj).
+    for (let di = 0; di < k; di++)
+      for (let dj = 0; dj < k; dj++) {
+        const block = tf.slice(g4, [0, 0, 0, (di * k + dj) * c], [outer, h, w, c]);
+        const padded = tf.pad(block, [[0, 0], [p, p], [p, p], [0, 0]]);
+        sum = tf.add(sum, tf.slice(padded, [0, 2 * p - di, 2 * p - dj, 0], [outer, h, w, c]));
+      }
+    return tf.reshape(sum, [...g.shape.slice(0, -1), c]);
+  });
+}
+
+/** The max or mean of each size x size block of [..., H, W, C]; rows and columns past the last whole block are dropped. */
+export function pool2d(x: tf.Tensor, k: number, kind: 'max' | 'avg'): tf.Tensor {
+  const [outer, h, w, c] = imageSizes(x.shape);
+  const [ph, pw] = [Math.floor(h / k), Math.floor(w / k)];
+  const shape = [...x.shape.slice(0, -3), ph, pw, c];
+  if (hostBackend() && !taping() && x.dtype === 'float32') {
+    return onHost([x], [shape], ([a], [out]) => {
+      for (let n = 0; n < outer; n++)
+        for (let i = 0; i < ph; i++)
+          for (let j = 0; j < pw; j++)
+            for (let ch = 0; ch < c; ch++) {
+              let acc = kind === 'max' ? -Infinity : 0;
+              for (let di = 0; di < k; di++)
+                for (let dj = 0; dj < k; dj++) {
+                  const v = a![((n * h + i * k + di) * w + j * k + dj) * c + ch]!;
+                  acc = kind === 'max' ? (v > acc || v !== v ? v : acc) : acc + v;
+                }
+              out![((n * ph + i) * pw + j) * c + ch] = kind === 'max' ? acc : acc / (k * k);
+            }
+    })[0]!;
+  }
+  return tf.tidy(() => {
+    const x4 = tf.reshape(x, [outer, h, w, c]) as tf.Tensor4D;
+    const y = kind === 'max' ? tf.maxPool(x4, k, k, 'valid') : tf.avgPool(x4, k, k, 'valid');
+    return tf.reshape(y, shape);
+  });
+}
+
+/** The derivative of max pooling: g at the first largest value of each block (row-major), 0 elsewhere. */
+export function maxPoolGrad(x: tf.Tensor, g: tf.Tensor, k: number): tf.Tensor {
+  const [outer, h, w, c] = imageSizes(x.shape);
+  const [ph, pw] = [Math.floor(h / k), Math.floor(w / k)];
+  if (hostBackend() && !taping() && x.dtype === 'float32' && g.dtype === 'float32') {
+    return onHost([x, g], [x.shape], ([a, b], [out]) => {
+      out!.fill(0);
+      for (let n = 0; n < outer; n++)
+        for (let i = 0; i < ph; i++)
+          for (let j = 0; j < pw; j++)
+            for (let ch = 0; ch < c; ch++) {
+              let best = -1;
+              for (let di = 0; di < k; di++)
+                for (let dj = 0; dj < k; dj++) {
+                  const at = ((n * h + i * k + di) * w + j * k + dj) * c + ch;
+                  if (best < 0 || a![at]! > a![best]!) best = at;
+                }
+              out![best] += b![((n * ph + i) * pw + j) * c + ch]!;
+            }
+    })[0]!;
+  }
+  return tf.tidy(() => {
+    // Blocks as a last axis of size^2 (row-major), the first largest picked by argMax.
+    const x4 = tf.slice(tf.reshape(x, [outer, h, w, c]), [0, 0, 0, 0], [outer, ph * k, pw * k, c]);
+    const blocks = tf.reshape(tf.transpose(tf.reshape(x4, [outer, ph, k, pw, k, c]), [0, 1, 3, 5, 2, 4]), [outer, ph, pw, c, k * k]);
+    const picked = tf.mul(tf.cast(tf.oneHot(tf.argMax(blocks, -1), k * k), 'float32'), tf.reshape(g, [outer, ph, pw, c, 1]));
+    const back = tf.reshape(tf.transpose(tf.reshape(picked, [outer, ph, pw, c, k, k]), [0, 1, 4, 2, 5, 3]), [outer, ph * k, pw * k, c]);
+    return tf.reshape(tf.pad(back, [[0, 0], [0, h - ph * k], [0, w - pw * k], [0, 0]]), x.shape);
+  });
+}
+
+/** The transpose of average pooling: each value / size^2 over its block of a height x width image, 0 past the last whole block. */
+export function unpoolAvg(g: tf.Tensor, k: number, height: number, width: number): tf.Tensor {
+  const [outer, ph, pw, c] = imageSizes(g.shape);
+  const shape = [...g.shape.slice(0, -3), height, width, c];
+  if (hostBackend() && !taping() && g.dtype === 'float32') {
+    return onHost([g], [shape], ([a], [out]) => {
+      out!.fill(0);
+      for (let n = 0; n < outer; n++)
+        for (let y = 0; y < ph * k; y++)
+          for (let z = 0; z < pw * k; z++)
+            for (let ch = 0; ch < c; ch++) out![((n * height + y) * width + z) * c + ch] = a![((n * ph + Math.floor(y / k)) * pw + Math.floor(z / k)) * c + ch]! / (k * k);
+    })[0]!;
+  }
+  return tf.tidy(() => {
+    const spread = tf.tile(tf.reshape(g, [outer, ph, 1, pw, 1, c]), [1, 1, k, 1, k, 1]);
+    const blocks = tf.mul(tf.reshape(spread, [outer, ph * k, pw * k, c]), 1 / (k * k));
+    return tf.reshape(tf.pad(blocks, [[0, 0], [0, height - ph * k], [0, width - pw * k], [0, 0]]), shape);
+  });
+}
+
+/** Axis `axis` and the next joined into one (row-major): a reshape. */
+export function mergeAxes(x: tf.Tensor, axis: number): tf.Tensor {
+  const s = x.shape;
+  return reshaped(x, [...s.slice(0, axis), s[axis]! * s[axis + 1]!, ...s.slice(axis + 2)]);
+}
+
+/** Axis `axis` split into [size, rest] (row-major): a reshape. */
+export function splitAxis(x: tf.Tensor, axis: number, size: number): tf.Tensor {
+  const s = x.shape;
+  return reshaped(x, [...s.slice(0, axis), size, s[axis]! / size, ...s.slice(axis + 1)]);
+}
+
 export function squeezeLast(x: tf.Tensor): tf.Tensor {
   return tf.squeeze(x, [x.rank - 1]);
 }

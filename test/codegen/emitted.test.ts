@@ -6,7 +6,7 @@
 // training steps as TrainingSession, within 1e-5 relative to each tensor's
 // scale. Emitted files go to test/.generated/ (git-ignored) so that
 // @tensorflow/tfjs-core resolves from them.
-import { alignedDecoder, attentionSeq2seq, attentionTagger, bidirectionalTagger, LEARNED_START_CELL, manyToOneGru, tokenLm as lm } from '../helpers/programs.js';
+import { alignedDecoder, attentionSeq2seq, attentionTagger, bidirectionalTagger, convClassifier, LEARNED_START_CELL, manyToOneGru, tokenLm as lm } from '../helpers/programs.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -187,6 +187,7 @@ const CASES: Record<string, Case> = {
   // those that write a target of its own length do not yet (the test at the end of this file).
   aligned_decoder_hand_off: { text: alignedDecoder('train m { optimizer sgd(lr = 0.1) }'), trainSteps: true },
   aligned_attention_decoder_adam: { text: alignedDecoder('train m { optimizer adam(lr = 0.05) }', true), trainSteps: true },
+  conv_classifier_adam: { text: convClassifier('train cnn { optimizer adam(lr = 0.05) }'), trainSteps: true },
   attention_dot_scaled_feature_map: {
     text: `
 cell att(x: [X], mem: [L, D]) -> h: [H] {

@@ -180,3 +180,51 @@ model m {
   loss = cross_entropy(y, tags)
 }${after ? `\n${after}` : ''}`;
 }
+
+/** A small convolutional classifier: two convolutions (3 x 3, then 5 x 5), max and average pooling, the mean over locations. */
+export function convClassifier(after = ''): string {
+  return `
+model cnn {
+  dim K = 3
+  input  img: [6, 8, 2]
+  target label: token[K]
+  c1 = relu(conv2d(img, 3))
+  p1 = max_pool(c1)
+  c2 = tanh(conv2d(p1, 4, size = 5))
+  p2 = avg_pool(c2, size = 2)
+  f  = flatten(p2)
+  loss = cross_entropy(dense(mean(f), K), label)
+}${after ? `\n${after}` : ''}`;
+}
+
+/**
+ * Visual attention (Xu et al. 2015): a small convolutional encoder turns an
+ * image into a feature map of locations; a decoder writes a caption of its
+ * own length, attending (additive) over the locations at every step.
+ */
+export function visualCaptioner(after = '', { image = '[6, 8, 1]', K = 5 } = {}): string {
+  return `
+cell captioner(mem: [L, D], z: [D]) -> y: token[K] {
+  option start = 0
+  option end = 1
+  param E: [M, K]
+  param S: [H, D]
+  param W: [H, M + D]
+  param U: [H, H]
+  param b: [H]
+  param W_y: [K, H + D]
+  param b_y: [K]
+  s[0] = tanh(S @ z)
+  a[t] = attend(s[t-1], mem, additive)
+  s[t] = tanh(W @ concat(E @ one_hot(y[t-1]), a[t]) + U @ s[t-1] + b)
+  y[t] = W_y @ concat(s[t], a[t]) + b_y
+}
+model caption {
+  dim K = ${K}, H = 3, M = 2
+  input  img: ${image}
+  target words: seq<token[K]>
+  f = flatten(max_pool(relu(conv2d(img, 3))))
+  y = captioner(f, mean(f)) with H, M
+  loss = cross_entropy(y, words)
+}${after ? `\n${after}` : ''}`;
+}

@@ -55,6 +55,7 @@ const NO_VJP: Readonly<Record<string, string>> = {
   shift_time: 'integer input and output (token ids): nothing to differentiate',
   argmax: 'an integer result (the chosen token): piecewise constant',
   sample_ids: 'an integer result (the drawn token): piecewise constant, and no gradient flows through a choice of token',
+  max_pool_grad: 'firstOrderOnly: only emitted by the VJP of max_pool, whose gradient check covers it; no second derivatives',
   xent_grad: 'firstOrderOnly: only emitted by the VJP of xent, whose gradient check covers it; no second derivatives',
 };
 
@@ -188,6 +189,37 @@ const CASES: Readonly<Record<string, readonly OpCase[]>> = {
   swap_lead: [
     { label: '[3, 2, 4]', inputs: [f(3, 2, 4)], linear: [[0]] },
     { label: '[2, 5]', inputs: [f(2, 5)], linear: [[0]] },
+  ],
+  patches: [
+    { label: '[2, 4, 5, 3] size 3', inputs: [f(2, 4, 5, 3)], attrs: { size: 3 }, linear: [[0]] },
+    { label: '[1, 3, 2, 2] size 5 (wider than the image)', inputs: [f(1, 3, 2, 2)], attrs: { size: 5 }, linear: [[0]] },
+    { label: '[2, 2, 3, 1] size 1', inputs: [f(2, 2, 3, 1)], attrs: { size: 1 }, linear: [[0]] },
+  ],
+  unpatches: [
+    { label: '[2, 3, 4, 18] size 3', inputs: [f(2, 3, 4, 18)], attrs: { size: 3 }, linear: [[0]] },
+    { label: '[1, 2, 2, 25] size 5', inputs: [f(1, 2, 2, 25)], attrs: { size: 5 }, linear: [[0]] },
+  ],
+  max_pool: [
+    { label: '[2, 4, 6, 2] size 2', inputs: [f(2, 4, 6, 2)], attrs: { size: 2 } },
+    { label: '[1, 5, 7, 3] size 3 (drops the rest)', inputs: [f(1, 5, 7, 3)], attrs: { size: 3 } },
+  ],
+  max_pool_grad: [
+    { label: 'x [2, 4, 5, 2], ct [2, 2, 2, 2] size 2', inputs: [{ ...f(2, 4, 5, 2), nondiff: true }, f(2, 2, 2, 2)], attrs: { size: 2 } },
+  ],
+  avg_pool: [
+    { label: '[2, 4, 6, 2] size 2', inputs: [f(2, 4, 6, 2)], attrs: { size: 2 }, linear: [[0]] },
+    { label: '[1, 5, 7, 3] size 3 (drops the rest)', inputs: [f(1, 5, 7, 3)], attrs: { size: 3 }, linear: [[0]] },
+  ],
+  unpool_avg: [
+    { label: '[2, 2, 3, 3] size 2 into 5 x 6', inputs: [f(2, 2, 3, 3)], attrs: { size: 2, height: 5, width: 6 }, linear: [[0]] },
+    { label: '[1, 3, 2, 2] size 3 into 9 x 8', inputs: [f(1, 3, 2, 2)], attrs: { size: 3, height: 9, width: 8 }, linear: [[0]] },
+  ],
+  merge_axes: [
+    { label: '[2, 3, 4, 2] axis 1', inputs: [f(2, 3, 4, 2)], attrs: { axis: 1 }, linear: [[0]] },
+    { label: '[3, 2, 5] axis 0', inputs: [f(3, 2, 5)], attrs: { axis: 0 }, linear: [[0]] },
+  ],
+  split_axis: [
+    { label: '[2, 12, 2] axis 1 size 3', inputs: [f(2, 12, 2)], attrs: { axis: 1, size: 3 }, linear: [[0]] },
   ],
   gather: [
     { label: 'table [5, 3], ids [2, 4]', inputs: [f(5, 3), ids(5, 2, 4)], linear: [[0]] },
@@ -398,7 +430,7 @@ describe('the registry is complete', () => {
   });
 
   it('every op in the linear list has an inner-product case', () => {
-    const linearOps = ['linear', 'mm', 'outer', 'lead_last', 'outer_lt', 'concat', 'slice_last', 'pad_last', 'sum_to', 'broadcast_like', 'gather', 'scatter_add', 'expand_last', 'squeeze_last', 'insert_axis', 'drop_axis', 'swap_lead'];
+    const linearOps = ['linear', 'mm', 'outer', 'lead_last', 'outer_lt', 'concat', 'slice_last', 'pad_last', 'sum_to', 'broadcast_like', 'gather', 'scatter_add', 'expand_last', 'squeeze_last', 'insert_axis', 'drop_axis', 'swap_lead', 'patches', 'unpatches', 'avg_pool', 'unpool_avg', 'merge_axes', 'split_axis'];
     for (const op of linearOps) expect(CASES[op]!.every((c) => (c.linear?.length ?? 0) > 0), op).toBe(true);
   });
 });
