@@ -112,6 +112,8 @@ export interface MnistStripsOptions {
   minDigits?: number;
   n?: number;
   valid?: number;
+  /** Add a second channel holding each pixel's column, from 0 at the left to 1 at the right (CoordConv, Liu et al. 2018). */
+  coords?: boolean;
 }
 
 /**
@@ -119,7 +121,7 @@ export interface MnistStripsOptions {
  * at random horizontal offsets (never overlapping) on a black strip of
  * 28 x 28*maxDigits pixels; the caption is their classes, then `</s>`.
  */
-export function mnistStrip(digits: MnistDigits, pool: readonly number[], rng: Rng, minDigits: number, maxDigits: number): Example {
+export function mnistStrip(digits: MnistDigits, pool: readonly number[], rng: Rng, minDigits: number, maxDigits: number, coords = false): Example {
   const count = minDigits + rng.int(maxDigits - minDigits + 1);
   const width = MNIST_SIDE * maxDigits;
   const image = new Float32Array(MNIST_SIDE * width);
@@ -134,7 +136,17 @@ export function mnistStrip(digits: MnistDigits, pool: readonly number[], rng: Rn
     caption.push(2 + digits.labels[i]!);
   });
   caption.push(1);
-  return { inputs: [{ kind: 'vector', data: image }], targets: [{ kind: 'tokens', ids: Int32Array.from(caption) }] };
+  return { inputs: [{ kind: 'vector', data: coords ? withColumns(image, width) : image }], targets: [{ kind: 'tokens', ids: Int32Array.from(caption) }] };
+}
+
+/** Grey pixels [rows, width] as two channels [rows, width, 2]: the pixel, then its column scaled to [0, 1]. */
+function withColumns(image: Float32Array, width: number): Float32Array {
+  const out = new Float32Array(image.length * 2);
+  for (let i = 0; i < image.length; i++) {
+    out[2 * i] = image[i]!;
+    out[2 * i + 1] = (i % width) / Math.max(1, width - 1);
+  }
+  return out;
 }
 
 /**
@@ -164,11 +176,11 @@ export function mnistStrips(io: FileIO, rng: Rng, opts: MnistStripsOptions = {})
   const width = MNIST_SIDE * maxDigits;
   return {
     name: 'mnist_strips',
-    inputs: [{ name: 'image', type: { kind: 'vector', dims: [MNIST_SIDE, width, 1] } }],
+    inputs: [{ name: 'image', type: { kind: 'vector', dims: [MNIST_SIDE, width, opts.coords ? 2 : 1] } }],
     targets: [{ name: 'caption', type: { kind: 'tokens', vocab: STRIP_TOKENS.length }, vocab: new Vocab(STRIP_TOKENS, false) }],
-    train: Array.from({ length: n }, () => mnistStrip(digits, trainPool, trainRng, minDigits, maxDigits)),
-    valid: Array.from({ length: nValid }, () => mnistStrip(digits, validPool, validRng, minDigits, maxDigits)),
+    train: Array.from({ length: n }, () => mnistStrip(digits, trainPool, trainRng, minDigits, maxDigits, opts.coords)),
+    valid: Array.from({ length: nValid }, () => mnistStrip(digits, validPool, validRng, minDigits, maxDigits, opts.coords)),
     task: 'tagging',
-    description: `strips of ${minDigits === maxDigits ? maxDigits : `${minDigits} to ${maxDigits}`} MNIST digits (28 x ${width} pixels) -> their digits, then </s>: ${n} train, ${nValid} valid (caption ids: <s> 0, </s> 1, digit d is d + 2)`,
+    description: `strips of ${minDigits === maxDigits ? maxDigits : `${minDigits} to ${maxDigits}`} MNIST digits (28 x ${width} pixels${opts.coords ? ', and a channel of their columns' : ''}) -> their digits, then </s>: ${n} train, ${nValid} valid (caption ids: <s> 0, </s> 1, digit d is d + 2)`,
   };
 }

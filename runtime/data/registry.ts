@@ -138,8 +138,9 @@ const SOURCES: readonly SourceEntry[] = [
       { name: 'min_digits', kind: 'int', default: 1, min: 1, doc: 'the fewest digits a strip holds' },
       { name: 'n', kind: 'int', default: 10000, min: 1, doc: 'training strips' },
       { name: 'valid', kind: 'int', default: 1000, min: 0, doc: 'validation strips (of digits never used in training)' },
+      { name: 'coords', kind: 'bool', default: 0, doc: "add a second channel holding each pixel's column, 0 at the left to 1 at the right" },
     ],
-    load: (a, io, rng) => mnistStrips(io, rng, { digits: a.num('digits'), minDigits: a.num('min_digits'), n: a.num('n'), valid: a.num('valid') }),
+    load: (a, io, rng) => mnistStrips(io, rng, { digits: a.num('digits'), minDigits: a.num('min_digits'), n: a.num('n'), valid: a.num('valid'), coords: a.bool('coords') }),
   },
   {
     name: 'adding',

@@ -189,7 +189,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   const batchesPerEpoch = Math.ceil(data.train.length / config.batch);
   // Under scheduled sampling: the probability of the true token that the step's update used (updates count from 0).
   const teacherP = config.feed?.decay ? (step: number) => feedProbability(config.feed, Math.max(0, step - 1)) : undefined;
-  const progress = new ProgressReporter(process.stderr, config.epochs * batchesPerEpoch, opts.quiet ?? false, model.lossPer === 'step' ? 'tok' : 'seq', teacherP);
+  const progress = new ProgressReporter(process.stderr, config.epochs * batchesPerEpoch, opts.quiet ?? false, model.lossPer === 'step' ? 'tok' : 'seq', teacherP, batchesPerEpoch);
   progress.start(start.epoch * batchesPerEpoch + start.batchInEpoch);
   const startedAt = Date.now();
   // The optimizer steps before the last batch trained: to say when --steps was passed within a batch.

@@ -25,7 +25,7 @@ import { newSession } from '../new-session.js';
 import { bindModel, greedyPredictGraph, loadData, loadProgram, pickModel, trainConfigFor, withFeed } from '../project.js';
 import { trainingGraphs, type Analysis } from '../../compiler/compile.js';
 import type { LoweredModel } from '../../compiler/sema/model.js';
-import { heatmapFormat, renderHeatmap } from '../heatmap.js';
+import { heatmapFormat, renderHeatmap, renderImageAttention } from '../heatmap.js';
 import { checkOutput, heatmapFile } from '../output-file.js';
 import { info } from '../terminal.js';
 import type { CheckpointExtra } from './run.js';
@@ -44,17 +44,28 @@ export function decoderOption(a: Analysis, model: LoweredModel, name: string): n
   return e?.kind === 'NumberLit' ? e.value : undefined;
 }
 
-/** The held-out examples of a model's train block: source ids and target ids. */
-function validationSet(program: ReturnType<typeof loadProgram>, name: string, trained?: CheckpointExtra['data']): { sources: Int32Array[]; targets: Int32Array[] } {
+/**
+ * What a decoder reads for one output: a sequence of token ids, or one
+ * tensor per example (an image [Hgt, Wid, C], row-major).
+ */
+export type Source = Int32Array | Float32Array;
+
+/** The held-out examples of a model's train block (the first `limit`): sources and target ids. */
+function validationSet(program: ReturnType<typeof loadProgram>, name: string, trained?: CheckpointExtra['data'], limit?: number): { sources: Source[]; targets: Int32Array[] } {
   // The data the checkpoint was trained on (its --data-arg overrides included), else the train block's.
   const config = trainConfigFor(program, name);
   const data = loadData(program, trained && config.data ? { ...config, data: { ...config.data, name: trained.name, args: trained.args, positional: [] } } : config);
-  const examples = data.valid.length > 0 ? data.valid : data.train;
+  const examples = (data.valid.length > 0 ? data.valid : data.train).slice(0, limit);
+  const source = (v: FieldValue | undefined): Source => {
+    if (v?.kind === 'tokens') return v.ids;
+    if (v?.kind === 'vector') return v.data;
+    throw new CliError(`the data of model ${name} has no token sequences or images to translate`);
+  };
   const ids = (v: FieldValue | undefined): Int32Array => {
-    if (v?.kind !== 'tokens') throw new CliError(`the data of model ${name} has no token sequences to translate`);
+    if (v?.kind !== 'tokens') throw new CliError(`the data of model ${name} has no token sequences to translate into`);
     return v.ids;
   };
-  return { sources: examples.map((e) => ids(e.inputs[0])), targets: examples.map((e) => ids(e.targets[0])) };
+  return { sources: examples.map((e) => source(e.inputs[0])), targets: examples.map((e) => ids(e.targets[0])) };
 }
 
 /**
@@ -77,6 +88,8 @@ export function scoreDecoded(decoded: readonly Decoded[], targets: readonly Int3
 export interface TranslateOptions {
   /** Decode the held-out examples of the train block's data and report exact match and token accuracy. */
   readonly validation?: boolean;
+  /** With --validation: only the first N held-out examples. */
+  readonly limit?: number;
   readonly ckpt: string;
   readonly model?: string;
   readonly backend?: string;
@@ -86,11 +99,11 @@ export interface TranslateOptions {
   /** The longest output of a decoder with an end token (or of one without, when given). */
   readonly maxLen: number;
   /** Beam search's length normalisation (0: none). */
-  readonly alpha: number;
+  readonly alpha?: number;
   /** Draw each token from the decoder's distribution (softmax of scores / temperature) instead of the best. */
   readonly sample?: boolean;
-  readonly temperature: number;
-  readonly seed: number;
+  readonly temperature?: number;
+  readonly seed?: number;
   /** Write the attention weights as heat maps (.svg or .html). */
   readonly attention?: string;
   /** Give each output's attention weights in the JSON lines. */
@@ -113,19 +126,30 @@ export async function translateCommand(file: string, texts: readonly string[], o
   const model = bindModel(program, name, extra.dims);
   const src = model.inputs[0];
   const tgt = model.targets[0];
-  if (model.decoders.length === 0 || model.inputs.length !== 1 || src?.type.kind !== 'tokens' || tgt?.type.kind !== 'tokens') {
+  const image = src?.type.kind === 'vector' ? src.type.dims.map(Number) : undefined;
+  if (model.decoders.length === 0 || model.inputs.length !== 1 || !(src?.type.kind === 'tokens' || image !== undefined) || tgt?.type.kind !== 'tokens') {
     throw new CliError(
-      `model ${name} is not an encoder-decoder: rnnc translate needs one input seq<token[V]> and a decoder (a cell whose first output is a token, \`-> y: token[K]\`) scored against a target seq<token[K]>`,
+      `model ${name} is not an encoder-decoder: rnnc translate needs one input (seq<token[V]>, or one tensor per example such as an image) and a decoder (a cell whose first output is a token, \`-> y: token[K]\`) scored against a target seq<token[K]>`,
     );
   }
-  const srcVocab = vocabOf(extra.vocabs.inputs[0], opts.ckpt, 'input');
+  if (opts.limit !== undefined && !opts.validation) throw new CliError('--limit chooses how many held-out examples --validation decodes: give --validation too', EXIT.usage);
+  if (image !== undefined && !opts.validation) {
+    throw new CliError(`model ${name} reads ${image.length === 3 ? 'an image' : 'a tensor'} [${image.join(', ')}] per example, not text: decode its held-out examples with --validation (and --limit N)`, EXIT.usage);
+  }
+  // Settings of one way of decoding, given for another, would be silently ignored: refuse them.
+  if (!opts.sample && (opts.temperature !== undefined || opts.seed !== undefined)) {
+    throw new CliError(`${opts.temperature !== undefined ? '--temperature' : '--seed'} sets how --sample draws tokens: give --sample too (greedy decoding and beam search draw nothing)`, EXIT.usage);
+  }
+  if (opts.alpha !== undefined && !(opts.beam > 1)) throw new CliError('--alpha normalises the scores of beam search: give --beam K (K > 1) too', EXIT.usage);
+  const srcVocab = image === undefined ? vocabOf(extra.vocabs.inputs[0], opts.ckpt, 'input') : undefined;
   const tgtVocab = vocabOf(extra.vocabs.targets[0], opts.ckpt, 'target');
   // --validation: the held-out examples of the train block's data, scored against their targets.
-  const held = opts.validation ? validationSet(program, name, extra.data) : undefined;
+  const held = opts.validation ? validationSet(program, name, extra.data, opts.limit) : undefined;
   if (opts.validation && (texts.length > 0 || opts.input !== undefined)) throw new CliError('--validation decodes the held-out examples: give no texts and no --input with it', EXIT.usage);
-  const lines = held ? held.sources.map((s) => decodeIds(srcVocab, s, levelOf(srcVocab))) : opts.input !== undefined ? readLines(opts.input) : texts;
+  const shown = (s: Source, i: number): string => (s instanceof Int32Array && srcVocab ? decodeIds(srcVocab, s, levelOf(srcVocab)) : `example ${i + 1}`);
+  const lines = held ? held.sources.map(shown) : opts.input !== undefined ? readLines(opts.input) : texts;
   if (lines.length === 0) throw new CliError('give texts to translate, --input FILE with one per line, or --validation');
-  const sources = held ? held.sources : lines.map((text, i) => encode(srcVocab, text, opts.input !== undefined ? `${opts.input}:${i + 1}` : JSON.stringify(text)));
+  const sources: Source[] = held ? held.sources : lines.map((text, i) => encode(srcVocab!, text, opts.input !== undefined ? `${opts.input}:${i + 1}` : JSON.stringify(text)));
 
   const format = opts.attention !== undefined ? heatmapFormat(opts.attention) : undefined;
   if (opts.attention !== undefined) checkOutput(opts.attention, { inputs: [file, opts.ckpt, ...(opts.input ? [opts.input] : [])], kind: heatmapFile, force: opts.force ?? false, headBytes: 256 });
@@ -140,15 +164,15 @@ export async function translateCommand(file: string, texts: readonly string[], o
     const own = model.targetAxis !== undefined;
     // Without an end token, an output has its input's length (the decoders of rnnc's symbol tasks).
     const lengths = sources.map((src) => (own && end !== undefined ? opts.maxLen : own && opts.maxLen !== DEFAULT_MAX_LEN ? opts.maxLen : src.length));
-    const limits: Limits = { lengths, own, ...(end !== undefined ? { end } : {}), alpha: opts.alpha };
+    const limits: Limits = { lengths, own, ...(end !== undefined ? { end } : {}), alpha: opts.alpha ?? 0, ...(image ? { dims: image } : {}) };
     if (opts.sample && opts.beam > 1) throw new CliError('--sample draws one output per input: leave out --beam', EXIT.usage);
     const decoded = opts.sample
-      ? sampleDecode(session, sources, limits, opts.temperature, new Rng(opts.seed))
+      ? sampleDecode(session, sources, limits, opts.temperature ?? 1, new Rng(opts.seed ?? 0))
       : opts.beam > 1
         ? beamSearch(session, sources, opts.beam, limits)
         : greedy(session, greedyPredictGraph(program, model), sources, limits);
     const wantWeights = format !== undefined || opts.showAttention === true;
-    const weights = wantWeights ? attentionWeights(session, withFeed(program, model, { kind: 'teacher' }, { attention: true }), sources, decoded) : undefined;
+    const weights = wantWeights ? attentionWeights(session, withFeed(program, model, { kind: 'teacher' }, { attention: true }), sources, decoded, image) : undefined;
     if (wantWeights && weights!.every((w) => Object.keys(w).length === 0)) {
       throw new CliError(`model ${name} has no attention (no \`attend\` in its cells): there are no weights to show`);
     }
@@ -164,13 +188,19 @@ export async function translateCommand(file: string, texts: readonly string[], o
     process.stdout.write(`${out.join('\n')}\n`);
     if (format !== undefined) {
       const first = (w: Record<string, number[][]>) => Object.values(w)[0] ?? [];
-      const maps = decoded.map((d, i) => ({
-        input: [...sources[i]!].map((id) => srcVocab.token(id)),
-        output: d.tokens.map((id) => tgtVocab.token(id)),
-        weights: first(weights![i]!),
-      }));
-      nodeIO.writeTextAtomic(opts.attention!, await renderHeatmap(maps, format));
-      info(`attention of ${maps.length} output${maps.length === 1 ? '' : 's'}: ${opts.attention}`);
+      const outputTokens = (d: Decoded) => d.tokens.map((id) => tgtVocab.token(id));
+      const svg =
+        image === undefined
+          ? await renderHeatmap(
+              decoded.map((d, i) => ({ input: [...(sources[i] as Int32Array)].map((id) => srcVocab!.token(id)), output: outputTokens(d), weights: first(weights![i]!) })),
+              format,
+            )
+          : await renderImageAttention(
+              decoded.map((d, i) => ({ image: sources[i] as Float32Array, height: image[0]!, width: image[1] ?? 1, channels: image[2] ?? 1, output: outputTokens(d), weights: first(weights![i]!) })),
+              format,
+            );
+      nodeIO.writeTextAtomic(opts.attention!, svg);
+      info(`attention of ${decoded.length} output${decoded.length === 1 ? '' : 's'}: ${opts.attention}`);
     }
   } finally {
     session.dispose();
@@ -184,17 +214,20 @@ export async function translateCommand(file: string, texts: readonly string[], o
  * and the input's positions l. The model taught with the output's own tokens
  * computes exactly what decoding computed (step t reads token t-1).
  */
-export function attentionWeights(session: TrainingSession, taught: LoweredModel, sources: readonly Int32Array[], decoded: readonly Decoded[]): Record<string, number[][]>[] {
+export function attentionWeights(session: TrainingSession, taught: LoweredModel, sources: readonly Source[], decoded: readonly Decoded[], dims?: readonly number[]): Record<string, number[][]>[] {
   const graph = trainingGraphs(taught, false, { liftParamTransposes: true }).predict;
   const steps = decoded.map((d) => Math.max(1, d.tokens.length));
-  const outs = session.outputsWith(graph, taught.targetAxis !== undefined ? tokenBatch(sources, decoded.map((d) => d.tokens), steps) : tokenBatch(sources, decoded.map((d) => d.tokens)));
+  const targets = decoded.map((d) => d.tokens);
+  const outs = session.outputsWith(graph, taught.targetAxis !== undefined ? tokenBatch(sources, targets, steps, dims) : tokenBatch(sources, targets, undefined, dims));
   const result: Record<string, number[][]>[] = sources.map(() => ({}));
   for (const [name, t] of outs) {
     if (name.endsWith('.alpha')) {
       const [T, B, L] = t.shape as [number, number, number];
       const data = t.dataSync();
       sources.forEach((s, b) => {
-        result[b]![name] = Array.from({ length: Math.min(decoded[b]!.tokens.length, T) }, (_, step) => Array.from(data.slice((step * B + b) * L, (step * B + b) * L + s.length)));
+        // A sequence's padded positions are left out; every location of a per-example memory counts.
+        const n = s instanceof Int32Array ? s.length : L;
+        result[b]![name] = Array.from({ length: Math.min(decoded[b]!.tokens.length, T) }, (_, step) => Array.from(data.slice((step * B + b) * L, (step * B + b) * L + n)));
       });
     }
     t.dispose();
@@ -241,10 +274,12 @@ function readLines(path: string): string[] {
  * A batch of token sequences, time-major, padded with id 0; `targets` are fed
  * back to a taught decoder. With `targetLengths` (a model whose targets have
  * their own steps) the targets run over max(targetLengths) steps of their own.
+ * With `dims`, the sources are one tensor of those sizes per example (an
+ * image): the batch has one step.
  */
-export function tokenBatch(sources: readonly Int32Array[], targets?: readonly (readonly number[])[], targetLengths?: readonly number[]): Batch {
+export function tokenBatch(sources: readonly Source[], targets?: readonly (readonly number[])[], targetLengths?: readonly number[], dims?: readonly number[]): Batch {
   const B = sources.length;
-  const T = Math.max(...sources.map((s) => s.length));
+  const T = dims !== undefined ? 1 : Math.max(...sources.map((s) => s.length));
   const ids = (rows: readonly ArrayLike<number>[], steps = T): HostTensor => {
     const data = new Int32Array(steps * B);
     rows.forEach((r, b) => {
@@ -254,7 +289,7 @@ export function tokenBatch(sources: readonly Int32Array[], targets?: readonly (r
   };
   if (targetLengths !== undefined) {
     const U = Math.max(1, ...targetLengths);
-    const base = tokenBatch(sources);
+    const base = tokenBatch(sources, undefined, undefined, dims);
     const mask = new Float32Array(U * B);
     targetLengths.forEach((n, b) => {
       for (let t = 0; t < n; t++) mask[t * B + b] = 1;
@@ -267,16 +302,27 @@ export function tokenBatch(sources: readonly Int32Array[], targets?: readonly (r
   }
   const mask = new Float32Array(T * B);
   const last = new Float32Array(T * B);
-  sources.forEach((s, b) => {
-    for (let t = 0; t < s.length; t++) mask[t * B + b] = 1;
-    last[(s.length - 1) * B + b] = 1;
+  const lengths = sources.map((s) => (dims !== undefined ? 1 : s.length));
+  lengths.forEach((n, b) => {
+    for (let t = 0; t < n; t++) mask[t * B + b] = 1;
+    last[(n - 1) * B + b] = 1;
   });
+  const input = (): HostTensor => {
+    if (dims === undefined) return ids(sources as readonly Int32Array[]);
+    const width = dims.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(B * width);
+    sources.forEach((s, b) => {
+      if (s.length !== width) throw new CliError(`example ${b + 1} holds ${s.length} numbers where [${dims.join(', ')}] needs ${width}`);
+      data.set(s, b * width);
+    });
+    return { dtype: 'float32', shape: [B, ...dims], data };
+  };
   return {
-    inputs: [ids(sources)],
+    inputs: [input()],
     targets: [ids(targets ?? sources.map(() => []))],
     mask: { dtype: 'float32', shape: [T, B], data: mask },
     last: { dtype: 'float32', shape: [T, B], data: last },
-    lengths: Int32Array.from(sources, (s) => s.length),
+    lengths: Int32Array.from(lengths),
     batchSize: B,
     steps: T,
   };
@@ -304,14 +350,16 @@ function logSoftmaxRows(x: Float32Array, K: number): Float64Array {
  */
 export interface Limits {
   readonly lengths: readonly number[];
+  /** The sizes of one source when the sources are tensors (images), not token sequences. */
+  readonly dims?: readonly number[];
   readonly end?: number;
   readonly own: boolean;
   readonly alpha?: number;
 }
 
 /** The batch that decodes rows of `sources`, with `targets` fed back, scored at step `t` (so over t + 1 target steps). */
-function decodingBatch(sources: readonly Int32Array[], targets: readonly (readonly number[])[] | undefined, steps: readonly number[], own: boolean): Batch {
-  return own ? tokenBatch(sources, targets, steps) : tokenBatch(sources, targets);
+function decodingBatch(sources: readonly Source[], targets: readonly (readonly number[])[] | undefined, steps: readonly number[], limits: Limits): Batch {
+  return limits.own ? tokenBatch(sources, targets, steps, limits.dims) : tokenBatch(sources, targets, undefined, limits.dims);
 }
 
 /** GNMT's length penalty ((5 + n) / 6)^alpha (Wu et al. 2016): a score divided by it favours longer outputs as alpha grows. */
@@ -320,8 +368,8 @@ export function lengthPenalty(n: number, alpha: number): number {
 }
 
 /** Greedy decoding: the graph whose decoders read back their own most likely token. */
-export function greedy(session: TrainingSession, graph: Parameters<TrainingSession['predictWith']>[0], sources: readonly Int32Array[], limits: Limits): Decoded[] {
-  const batch = decodingBatch(sources, undefined, limits.lengths, limits.own);
+export function greedy(session: TrainingSession, graph: Parameters<TrainingSession['predictWith']>[0], sources: readonly Source[], limits: Limits): Decoded[] {
+  const batch = decodingBatch(sources, undefined, limits.lengths, limits);
   const pred = session.predictWith(graph, batch);
   const [T, B, K] = pred.shape as [number, number, number];
   const lp = logSoftmaxRows(pred.dataSync() as Float32Array, K);
@@ -348,7 +396,7 @@ interface Hypothesis {
 }
 
 /** Beam search with `width` hypotheses per input; all inputs' open hypotheses share each step's batch. */
-export function beamSearch(session: TrainingSession, sources: readonly Int32Array[], width: number, limits: Limits): Decoded[] {
+export function beamSearch(session: TrainingSession, sources: readonly Source[], width: number, limits: Limits): Decoded[] {
   const alpha = limits.alpha ?? 0;
   const score = (h: Hypothesis): number => h.logProb / lengthPenalty(h.tokens.length + (h.done ? 1 : 0), alpha);
   let beams: Hypothesis[][] = sources.map(() => [{ tokens: [], logProb: 0, done: false }]);
@@ -363,7 +411,7 @@ export function beamSearch(session: TrainingSession, sources: readonly Int32Arra
       rows.map((r) => sources[r.src]!),
       rows.map((r) => beams[r.src]![r.hyp]!.tokens),
       rows.map(() => t + 1),
-      limits.own,
+      limits,
     );
     const { prediction, states } = session.forward(batch);
     states.forEach((x) => x.dispose());
@@ -397,7 +445,7 @@ export function beamSearch(session: TrainingSession, sources: readonly Int32Arra
  * temperature) with `rng` (below 1: safer, above 1: more varied), feeding
  * the drawn tokens back like beam search does; stops at the end token.
  */
-export function sampleDecode(session: TrainingSession, sources: readonly Int32Array[], limits: Limits, temperature: number, rng: Rng): Decoded[] {
+export function sampleDecode(session: TrainingSession, sources: readonly Source[], limits: Limits, temperature: number, rng: Rng): Decoded[] {
   const out = sources.map(() => ({ tokens: [] as number[], logProb: 0, done: false }));
   const maxLen = Math.max(...limits.lengths);
   for (let t = 0; t < maxLen; t++) {
@@ -407,7 +455,7 @@ export function sampleDecode(session: TrainingSession, sources: readonly Int32Ar
       rows.map((e) => sources[e]!),
       rows.map((e) => out[e]!.tokens),
       rows.map(() => t + 1),
-      limits.own,
+      limits,
     );
     const { prediction, states } = session.forward(batch);
     states.forEach((x) => x.dispose());
