@@ -184,15 +184,28 @@ function feedSpec(e: Expr, diags: DiagnosticCollector): FeedSpec {
       if (decay === 'linear') {
         allow(['decay', 'k', 'c', 'eps', 'draw']);
         d = { kind: 'linear', k: num('k', 1), c: num('c'), eps: num('eps', 0) };
-        if (!(d.c > 0) || !(d.eps >= 0 && d.eps <= 1) || !(d.k > 0 && d.k <= 1)) diags.fail('RNN5002', c.span, 'linear decay needs c > 0, 0 < k <= 1 and 0 <= eps <= 1');
+        const bad = [
+          ...(d.k > 0 && d.k <= 1 ? [] : [`0 < k <= 1 (got k = ${d.k})`]),
+          ...(d.c > 0 ? [] : [`c > 0 (got c = ${d.c})`]),
+          ...(d.eps >= 0 && d.eps <= 1 ? [] : [`0 <= eps <= 1 (got eps = ${d.eps})`]),
+        ];
+        if (bad.length > 0) {
+          diags.fail('RNN5002', c.span, `linear decay needs ${bad.join(' and ')}`, {
+            hint: 'the probability of the true token at update i is max(eps, k - c i): k = 1 starts with teacher forcing, c is how fast it falls, eps its floor (e.g. `scheduled(decay = linear, k = 1, c = 1e-4, eps = 0.1)`)',
+          });
+        }
       } else if (decay === 'exponential') {
         allow(['decay', 'k', 'draw']);
         d = { kind: 'exponential', k: num('k') };
-        if (!(d.k > 0 && d.k < 1)) diags.fail('RNN5002', c.span, 'exponential decay needs 0 < k < 1 (the probability is k^i)');
+        if (!(d.k > 0 && d.k < 1)) {
+          diags.fail('RNN5002', c.span, `exponential decay needs 0 < k < 1, got k = ${d.k}`, { hint: 'the probability of the true token at update i is k^i: k close to 1 (e.g. 0.999) falls slowly' });
+        }
       } else {
         allow(['decay', 'k', 'draw']);
         d = { kind: 'inverse_sigmoid', k: num('k') };
-        if (!(d.k >= 1)) diags.fail('RNN5002', c.span, 'inverse sigmoid decay needs k >= 1 (the probability is k / (k + exp(i / k)))');
+        if (!(d.k >= 1)) {
+          diags.fail('RNN5002', c.span, `inverse sigmoid decay needs k >= 1, got k = ${d.k}`, { hint: 'the probability of the true token at update i is k / (k + exp(i / k)): a larger k keeps it near 1 longer (e.g. k = 100)' });
+        }
       }
       return { mode: { kind: 'scheduled', draw: draw() }, decay: d, span: e.span };
     }

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadMnistDigits, mnistRows, type MnistDigits } from '../../runtime/data/mnist.js';
+import { loadMnistDigits, mnistRows, mnistStrips, type MnistDigits } from '../../runtime/data/mnist.js';
+import { Rng } from '../../runtime/rng.js';
 import { nodeFileIO as io } from './node-file-io.js';
 
 describe('MNIST', () => {
@@ -67,5 +68,73 @@ describe('MNIST', () => {
     expect(small.train).toHaveLength(400);
     expect(small.valid).toHaveLength(100);
     expect(() => mnistRows(io, { n: 20000 })).toThrow(/n must be/);
+  });
+});
+
+describe('mnist_strips', () => {
+  let digits: MnistDigits;
+  beforeAll(() => {
+    digits = loadMnistDigits(io);
+  });
+
+  /** Which digit images of the set a strip holds: each 28-column block that equals a digit image. */
+  function digitsIn(image: Float32Array, width: number, channels: number): number[] {
+    const found: number[] = [];
+    for (let left = 0; left + 28 <= width; left++) {
+      for (let i = 0; i < digits.count; i++) {
+        let same = true;
+        for (let y = 0; y < 28 && same; y++)
+          for (let x = 0; x < 28 && same; x++) same = image[(y * width + left + x) * channels]! === digits.images[i * 784 + y * 28 + x]!;
+        if (same && digits.images.subarray(i * 784, (i + 1) * 784).some((v) => v > 0)) {
+          found.push(i);
+          left += 27;
+          break;
+        }
+      }
+    }
+    return found;
+  }
+
+  it('puts 1 to `digits` digits left to right on a strip; the caption is their classes as ids 2..11, then </s>', () => {
+    const data = mnistStrips(io, new Rng(4), { digits: 3, n: 12, valid: 4 });
+    expect(data.inputs[0]!.type).toEqual({ kind: 'vector', dims: [28, 84, 1] });
+    expect(data.targets[0]!.type).toEqual({ kind: 'tokens', vocab: 12 });
+    const counts = new Set<number>();
+    for (const e of data.train.slice(0, 6)) {
+      const image = (e.inputs[0] as { data: Float32Array }).data;
+      const caption = [...(e.targets[0] as { ids: Int32Array }).ids];
+      expect(image).toHaveLength(28 * 84);
+      expect(caption.at(-1)).toBe(1);
+      const found = digitsIn(image, 84, 1);
+      expect(caption.slice(0, -1)).toEqual(found.map((i) => digits.labels[i]! + 2));
+      counts.add(found.length);
+    }
+    expect([...counts].every((c) => c >= 1 && c <= 3)).toBe(true);
+  });
+
+  it('makes validation strips of digits never used in training, and the same strips for the same seed', () => {
+    const a = mnistStrips(io, new Rng(9), { digits: 2, n: 30, valid: 10 });
+    const b = mnistStrips(io, new Rng(9), { digits: 2, n: 30, valid: 10 });
+    expect(a.valid.map((e) => [...(e.targets[0] as { ids: Int32Array }).ids])).toEqual(b.valid.map((e) => [...(e.targets[0] as { ids: Int32Array }).ids]));
+    const used = (list: typeof a.train) => new Set(list.flatMap((e) => digitsIn((e.inputs[0] as { data: Float32Array }).data, 56, 1)));
+    const train = used(a.train.slice(0, 8));
+    const valid = used(a.valid.slice(0, 8));
+    expect(valid.size).toBeGreaterThan(0);
+    expect([...valid].filter((i) => train.has(i))).toEqual([]);
+  });
+
+  it('coords = 1 adds a channel holding each pixel\'s column, 0 at the left to 1 at the right', () => {
+    const data = mnistStrips(io, new Rng(2), { digits: 2, n: 2, valid: 0, coords: true });
+    expect(data.inputs[0]!.type).toEqual({ kind: 'vector', dims: [28, 56, 2] });
+    const image = (data.train[0]!.inputs[0] as { data: Float32Array }).data;
+    expect(image).toHaveLength(28 * 56 * 2);
+    for (const [y, x] of [[0, 0], [5, 55], [27, 28]] as const) expect(image[(y * 56 + x) * 2 + 1]).toBeCloseTo(x / 55, 6);
+    const caption = [...(data.train[0]!.targets[0] as { ids: Int32Array }).ids];
+    expect(caption.slice(0, -1)).toEqual(digitsIn(image, 56, 2).map((i) => digits.labels[i]! + 2));
+  });
+
+  it('refuses sizes it cannot make', () => {
+    expect(() => mnistStrips(io, new Rng(1), { digits: 0 })).toThrow('digits must be a whole number from 1 to 8, not 0');
+    expect(() => mnistStrips(io, new Rng(1), { digits: 2, minDigits: 3 })).toThrow('min_digits must be a whole number from 1 to digits (2), not 3');
   });
 });

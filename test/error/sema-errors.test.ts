@@ -702,7 +702,20 @@ ${body}
     const noRate = dec(body) + model() + '\ntrain m { feed scheduled(decay = exponential) }';
     expect(expectDiag(check(noRate), 'RNN5002', noRate, 'scheduled(decay = exponential)').message).toBe('`scheduled` needs a number `k`');
     const range = dec(body) + model() + '\ntrain m { feed scheduled(decay = exponential, k = 1.5) }';
-    expect(expectDiag(check(range), 'RNN5002', range, 'scheduled(decay = exponential, k = 1.5)').message).toContain('0 < k < 1');
+    expect(expectDiag(check(range), 'RNN5002', range, 'scheduled(decay = exponential, k = 1.5)').message).toBe('exponential decay needs 0 < k < 1, got k = 1.5');
+  });
+
+  test('RNN5002', 'each decay out of range names the values that are wrong, and says what they mean', () => {
+    const linear = dec(body) + model() + '\ntrain m { feed scheduled(decay = linear, k = 2, c = -1) }';
+    const d = expectDiag(check(linear), 'RNN5002', linear, 'scheduled(decay = linear, k = 2, c = -1)');
+    expect(d.message).toBe('linear decay needs 0 < k <= 1 (got k = 2) and c > 0 (got c = -1)');
+    expect(d.hint).toContain('max(eps, k - c i)');
+    const eps = dec(body) + model() + '\ntrain m { feed scheduled(decay = linear, c = 0.1, eps = 2) }';
+    expect(expectDiag(check(eps), 'RNN5002', eps, 'scheduled(decay = linear, c = 0.1, eps = 2)').message).toBe('linear decay needs 0 <= eps <= 1 (got eps = 2)');
+    const sigmoid = dec(body) + model() + '\ntrain m { feed scheduled(decay = inverse_sigmoid, k = 0.5) }';
+    const s = expectDiag(check(sigmoid), 'RNN5002', sigmoid, 'scheduled(decay = inverse_sigmoid, k = 0.5)');
+    expect(s.message).toBe('inverse sigmoid decay needs k >= 1, got k = 0.5');
+    expect(s.hint).toContain('k / (k + exp(i / k))');
   });
 
   test('RNN5008', '`feed` for a model without a decoder', () => {
