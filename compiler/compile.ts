@@ -5,7 +5,7 @@ import type { CellDecl, ModelDecl, Program } from './ast/ast.js';
 import { parseProgram } from './ast/index.js';
 import { differentiate } from './autodiff/vjp.js';
 import { DiagnosticCollector, recover } from './diagnostics/collector.js';
-import type { Diagnostic } from './diagnostics/diagnostic.js';
+import { InternalError, type Diagnostic } from './diagnostics/diagnostic.js';
 import type { Span } from './diagnostics/span.js';
 import type { Dim, Graph } from './ir/types.js';
 import { verifyGraph } from './ir/verify.js';
@@ -246,4 +246,32 @@ export function trainingGraphs(model: LoweredModel, truncated: boolean, opts: Gr
     predict: lift(runPipeline(withoutLoss(base), unfused(PREDICT_PIPELINE), pipeline)),
     training: lift(graphs.training),
   };
+}
+
+/** A numeric option (`end`, `start`) of the decoder a model applies, with the statement's `with` binding first. */
+export function decoderOption(a: Analysis, model: LoweredModel, name: string): number | undefined {
+  const decl = a.models.get(model.name);
+  const stmt = decl?.items.find((i) => i.kind === 'Equation' && i.target.name === model.decoders[0]);
+  if (!stmt || stmt.kind !== 'Equation' || stmt.value.kind !== 'Call') return undefined;
+  const bound = stmt.bindings.find((b) => b.name.name === name)?.value;
+  const option = a.cells.get(stmt.value.callee.name)?.options.get(name)?.value;
+  const e = bound ?? option;
+  return e?.kind === 'NumberLit' ? e.value : undefined;
+}
+
+/**
+ * What a compiled module needs to decode greedily, for a model whose decoder
+ * writes a target of its own length: the same model lowered with its
+ * decoders reading back their own most likely token (and the weights of
+ * every `attend` as outputs), and the decoder's end token. Undefined for
+ * other models.
+ */
+export function decodingFor(a: Analysis, model: LoweredModel): { model: LoweredModel; end?: number } | undefined {
+  if (model.targetAxis === undefined || model.decoders.length === 0) return undefined;
+  const dims: Record<string, number> = Object.create(null);
+  for (const [k, v] of model.dims) if (typeof v === 'number') dims[k] = v;
+  const built = buildModel(a, model.name, dims, { kind: 'own', draw: 'argmax' }, { attention: true });
+  if (!built.model) throw new InternalError(`model ${model.name} lowered for teacher forcing but not for greedy decoding`);
+  const end = decoderOption(a, model, 'end');
+  return { model: built.model, ...(end !== undefined ? { end } : {}) };
 }

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { analyze, buildModel, trainingGraphs, type Analysis } from '../compiler/compile.js';
+export { decoderOption } from '../compiler/compile.js';
 import type { Diagnostic } from '../compiler/diagnostics/diagnostic.js';
 import type { FeedMode } from '../compiler/sema/cell.js';
 import type { Graph } from '../compiler/ir/types.js';

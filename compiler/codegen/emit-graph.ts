@@ -141,7 +141,8 @@ export class GraphEmitter {
     return this.bodyOrder.map((b) => this.emitBody(b));
   }
 
-  emitTop(g: Graph, name: string, doc: string): TopLevelFunction {
+  /** `stateType`: the type of the state argument and result (a graph whose states are not the model's own: a record). */
+  emitTop(g: Graph, name: string, doc: string, stateType = 'State'): TopLevelFunction {
     // The graphs codegen receives went through passes of its own (lift-param-transposes, unroll-scans).
     verifyGraph(g, `codegen input ${name}`);
     const scope = new Scope(this.ctx.moduleNames);
@@ -180,7 +181,7 @@ export class GraphEmitter {
       args.push(inp.role === 'data' ? { kind: 'data', name: inp.name } : { kind: 'control', name: inp.name });
     }
     if (usesState) {
-      params.push({ name: sName, type: 'State' });
+      params.push({ name: sName, type: stateType });
       args.push({ kind: 'state' });
     }
     const lines = this.emitNodes(g, scope, expr, false);
@@ -202,8 +203,10 @@ export class GraphEmitter {
       types.push(`${role}: tf.Tensor`);
       returns.push(role);
     }
-    group('state', 'state', 'State');
+    group('state', 'state', stateType);
     group('grad', 'grads', 'Params');
+    // Values a graph outputs on request (the weights of each `attend`, `<instance>.<equation>.alpha`).
+    group('result', 'results', 'Readonly<Record<string, tf.Tensor>>');
     lines.push(`return { ${fields.join(', ')} };`);
     return {
       structure: {

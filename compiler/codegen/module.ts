@@ -39,6 +39,12 @@ export interface EmitOptions {
   readonly sources: ReadonlyMap<string, string>;
   /** The .rnn file, for the header. */
   readonly file: string;
+  /**
+   * Greedy decoding, for a model with decoders: the same model lowered with
+   * its decoders reading back their own most likely token (and the weights
+   * of every `attend` as outputs), and the decoders' end token.
+   */
+  readonly decoding?: { readonly model: LoweredModel; readonly end?: number };
 }
 
 type Statement = string | StatementStructures;
@@ -59,12 +65,8 @@ export function emitModule(o: EmitOptions): string {
   for (const [k, v] of dims) bind[k] = v as number;
   const shapeOf = (s: readonly (number | string)[]): number[] => concreteShape(s, bind);
   if (o.target === 'train' && !o.train) throw new CodegenError(`model ${model.name} has no train block: compile it with --target forward`);
-  if (model.targetAxis !== undefined) {
-    throw new CodegenError(
-      `model ${model.name} has a decoder that writes its target \`${model.targetAxis}\` over the target's own steps, which compiled modules do not support yet ` +
-        '(train, evaluate and decode it with rnnc run and rnnc translate; a decoder that also reads a per-step input of the source compiles)',
-    );
-  }
+  // A decoder that writes its target over the target's own steps (axis U, with its own lengths and mask).
+  const own = model.targetAxis;
   const train = o.target === 'train' ? o.train! : undefined;
   const truncated = train?.bptt.kind === 'truncated';
   if (o.unroll !== undefined && truncated) {
@@ -86,8 +88,11 @@ export function emitModule(o: EmitOptions): string {
   const lossOnlyFull = train ? unroll(only(unpaddedGraphs.inference, (r) => r === 'loss')) : undefined;
   const training = train ? unroll(graphs.training) : undefined;
   const trainingFull = train ? unroll(unpaddedGraphs.training) : undefined;
+  if (own && o.unroll !== undefined) throw new CodegenError(`--unroll needs sequences of one length, but the decoder of model ${model.name} writes \`${own}\` over steps of its own`);
+  // Greedy decoding: the model whose decoders read back their own most likely token, with the attention weights.
+  const greedy = own && o.decoding ? liftParamTransposes(trainingGraphs(o.decoding.model, false).predict) : undefined;
 
-  const moduleNames = new Set<string>([...PRELUDE_NAMES, 'initParams', 'loadParams', 'saveParams', 'disposeParams', 'forward', 'loss', 'gradients', 'initOptimizer', 'disposeOptimizer', 'trainStep', 'OptimizerState', 'predictGraph', 'lossGraph', 'trainingGraph', 'predictGraphUnpadded', 'lossGraphUnpadded', 'trainingGraphUnpadded', 'checkParams', 'checkInputs', 'checkTargets', 'checkState', 'checkField', 'prepareInputs', 'prepareBatch', 'marks', 'zeroState', 'disposeState', 'sliceBatch', 'lossCount', 'differentiate', 'advance', 'applyUpdate', 'clipGradients', 'Sizes', 'TrainStepResult', 'Gradients', 'keepParams', 'transposed', 'TRANSPOSES', 'HYPER']);
+  const moduleNames = new Set<string>([...PRELUDE_NAMES, 'initParams', 'loadParams', 'saveParams', 'disposeParams', 'forward', 'loss', 'gradients', 'initOptimizer', 'disposeOptimizer', 'trainStep', 'OptimizerState', 'predictGraph', 'lossGraph', 'trainingGraph', 'predictGraphUnpadded', 'lossGraphUnpadded', 'trainingGraphUnpadded', 'checkParams', 'checkInputs', 'checkTargets', 'checkState', 'checkField', 'prepareInputs', 'prepareBatch', 'marks', 'zeroState', 'disposeState', 'sliceBatch', 'lossCount', 'differentiate', 'advance', 'applyUpdate', 'clipGradients', 'Sizes', 'TrainStepResult', 'Gradients', 'keepParams', 'transposed', 'TRANSPOSES', 'HYPER', 'decode', 'Decoded', 'DecodeOptions', 'greedyGraph', 'targetSteps', 'TargetSteps', 'logSoftmaxRow', 'END_TOKEN']);
   const ctx: CodegenContext = { sources: o.sources, dim: dimResolver(dims), moduleNames };
   const emitter = new GraphEmitter(ctx);
   emitter.plan(predict, '');
@@ -96,6 +101,7 @@ export function emitModule(o: EmitOptions): string {
   emitter.plan(predictFull, '_unpadded');
   if (lossOnlyFull) emitter.plan(lossOnlyFull, '_unpadded');
   if (trainingFull) emitter.plan(trainingFull, '_train_unpadded');
+  if (greedy) emitter.plan(greedy, '_greedy');
   const UNPADDED = ' This variant runs on batches without padding (every sequence T long): the loops do not read the mask.';
   const predictDoc = 'The forward graph without the loss: the prediction and the final states.';
   const lossDoc = 'The forward graph down to the loss (the mean over the positions that count).';
@@ -109,6 +115,9 @@ export function emitModule(o: EmitOptions): string {
   const lossFullFn = lossOnlyFull ? emitter.emitTop(lossOnlyFull, 'lossGraphUnpadded', lossDoc + UNPADDED) : undefined;
   const trainingFn = training ? emitter.emitTop(training, 'trainingGraph', trainingDoc) : undefined;
   const trainingFullFn = trainingFull ? emitter.emitTop(trainingFull, 'trainingGraphUnpadded', trainingDoc + UNPADDED) : undefined;
+  const greedyFn = greedy
+    ? emitter.emitTop(greedy, 'greedyGraph', "The forward graph with the decoders reading back their own most likely token (greedy decoding), over the target's U steps; with the weights of every `attend`.", 'Readonly<Record<string, tf.Tensor>>')
+    : undefined;
 
   // ------------------------------------------------------------ names and shapes
   const params = model.params.map((p) => ({ spec: p, shape: shapeOf(p.shape) }));
@@ -127,7 +136,7 @@ export function emitModule(o: EmitOptions): string {
   const outputSpec = model.graph.outputs.find((x) => x.role === 'output');
   if (!outputSpec) throw new InternalError('codegen: the model has no output');
   const outShape = model.graph.values[outputSpec.value]!.type.shape;
-  const outIsSeq = outShape[0] === 'T';
+  const outIsSeq = outShape[0] === 'T' || outShape[0] === 'U';
   const outTail = shapeOf(outShape.slice(outIsSeq ? 2 : 1));
   const fieldDoc = (s: IoSpec): string => {
     const t = s.type;
@@ -195,18 +204,22 @@ export function emitModule(o: EmitOptions): string {
     `/** The shape of each parameter. */\nexport const PARAM_SHAPES: Readonly<Record<ParamName, readonly number[]>> = { ${params.map((p) => `${propertyKey(p.spec.name)}: [${p.shape.join(', ')}]`).join(', ')} };`,
     `/** Parameters as JSON (the format of \`rnnc params\`): name -> {shape, data} in row-major order. */\nexport type ParamsJson = Record<string, { shape: number[]; data: number[] }>;`,
   );
-  const ioInterface = (name: string, doc: string, specs: readonly IoSpec[], lengths: boolean): StatementStructures => ({
+  const lengthsDoc = own
+    ? `The real length of each target sequence (1..U, \`${own}\` holds U steps); the steps after it are padding. Default: all U.`
+    : 'The real length of each sequence (1..T); the steps after it are padding. Default: all T.';
+  const ioInterface = (name: string, doc: string, specs: readonly IoSpec[], lengths: string | undefined): StatementStructures => ({
     kind: StructureKind.Interface,
     name,
     isExported: true,
     docs: [doc],
     properties: [
       ...specs.map((s) => ({ name: quote(s.name), type: 'tf.Tensor', isReadonly: true, docs: [fieldDoc(s)] })),
-      ...(lengths && hasSeq ? [{ name: 'lengths', type: 'readonly number[]', isReadonly: true, hasQuestionToken: true, docs: ['The real length of each sequence (1..T); the steps after it are padding. Default: all T.'] }] : []),
+      ...(lengths !== undefined ? [{ name: 'lengths', type: 'readonly number[]', isReadonly: true, hasQuestionToken: true, docs: [lengths] }] : []),
     ],
   });
-  add(ioInterface('Inputs', 'The inputs of a batch, batch-major. The caller owns these tensors.', model.inputs, true));
-  if (labelled) add(ioInterface('Targets', 'The targets of a batch, batch-major. The caller owns these tensors.', model.targets, false));
+  const inputsHaveSeq = model.inputs.some(isSeq);
+  add(ioInterface('Inputs', 'The inputs of a batch, batch-major. The caller owns these tensors.', model.inputs, (own ? inputsHaveSeq : hasSeq) ? 'The real length of each sequence (1..T); the steps after it are padding. Default: all T.' : undefined));
+  if (labelled) add(ioInterface('Targets', `The targets of a batch, batch-major${own ? `; \`${own}\` runs over steps of its own (U), not the inputs' T` : ''}. The caller owns these tensors.`, model.targets, own ? lengthsDoc : undefined));
   add({
     kind: StructureKind.Interface,
     name: 'State',
@@ -232,7 +245,8 @@ export function emitModule(o: EmitOptions): string {
     tensorsInterface('InputTensors', model.inputs),
     `/** A batch as the graphs read it; mask and last are host [T, B] marks (1 on real steps; 1 at each sequence's last step). */\ninterface Batch { readonly steps: number; readonly batchSize: number; readonly inputs: InputTensors; readonly mask: Float32Array; readonly last: Float32Array; }`,
   );
-  if (labelled) add(tensorsInterface('TargetTensors', model.targets), `interface LabelledBatch extends Batch { readonly targets: TargetTensors; }`);
+  if (own) add(`/** The steps of a target of its own length: U, and the host [U, B] mask of its real steps. */\ninterface TargetSteps { readonly targetSteps: number; readonly targetMask: Float32Array; }`);
+  if (labelled) add(tensorsInterface('TargetTensors', model.targets), `interface LabelledBatch extends Batch${own ? ', TargetSteps' : ''} { readonly targets: TargetTensors; }`);
 
   // ------------------------------------------------------------ helpers
   add(elementwiseCodeDeclaration(), OP_HELPERS, SCOPE_HELPERS);
@@ -340,14 +354,15 @@ return mapParams((name) => tf.tensor(Float32Array.from(json[name]!.data), [...PA
     specs
       .map((s) => {
         const vocab = s.type.kind === 'tokens' || s.type.kind === 'token' ? String(ctx.dim(s.type.vocab)) : 'null';
-        return `checkField(${obj}[${quote(s.name)}], ${quote(`${what}.${s.name}`)}, ${isTokens(s) ? "'int32'" : "'float32'"}, ${isSeq(s)}, [${fieldShape(s).join(', ')}], ${vocab}, sizes);`;
+        return `checkField(${obj}[${quote(s.name)}], ${quote(`${what}.${s.name}`)}, ${isTokens(s) ? "'int32'" : "'float32'"}, ${isSeq(s)}, [${fieldShape(s).join(', ')}], ${vocab}, sizes${own ? `, ${s.name === own}` : ''});`;
       })
       .join('\n');
   add(
-    `/** The batch size and sequence length of a batch, and which field fixed them (for error messages). */\ninterface Sizes { batchSize: number; steps: number; batchFrom: string; stepsFrom: string; }`,
+    `/** The batch size and sequence length of a batch, and which field fixed them (for error messages)${own ? '; targetSteps: the steps of the target of its own length' : ''}. */\ninterface Sizes { batchSize: number; steps: number; batchFrom: string; stepsFrom: string;${own ? ' targetSteps: number;' : ''} }`,
     fn('checkField', 'Checks one input or target tensor: dtype, rank, sizes, token ids.', [
       { name: 't', type: 'tf.Tensor | undefined' }, { name: 'what', type: 'string' }, { name: 'dtype', type: "'int32' | 'float32'" }, { name: 'seq', type: 'boolean' },
       { name: 'inner', type: 'readonly number[]' }, { name: 'vocab', type: 'number | null' }, { name: 'sizes', type: 'Sizes' },
+      ...(own ? [{ name: 'ownSteps', type: 'boolean' }] : []),
     ], 'void',
       `const layout = \`[B\${seq ? ', T' : ''}\${inner.map((d) => \`, \${d}\`).join('')}]\`;
 if (t === undefined || t === null || !Array.isArray(t.shape)) throw new Error(\`\${what} is missing: expected a tensor \${dtype} \${layout}\`);
@@ -359,7 +374,12 @@ if (sizes.batchSize < 0) {
   sizes.batchSize = b;
   sizes.batchFrom = what;
 } else if (b !== sizes.batchSize) throw new Error(\`\${what} has batch size \${b} but \${sizes.batchFrom} has \${sizes.batchSize}\`);
-if (seq) {
+${own ? `if (seq && ownSteps) {
+  // A target of its own length: its steps are U, not the inputs' T.
+  const steps = t.shape[1]!;
+  if (steps < 1) throw new Error(\`\${what} has no time steps\`);
+  sizes.targetSteps = steps;
+} else ` : ''}if (seq) {
   const steps = t.shape[1]!;
   if (steps < 1) throw new Error(\`\${what} has no time steps\`);
   if (sizes.steps < 0) {
@@ -378,11 +398,11 @@ if (vocab !== null) {
 }`),
     fn('checkInputs', 'Checks the inputs at the entry; returns the batch size and the number of steps.', [{ name: 'inputs', type: 'Inputs' }], 'Sizes',
       `if (typeof inputs !== 'object' || inputs === null) throw new Error(${quote(`inputs must be an object: ${model.inputs.map((s) => s.name).join(', ')}`)});
-const sizes: Sizes = { batchSize: -1, steps: -1, batchFrom: '', stepsFrom: '' };
+const sizes: Sizes = { batchSize: -1, steps: -1, batchFrom: '', stepsFrom: ''${own ? ', targetSteps: -1' : ''} };
 ${checkLines(model.inputs, 'inputs', 'inputs')}
-${hasSeq && !model.inputs.some(isSeq) ? '' : `if (sizes.steps < 0) sizes.steps = 1;`}
+${(own ? false : hasSeq) && !model.inputs.some(isSeq) ? '' : `if (sizes.steps < 0) sizes.steps = 1;`}
 ${o.unroll !== undefined ? `if (sizes.steps !== ${o.unroll}) throw new Error(\`this module was compiled with --unroll ${o.unroll}: sequences must have exactly ${o.unroll} steps, got \${sizes.steps}\`);` : ''}
-${hasSeq ? `if (inputs.lengths !== undefined) {
+${(own ? inputsHaveSeq : hasSeq) ? `if (inputs.lengths !== undefined) {
   const l = inputs.lengths;
   if (!Array.isArray(l) || l.length !== sizes.batchSize || l.some((x) => !Number.isInteger(x) || x < 1 || x > sizes.steps)) {
     throw new Error(\`inputs.lengths must be \${sizes.batchSize} whole numbers between 1 and \${sizes.steps}\`);
@@ -394,7 +414,13 @@ return sizes;`),
     add(fn('checkTargets', 'Checks the targets against the inputs\' batch size and steps.', [{ name: 'targets', type: 'Targets' }, { name: 'sizes', type: 'Sizes' }], 'void',
       `if (typeof targets !== 'object' || targets === null) throw new Error(${quote(`targets must be an object: ${model.targets.map((s) => s.name).join(', ')}`)});
 ${checkLines(model.targets, 'targets', 'targets')}
-if (sizes.steps < 0) sizes.steps = 1;
+if (sizes.steps < 0) sizes.steps = 1;${own ? `
+if (targets.lengths !== undefined) {
+  const l = targets.lengths;
+  if (!Array.isArray(l) || l.length !== sizes.batchSize || l.some((x) => !Number.isInteger(x) || x < 1 || x > sizes.targetSteps)) {
+    throw new Error(\`targets.lengths must be \${sizes.batchSize} whole numbers between 1 and \${sizes.targetSteps}\`);
+  }
+}` : ''}
 ${o.unroll !== undefined ? `if (sizes.steps !== ${o.unroll}) throw new Error(\`this module was compiled with --unroll ${o.unroll}: sequences must have exactly ${o.unroll} steps, got \${sizes.steps}\`);` : ''}`));
   }
   add(fn('checkState', 'Checks a state passed in to continue sequences.', [{ name: 'state', type: 'State' }, { name: 'batchSize', type: 'number' }], 'void',
@@ -411,7 +437,7 @@ ${perState(`for (const name of STATE_NAMES) {
     `{ ${specs.map((s) => `${propertyKey(s.name)}: ${isSeq(s) ? `timeMajor(${obj}[${quote(s.name)}])` : `${obj}[${quote(s.name)}]`}`).join(', ')} }`;
   add(fn('prepareInputs', 'The inputs as the graphs read them, with the padding marks from `lengths`.', [{ name: 'inputs', type: 'Inputs' }, { name: 'sizes', type: 'Sizes' }], 'Batch',
     `const { batchSize, steps } = sizes;
-const lengths: readonly number[] = ${hasSeq ? 'inputs.lengths ?? ' : ''}new Array<number>(batchSize).fill(steps);
+const lengths: readonly number[] = ${(own ? inputsHaveSeq : hasSeq) ? 'inputs.lengths ?? ' : ''}new Array<number>(batchSize).fill(steps);
 const mask = new Float32Array(steps * batchSize);
 const last = new Float32Array(steps * batchSize);
 for (let b = 0; b < batchSize; b++) {
@@ -422,13 +448,23 @@ return { steps, batchSize, mask, last, inputs: ${tensorsOf(model.inputs, 'inputs
   if (labelled) {
     add(
       fn('prepareBatch', undefined, [{ name: 'inputs', type: 'Inputs' }, { name: 'targets', type: 'Targets' }, { name: 'sizes', type: 'Sizes' }], 'LabelledBatch',
-        `return { ...prepareInputs(inputs, sizes), targets: ${tensorsOf(model.targets, 'targets')} };`),
+        own
+          ? `return { ...prepareInputs(inputs, sizes), ...targetSteps(sizes.batchSize, sizes.targetSteps, targets.lengths), targets: ${tensorsOf(model.targets, 'targets')} };`
+          : `return { ...prepareInputs(inputs, sizes), targets: ${tensorsOf(model.targets, 'targets')} };`),
     );
+  }
+  if (own) {
+    add(fn('targetSteps', 'U steps of a target of its own length, and the [U, B] mask of the real ones from `lengths` (default: all U).', [{ name: 'batchSize', type: 'number' }, { name: 'steps', type: 'number' }, { name: 'lengths', type: 'readonly number[] | undefined' }], 'TargetSteps',
+      `const targetMask = new Float32Array(steps * batchSize);
+for (let b = 0; b < batchSize; b++) for (let t = 0; t < (lengths?.[b] ?? steps); t++) targetMask[t * batchSize + b] = 1;
+return { targetSteps: steps, targetMask };`));
   }
   if (train) {
     add(
-      fn('lossCount', `How many ${model.lossPer === 'example' ? 'sequences' : 'positions'} count in the loss from step lossFrom on.`, [{ name: 'batch', type: 'Batch' }, { name: 'lossFrom', type: 'number' }], 'number',
-        `const marks = batch.${model.lossPer === 'example' ? 'last' : 'mask'};\nlet n = 0;\nfor (let i = Math.min(lossFrom, batch.steps) * batch.batchSize; i < marks.length; i++) n += marks[i]!;\nreturn n;`),
+      fn('lossCount', `How many ${model.lossPer === 'example' ? 'sequences' : 'positions'} count in the loss from step lossFrom on.`, [{ name: 'batch', type: own ? 'LabelledBatch' : 'Batch' }, { name: 'lossFrom', type: 'number' }], 'number',
+        own
+          ? `// The loss counts the real steps of the target of its own length (lossFrom is 0: such a model trains on whole sequences).\nvoid lossFrom;\nlet n = 0;\nfor (const m of batch.targetMask) n += m;\nreturn n;`
+          : `const marks = batch.${model.lossPer === 'example' ? 'last' : 'mask'};\nlet n = 0;\nfor (let i = Math.min(lossFrom, batch.steps) * batch.batchSize; i < marks.length; i++) n += marks[i]!;\nreturn n;`),
     );
     if (truncated) {
       const slice = (specs: readonly IoSpec[], obj: string): string =>
@@ -448,14 +484,16 @@ return {
 
   // ------------------------------------------------------------ graph functions
   add(...emitter.bodyFunctions().map((s) => s as StatementStructures));
-  for (const f of [predictFn, predictFullFn, lossFn, lossFullFn, trainingFn, trainingFullFn]) if (f) add(f.structure as StatementStructures);
+  for (const f of [predictFn, predictFullFn, lossFn, lossFullFn, trainingFn, trainingFullFn, greedyFn]) if (f) add(f.structure as StatementStructures);
 
   const callGraph = (f: TopLevelFunction, batch: string, state: string, lossFrom: string, gate: string): string => {
     const targetNames = new Set(model.targets.map((s) => s.name));
     const markExpr = (name: string): string | undefined =>
       name === 'mask'
         ? `tf.tensor2d(${batch}.mask, [${batch}.steps, ${batch}.batchSize])`
-        : name === 'weight'
+        : name === 'target_mask' || (name === 'weight' && own)
+          ? `tf.tensor2d(${batch}.targetMask, [${batch}.targetSteps, ${batch}.batchSize])`
+          : name === 'weight'
           ? `tf.tensor2d(restrictFrom(${batch}.mask, ${batch}.batchSize, ${lossFrom}), [${batch}.steps, ${batch}.batchSize])`
           : name === 'last'
             ? `tf.tensor2d(restrictFrom(${batch}.last, ${batch}.batchSize, ${lossFrom}), [${batch}.steps, ${batch}.batchSize])`
@@ -489,6 +527,59 @@ return scoped(() => {
   const r = ${callEither(predictFn, predictFullFn, 'batch', 'state ?? zeroState(sizes.batchSize)', '0', '')};
   return { outputs: { ${quote(model.output)}: tf.keep(${outIsSeq ? 'batchMajor(r.output)' : 'r.output'}) }, state: ${keepState(predictFn, 'r')} };
 });`, true));
+
+  if (greedyFn && own) {
+    const end = o.decoding?.end;
+    const greedyStates = greedy!.inputs.filter((i) => i.role === 'state').map((i) => ({ name: i.name, shape: shapeOf(greedy!.values[i.value]!.type.shape.slice(1)) }));
+    const K = outTail[0]!;
+    const inputSeq = model.inputs.find(isSeq);
+    add(
+      `/** The decoder's end token: decoding stops when it is the most likely${end === undefined ? ' (this decoder has none: it writes maxLen tokens)' : ''}. */\nexport const END_TOKEN: number | null = ${end === undefined ? 'null' : numberLiteral(end)};`,
+      `/** Options of decode: the longest output (default 100), and whether to return the attention weights. */\nexport interface DecodeOptions { readonly maxLen?: number; readonly attention?: boolean; }`,
+      `/** One decoded output: its tokens (without the end token), their log-probability (natural log), and on request the weights of each \`attend\` ([output step][${inputSeq ? 'input position' : 'location'}]). */\nexport interface Decoded { readonly tokens: number[]; readonly logProb: number; readonly attention?: Record<string, number[][]>; }`,
+      fn('logSoftmaxRow', 'log softmax(x[at .. at + k)) at index j, in float64.', [{ name: 'x', type: 'ArrayLike<number>' }, { name: 'at', type: 'number' }, { name: 'k', type: 'number' }, { name: 'j', type: 'number' }], 'number',
+        `let m = -Infinity;\nfor (let i = 0; i < k; i++) m = Math.max(m, x[at + i]!);\nlet sum = 0;\nfor (let i = 0; i < k; i++) sum += Math.exp(x[at + i]! - m);\nreturn x[at + j]! - m - Math.log(sum);`),
+    );
+    add(fn('decode', `Greedy decoding (as \`rnnc translate\`): for each example, the decoder writes its most likely token at each step, reading it back at the next, until ${end === undefined ? 'maxLen tokens' : 'the end token (or maxLen tokens)'}. Returns plain arrays; nothing passed in is disposed.`,
+      [{ name: 'p', type: 'Params' }, { name: 'inputs', type: 'Inputs' }, { name: 'options', type: 'DecodeOptions = {}' }], 'Decoded[]',
+      `checkParams(p);
+const sizes = checkInputs(inputs);
+const maxLen = options.maxLen ?? 100;
+if (!Number.isInteger(maxLen) || maxLen < 1) throw new Error(\`decode: maxLen must be a whole number of at least 1, got \${String(maxLen)}\`);
+return scoped(() => {
+  const batch = { ...prepareInputs(inputs, sizes), ...targetSteps(sizes.batchSize, maxLen, undefined) };
+  // Its states start from zeros: the model's, and the one-hot token each decoder reads back.
+  const B0 = sizes.batchSize;
+  const start: Record<string, tf.Tensor> = { ${greedyStates.map((g) => `${propertyKey(g.name)}: tf.zeros([B0, ${g.shape.join(', ')}])`).join(', ')} };
+  const r = ${callGraph(greedyFn, 'batch', 'start', '0', '')};
+  const scores = r.output.dataSync();
+  const B = sizes.batchSize;
+  const K = ${K};
+  const lengths: readonly number[] = ${inputSeq ? 'inputs.lengths ?? new Array<number>(B).fill(sizes.steps)' : 'new Array<number>(B).fill(1)'};
+  return Array.from({ length: B }, (_, b): Decoded => {
+    const tokens: number[] = [];
+    let logProb = 0;
+    for (let t = 0; t < maxLen; t++) {
+      const at = (t * B + b) * K;
+      // The first largest score, as the graph's own choice (tf.argMax).
+      let best = 0;
+      for (let k = 1; k < K; k++) if (scores[at + k]! > scores[at + best]!) best = k;
+      logProb += logSoftmaxRow(scores, at, K, best);
+      if (best === END_TOKEN) break;
+      tokens.push(best);
+    }
+    if (!options.attention) return { tokens, logProb };
+    const attention: Record<string, number[][]> = {};
+    ${greedyFn.returns.includes('results') ? `for (const [name, w] of Object.entries(r.results)) {
+      const [, , L] = w.shape as [number, number, number];
+      const data = w.dataSync();
+      ${inputSeq ? '// Padded source positions are left out.\n      const n = lengths[b]!;' : 'const n = L;'}
+      attention[name] = tokens.map((_, t) => Array.from(data.subarray((t * B + b) * L, (t * B + b) * L + n)));
+    }` : '// This model has no attention.\n    void lengths;'}
+    return { tokens, logProb, attention };
+  });
+});`, true));
+  }
 
   if (train && lossFn && trainingFn) {
     add(fn('loss', `The mean loss of a batch (${model.loss}, per ${model.lossPer === 'example' ? 'sequence' : 'position'}), over the whole sequences.`,

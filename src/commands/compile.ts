@@ -4,7 +4,7 @@
 // check`; on any error nothing is written, and the output file appears only
 // complete (written to a temporary file, then renamed).
 import { basename } from 'node:path';
-import { analyze, buildModel, checkProgram } from '../../compiler/compile.js';
+import { analyze, buildModel, checkProgram, decodingFor } from '../../compiler/compile.js';
 import { CodegenError, compileToTypeScript } from '../../compiler/codegen/index.js';
 import { loadCheckpoint } from '../../runtime/checkpoint.js';
 import { CliError, EXIT } from '../errors.js';
@@ -78,6 +78,8 @@ export async function compileCommand(file: string, opts: CompileOptions): Promis
       ...(train ? { train } : {}),
       target,
       ...(opts.unroll !== undefined ? { unroll: opts.unroll } : {}),
+      // A decoder that writes a target of its own length: the module decodes greedily (`decode`).
+      ...(decodingFor(analysis, model) ? { decoding: decodingFor(analysis, model)! } : {}),
       sources: new Map([
         [basename(file), text],
         [std.file, std.text],

@@ -22,7 +22,7 @@ import { startBackend } from '../backend-choice.js';
 import { CliError, EXIT } from '../errors.js';
 import { nodeIO, userError } from '../node-io.js';
 import { newSession } from '../new-session.js';
-import { bindModel, greedyPredictGraph, loadData, loadProgram, pickModel, trainConfigFor, withFeed } from '../project.js';
+import { bindModel, decoderOption, greedyPredictGraph, loadData, loadProgram, pickModel, trainConfigFor, withFeed } from '../project.js';
 import { trainingGraphs, type Analysis } from '../../compiler/compile.js';
 import type { LoweredModel } from '../../compiler/sema/model.js';
 import { heatmapFormat, renderHeatmap, renderImageAttention } from '../heatmap.js';
@@ -32,17 +32,6 @@ import type { CheckpointExtra } from './run.js';
 
 /** The longest output of a decoder with an end token, unless --max-len says otherwise. */
 export const DEFAULT_MAX_LEN = 100;
-
-/** A numeric option (`end`, `start`) of the decoder a model applies, with the statement's `with` binding first. */
-export function decoderOption(a: Analysis, model: LoweredModel, name: string): number | undefined {
-  const decl = a.models.get(model.name);
-  const stmt = decl?.items.find((i) => i.kind === 'Equation' && i.target.name === model.decoders[0]);
-  if (!stmt || stmt.kind !== 'Equation' || stmt.value.kind !== 'Call') return undefined;
-  const bound = stmt.bindings.find((b) => b.name.name === name)?.value;
-  const option = a.cells.get(stmt.value.callee.name)?.options.get(name)?.value;
-  const e = bound ?? option;
-  return e?.kind === 'NumberLit' ? e.value : undefined;
-}
 
 /**
  * What a decoder reads for one output: a sequence of token ids, or one

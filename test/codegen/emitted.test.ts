@@ -6,21 +6,22 @@
 // training steps as TrainingSession, within 1e-5 relative to each tensor's
 // scale. Emitted files go to test/.generated/ (git-ignored) so that
 // @tensorflow/tfjs-core resolves from them.
-import { alignedDecoder, attentionSeq2seq, attentionTagger, bidirectionalTagger, convClassifier, LEARNED_START_CELL, manyToOneGru, tokenLm as lm } from '../helpers/programs.js';
+import { alignedDecoder, attentionSeq2seq, attentionTagger, bidirectionalTagger, convClassifier, LEARNED_START_CELL, manyToOneGru, tokenLm as lm, visualCaptioner } from '../helpers/programs.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { trainingGraphs } from '../../compiler/compile.js';
+import { buildModel, decodingFor, trainingGraphs } from '../../compiler/compile.js';
 import type { LoweredModel } from '../../compiler/sema/model.js';
 import type { TrainConfig } from '../../compiler/sema/train.js';
 import type { Batch } from '../../runtime/data/types.js';
 import { Rng } from '../../runtime/rng.js';
 import { TrainingSession } from '../../runtime/train/session.js';
 import { parseBatchJson } from '../../src/batch-json.js';
-import { compileModel } from '../helpers/compile.js';
+import { analyzeText, compileModel } from '../helpers/compile.js';
+import { attentionWeights, greedy, type Source } from '../../src/commands/translate.js';
 import { compileText, GENERATED_DIR, typeCheckFolder, writeGenerated, type Compiled } from './helpers.js';
 
 type Tensors = Readonly<Record<string, tf.Tensor>>;
@@ -37,6 +38,9 @@ interface Emitted {
   gradients?(p: Tensors, inputs: Record<string, unknown>, targets: Tensors): { loss: number; grads: Tensors } | { windows: { loss: number; grads: Tensors }[] };
   initOptimizer?(p: Tensors): Record<string, unknown>;
   trainStep?(p: Tensors, o: Record<string, unknown>, inputs: Record<string, unknown>, targets: Tensors): { params: Tensors; optimizer: Record<string, unknown>; loss: number };
+  /** A model whose decoder writes a target of its own length decodes greedily. */
+  decode?(p: Tensors, inputs: Record<string, unknown>, options?: { maxLen?: number; attention?: boolean }): { tokens: number[]; logProb: number; attention?: Record<string, number[][]> }[];
+  END_TOKEN?: number | null;
 }
 
 const TOL = 1e-5;
@@ -188,6 +192,9 @@ const CASES: Record<string, Case> = {
   aligned_decoder_hand_off: { text: alignedDecoder('train m { optimizer sgd(lr = 0.1) }'), trainSteps: true },
   aligned_attention_decoder_adam: { text: alignedDecoder('train m { optimizer adam(lr = 0.05) }', true), trainSteps: true },
   conv_classifier_adam: { text: convClassifier('train cnn { optimizer adam(lr = 0.05) }'), trainSteps: true },
+  // Decoders that write targets of their own length (U steps, their own lengths): from a sequence, and from an image.
+  seq2seq_attention_adam: { text: attentionSeq2seq('additive', {}, 'train m { optimizer adam(lr = 0.05) }'), trainSteps: true },
+  visual_attention_sgd: { text: visualCaptioner('train caption { optimizer sgd(lr = 0.1) }'), trainSteps: true },
   attention_dot_scaled_feature_map: {
     text: `
 cell att(x: [X], mem: [L, D]) -> h: [H] {
@@ -210,16 +217,11 @@ train m { optimizer sgd(lr = 0.1) }`,
   },
 };
 
-// Every model of every example, with small sizes for the dimensions the data fixes; the models whose decoders
-// write targets of their own length do not compile yet, and are checked to be refused (below).
-const SEPARATE_TARGETS: { text: string; model: string; file: string }[] = [];
+// Every model of every example, with small sizes for the dimensions the data fixes.
 const EXAMPLES = readdirSync(new URL('../../examples/', import.meta.url)).filter((f) => f.endsWith('.rnn'));
 for (const file of EXAMPLES) {
   const text = readFileSync(new URL(`../../examples/${file}`, import.meta.url), 'utf8');
-  for (const m of text.matchAll(/^model\s+(\w+)/gm)) {
-    if (compileModel(text, m[1]!, { V: 7, K: 5 }).targetAxis !== undefined) SEPARATE_TARGETS.push({ text, model: m[1]!, file });
-    else CASES[`example_${file.replace('.rnn', '')}_${m[1]}`] = { text, model: m[1]!, dims: { V: 7, K: 5 }, B: 2, T: 4 };
-  }
+  for (const m of text.matchAll(/^model\s+(\w+)/gm)) CASES[`example_${file.replace('.rnn', '')}_${m[1]}`] = { text, model: m[1]!, dims: { V: 7, K: 5 }, B: 2, T: 4 };
 }
 
 const compiled = new Map<string, Compiled>();
@@ -290,6 +292,62 @@ describe('emitted modules', () => {
     expect(() => mod.forward(partial, { x: ids(2, 3) })).toThrow('parameter o.W is missing');
   });
 
+  for (const name of ['seq2seq_attention_adam', 'visual_attention_sgd', 'example_dates_dates']) {
+    it(`${name}: decode() gives rnnc translate's greedy tokens, log-probabilities and attention weights`, async () => {
+      const c = CASES[name]!;
+      const out = compiled.get(name)!;
+      const model = out.model;
+      const mod = (await import(pathToFileURL(join(GENERATED_DIR, `${name}.ts`)).href)) as Emitted;
+      expect(typeof mod.decode).toBe('function');
+      const B = 4;
+      const { json, lengths } = randomBatch(model, B, 5, 17);
+      const inputs = json['lengths'] !== undefined ? { ...toTensors(model, json, 'inputs'), lengths } : toTensors(model, json, 'inputs');
+      const maxLen = 6;
+      // The first seed whose random parameters write some token before the end token (so that the comparison compares something).
+      let seed = 3;
+      let p = mod.initParams(seed);
+      let decoded = mod.decode!(p, inputs, { maxLen, attention: true });
+      while (!decoded.some((d) => d.tokens.length > 0) && seed < 30) {
+        p = mod.initParams(++seed);
+        decoded = mod.decode!(p, inputs, { maxLen, attention: true });
+      }
+      const session = sessionFor(out);
+      session.initParams(seed);
+      // The interpreter: translate's greedy decoding and attention weights, on the same sources.
+      const a = analyzeText(c.text, c.model ? `${name}.rnn` : 'test.rnn');
+      const decoding = decodingFor(a, model)!;
+      expect(mod.END_TOKEN).toBe(decoding.end ?? null);
+      const src = model.inputs[0]!;
+      const field = json[src.name] as { shape: number[]; data: number[] };
+      const width = field.data.length / B;
+      const dims = src.type.kind === 'vector' ? src.type.dims.map(Number) : undefined;
+      const sources: Source[] = Array.from({ length: B }, (_, b) =>
+        dims ? Float32Array.from(field.data.slice(b * width, (b + 1) * width)) : Int32Array.from(field.data.slice(b * width, b * width + lengths[b]!)),
+      );
+      const limits = { lengths: new Array<number>(B).fill(maxLen), own: true, alpha: 0, ...(decoding.end !== undefined ? { end: decoding.end } : {}), ...(dims ? { dims } : {}) };
+      const graph = trainingGraphs(decoding.model, false, { liftParamTransposes: true }).predict;
+      const ref = greedy(session, graph, sources, limits);
+      const dimValues = Object.fromEntries([...model.dims].filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+      const taught = buildModel(a, model.name, dimValues, { kind: 'teacher' }, { attention: true }).model!;
+      const weights = attentionWeights(session, taught, sources, ref, dims);
+      expect(decoded.map((d) => d.tokens)).toEqual(ref.map((d) => d.tokens));
+      expect(decoded.some((d) => d.tokens.length > 0)).toBe(true);
+      decoded.forEach((d, b) => {
+        expect(Math.abs(d.logProb - ref[b]!.logProb)).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref[b]!.logProb)));
+        expect(Object.keys(d.attention!)).toEqual(Object.keys(weights[b]!));
+        for (const [k, w] of Object.entries(weights[b]!)) {
+          expect(d.attention![k]!.length).toBe(w.length);
+          w.forEach((row, t) => {
+            expect(d.attention![k]![t]!.length).toBe(row.length);
+            row.forEach((v, l) => expect(Math.abs(d.attention![k]![t]![l]! - v)).toBeLessThan(1e-5));
+          });
+        }
+      });
+      expect(() => mod.decode!(p, inputs, { maxLen: 0 })).toThrow('decode: maxLen must be a whole number of at least 1, got 0');
+      session.dispose();
+    });
+  }
+
   it('report', () => {
     console.log(JSON.stringify(figures, null, 1));
   });
@@ -305,22 +363,26 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return d / scale;
 }
 
-function randomBatch(model: LoweredModel, B: number, T: number, seed: number): { json: Record<string, unknown>; lengths: number[] } {
+function randomBatch(model: LoweredModel, B: number, T: number, seed: number): { json: Record<string, unknown>; lengths: number[]; targetLengths?: number[] } {
   const rng = new Rng(seed);
   const json: Record<string, unknown> = Object.create(null);
-  const hasSeq = [...model.inputs, ...model.targets].some((s) => s.type.kind === 'tokens' || s.type.kind === 'vectors');
+  // The steps T: of the sequences, but not of a target with steps of its own.
+  const hasSeq = [...model.inputs, ...model.targets].some((s) => (s.type.kind === 'tokens' || s.type.kind === 'vectors') && s.name !== model.targetAxis);
   for (const s of [...model.inputs, ...model.targets]) {
     const t = s.type;
     const seq = t.kind === 'tokens' || t.kind === 'vectors';
     const inner = t.kind === 'vectors' || t.kind === 'vector' ? t.dims.map((d) => d as number) : [];
-    const shape = [B, ...(seq ? [T] : []), ...inner];
+    // A target a decoder writes over steps of its own: one step more than the inputs.
+    const shape = [B, ...(seq ? [s.name === model.targetAxis ? T + 1 : T] : []), ...inner];
     const n = shape.reduce((a, b) => a * b, 1);
     const data = Array.from({ length: n }, () => (t.kind === 'tokens' || t.kind === 'token' ? rng.int(t.vocab as number) : rng.normal()));
     json[s.name] = { shape, data };
   }
   const lengths = Array.from({ length: B }, (_, b) => (hasSeq ? Math.max(1, T - (b % 3)) : 1));
-  json['lengths'] = lengths;
-  return { json, lengths };
+  if (hasSeq) json['lengths'] = lengths;
+  const targetLengths = model.targetAxis !== undefined ? Array.from({ length: B }, (_, b) => Math.max(1, T + 1 - ((b + 1) % 3))) : undefined;
+  if (targetLengths) json['target_lengths'] = targetLengths;
+  return { json, lengths, ...(targetLengths ? { targetLengths } : {}) };
 }
 
 function toTensors(model: LoweredModel, json: Record<string, unknown>, which: 'inputs' | 'targets'): Record<string, tf.Tensor> {
@@ -379,10 +441,11 @@ async function parity(mod: Emitted, out: Compiled, c: Case): Promise<Record<stri
   // Initial parameters: bit for bit.
   expect(mod.saveParams(p)).toEqual(session.paramsJson());
 
-  const { json, lengths } = randomBatch(model, B, T, 11);
+  const { json, lengths, targetLengths } = randomBatch(model, B, T, 11);
   const batch: Batch = parseBatchJson(JSON.stringify(json), 'batch', model);
-  const inputs = { ...toTensors(model, json, 'inputs'), lengths };
-  const targets = toTensors(model, json, 'targets');
+  // Models without sequence inputs (an image captioner) take no input lengths.
+  const inputs = json['lengths'] !== undefined ? { ...toTensors(model, json, 'inputs'), lengths } : toTensors(model, json, 'inputs');
+  const targets = { ...toTensors(model, json, 'targets'), ...(targetLengths ? { lengths: targetLengths } : {}) };
 
   // Forward: prediction and final states, then streaming in two chunks.
   const ref = session.forward(batch);
@@ -470,15 +533,3 @@ async function parity(mod: Emitted, out: Compiled, c: Case): Promise<Record<stri
   session.dispose();
   return figs;
 }
-
-describe('encoder-decoders that write targets of their own length', () => {
-  it('do not compile yet, and say so (the examples too)', async () => {
-    expect(SEPARATE_TARGETS.map((e) => e.file)).toEqual(expect.arrayContaining(['dates.rnn', 'melody.rnn', 'reverse.rnn']));
-    for (const { text, model, file } of SEPARATE_TARGETS) {
-      await expect(compileText(text, { model, dims: { V: 7, K: 5 }, file })).rejects.toThrow('compiled modules do not support yet');
-    }
-    await expect(compileText(attentionSeq2seq('additive', {}, 'train m { optimizer adam(lr = 0.05) }'))).rejects.toThrow(
-      "model m has a decoder that writes its target `tgt` over the target's own steps, which compiled modules do not support yet",
-    );
-  });
-});

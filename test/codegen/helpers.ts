@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyze, buildModel } from '../../compiler/compile.js';
+import { analyze, buildModel, decodingFor } from '../../compiler/compile.js';
 import { compileToTypeScript } from '../../compiler/codegen/index.js';
 import type { Diagnostic } from '../../compiler/diagnostics/diagnostic.js';
 import { renderDiagnostic } from '../../compiler/diagnostics/render.js';
@@ -38,6 +38,7 @@ export async function compileText(
     ...(train ? { train } : {}),
     target: opts.target ?? (train ? 'train' : 'forward'),
     ...(opts.unroll !== undefined ? { unroll: opts.unroll } : {}),
+    ...(decodingFor(a, built.model) ? { decoding: decodingFor(a, built.model)! } : {}),
     sources: new Map([
       [file.split('/').pop()!, text],
       [std.file, std.text],
