@@ -66,6 +66,8 @@ export interface ImageAttention {
   readonly width: number;
   readonly channels: number;
   readonly output: readonly string[];
+  /** The true output, where it is known (held-out examples). */
+  readonly truth?: string;
   /** weights[t][l]: output step t's weight on location l of the feature map. */
   readonly weights: readonly (readonly number[])[];
 }
@@ -95,16 +97,17 @@ export function imageAttentionSpec(maps: readonly ImageAttention[]): Record<stri
       const url = `data:image/png;base64,${greyPng(m).toString('base64')}`;
       const x = { type: 'quantitative', scale: { domain: [0, m.width], nice: false, zero: false }, axis: null };
       const y = { type: 'quantitative', scale: { domain: [0, m.height], nice: false, zero: false, reverse: true }, axis: null };
+      const picture = {
+        data: { values: [{ x: 0, y: 0, url }] },
+        mark: { type: 'image', width: m.width * scale, height: m.height * scale, align: 'left', baseline: 'top', aspect: false },
+        encoding: { x: { field: 'x', ...x }, y: { field: 'y', ...y }, url: { field: 'url', type: 'nominal' } },
+      };
       const panel = (t: number, token: string): Record<string, unknown> => ({
         title: { text: token, fontSize: 13 },
         width: m.width * scale,
         height: m.height * scale,
         layer: [
-          {
-            data: { values: [{ x: 0, y: 0, url }] },
-            mark: { type: 'image', width: m.width * scale, height: m.height * scale, align: 'left', baseline: 'top', aspect: false },
-            encoding: { x: { field: 'x', ...x }, y: { field: 'y', ...y }, url: { field: 'url', type: 'nominal' } },
-          },
+          picture,
           {
             data: { values: (m.weights[t] ?? []).map((w, l) => ({ x: (l % gw) * cw, x2: ((l % gw) + 1) * cw, y: Math.floor(l / gw) * ch, y2: (Math.floor(l / gw) + 1) * ch, weight: w })) },
             mark: { type: 'rect', color: '#ff7f0e' },
@@ -119,7 +122,10 @@ export function imageAttentionSpec(maps: readonly ImageAttention[]): Record<stri
           },
         ],
       });
-      return { title: `${k + 1}: ${text(m.output)}`, hconcat: m.output.map((token, t) => panel(t, token)), resolve: { scale: { opacity: 'independent' } } };
+      // An empty output (the end token first) still shows its image.
+      const panels = m.output.length > 0 ? m.output.map((token, t) => panel(t, token)) : [{ title: { text: '(no output)', fontSize: 13 }, width: m.width * scale, height: m.height * scale, ...picture }];
+      const title = `${k + 1}: ${m.output.length > 0 ? text(m.output) : '(no output)'}${m.truth !== undefined ? `  (true: ${m.truth})` : ''}`;
+      return { title, hconcat: panels, resolve: { scale: { opacity: 'independent' } } };
     }),
     resolve: { scale: { x: 'independent', y: 'independent', opacity: 'independent' } },
   };

@@ -41,7 +41,9 @@ export function trainSettingDiagnostics(a: Analysis): Diagnostic[] {
         if ((data.name === 'text' || data.name === 'jsonl') && data.positional.length > 0 && args['path'] === undefined) {
           args['path'] = data.positional[0]!;
         } else if (data.positional.length > 0) {
-          throw new RuntimeUserError(`give the arguments of ${data.name} by name, e.g. ${data.name}(seq_len = 100)`);
+          const first = DATA_SOURCES.find((d) => d.name === data.name)?.params.find((q) => q.default !== undefined);
+          const example = first ? `${first.name} = ${first.default === '' ? '""' : first.default}` : 'name = value';
+          throw new RuntimeUserError(`give the arguments of ${data.name} by name, e.g. ${data.name}(${example})`);
         }
         checkDataSource(data.name, args);
       });

@@ -345,17 +345,19 @@ export function lowerModel(
         ops.requireFloat(x, fn);
         const shape = userShape(b, x);
         if (x.layout !== 'example' || shape.length !== 3) {
-          diags.fail('RNN3001', x.origin, `${fn} needs one image [Hgt, Wid, C] per example, but ${x.what} is ${x.layout === 'seq' ? 'a sequence of ' : ''}${showShape(shape)}`, {
+          diags.fail('RNN3001', e.span, `${fn} needs one image [Hgt, Wid, C] per example, but ${x.what} is ${x.layout === 'seq' ? 'a sequence of ' : ''}${showShape(shape)}`, {
+            notes: [ops.noteFor(x)],
             hint: 'an image input is declared `input img: [Hgt, Wid, C]` (C = 1 for grey levels)',
           });
         }
         return x;
       };
-      /** A named number argument (`size = 3`), or its default. */
+      /** A named number argument (`size = 3`, or a dimension with a value), or its default. */
       const namedNumber = (name: string, fallback: number, ok: (v: number) => boolean, what: string): number => {
         const a = call.args.find((x) => x.name?.name === name);
         if (!a) return fallback;
-        const v = numberOf(a.value);
+        const d = a.value.kind === 'NameRef' && !a.value.index ? dims.get(a.value.name.name) : undefined;
+        const v = typeof d === 'number' ? d : numberOf(a.value);
         if (v === undefined || !ok(v)) diags.fail('RNN3006', a.value.span, `\`${name}\` of \`${fn}\` must be ${what}`);
         return v;
       };
@@ -407,11 +409,12 @@ export function lowerModel(
           const k = namedNumber('size', 2, (v) => Number.isInteger(v) && v >= 1, 'a whole number of at least 1');
           const [h, w] = userShape(b, x) as [Dim, Dim, Dim];
           if (typeof h !== 'number' || typeof w !== 'number') {
-            diags.fail('RNN3006', x.origin, `${fn} needs the image's height and width as numbers, but ${x.what} is ${showShape(userShape(b, x))}`, {
+            diags.fail('RNN3006', arg(0, 'an image').span, `${fn} needs the image's height and width as numbers, but ${x.what} is ${showShape(userShape(b, x))}`, {
+              notes: [ops.noteFor(x)],
               hint: 'give the image input numeric sizes (`input img: [28, 84, 1]`) or give its dimensions values (`dim Hgt = 28`)',
             });
           }
-          if (h < k || w < k) diags.fail('RNN3006', span, `${fn}: a ${h} x ${w} image is smaller than one ${k} x ${k} block`);
+          if (h < k || w < k) diags.fail('RNN3006', span, `${fn}: ${/^[8]|^1[18]\b/.test(String(h)) ? 'an' : 'a'} ${h} x ${w} image is smaller than one ${k} x ${k} block`);
           return { v: b.op(fn, [x.v], { size: k }), layout: 'example', origin: span, what: `${fn}(...)` };
         }
         case 'flatten': {
@@ -427,10 +430,20 @@ export function lowerModel(
             ops.requireFloat(x, fn);
             const summed = b.op('drop_axis', [b.op('sum_to', [x.v], { shape: ['B', 1, rows[1]!] })], { axis: 1 });
             const count = typeof rows[0] === 'number' ? b.constant(rows[0]) : undefined;
-            if (count === undefined) diags.fail('RNN3006', x.origin, `mean needs the number of rows as a number, but ${x.what} is ${showShape(rows)}`);
+            if (count === undefined) {
+              diags.fail('RNN3006', span, `mean of a matrix needs its number of rows as a number, but ${x.what} is ${showShape(rows)}`, {
+                notes: [ops.noteFor(x)],
+                hint: 'give the image numeric sizes (`input img: [28, 84, 1]`, or `dim Hgt = 28`), or pool it to numeric sizes first',
+              });
+            }
             return { v: b.op('div', [summed, count]), layout: 'example', origin: span, what: 'mean(...)' };
           }
-          if (x.layout !== 'seq') diags.fail('RNN3005', x.origin, `${fn} needs a sequence, but ${x.what} is not one`);
+          if (x.layout !== 'seq') {
+            diags.fail('RNN3005', span, `${fn} needs a sequence${fn === 'mean' ? ' or a matrix [L, D] (the locations of a feature map)' : ''}, but ${x.what} is ${x.layout === 'example' ? `one value per example ${showShape(rows)}` : 'not one'}`, {
+              notes: [ops.noteFor(x)],
+              ...(fn === 'mean' && rows.length === 3 ? { hint: `the mean over an image's locations is mean(flatten(${exprName(arg(0, 'a sequence'))}))` } : {}),
+            });
+          }
           notOnTargetSteps(x, call.span, `\`${fn}\``);
           ops.requireFloat(x, fn);
           const shape = ['B', ...userShape(b, x)];
@@ -511,7 +524,9 @@ export function lowerModel(
       const ts = userShape(b, tgt);
       if (ps.length !== ts.length || ps.some((d, i) => d !== ts[i])) mismatch(`shapes ${showShape(ps)} and ${showShape(ts)} differ`);
       const sq = b.op('square', [b.op('sub', [pred.v, tgt.v])]);
-      const w3 = b.op('expand_last', [w]);
+      // The weight of each position, over every axis of a value (a vector, a matrix, an image).
+      let w3 = w;
+      for (let k = 0; k < Math.max(1, ps.length); k++) w3 = b.op('expand_last', [w3]);
       loss = b.op('div', [b.op('sum_all', [b.op('mul', [sq, w3])]), b.op('sum_all', [b.op('broadcast_like', [w3, sq])])]);
     }
     const output = e.args[0]!.value.kind === 'NameRef' ? (e.args[0]!.value as { name: { name: string } }).name.name : 'prediction';

@@ -231,6 +231,7 @@ export function checkBuiltinArgs(call: Call, diags: DiagnosticCollector): void {
     diags.fail('RNN2005', late.span, `\`${fn}\`: a positional argument after a named one`, { hint: `it is called as ${sig.form}` });
   }
   if (positional.length > sig.args) {
-    diags.fail('RNN2005', positional[sig.args]!.span, `\`${fn}\` takes ${sig.args} argument${sig.args === 1 ? '' : 's'}, got ${positional.length}`, { hint: `it is called as ${sig.form}` });
+    const byName = sig.named && sig.named.length > 0 ? `; ${sig.named.map((n) => `\`${n}\``).join(', ')} ${sig.named.length === 1 ? 'is' : 'are'} given by name` : '';
+    diags.fail('RNN2005', positional[sig.args]!.span, `\`${fn}\` takes ${sig.args} argument${sig.args === 1 ? '' : 's'}${byName ? ' in order' : ''}, got ${positional.length}${byName}`, { hint: `it is called as ${sig.form}` });
   }
 }

@@ -339,7 +339,13 @@ export function bindDims(
       d.dims.forEach((dim, k) => {
         const size = actual[k]!;
         if (typeof dim === 'number') {
-          if (dim !== size) throw new RuntimeUserError(`${what}: dimension ${k} is ${dim} in the model but ${size} in the data`);
+          if (dim !== size) {
+            const declaredShape = `[${d.dims.map(String).join(', ')}]`;
+            const dataShape = `[${actual.join(', ')}]`;
+            throw new RuntimeUserError(
+              `${what}: size ${k + 1} of ${declaredShape} is ${dim} in the model but ${size} in the data, which is ${dataShape}; declare ${which} "${d.name}" as the data gives it`,
+            );
+          }
           return;
         }
         const prev = out[dim];

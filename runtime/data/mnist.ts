@@ -102,6 +102,26 @@ export function mnistRows(io: FileIO, opts: MnistRowsOptions = {}): Dataset {
   };
 }
 
+/**
+ * mnist: each digit as one image [28, 28, 1] (input), target token[10];
+ * the same digits, order and split as mnist_rows.
+ */
+export function mnistImages(io: FileIO, opts: MnistRowsOptions = {}): Dataset {
+  const rows = mnistRows(io, opts);
+  const image = (e: Example): Example => {
+    const v = e.inputs[0]!;
+    return { inputs: [{ kind: 'vector', data: (v as { data: Float32Array }).data }], targets: e.targets };
+  };
+  return {
+    ...rows,
+    name: 'mnist',
+    inputs: [{ name: 'image', type: { kind: 'vector', dims: [MNIST_SIDE, MNIST_SIDE, 1] } }],
+    train: rows.train.map(image),
+    valid: rows.valid.map(image),
+    description: rows.description.replace('as 28 rows of 28 pixels', 'as images of 28 x 28 pixels'),
+  };
+}
+
 /** The caption vocabulary of `mnist_strips`: start and end tokens, then the ten digits. */
 export const STRIP_TOKENS = ['<s>', '</s>', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 

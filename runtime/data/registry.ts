@@ -10,7 +10,7 @@ import { RuntimeUserError } from '../io.js';
 import type { Rng } from '../rng.js';
 import { brownChars, brownPos, brownWords, type BrownOptions } from './brown.js';
 import { jsonlFile, textFile } from './files.js';
-import { mnistRows, mnistStrips } from './mnist.js';
+import { mnistImages, mnistRows, mnistStrips } from './mnist.js';
 import { addingProblem, datesTask, melodies, sineWaves, symbolTask } from './synthetic.js';
 import type { Dataset } from './types.js';
 
@@ -25,6 +25,8 @@ export interface ParamInfo {
   choices?: readonly string[];
   /** Smallest allowed value for numbers. */
   min?: number;
+  /** Largest allowed value for numbers. */
+  max?: number;
   doc: string;
 }
 
@@ -61,6 +63,8 @@ class Args {
 
 interface SourceEntry extends DataSourceInfo {
   load(args: Args, io: FileIO, rng: Rng): Dataset;
+  /** Checks between arguments (one must not exceed another): a message, or undefined when they agree. Loads nothing. */
+  check?(args: Args): string | undefined;
 }
 
 const split: ParamInfo = { name: 'split', kind: 'number', default: 0.9, min: 0, doc: 'training share, in (0, 1]; the rest validates' };
@@ -131,15 +135,22 @@ const SOURCES: readonly SourceEntry[] = [
     load: (a, io) => mnistRows(io, { split: a.num('split'), n: a.num('n') }),
   },
   {
+    name: 'mnist',
+    doc: 'MNIST digits as images [28, 28, 1] -> digit class (for convolutional classifiers)',
+    params: [split, { name: 'n', kind: 'int', default: 10000, min: 1, max: 10000, doc: 'digits used (at most 10000)' }],
+    load: (a, io) => mnistImages(io, { split: a.num('split'), n: a.num('n') }),
+  },
+  {
     name: 'mnist_strips',
     doc: 'a few MNIST digits side by side in one image -> their digits, then </s> (visual attention: a caption of its own length)',
     params: [
-      { name: 'digits', kind: 'int', default: 3, min: 1, doc: 'the most digits a strip holds (its width is 28 x digits)' },
+      { name: 'digits', kind: 'int', default: 3, min: 1, max: 8, doc: 'the most digits a strip holds (its width is 28 x digits)' },
       { name: 'min_digits', kind: 'int', default: 1, min: 1, doc: 'the fewest digits a strip holds' },
       { name: 'n', kind: 'int', default: 10000, min: 1, doc: 'training strips' },
       { name: 'valid', kind: 'int', default: 1000, min: 0, doc: 'validation strips (of digits never used in training)' },
       { name: 'coords', kind: 'bool', default: 0, doc: "add a second channel holding each pixel's column, 0 at the left to 1 at the right" },
     ],
+    check: (a) => (a.num('min_digits') > a.num('digits') ? `min_digits (${a.num('min_digits')}) must be at most digits (${a.num('digits')})` : undefined),
     load: (a, io, rng) => mnistStrips(io, rng, { digits: a.num('digits'), minDigits: a.num('min_digits'), n: a.num('n'), valid: a.num('valid'), coords: a.bool('coords') }),
   },
   {
@@ -239,6 +250,7 @@ function checkArg(source: string, p: ParamInfo, v: ArgValue): ArgValue {
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new RuntimeUserError(`${where} must be a number, not ${JSON.stringify(v)}`);
       if (p.kind === 'int' && !Number.isInteger(v)) throw new RuntimeUserError(`${where} must be an integer, not ${v}`);
       if (p.min !== undefined && v < p.min) throw new RuntimeUserError(`${where} must be at least ${p.min}, not ${v}`);
+      if (p.max !== undefined && v > p.max) throw new RuntimeUserError(`${where} must be at most ${p.max}, not ${v}`);
       return v;
     }
     case 'bool':
@@ -280,6 +292,8 @@ export function checkDataSource(name: string, args: Readonly<Record<string, numb
       values.set(p.name, checkArg(name, p, given));
     }
   }
+  const problem = source.check?.(new Args(values));
+  if (problem !== undefined) throw new RuntimeUserError(`${name}: ${problem}`);
   return values;
 }
 

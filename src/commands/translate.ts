@@ -168,11 +168,14 @@ export async function translateCommand(file: string, texts: readonly string[], o
     const outputs = decoded.map((d) => decodeIds(tgtVocab, d.tokens, levelOf(tgtVocab)));
     if (held) {
       const s = scoreDecoded(decoded, held.targets, end);
-      info(`${opts.beam > 1 ? `beam ${opts.beam}` : 'greedy'} on ${s.sequences.toLocaleString('en-US')} held-out examples: exact match ${(s.exact * 100).toFixed(2)}%, token accuracy ${(s.tokens * 100).toFixed(2)}%`);
+      const how = opts.sample ? `sampled (temperature ${opts.temperature ?? 1}, seed ${opts.seed ?? 0})` : opts.beam > 1 ? `beam ${opts.beam}` : 'greedy';
+      info(`${how} on ${s.sequences.toLocaleString('en-US')} held-out example${s.sequences === 1 ? '' : 's'}: exact match ${(s.exact * 100).toFixed(2)}%, token accuracy ${(s.tokens * 100).toFixed(2)}%`);
     }
+    // With --validation, the true output beside each (its end token left out).
+    const truths = held?.targets.map((t) => decodeIds(tgtVocab, [...t].filter((id, k, all) => !(id === end && k === all.length - 1)), levelOf(tgtVocab)));
     const out = decoded.map((d, i) => {
       if (!opts.json) return outputs[i]!;
-      return JSON.stringify({ input: lines[i], output: outputs[i], tokens: d.tokens, logprob: d.logProb, ...(opts.showAttention ? { attention: weights![i] } : {}) });
+      return JSON.stringify({ input: lines[i], output: outputs[i], ...(truths ? { target: truths[i] } : {}), tokens: d.tokens, logprob: d.logProb, ...(opts.showAttention ? { attention: weights![i] } : {}) });
     });
     process.stdout.write(`${out.join('\n')}\n`);
     if (format !== undefined) {
@@ -185,7 +188,7 @@ export async function translateCommand(file: string, texts: readonly string[], o
               format,
             )
           : await renderImageAttention(
-              decoded.map((d, i) => ({ image: sources[i] as Float32Array, height: image[0]!, width: image[1] ?? 1, channels: image[2] ?? 1, output: outputTokens(d), weights: first(weights![i]!) })),
+              decoded.map((d, i) => ({ image: sources[i] as Float32Array, height: image[0]!, width: image[1] ?? 1, channels: image[2] ?? 1, output: outputTokens(d), ...(truths ? { truth: truths[i]! } : {}), weights: first(weights![i]!) })),
               format,
             );
       nodeIO.writeTextAtomic(opts.attention!, svg);

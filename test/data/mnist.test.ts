@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadMnistDigits, mnistRows, mnistStrips, type MnistDigits } from '../../runtime/data/mnist.js';
+import { loadMnistDigits, mnistImages, mnistRows, mnistStrips, type MnistDigits } from '../../runtime/data/mnist.js';
+import { checkDataSource } from '../../runtime/data/registry.js';
 import { Rng } from '../../runtime/rng.js';
 import { nodeFileIO as io } from './node-file-io.js';
 
@@ -133,8 +134,28 @@ describe('mnist_strips', () => {
     expect(caption.slice(0, -1)).toEqual(digitsIn(image, 56, 2).map((i) => digits.labels[i]! + 2));
   });
 
-  it('refuses sizes it cannot make', () => {
+  it('refuses sizes it cannot make, before loading anything (what rnnc check runs)', () => {
     expect(() => mnistStrips(io, new Rng(1), { digits: 0 })).toThrow('digits must be a whole number from 1 to 8, not 0');
     expect(() => mnistStrips(io, new Rng(1), { digits: 2, minDigits: 3 })).toThrow('min_digits must be a whole number from 1 to digits (2), not 3');
+    expect(() => checkDataSource('mnist_strips', { digits: 9 })).toThrow('mnist_strips: argument digits must be at most 8, not 9');
+    expect(() => checkDataSource('mnist_strips', { digits: 2, min_digits: 3 })).toThrow('mnist_strips: min_digits (3) must be at most digits (2)');
+    expect(checkDataSource('mnist_strips', { digits: 2, min_digits: 2 }).get('coords')).toBe(0);
+  });
+});
+
+describe('mnist (images)', () => {
+  it('gives the digits of mnist_rows as images [28, 28, 1], same order, same split, same labels', () => {
+    const rows = mnistRows(io, { n: 50 });
+    const images = mnistImages(io, { n: 50 });
+    expect(images.inputs[0]!.type).toEqual({ kind: 'vector', dims: [28, 28, 1] });
+    expect(images.targets).toEqual(rows.targets);
+    expect(images.train).toHaveLength(45);
+    expect(images.valid).toHaveLength(5);
+    images.train.forEach((e, i) => {
+      expect(e.inputs[0]!.kind).toBe('vector');
+      expect((e.inputs[0] as { data: Float32Array }).data).toEqual((rows.train[i]!.inputs[0] as { data: Float32Array }).data);
+      expect(e.targets).toEqual(rows.train[i]!.targets);
+    });
+    expect(images.description).toMatch(/images of 28 x 28 pixels/);
   });
 });

@@ -65,8 +65,10 @@ describe('visual attention from the command line', () => {
     const r = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--validation', '--limit', '3', '--json', '--show-attention', '--max-len', '4', '--attention', svg);
     expectOk(r);
     expect(r.stderr).toMatch(/greedy on 3 held-out examples: exact match \d+\.\d\d%/);
-    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { input: string; output: string; tokens: number[]; attention: Record<string, number[][]> });
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { input: string; output: string; target: string; tokens: number[]; attention: Record<string, number[][]> });
     expect(rows.map((x) => x.input)).toEqual(['example 1', 'example 2', 'example 3']);
+    // The true caption beside each output: the digits, without </s>.
+    for (const row of rows) expect(row.target).toMatch(/^[0-9]{1,2}$/);
     for (const row of rows) {
       expect(row.tokens.length).toBeLessThanOrEqual(4);
       const w = row.attention['y.a.alpha']!;
@@ -112,6 +114,14 @@ describe('visual attention from the command line', () => {
     const limit = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--limit', '2', '12');
     expectUserError(limit, 2);
     expect(limit.stderr).toContain('--limit chooses how many held-out examples --validation decodes');
+  });
+
+  it('says how it decoded: sampled outputs are not called greedy', async () => {
+    const file = join(dir, 'caption.rnn');
+    const ckpt = join(dir, 'run', 'checkpoint.json');
+    const r = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--validation', '--limit', '1', '--sample', '--temperature', '0.5', '--seed', '4');
+    expectOk(r);
+    expect(r.stderr).toMatch(/sampled \(temperature 0\.5, seed 4\) on 1 held-out example: exact match/);
   });
 
   it('refuses settings of one way of decoding given for another (they would be ignored)', async () => {

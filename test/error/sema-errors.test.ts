@@ -854,3 +854,74 @@ ${body || '  option start = 0'}
     expect(check(text).map((d) => d.code)).toEqual(['RNN4006']);
   });
 });
+
+describe('images (conv2d, pooling, flatten, mean of locations)', () => {
+  const model = (line: string, inputs = 'input img: [8, 6, 1]\n  input v: [4]'): string => `
+model m {
+  dim S = 3, K = 3
+  ${inputs}
+  target y: token[K]
+${line}
+  loss = cross_entropy(dense(mean(flatten(c)), K), y)
+}`;
+  test('RNN3001', 'an image function given a vector or a sequence: the call is marked, the value noted', () => {
+    const text = model('  c = max_pool(relu(conv2d(v, 4)))');
+    const d = expectDiag(check(text), 'RNN3001', text, 'conv2d(«v»');
+    expect(d.message).toBe('conv2d needs one image [Hgt, Wid, C] per example, but `v` is [4]');
+    expect(d.notes[0]!.message).toBe('`v` has shape [4]');
+    const seq = model('  c = flatten(x)', 'input x: seq<[2]>');
+    expect(expectDiag(check(seq), 'RNN3001', seq, 'flatten(«x»)').message).toBe('flatten needs one image [Hgt, Wid, C] per example, but `x` is a sequence of [2]');
+  });
+
+  test('RNN3006', 'sizes of a window: odd and at most 15 for conv2d (a dimension with a value counts), whole for the pools', () => {
+    const ok = model('  c = relu(conv2d(img, 4, size = S))');
+    expect(check(ok).filter((d) => d.severity === 'error')).toEqual([]);
+    const even = model('  c = conv2d(img, 4, size = 4)');
+    expect(expectDiag(check(even), 'RNN3006', even, 'size = «4»').message).toBe('`size` of `conv2d` must be an odd whole number from 1 to 15 (the window is centred on each pixel)');
+    const big = model('  c = max_pool(img, size = 9)');
+    expect(expectDiag(check(big), 'RNN3006', big, 'c = «max_pool(img, size = 9)»').message).toBe('max_pool: an 8 x 6 image is smaller than one 9 x 9 block');
+  });
+
+  test('RNN2005', 'a size given in order, where the function takes it by name', () => {
+    const text = model('  c = max_pool(img, 2)');
+    const d = expectDiag(check(text), 'RNN2005', text, 'img, «2»');
+    expect(d.message).toBe('`max_pool` takes 1 argument in order, got 2; `size` is given by name');
+    expect(d.hint).toBe('it is called as max_pool(image, size = 2)');
+  });
+
+  test('RNN3006', 'pooling, and the mean of locations, need numeric sizes: the call is marked, with a hint', () => {
+    const pool = model('  c = max_pool(img)', 'input img: [Hg, Wd, 1]').replace('dim S = 3, K = 3', 'dim S = 3, K = 3, Hg, Wd');
+    const d = expectDiag(check(pool), 'RNN3006', pool, 'max_pool(«img»)');
+    expect(d.hint).toContain('`input img: [28, 84, 1]`');
+    const mean = model('  c = relu(conv2d(img, 2))', 'input img: [Hg, Wd, 1]').replace('dim S = 3, K = 3', 'dim S = 3, K = 3, Hg, Wd');
+    const m = expectDiag(check(mean), 'RNN3006', mean, 'dense(«mean(flatten(c))»');
+    expect(m.message).toBe('mean of a matrix needs its number of rows as a number, but flatten(...) is [Hg*Wd, 2]');
+  });
+
+  test('RNN3005', 'the mean of an image: the mean of its locations is mean(flatten(...))', () => {
+    const text = `
+model m {
+  input img: [4, 4, 1]
+  target y: token[3]
+  loss = cross_entropy(dense(mean(img), 3), y)
+}`;
+    const d = expectDiag(check(text), 'RNN3005', text, 'dense(«mean(img)»');
+    expect(d.message).toBe('mean needs a sequence or a matrix [L, D] (the locations of a feature map), but `img` is one value per example [4, 4, 1]');
+    expect(d.hint).toBe("the mean over an image's locations is mean(flatten(img))");
+  });
+
+  test('RNN3001', 'mse over images and matrices compares every value (no internal error)', () => {
+    const text = `
+model m {
+  input a: [4, 4, 1]
+  target b: [4, 4, 1]
+  loss = mse(sigmoid(conv2d(a, 1)), b)
+}
+model m2 {
+  input a: [4, 3]
+  target b: [4, 3]
+  loss = mse(a * 2, b)
+}`;
+    expect(check(text).filter((d) => d.severity === 'error')).toEqual([]);
+  });
+});

@@ -21,6 +21,16 @@ beforeAll(async () => {
 const CASES = [
   { name: 'a convolutional classifier (conv 3 x 3 and 5 x 5, max and average pooling, mean over locations)', text: convClassifier(), lengths: [1, 1, 1] },
   { name: 'visual attention: a decoder attending over the locations of a convolutional feature map', text: visualCaptioner(), lengths: [1, 1, 1], targetLengths: [3, 1, 2] },
+  {
+    name: 'an image autoencoder: mse over every pixel of a reconstructed image',
+    text: `
+model ae {
+  input  img: [5, 6, 2]
+  target same: [5, 6, 2]
+  loss = mse(sigmoid(conv2d(relu(conv2d(img, 3)), 2, size = 5)), same)
+}`,
+    lengths: [1, 1],
+  },
   { name: 'visual attention over an image of odd sides (pooling drops the last row and column)', text: visualCaptioner('', { image: '[7, 9, 2]' }), lengths: [1, 1], targetLengths: [2, 3] },
 ];
 
