@@ -24,7 +24,7 @@ import { bindInit, bindOptimizer, bindSchedule, CodegenError, defaultLr, OPTIMIZ
 import { elementwiseCodeDeclaration, numberLiteral } from './emit-ops.js';
 import { assertInert, commentText, propertyKey } from './escape.js';
 import { dimResolver, GraphEmitter, quote, sourceLine, type CodegenContext, type GraphArg, type TopLevelFunction } from './emit-graph.js';
-import { INITS, OP_HELPERS, PRELUDE_NAMES, RNG, SCOPE_HELPERS, WINDOWS } from './prelude.js';
+import { DECODE, INITS, OP_HELPERS, PRELUDE_NAMES, RNG, SCOPE_HELPERS, WINDOWS } from './prelude.js';
 
 export { CodegenError } from './bind.js';
 
@@ -92,7 +92,7 @@ export function emitModule(o: EmitOptions): string {
   // Greedy decoding: the model whose decoders read back their own most likely token, with the attention weights.
   const greedy = own && o.decoding ? liftParamTransposes(trainingGraphs(o.decoding.model, false).predict) : undefined;
 
-  const moduleNames = new Set<string>([...PRELUDE_NAMES, 'initParams', 'loadParams', 'saveParams', 'disposeParams', 'forward', 'loss', 'gradients', 'initOptimizer', 'disposeOptimizer', 'trainStep', 'OptimizerState', 'predictGraph', 'lossGraph', 'trainingGraph', 'predictGraphUnpadded', 'lossGraphUnpadded', 'trainingGraphUnpadded', 'checkParams', 'checkInputs', 'checkTargets', 'checkState', 'checkField', 'prepareInputs', 'prepareBatch', 'marks', 'zeroState', 'disposeState', 'sliceBatch', 'lossCount', 'differentiate', 'advance', 'applyUpdate', 'clipGradients', 'Sizes', 'TrainStepResult', 'Gradients', 'keepParams', 'transposed', 'TRANSPOSES', 'HYPER', 'decode', 'Decoded', 'DecodeOptions', 'greedyGraph', 'targetSteps', 'TargetSteps', 'logSoftmaxRow', 'END_TOKEN']);
+  const moduleNames = new Set<string>([...PRELUDE_NAMES, 'initParams', 'loadParams', 'saveParams', 'disposeParams', 'forward', 'loss', 'gradients', 'initOptimizer', 'disposeOptimizer', 'trainStep', 'OptimizerState', 'predictGraph', 'lossGraph', 'trainingGraph', 'predictGraphUnpadded', 'lossGraphUnpadded', 'trainingGraphUnpadded', 'checkParams', 'checkInputs', 'checkTargets', 'checkState', 'checkField', 'prepareInputs', 'prepareBatch', 'marks', 'zeroState', 'disposeState', 'sliceBatch', 'lossCount', 'differentiate', 'advance', 'applyUpdate', 'clipGradients', 'Sizes', 'TrainStepResult', 'Gradients', 'keepParams', 'transposed', 'TRANSPOSES', 'HYPER', 'decode', 'Decoded', 'DecodeOptions', 'greedyGraph', 'targetSteps', 'TargetSteps', 'END_TOKEN', 'beamSearch', 'BeamOptions']);
   const ctx: CodegenContext = { sources: o.sources, dim: dimResolver(dims), moduleNames };
   const emitter = new GraphEmitter(ctx);
   emitter.plan(predict, '');
@@ -537,8 +537,8 @@ return scoped(() => {
       `/** The decoder's end token: decoding stops when it is the most likely${end === undefined ? ' (this decoder has none: it writes maxLen tokens)' : ''}. */\nexport const END_TOKEN: number | null = ${end === undefined ? 'null' : numberLiteral(end)};`,
       `/** Options of decode: the longest output (default 100), and whether to return the attention weights. */\nexport interface DecodeOptions { readonly maxLen?: number; readonly attention?: boolean; }`,
       `/** One decoded output: its tokens (without the end token), their log-probability (natural log), and on request the weights of each \`attend\` ([output step][${inputSeq ? 'input position' : 'location'}]). */\nexport interface Decoded { readonly tokens: number[]; readonly logProb: number; readonly attention?: Record<string, number[][]>; }`,
-      fn('logSoftmaxRow', 'log softmax(x[at .. at + k)) at index j, in float64.', [{ name: 'x', type: 'ArrayLike<number>' }, { name: 'at', type: 'number' }, { name: 'k', type: 'number' }, { name: 'j', type: 'number' }], 'number',
-        `let m = -Infinity;\nfor (let i = 0; i < k; i++) m = Math.max(m, x[at + i]!);\nlet sum = 0;\nfor (let i = 0; i < k; i++) sum += Math.exp(x[at + i]! - m);\nreturn x[at + j]! - m - Math.log(sum);`),
+      `/** Options of beamSearch: hypotheses kept per input (default 4), the longest output (default 100), GNMT's length normalisation ((5 + n) / 6)^alpha (default 0: none). */\nexport interface BeamOptions { readonly width?: number; readonly maxLen?: number; readonly alpha?: number; }`,
+      DECODE,
     );
     add(fn('decode', `Greedy decoding (as \`rnnc translate\`): for each example, the decoder writes its most likely token at each step, reading it back at the next, until ${end === undefined ? 'maxLen tokens' : 'the end token (or maxLen tokens)'}. Returns plain arrays; nothing passed in is disposed.`,
       [{ name: 'p', type: 'Params' }, { name: 'inputs', type: 'Inputs' }, { name: 'options', type: 'DecodeOptions = {}' }], 'Decoded[]',
@@ -555,6 +555,7 @@ return scoped(() => {
   const scores = r.output.dataSync();
   const B = sizes.batchSize;
   const K = ${K};
+  const lp = logSoftmaxRows(scores, K);
   const lengths: readonly number[] = ${inputSeq ? 'inputs.lengths ?? new Array<number>(B).fill(sizes.steps)' : 'new Array<number>(B).fill(1)'};
   return Array.from({ length: B }, (_, b): Decoded => {
     const tokens: number[] = [];
@@ -564,7 +565,7 @@ return scoped(() => {
       // The first largest score, as the graph's own choice (tf.argMax).
       let best = 0;
       for (let k = 1; k < K; k++) if (scores[at + k]! > scores[at + best]!) best = k;
-      logProb += logSoftmaxRow(scores, at, K, best);
+      logProb += lp[at + best]!;
       if (best === END_TOKEN) break;
       tokens.push(best);
     }
@@ -579,6 +580,38 @@ return scoped(() => {
     return { tokens, logProb, attention };
   });
 });`, true));
+    const pick = (spec: IoSpec): string => `${propertyKey(spec.name)}: tf.gather(inputs[${quote(spec.name)}], picked)`;
+    const targetOf = (spec: IoSpec): string =>
+      spec.name === own
+        ? `${propertyKey(spec.name)}: tf.tensor2d(tokens, [rows.length, t + 1], 'int32')`
+        : `${propertyKey(spec.name)}: tf.zeros([rows.length${isSeq(spec) ? ', t + 1' : ''}${fieldShape(spec).map((d) => `, ${d}`).join('')}], ${isTokens(spec) ? "'int32'" : "'float32'"})`;
+    add(fn('beamSearch', `Beam search (as \`rnnc translate --beam\`): for each example the \`width\` most likely outputs are extended one token at a time${end === undefined ? '' : ', a hypothesis ending at the end token'}, scores divided by the length penalty; the best is returned. Each step runs forward() with the hypotheses as targets (teacher forcing), all examples' hypotheses in one batch. Nothing passed in is disposed.`,
+      [{ name: 'p', type: 'Params' }, { name: 'inputs', type: 'Inputs' }, { name: 'options', type: 'BeamOptions = {}' }], 'Decoded[]',
+      `checkParams(p);
+const sizes = checkInputs(inputs);
+const width = options.width ?? 4;
+const maxLen = options.maxLen ?? 100;
+const alpha = options.alpha ?? 0;
+if (!Number.isInteger(width) || width < 1) throw new Error(\`beamSearch: width must be a whole number of at least 1, got \${String(width)}\`);
+if (!Number.isInteger(maxLen) || maxLen < 1) throw new Error(\`beamSearch: maxLen must be a whole number of at least 1, got \${String(maxLen)}\`);
+if (!(alpha >= 0)) throw new Error(\`beamSearch: alpha must be a number of at least 0, got \${String(alpha)}\`);
+const B = sizes.batchSize;
+${inputSeq ? 'const lengths: readonly number[] = inputs.lengths ?? new Array<number>(B).fill(sizes.steps);' : ''}
+const limits = { lengths: new Array<number>(B).fill(maxLen), alpha${end === undefined ? '' : `, end: ${numberLiteral(end)}`} };
+return beamSearchWith(B, width, limits, (rows, t) =>
+  scoped(() => {
+    const picked = tf.tensor1d(rows.map((r) => r.source), 'int32');
+    const tokens = new Int32Array(rows.length * (t + 1));
+    rows.forEach((r, i) => tokens.set(r.tokens, i * (t + 1)));
+    const chosen: Inputs = { ${[...model.inputs.map(pick), ...(inputSeq ? ['lengths: rows.map((r) => lengths[r.source]!)'] : [])].join(', ')} };
+    const out = forward(p, chosen, { ${model.targets.map(targetOf).join(', ')} });
+    disposeState(out.state);
+    const scores = out.outputs[${quote(model.output)}]!;
+    const data = tf.slice(scores, [0, t, 0], [rows.length, 1, ${K}]).dataSync();
+    scores.dispose();
+    return { data, k: ${K} };
+  }),
+);`, true));
   }
 
   if (train && lossFn && trainingFn) {

@@ -29,6 +29,7 @@ import { heatmapFormat, renderHeatmap, renderImageAttention } from '../heatmap.j
 import { checkOutput, heatmapFile } from '../output-file.js';
 import { info } from '../terminal.js';
 import type { CheckpointExtra } from './run.js';
+import { beamSearchWith, logSoftmaxRows } from '../../runtime/decode.js';
 
 /** The longest output of a decoder with an end token, unless --max-len says otherwise. */
 export const DEFAULT_MAX_LEN = 100;
@@ -320,20 +321,6 @@ export function tokenBatch(sources: readonly Source[], targets?: readonly (reado
   };
 }
 
-/** Log-softmax of each row of [rows, K] scores, in float64. */
-function logSoftmaxRows(x: Float32Array, K: number): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let r = 0; r < x.length; r += K) {
-    let m = -Infinity;
-    for (let k = 0; k < K; k++) m = Math.max(m, x[r + k]!);
-    let s = 0;
-    for (let k = 0; k < K; k++) s += Math.exp(x[r + k]! - m);
-    const lse = m + Math.log(s);
-    for (let k = 0; k < K; k++) out[r + k] = x[r + k]! - lse;
-  }
-  return out;
-}
-
 /**
  * How long outputs may be: per input, at most `lengths[i]` tokens, ending
  * early at the decoder's end token (its `end` option) when it has one. `own`:
@@ -352,11 +339,6 @@ export interface Limits {
 /** The batch that decodes rows of `sources`, with `targets` fed back, scored at step `t` (so over t + 1 target steps). */
 function decodingBatch(sources: readonly Source[], targets: readonly (readonly number[])[] | undefined, steps: readonly number[], limits: Limits): Batch {
   return limits.own ? tokenBatch(sources, targets, steps, limits.dims) : tokenBatch(sources, targets, undefined, limits.dims);
-}
-
-/** GNMT's length penalty ((5 + n) / 6)^alpha (Wu et al. 2016): a score divided by it favours longer outputs as alpha grows. */
-export function lengthPenalty(n: number, alpha: number): number {
-  return Math.pow((5 + n) / 6, alpha);
 }
 
 /** Greedy decoding: the graph whose decoders read back their own most likely token. */
@@ -381,54 +363,23 @@ export function greedy(session: TrainingSession, graph: Parameters<TrainingSessi
   });
 }
 
-interface Hypothesis {
-  readonly tokens: number[];
-  readonly logProb: number;
-  readonly done: boolean;
-}
-
 /** Beam search with `width` hypotheses per input; all inputs' open hypotheses share each step's batch. */
 export function beamSearch(session: TrainingSession, sources: readonly Source[], width: number, limits: Limits): Decoded[] {
-  const alpha = limits.alpha ?? 0;
-  const score = (h: Hypothesis): number => h.logProb / lengthPenalty(h.tokens.length + (h.done ? 1 : 0), alpha);
-  let beams: Hypothesis[][] = sources.map(() => [{ tokens: [], logProb: 0, done: false }]);
-  const maxLen = Math.max(...limits.lengths);
-  for (let t = 0; t < maxLen; t++) {
-    const rows: { src: number; hyp: number }[] = [];
-    beams.forEach((hs, e) => {
-      if (t < limits.lengths[e]!) hs.forEach((h, i) => !h.done && rows.push({ src: e, hyp: i }));
-    });
-    if (rows.length === 0) break;
+  return beamSearchWith(sources.length, width, limits, (rows, t) => {
     const batch = decodingBatch(
-      rows.map((r) => sources[r.src]!),
-      rows.map((r) => beams[r.src]![r.hyp]!.tokens),
+      rows.map((r) => sources[r.source]!),
+      rows.map((r) => r.tokens),
       rows.map(() => t + 1),
       limits,
     );
     const { prediction, states } = session.forward(batch);
     states.forEach((x) => x.dispose());
-    const K = prediction.shape[2]!;
-    const B = rows.length;
-    const step = tf.tidy(() => tf.slice(prediction, [t, 0, 0], [1, B, K]));
+    const k = prediction.shape[2]!;
+    const step = tf.tidy(() => tf.slice(prediction, [t, 0, 0], [1, rows.length, k]));
     prediction.dispose();
-    const lp = logSoftmaxRows(step.dataSync() as Float32Array, K);
+    const data = step.dataSync();
     step.dispose();
-    const candidates = new Map<number, Hypothesis[]>();
-    rows.forEach((r, i) => {
-      const h = beams[r.src]![r.hyp]!;
-      const list = candidates.get(r.src) ?? beams[r.src]!.filter((x) => x.done);
-      for (let k = 0; k < K; k++) {
-        const logProb = h.logProb + lp[i * K + k]!;
-        list.push(k === limits.end ? { tokens: h.tokens, logProb, done: true } : { tokens: [...h.tokens, k], logProb, done: false });
-      }
-      candidates.set(r.src, list);
-    });
-    // Ties go to the earlier candidate (the earlier hypothesis, the smaller token id), as greedy's argmax does.
-    for (const [e, list] of candidates) beams[e] = list.map((c, i) => ({ c, i })).sort((a, b) => score(b.c) - score(a.c) || a.i - b.i).slice(0, width).map((x) => x.c);
-  }
-  return beams.map((hs) => {
-    const best = [...hs].sort((a, b) => score(b) - score(a))[0]!;
-    return { tokens: best.tokens, logProb: best.logProb };
+    return { data, k };
   });
 }
 

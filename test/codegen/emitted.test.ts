@@ -21,7 +21,7 @@ import { Rng } from '../../runtime/rng.js';
 import { TrainingSession } from '../../runtime/train/session.js';
 import { parseBatchJson } from '../../src/batch-json.js';
 import { analyzeText, compileModel } from '../helpers/compile.js';
-import { attentionWeights, greedy, type Source } from '../../src/commands/translate.js';
+import { attentionWeights, beamSearch, greedy, type Source } from '../../src/commands/translate.js';
 import { compileText, GENERATED_DIR, typeCheckFolder, writeGenerated, type Compiled } from './helpers.js';
 
 type Tensors = Readonly<Record<string, tf.Tensor>>;
@@ -40,6 +40,7 @@ interface Emitted {
   trainStep?(p: Tensors, o: Record<string, unknown>, inputs: Record<string, unknown>, targets: Tensors): { params: Tensors; optimizer: Record<string, unknown>; loss: number };
   /** A model whose decoder writes a target of its own length decodes greedily. */
   decode?(p: Tensors, inputs: Record<string, unknown>, options?: { maxLen?: number; attention?: boolean }): { tokens: number[]; logProb: number; attention?: Record<string, number[][]> }[];
+  beamSearch?(p: Tensors, inputs: Record<string, unknown>, options?: { width?: number; maxLen?: number; alpha?: number }): { tokens: number[]; logProb: number }[];
   END_TOKEN?: number | null;
 }
 
@@ -293,7 +294,7 @@ describe('emitted modules', () => {
   });
 
   for (const name of ['seq2seq_attention_adam', 'visual_attention_sgd', 'example_dates_dates']) {
-    it(`${name}: decode() gives rnnc translate's greedy tokens, log-probabilities and attention weights`, async () => {
+    it(`${name}: decode() and beamSearch() give rnnc translate's tokens and log-probabilities (greedy, beam), and its attention weights`, async () => {
       const c = CASES[name]!;
       const out = compiled.get(name)!;
       const model = out.model;
@@ -344,6 +345,13 @@ describe('emitted modules', () => {
         }
       });
       expect(() => mod.decode!(p, inputs, { maxLen: 0 })).toThrow('decode: maxLen must be a whole number of at least 1, got 0');
+      // Beam search: width 1 is greedy; width 3 with length normalisation equals translate's, hypothesis for hypothesis.
+      expect(mod.beamSearch!(p, inputs, { width: 1, maxLen }).map((d) => d.tokens)).toEqual(ref.map((d) => d.tokens));
+      const beam = mod.beamSearch!(p, inputs, { width: 3, maxLen, alpha: 0.6 });
+      const refBeam = beamSearch(session, sources, 3, { ...limits, alpha: 0.6 });
+      expect(beam.map((d) => d.tokens)).toEqual(refBeam.map((d) => d.tokens));
+      beam.forEach((d, b) => expect(Math.abs(d.logProb - refBeam[b]!.logProb)).toBeLessThan(1e-4 * Math.max(1, Math.abs(refBeam[b]!.logProb))));
+      expect(() => mod.beamSearch!(p, inputs, { width: 0 })).toThrow('beamSearch: width must be a whole number of at least 1, got 0');
       session.dispose();
     });
   }
