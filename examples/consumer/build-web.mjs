@@ -1,13 +1,18 @@
 #!/usr/bin/env node
-// Builds the web page of examples/consumer/web into a static folder:
-//   1. compiles the char LM with `rnnc compile` (dims from the checkpoint) into
-//      examples/consumer/model.ts, unless --model-ts names an already compiled module;
-//   2. bundles web/main.ts, the model and TensorFlow.js with esbuild into main.js;
+// Builds a web page of examples/consumer into a static folder:
+//   1. compiles the model with `rnnc compile` (dims from the checkpoint): the
+//      char LM into examples/consumer/model.ts (--page sample, the default), or
+//      the dates encoder-decoder into examples/consumer/dates-model.ts
+//      (--page translate); unless --model-ts names an already compiled module;
+//   2. bundles the page's main.ts (web/ or translate-web/), the model and
+//      TensorFlow.js with esbuild into main.js;
 //   3. copies index.html, the wasm backend's .wasm files and the checkpoint
 //      (only what the page reads: model, params, extra) next to it.
 //
 //   node examples/consumer/build-web.mjs --ckpt runs/charlm_rnn/checkpoint.json [--model charlm_rnn]
 //        [--model-ts PATH] [--out examples/consumer/web/dist]
+//   node examples/consumer/build-web.mjs --page translate --ckpt runs/dates/checkpoint.json
+//        [--model-ts PATH] [--out examples/consumer/translate-web/dist]
 //
 // Serve the folder over HTTP (browsers do not fetch .wasm from file:// pages):
 //   node examples/consumer/serve.mjs examples/consumer/web/dist
@@ -25,38 +30,46 @@ const repo = resolve(here, '..', '..');
 const { values } = parseArgs({
   options: {
     ckpt: { type: 'string' },
-    model: { type: 'string', default: 'charlm_rnn' },
+    page: { type: 'string', default: 'sample' },
+    model: { type: 'string' },
     'model-ts': { type: 'string' },
-    out: { type: 'string', default: join(here, 'web', 'dist') },
+    out: { type: 'string' },
   },
 });
-if (values.ckpt === undefined) {
-  console.error('usage: node examples/consumer/build-web.mjs --ckpt CHECKPOINT.json [--model NAME] [--model-ts PATH] [--out DIR]');
+// Each page: its folder, the example and model it compiles, and the module file its code imports.
+const PAGES = {
+  sample: { dir: 'web', rnn: 'charlm.rnn', model: 'charlm_rnn', moduleFile: 'model.ts', target: ['--target', 'forward'] },
+  translate: { dir: 'translate-web', rnn: 'dates.rnn', model: 'dates', moduleFile: 'dates-model.ts', target: [] },
+};
+const page = PAGES[values.page];
+if (values.ckpt === undefined || page === undefined) {
+  console.error('usage: node examples/consumer/build-web.mjs --ckpt CHECKPOINT.json [--page sample|translate] [--model NAME] [--model-ts PATH] [--out DIR]');
   process.exit(2);
 }
-const out = resolve(values.out);
+const out = resolve(values.out ?? join(here, page.dir, 'dist'));
 mkdirSync(out, { recursive: true });
 
 // 1. The compiled model.
 let modelTs = values['model-ts'] === undefined ? undefined : resolve(values['model-ts']);
 if (modelTs === undefined) {
-  modelTs = join(here, 'model.ts');
+  modelTs = join(here, page.moduleFile);
   const bin = join(repo, 'dist', 'src', 'bin.js');
   if (!existsSync(bin)) throw new Error(`${relative(process.cwd(), bin)} is missing: build rnnc first (npm ci, or npm run build)`);
-  const args = ['compile', join(repo, 'examples', 'charlm.rnn'), '--model', values.model, '--ckpt', values.ckpt, '--target', 'forward', '-o', modelTs];
+  const args = ['compile', join(repo, 'examples', page.rnn), '--model', values.model ?? page.model, '--ckpt', values.ckpt, ...page.target, '-o', modelTs];
   execFileSync(process.execPath, [bin, ...args], { stdio: 'inherit' });
 }
 
-// 2. The bundle. lm.ts imports './model.js': it is the module given (or just compiled).
+// 2. The bundle. lm.ts imports './model.js', translator.ts './dates-model.js': it is the module given (or just compiled).
 const model = modelTs;
+const imported = new RegExp(`^\\./${page.moduleFile.replace('.ts', '').replace('-', '\\-')}\\.js$`);
 const modelModule = {
   name: 'compiled-model',
   setup(build) {
-    build.onResolve({ filter: /^\.\/model\.js$/ }, (args) => (resolve(args.resolveDir) === here ? { path: model } : undefined));
+    build.onResolve({ filter: imported }, (args) => (resolve(args.resolveDir) === here ? { path: model } : undefined));
   },
 };
 const result = await esbuild.build({
-  entryPoints: [join(here, 'web', 'main.ts')],
+  entryPoints: [join(here, page.dir, 'main.ts')],
   outfile: join(out, 'main.js'),
   bundle: true,
   format: 'esm',
@@ -72,7 +85,7 @@ const result = await esbuild.build({
 });
 
 // 3. The page, the backend's .wasm files and the checkpoint.
-copyFileSync(join(here, 'web', 'index.html'), join(out, 'index.html'));
+copyFileSync(join(here, page.dir, 'index.html'), join(out, 'index.html'));
 const require = createRequire(import.meta.url);
 const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm.wasm'));
 for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) copyFileSync(join(wasmDir, f), join(out, f));

@@ -1,0 +1,123 @@
+// The translating page: a date typed in the box goes through the compiled
+// encoder-decoder (../translator.ts over ../dates-model.ts) on the
+// WebAssembly backend of TensorFlow.js (the CPU backend if WebAssembly does
+// not start), and the page shows the output and, for greedy decoding, the
+// attention weights as a table: one row per output character, one column
+// per input character, darker where the decoder looked.
+// build-web.mjs --page translate bundles it and copies the checkpoint next to it.
+//
+// The form can be preset from the address: ?text=march%203%201998&beam=4
+// The page marks its progress on <body data-state="loading|translating|done|error">.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { loadTranslator, type Translation, type Translator } from '../translator.js';
+
+function element<T extends HTMLElement>(id: string, type: new () => T): T {
+  const e = document.getElementById(id);
+  if (!(e instanceof type)) throw new Error(`the page has no #${id}`);
+  return e;
+}
+
+const form = element('controls', HTMLFormElement);
+const output = element('output', HTMLDivElement);
+const table = element('attention', HTMLTableElement);
+const status = element('status', HTMLParagraphElement);
+const backendOut = element('backend', HTMLElement);
+
+function field(name: string): HTMLInputElement {
+  const e = form.elements.namedItem(name);
+  if (!(e instanceof HTMLInputElement)) throw new Error(`the form has no field ${name}`);
+  return e;
+}
+
+function setState(state: 'loading' | 'translating' | 'done' | 'error', message: string): void {
+  document.body.dataset['state'] = state;
+  status.textContent = message;
+}
+
+/** WebAssembly, its .wasm files served next to this page; the CPU backend when it does not start. */
+async function startBackend(): Promise<string> {
+  setWasmPaths(new URL('./', location.href).href);
+  try {
+    if (await tf.setBackend('wasm')) {
+      await tf.ready();
+      return 'wasm';
+    }
+  } catch (e) {
+    console.warn('the wasm backend did not start:', e);
+  }
+  await tf.setBackend('cpu');
+  await tf.ready();
+  return 'cpu';
+}
+
+/** The attention weights as a table: output characters down, input characters across, grey levels by weight. */
+function showAttention(t: Translation): void {
+  table.replaceChildren();
+  const weights = t.attention;
+  if (!weights || weights.length === 0) return;
+  const head = table.insertRow();
+  head.insertCell().textContent = '';
+  for (const ch of Array.from(t.input)) {
+    const th = document.createElement('th');
+    th.textContent = ch === ' ' ? '·' : ch;
+    head.append(th);
+  }
+  Array.from(t.output).forEach((ch, step) => {
+    const row = table.insertRow();
+    const th = document.createElement('th');
+    th.textContent = ch;
+    row.append(th);
+    (weights[step] ?? []).forEach((w) => {
+      const cell = row.insertCell();
+      const level = Math.round(255 * (1 - Math.min(1, Math.max(0, w))));
+      cell.style.background = `rgb(${level}, ${level}, ${level})`;
+      cell.title = w.toFixed(3);
+      cell.dataset['weight'] = String(w);
+    });
+  });
+}
+
+function translate(translator: Translator): void {
+  const text = field('text').value.trim();
+  const beam = Number(field('beam').value);
+  if (!(Number.isInteger(beam) && beam >= 1)) throw new Error('beam must be a whole number >= 1');
+  setState('translating', `translating ${JSON.stringify(text)}…`);
+  const t0 = performance.now();
+  const [t] = translator.translate([text], { beam });
+  output.textContent = t!.output;
+  output.dataset['logprob'] = String(t!.logProb);
+  showAttention(t!);
+  const ms = performance.now() - t0;
+  setState('done', `${beam > 1 ? `beam ${beam}` : 'greedy'}: ${ms.toFixed(0)} ms on ${tf.getBackend()}, log-probability ${t!.logProb.toFixed(3)}`);
+}
+
+async function main(): Promise<void> {
+  const query = new URLSearchParams(location.search);
+  for (const name of ['text', 'beam']) {
+    const v = query.get(name);
+    if (v !== null) field(name).value = v;
+  }
+  const backend = await startBackend();
+  backendOut.textContent = backend;
+  backendOut.dataset['backend'] = backend;
+  const response = await fetch(query.get('ckpt') ?? './checkpoint.json');
+  if (!response.ok) throw new Error(`fetching the checkpoint: HTTP ${response.status}`);
+  const translator = loadTranslator(await response.json());
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    try {
+      translate(translator);
+    } catch (e) {
+      showError(e);
+    }
+  });
+  translate(translator);
+}
+
+function showError(e: unknown): void {
+  setState('error', `error: ${e instanceof Error ? e.message : String(e)}`);
+}
+
+main().catch(showError);
