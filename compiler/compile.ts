@@ -10,6 +10,7 @@ import type { Span } from './diagnostics/span.js';
 import type { Dim, Graph } from './ir/types.js';
 import { verifyGraph } from './ir/verify.js';
 import { analyzeCell, type CellInfo, type FeedMode } from './sema/cell.js';
+import { expandCellCalls } from './sema/inline.js';
 import { evalDim } from './sema/dims.js';
 import { lowerModel, type LoweredModel } from './sema/model.js';
 import { didYouMean } from './sema/suggest.js';
@@ -84,7 +85,8 @@ export function analyze(user: SourceText, stdlib: SourceText): Analysis {
   const cells = new Map<string, CellInfo>();
   const brokenCells = new Set<string>();
   for (const [name, decl] of cellDecls) {
-    const info = analyzeCell(decl, diags);
+    // Equations that apply another cell run its step inside this one (sema/inline.ts).
+    const info = analyzeCell(expandCellCalls(decl, cellDecls, diags), diags);
     if (info) cells.set(name, info);
     else brokenCells.add(name);
   }

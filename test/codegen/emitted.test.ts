@@ -6,7 +6,7 @@
 // training steps as TrainingSession, within 1e-5 relative to each tensor's
 // scale. Emitted files go to test/.generated/ (git-ignored) so that
 // @tensorflow/tfjs-core resolves from them.
-import { alignedDecoder, attentionSeq2seq, attentionTagger, bidirectionalTagger, convClassifier, LEARNED_START_CELL, manyToOneGru, tokenLm as lm, visualCaptioner } from '../helpers/programs.js';
+import { alignedDecoder, attentionSeq2seq, attentionTagger, bidirectionalTagger, convClassifier, decoderCallingLstm, LEARNED_START_CELL, manyToOneGru, tokenLm as lm, visualCaptioner } from '../helpers/programs.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -196,6 +196,8 @@ const CASES: Record<string, Case> = {
   // Decoders that write targets of their own length (U steps, their own lengths): from a sequence, and from an image.
   seq2seq_attention_adam: { text: attentionSeq2seq('additive', {}, 'train m { optimizer adam(lr = 0.05) }'), trainSteps: true },
   visual_attention_sgd: { text: visualCaptioner('train caption { optimizer sgd(lr = 0.1) }'), trainSteps: true },
+  // A cell calling a cell: the decoder's recurrence is the standard lstm (states and parameters named y.s.*).
+  decoder_calling_lstm_adam: { text: decoderCallingLstm(false, 'train m { optimizer adam(lr = 0.05) }'), trainSteps: true },
   attention_dot_scaled_feature_map: {
     text: `
 cell att(x: [X], mem: [L, D]) -> h: [H] {
@@ -293,7 +295,7 @@ describe('emitted modules', () => {
     expect(() => mod.forward(partial, { x: ids(2, 3) })).toThrow('parameter o.W is missing');
   });
 
-  for (const name of ['seq2seq_attention_adam', 'visual_attention_sgd', 'example_dates_dates']) {
+  for (const name of ['seq2seq_attention_adam', 'visual_attention_sgd', 'example_dates_dates', 'decoder_calling_lstm_adam']) {
     it(`${name}: decode() and beamSearch() give rnnc translate's tokens and log-probabilities (greedy, beam), and its attention weights`, async () => {
       const c = CASES[name]!;
       const out = compiled.get(name)!;

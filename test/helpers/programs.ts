@@ -228,3 +228,42 @@ model caption {
   loss = cross_entropy(y, words)
 }${after ? `\n${after}` : ''}`;
 }
+
+/**
+ * An attention decoder whose recurrence is the standard `lstm` cell called
+ * from inside it (`s[t] = lstm(...) with X = M + D`), or, with `byHand`, the
+ * same equations written out (parameters `W_g`... where the call has `s.W_g`...).
+ */
+export function decoderCallingLstm(byHand = false, after = ''): string {
+  const recurrence = byHand
+    ? `  param W_g, W_i, W_f, W_o: [H, M + D]
+  param W_gh, W_ih, W_fh, W_oh: [H, H]
+  param b_g, b_i, b_o: [H]
+  param b_f: [H] = ones
+  x[t] = concat(E @ one_hot(y[t-1]), a[t])
+  g[t] = tanh(W_g @ x[t] + W_gh @ s[t-1] + b_g)
+  i[t] = sigmoid(W_i @ x[t] + W_ih @ s[t-1] + b_i)
+  f[t] = sigmoid(W_f @ x[t] + W_fh @ s[t-1] + b_f)
+  o[t] = sigmoid(W_o @ x[t] + W_oh @ s[t-1] + b_o)
+  c[t] = f[t] * c[t-1] + i[t] * g[t]
+  s[t] = o[t] * tanh(c[t])`
+    : '  s[t] = lstm(concat(E @ one_hot(y[t-1]), a[t])) with X = M + D';
+  return `
+cell dec(mem: [L, D]) -> y: token[K] {
+  option start = 0
+  param E: [M, K]
+  param W_y: [K, H + D]
+  param b_y: [K]
+  a[t] = attend(s[t-1], mem, additive)
+${recurrence}
+  y[t] = W_y @ concat(s[t], a[t]) + b_y
+}
+model m {
+  dim V = 6, E = 4, H = 3, M = 4
+  input  src: seq<token[V]>
+  target tgt: seq<token[V]>
+  enc = bidir gru(embed(src, E)) with H
+  y = dec(enc) with H, M
+  loss = cross_entropy(y, tgt)
+}${after ? `\n${after}` : ''}`;
+}
