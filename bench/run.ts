@@ -223,7 +223,7 @@ async function main(): Promise<void> {
   if (values.seq2seq) {
     const { runSeq2seq, seq2seqTable, SEQ2SEQ } = await import('./seq2seq.js');
     log(`seq2seq: encoder-decoder with additive attention, ${JSON.stringify(SEQ2SEQ)}`);
-    const r = await runSeq2seq(Math.max(iters, 3), warmup, log);
+    const r = await runSeq2seq(Math.max(iters, 3), warmup, log, undefined, { torch: !values['no-torch'], threads: torchThreads });
     console.log(`## Encoder-decoder with attention, training step (${backendName}; ${info.cpu}, ${info.cores} cores; median of ${Math.max(iters, 3)})\n\n${seq2seqTable(r, backendName)}`);
     const out = values.out ?? join(results, `${backendName}-seq2seq.json`);
     mkdirSync(dirname(out), { recursive: true });

@@ -4,8 +4,10 @@
 // tfjs user writes by hand (a GRU encoder loop and a per-step attention
 // decoder loop, differentiated by tf.variableGrads, Adam from tf.train).
 // Both start from the same weights (rnnc's initialisation, copied) and run
-// the same maths on the same batch: the first loss must agree. Decoding
-// throughput (greedy and beam 4, sentences per second) is rnnc's.
+// the same maths on the same batch: the first loss must agree. Where
+// `python3 -c "import torch"` works, PyTorch runs the same model from the
+// same weights (bench/torch_seq2seq.py, threads pinned to --torch-threads).
+// Decoding throughput (greedy and beam 4, sentences per second) is rnnc's.
 //
 // The embedding lookups of the hand-written model are tf.gather with a
 // gradient by tf.scatterND (tf.customGrad): wasm has no UnsortedSegmentSum,
@@ -24,6 +26,11 @@ import { beamSearch, greedy } from '../src/commands/translate.js';
 import { sessionGraphs } from '../src/project.js';
 import { loadStdlib } from '../src/stdlib.js';
 import { median } from './measure.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../src/stdlib.js';
 
 /** The issue's fixed size: batch, source and target lengths, vocabularies, embedding and hidden sizes. */
 export const SEQ2SEQ = { B: 64, S: 24, U: 12, V: 40, K: 16, E: 64, H: 256 } as const;
@@ -151,13 +158,42 @@ export interface Seq2seqResult {
   /** Sentences per second, rnnc: greedy decoding of the batch, and beam search of width 4. */
   readonly greedyPerSecond: number;
   readonly beam4PerSecond: number;
+  /** PyTorch on the same CPU, from the same weights and batch; or why it is left out. */
+  readonly torch?: { readonly available: true; readonly version: string; readonly threads: number; readonly blas: unknown; readonly firstLoss: number; readonly trainMs: number } | { readonly available: false; readonly note: string };
 }
 
-export async function runSeq2seq(iters: number, warmup: number, log: (s: string) => void, shape: Shape = { ...SEQ2SEQ }): Promise<Seq2seqResult> {
+/** Options of the PyTorch column: its threads (0: PyTorch's default), the interpreter, or none at all. */
+export interface Seq2seqTorchOptions {
+  readonly torch?: boolean;
+  readonly threads?: number;
+  readonly python?: string;
+}
+
+/** The PyTorch column (bench/torch_seq2seq.py): the same model, weights and batch. */
+function torchSeq2seq(s: Shape, init: unknown, src: readonly Int32Array[], tgt: readonly Int32Array[], iters: number, warmup: number, o: Seq2seqTorchOptions, log: (line: string) => void): NonNullable<Seq2seqResult['torch']> {
+  const python = o.python ?? process.env['RNNC_PYTHON'] ?? 'python3';
+  const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) return { available: false, note: `${python} -c "import torch" failed (${probe.error?.message ?? probe.stderr.trim().split('\n').pop() ?? `exit ${probe.status}`})` };
+  const dir = mkdtempSync(join(tmpdir(), 'rnnc-seq2seq-'));
+  try {
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ shape: s, threads: o.threads ?? 0, iters, warmup, params: init, src: src.map((x) => [...x]), tgt: tgt.map((x) => [...x]) }));
+    log(`PyTorch column: ${python} bench/torch_seq2seq.py`);
+    const run = spawnSync(python, [join(packageRoot(), 'bench', 'torch_seq2seq.py'), config], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60 * 1000, maxBuffer: 1 << 24 });
+    if (run.error || run.status !== 0) return { available: false, note: `bench/torch_seq2seq.py failed (${run.error?.message ?? `exit ${run.status}`})` };
+    const out = JSON.parse(run.stdout) as { torch: string; threads: number; blas: unknown; firstLoss: number; trainMs: number };
+    return { available: true, version: out.torch, threads: out.threads, blas: out.blas, firstLoss: out.firstLoss, trainMs: out.trainMs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runSeq2seq(iters: number, warmup: number, log: (s: string) => void, shape: Shape = { ...SEQ2SEQ }, torchOptions: Seq2seqTorchOptions = {}): Promise<Seq2seqResult> {
   const s: Shape = { ...shape };
   const { model, session } = compile(s);
   const { batch, src, tgt } = batchOf(s);
-  const hand = handModel(s, session.paramsJson() as unknown as Record<string, { shape: number[]; data: number[] }>, src, tgt);
+  const init = session.paramsJson();
+  const hand = handModel(s, init as unknown as Record<string, { shape: number[]; data: number[] }>, src, tgt);
   const rnncFirst = session.evaluate([batch]).loss;
   const handFirst = hand.firstLoss();
   const time = async (f: () => unknown, what: string): Promise<number> => {
@@ -179,7 +215,9 @@ export async function runSeq2seq(iters: number, warmup: number, log: (s: string)
   const greedyMs = await time(() => greedy(session, own, src, limits), 'greedy decoding');
   const beamMs = await time(() => beamSearch(session, src, 4, limits), 'beam 4');
   session.dispose();
+  const torch = torchOptions.torch === false ? undefined : torchSeq2seq(s, init, src, tgt, iters, warmup, torchOptions, log);
   return {
+    ...(torch ? { torch } : {}),
     shape: s,
     firstLoss: { rnnc: rnncFirst, hand: handFirst },
     trainMs: { rnnc: rnncMs, hand: handMs },
@@ -204,7 +242,11 @@ export function seq2seqTable(r: Seq2seqResult, backend: string): string {
     `|---|---|---|---|`,
     `| rnnc (${backend}) | ${r.firstLoss.rnnc.toFixed(5)} | ${r.trainMs.rnnc.toFixed(0)} | ${same ? `${r.speedup.toFixed(2)}x` : 'loss mismatch'} |`,
     `| hand-written tfjs, tf.variableGrads | ${r.firstLoss.hand.toFixed(5)} | ${r.trainMs.hand.toFixed(0)} | 1x |`,
+    ...(r.torch?.available
+      ? [`| PyTorch ${r.torch.version} (${r.torch.threads} thread${r.torch.threads === 1 ? '' : 's'}), autograd | ${r.torch.firstLoss.toFixed(5)} | ${r.torch.trainMs.toFixed(0)} | ${Math.abs(r.torch.firstLoss - r.firstLoss.rnnc) <= 1e-4 * Math.max(1, Math.abs(r.firstLoss.rnnc)) ? `${(r.trainMs.hand / r.torch.trainMs).toFixed(2)}x` : 'loss mismatch'} |`]
+      : []),
     '',
+    ...(r.torch && !r.torch.available ? [`PyTorch: left out, ${r.torch.note}.`, ''] : []),
     `Decoding with rnnc (batch ${r.shape.B}, ${r.shape.U} output steps): greedy ${r.greedyPerSecond.toFixed(0)} sentences/s, beam 4 ${r.beam4PerSecond.toFixed(0)} sentences/s.`,
   ].join('\n');
 }

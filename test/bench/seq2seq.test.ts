@@ -13,8 +13,18 @@ beforeAll(async () => {
 
 describe('seq2seq benchmark', () => {
   it('runs both implementations on the same maths from the same weights', async () => {
-    const r = await runSeq2seq(1, 0, () => undefined, { B: 4, S: 5, U: 3, V: 7, K: 5, E: 4, H: 6 });
+    const r = await runSeq2seq(1, 0, () => undefined, { B: 4, S: 5, U: 3, V: 7, K: 5, E: 4, H: 6 }, { threads: 1 });
     expect(Math.abs(r.firstLoss.rnnc - r.firstLoss.hand)).toBeLessThan(1e-5);
+    // PyTorch (where python3 has torch): the same model from the same weights, the same first loss.
+    expect(r.torch).toBeDefined();
+    if (r.torch!.available) {
+      expect(Math.abs(r.torch!.firstLoss - r.firstLoss.rnnc)).toBeLessThan(1e-5);
+      expect(r.torch!.trainMs).toBeGreaterThan(0);
+      expect(seq2seqTable(r, 'cpu')).toMatch(/\| PyTorch [\d.]+\S* \(1 thread\), autograd \| [\d.]+ \| \d+ \| [\d.]+x \|/);
+    } else {
+      console.log(`seq2seq PyTorch column: skipped, ${r.torch!.note}`);
+      expect(seq2seqTable(r, 'cpu')).toContain('PyTorch: left out');
+    }
     expect(r.firstLoss.rnnc).toBeGreaterThan(0);
     for (const v of [r.trainMs.rnnc, r.trainMs.hand, r.speedup, r.greedyPerSecond, r.beam4PerSecond]) expect(Number.isFinite(v) && v > 0).toBe(true);
     const table = seq2seqTable(r, 'cpu');
