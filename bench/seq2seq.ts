@@ -14,8 +14,10 @@
 // which tf.gather's own gradient needs, and a one-hot product would do more
 // work than rnnc's lookup.
 import * as tf from '@tensorflow/tfjs-core';
-// tf.variableGrads needs the gradient functions, which tfjs-core registers only on request.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+// tf.variableGrads needs the gradient functions, which tfjs-core registers only on request. tfjs-layers
+// registers them all when it loads; tfjs-core's own register_all_gradients.js is an ES module with
+// extensionless imports, which Node refuses (only bundlers and vitest load it).
+import '@tensorflow/tfjs-layers';
 import { analyze, buildModel, trainingGraphs } from '../compiler/compile.js';
 import type { LoweredModel } from '../compiler/sema/model.js';
 import { makeBatches } from '../runtime/data/batching.js';

@@ -5,7 +5,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { runSeq2seq, seq2seqTable } from '../../bench/seq2seq.js';
+import { packageRoot } from '../../src/stdlib.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -30,5 +32,14 @@ describe('seq2seq benchmark', () => {
     const table = seq2seqTable(r, 'cpu');
     expect(table).toContain('| rnnc (cpu) |');
     expect(table).not.toContain('loss mismatch');
+  });
+
+  it('loads in plain Node as npm run bench runs it (not only under vitest), with the gradients tf.variableGrads needs', () => {
+    const out = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', "await import('./dist/bench/seq2seq.js'); const tf = await import('@tensorflow/tfjs-core'); console.log(tf.getGradient('Tanh') !== undefined);"],
+      { cwd: packageRoot(), encoding: 'utf8' },
+    );
+    expect(out.trim()).toBe('true');
   });
 });
