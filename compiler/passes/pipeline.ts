@@ -14,6 +14,7 @@ import { dedupeScanOutputs } from './dedupe-scan-outputs.js';
 import { hoistWeightGradients } from './hoist-weight-gradients.js';
 import { hoistInputProjections } from './hoist-input-projections.js';
 import { hoistLoopConstants } from './hoist-loop-constants.js';
+import { hoistLoopInvariants } from './hoist-loop-invariants.js';
 import { hoistWeightTransposes } from './hoist-weight-transposes.js';
 import { oneHotProducts } from './one-hot-products.js';
 import { pruneScanInputs } from './prune-scan-inputs.js';
@@ -27,6 +28,7 @@ export interface Pass {
 export const PASSES = {
   hoistInputProjections: { name: 'hoist-input-projections', run: hoistInputProjections },
   hoistLoopConstants: { name: 'hoist-loop-constants', run: hoistLoopConstants },
+  hoistLoopInvariants: { name: 'hoist-loop-invariants', run: hoistLoopInvariants },
   oneHotProducts: { name: 'one-hot-products', run: oneHotProducts },
   hoistWeightGradients: { name: 'hoist-weight-gradients', run: hoistWeightGradients },
   hoistWeightTransposes: { name: 'hoist-weight-transposes', run: hoistWeightTransposes },
@@ -41,7 +43,7 @@ export const PASSES = {
 } as const satisfies Record<string, Pass>;
 
 /** On the model's forward graph, before truncation and autodiff: what changes the derivative's shape too. */
-export const PRE_AUTODIFF_PIPELINE: readonly Pass[] = [PASSES.hoistInputProjections, PASSES.oneHotProducts, PASSES.pruneScanInputs, PASSES.deadCode];
+export const PRE_AUTODIFF_PIPELINE: readonly Pass[] = [PASSES.hoistInputProjections, PASSES.hoistLoopInvariants, PASSES.oneHotProducts, PASSES.pruneScanInputs, PASSES.deadCode];
 
 /** For forward graphs (inference, sampling, evaluation). */
 export const FORWARD_PIPELINE: readonly Pass[] = [

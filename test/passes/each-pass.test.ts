@@ -24,6 +24,7 @@ import { evaluateGraph } from '../../runtime/reference/evaluate.js';
 import { tensor, type Tensor64 } from '../../runtime/reference/tensor.js';
 import { compileModel } from '../helpers/compile.js';
 import { randomFeeds } from '../helpers/feeds.js';
+import { attentionTagger } from '../helpers/programs.js';
 
 const PROGRAMS: Record<string, string> = {
   'lstm over one-hot tokens': `model m { dim V = 5, H = 3
@@ -49,6 +50,8 @@ model m { dim H = 3
   input x: seq<[2]>; target y: [1]
   b = mgu(x) with H
   loss = mse(dense(mean(b), 1), y) }`,
+  // Additive attention projects the memory at every step: loop-invariant work.
+  'attention tagger': attentionTagger('attend(h[t-1], mem, additive)'),
 };
 const LENGTHS = [4, 2, 3];
 
@@ -72,6 +75,7 @@ const CHANGES: Readonly<Record<string, readonly [(g: Graph) => number, 'lower' |
   'dedupe-scan-outputs': [scanPorts('outputs'), 'lower'],
   'hoist-weight-transposes': [ops('linear', 'body'), 'lower'],
   'hoist-loop-constants': [(g) => count(g, (n) => n.inBody), 'lower'],
+  'hoist-loop-invariants': [(g) => count(g, (n) => n.inBody), 'lower'],
   'common-subexpressions': [(g) => allNodes(g).length, 'lower'],
   'fuse-elementwise': [ops('fused'), 'higher'],
   'sink-output-projections': [ops('linear', 'top'), 'lower'],
