@@ -92,7 +92,7 @@ export function emitModule(o: EmitOptions): string {
   // Greedy decoding: the model whose decoders read back their own most likely token, with the attention weights.
   const greedy = own && o.decoding ? liftParamTransposes(trainingGraphs(o.decoding.model, false).predict) : undefined;
 
-  const moduleNames = new Set<string>([...PRELUDE_NAMES, 'initParams', 'loadParams', 'saveParams', 'disposeParams', 'forward', 'loss', 'gradients', 'initOptimizer', 'disposeOptimizer', 'trainStep', 'OptimizerState', 'predictGraph', 'lossGraph', 'trainingGraph', 'predictGraphUnpadded', 'lossGraphUnpadded', 'trainingGraphUnpadded', 'checkParams', 'checkInputs', 'checkTargets', 'checkState', 'checkField', 'prepareInputs', 'prepareBatch', 'marks', 'zeroState', 'disposeState', 'sliceBatch', 'lossCount', 'differentiate', 'advance', 'applyUpdate', 'clipGradients', 'Sizes', 'TrainStepResult', 'Gradients', 'keepParams', 'transposed', 'TRANSPOSES', 'HYPER', 'decode', 'Decoded', 'DecodeOptions', 'greedyGraph', 'targetSteps', 'TargetSteps', 'END_TOKEN', 'beamSearch', 'BeamOptions']);
+  const moduleNames = new Set<string>([...PRELUDE_NAMES, 'initParams', 'loadParams', 'saveParams', 'disposeParams', 'forward', 'loss', 'gradients', 'initOptimizer', 'disposeOptimizer', 'trainStep', 'OptimizerState', 'predictGraph', 'lossGraph', 'trainingGraph', 'predictGraphUnpadded', 'lossGraphUnpadded', 'trainingGraphUnpadded', 'checkParams', 'checkInputs', 'checkTargets', 'checkState', 'checkField', 'prepareInputs', 'prepareBatch', 'marks', 'zeroState', 'disposeState', 'sliceBatch', 'lossCount', 'differentiate', 'advance', 'applyUpdate', 'clipGradients', 'Sizes', 'TrainStepResult', 'Gradients', 'keepParams', 'transposed', 'TRANSPOSES', 'HYPER', 'decode', 'Decoded', 'DecodeOptions', 'greedyGraph', 'targetSteps', 'TargetSteps', 'END_TOKEN', 'beamSearch', 'BeamOptions', 'decoderStep']);
   const ctx: CodegenContext = { sources: o.sources, dim: dimResolver(dims), moduleNames };
   const emitter = new GraphEmitter(ctx);
   emitter.plan(predict, '');
@@ -583,9 +583,33 @@ return scoped(() => {
     const pick = (spec: IoSpec): string => `${propertyKey(spec.name)}: tf.gather(inputs[${quote(spec.name)}], picked)`;
     const targetOf = (spec: IoSpec): string =>
       spec.name === own
-        ? `${propertyKey(spec.name)}: tf.tensor2d(tokens, [rows.length, t + 1], 'int32')`
-        : `${propertyKey(spec.name)}: tf.zeros([rows.length${isSeq(spec) ? ', t + 1' : ''}${fieldShape(spec).map((d) => `, ${d}`).join('')}], ${isTokens(spec) ? "'int32'" : "'float32'"})`;
-    add(fn('beamSearch', `Beam search (as \`rnnc translate --beam\`): for each example the \`width\` most likely outputs are extended one token at a time${end === undefined ? '' : ', a hypothesis ending at the end token'}, scores divided by the length penalty; the best is returned. Each step runs forward() with the hypotheses as targets (teacher forcing), all examples' hypotheses in one batch. Nothing passed in is disposed.`,
+        ? `${propertyKey(spec.name)}: tf.tensor2d(tokens, [rows.length, U], 'int32')`
+        : `${propertyKey(spec.name)}: tf.zeros([rows.length${isSeq(spec) ? ', U' : ''}${fieldShape(spec).map((d) => `, ${d}`).join('')}], ${isTokens(spec) ? "'int32'" : "'float32'"})`;
+    add(fn('decoderStep', `One decoder step for custom decoding (sampling, constraints): for each row, the scores (logits) of the token that follows its prefix, the decoder reading back the prefix's tokens (teacher forcing) over example \`source\` of the inputs. Rows may have prefixes of different lengths; all run in one batch. Nothing passed in is disposed.`,
+      [{ name: 'p', type: 'Params' }, { name: 'inputs', type: 'Inputs' }, { name: 'rows', type: 'readonly { readonly source: number; readonly tokens: readonly number[] }[]' }], 'Float32Array[]',
+      `checkParams(p);
+const sizes = checkInputs(inputs);
+if (rows.length === 0) return [];
+for (const r of rows) {
+  if (!Number.isInteger(r.source) || r.source < 0 || r.source >= sizes.batchSize) throw new Error(\`decoderStep: source \${String(r.source)} is not an example of the inputs (0 to \${sizes.batchSize - 1})\`);
+  if (!r.tokens.every((id) => Number.isInteger(id) && id >= 0 && id < ${K})) throw new Error(\`decoderStep: a prefix holds a token outside [0, ${K})\`);
+}
+${inputSeq ? 'const lengths: readonly number[] = inputs.lengths ?? new Array<number>(sizes.batchSize).fill(sizes.steps);' : ''}
+const U = Math.max(...rows.map((r) => r.tokens.length)) + 1;
+return scoped(() => {
+  const picked = tf.tensor1d(rows.map((r) => r.source), 'int32');
+  const tokens = new Int32Array(rows.length * U);
+  rows.forEach((r, i) => tokens.set(r.tokens, i * U));
+  const chosen: Inputs = { ${[...model.inputs.map(pick), ...(inputSeq ? ['lengths: rows.map((r) => lengths[r.source]!)'] : [])].join(', ')} };
+  const out = forward(p, chosen, { ${model.targets.map(targetOf).join(', ')}, lengths: rows.map((r) => r.tokens.length + 1) });
+  disposeState(out.state);
+  const scores = out.outputs[${quote(model.output)}]!;
+  const data = scores.dataSync() as Float32Array;
+  scores.dispose();
+  // Row i's scores at its own next step, [B, U, K] batch-major.
+  return rows.map((r, i) => data.slice((i * U + r.tokens.length) * ${K}, (i * U + r.tokens.length + 1) * ${K}));
+});`, true));
+    add(fn('beamSearch', `Beam search (as \`rnnc translate --beam\`): for each example the \`width\` most likely outputs are extended one token at a time${end === undefined ? '' : ', a hypothesis ending at the end token'}, scores divided by the length penalty; the best is returned. Each step is one decoderStep over all examples' hypotheses. Nothing passed in is disposed.`,
       [{ name: 'p', type: 'Params' }, { name: 'inputs', type: 'Inputs' }, { name: 'options', type: 'BeamOptions = {}' }], 'Decoded[]',
       `checkParams(p);
 const sizes = checkInputs(inputs);
@@ -595,23 +619,13 @@ const alpha = options.alpha ?? 0;
 if (!Number.isInteger(width) || width < 1) throw new Error(\`beamSearch: width must be a whole number of at least 1, got \${String(width)}\`);
 if (!Number.isInteger(maxLen) || maxLen < 1) throw new Error(\`beamSearch: maxLen must be a whole number of at least 1, got \${String(maxLen)}\`);
 if (!(alpha >= 0)) throw new Error(\`beamSearch: alpha must be a number of at least 0, got \${String(alpha)}\`);
-const B = sizes.batchSize;
-${inputSeq ? 'const lengths: readonly number[] = inputs.lengths ?? new Array<number>(B).fill(sizes.steps);' : ''}
-const limits = { lengths: new Array<number>(B).fill(maxLen), alpha${end === undefined ? '' : `, end: ${numberLiteral(end)}`} };
-return beamSearchWith(B, width, limits, (rows, t) =>
-  scoped(() => {
-    const picked = tf.tensor1d(rows.map((r) => r.source), 'int32');
-    const tokens = new Int32Array(rows.length * (t + 1));
-    rows.forEach((r, i) => tokens.set(r.tokens, i * (t + 1)));
-    const chosen: Inputs = { ${[...model.inputs.map(pick), ...(inputSeq ? ['lengths: rows.map((r) => lengths[r.source]!)'] : [])].join(', ')} };
-    const out = forward(p, chosen, { ${model.targets.map(targetOf).join(', ')} });
-    disposeState(out.state);
-    const scores = out.outputs[${quote(model.output)}]!;
-    const data = tf.slice(scores, [0, t, 0], [rows.length, 1, ${K}]).dataSync();
-    scores.dispose();
-    return { data, k: ${K} };
-  }),
-);`, true));
+const limits = { lengths: new Array<number>(sizes.batchSize).fill(maxLen), alpha${end === undefined ? '' : `, end: ${numberLiteral(end)}`} };
+return beamSearchWith(sizes.batchSize, width, limits, (rows) => {
+  const scores = decoderStep(p, inputs, rows);
+  const data = new Float32Array(rows.length * ${K});
+  scores.forEach((s, i) => data.set(s, i * ${K}));
+  return { data, k: ${K} };
+});`, true));
   }
 
   if (train && lossFn && trainingFn) {

@@ -41,6 +41,7 @@ interface Emitted {
   /** A model whose decoder writes a target of its own length decodes greedily. */
   decode?(p: Tensors, inputs: Record<string, unknown>, options?: { maxLen?: number; attention?: boolean }): { tokens: number[]; logProb: number; attention?: Record<string, number[][]> }[];
   beamSearch?(p: Tensors, inputs: Record<string, unknown>, options?: { width?: number; maxLen?: number; alpha?: number }): { tokens: number[]; logProb: number }[];
+  decoderStep?(p: Tensors, inputs: Record<string, unknown>, rows: readonly { source: number; tokens: readonly number[] }[]): Float32Array[];
   END_TOKEN?: number | null;
 }
 
@@ -354,6 +355,18 @@ describe('emitted modules', () => {
       expect(beam.map((d) => d.tokens)).toEqual(refBeam.map((d) => d.tokens));
       beam.forEach((d, b) => expect(Math.abs(d.logProb - refBeam[b]!.logProb)).toBeLessThan(1e-4 * Math.max(1, Math.abs(refBeam[b]!.logProb))));
       expect(() => mod.beamSearch!(p, inputs, { width: 0 })).toThrow('beamSearch: width must be a whole number of at least 1, got 0');
+      // One decoder step over prefixes of different lengths: each row's next-token scores are those greedy decoding
+      // saw after the same prefix (its log-probabilities add up to the greedy output's).
+      const rows = ref.flatMap((d, b) => d.tokens.map((_, t) => ({ source: b, tokens: d.tokens.slice(0, t) })));
+      const steps = mod.decoderStep!(p, inputs, rows);
+      expect(steps).toHaveLength(rows.length);
+      rows.forEach((r, i) => {
+        const s = steps[i]!;
+        let best = 0;
+        for (let k = 1; k < s.length; k++) if (s[k]! > s[best]!) best = k;
+        expect(best, `example ${r.source}, step ${r.tokens.length}`).toBe(ref[r.source]!.tokens[r.tokens.length]);
+      });
+      expect(() => mod.decoderStep!(p, inputs, [{ source: B, tokens: [] }])).toThrow(`decoderStep: source ${B} is not an example of the inputs`);
       session.dispose();
     });
   }
