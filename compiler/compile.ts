@@ -85,8 +85,10 @@ export function analyze(user: SourceText, stdlib: SourceText): Analysis {
   const cells = new Map<string, CellInfo>();
   const brokenCells = new Set<string>();
   for (const [name, decl] of cellDecls) {
-    // Equations that apply another cell run its step inside this one (sema/inline.ts).
-    const info = analyzeCell(expandCellCalls(decl, cellDecls, diags), diags);
+    // Equations that apply another cell run its step inside this one (sema/inline.ts). A cell whose calls could
+    // not be expanded is not analysed further: its other errors would follow from the missing equations.
+    const expanded = expandCellCalls(decl, cellDecls, diags);
+    const info = expanded.failed ? undefined : analyzeCell(expanded.decl, diags);
     if (info) cells.set(name, info);
     else brokenCells.add(name);
   }

@@ -144,13 +144,14 @@ export function emitModule(o: EmitOptions): string {
       const line = sourceLine(ctx, `${rawBaseName(s.span.file)}:${s.span.line}`);
       return line ? ` (${baseName(s.span.file)}:${s.span.line}: \`${line}\`)` : '';
     })();
+    const steps = s.name === model.targetAxis ? 'U' : 'T';
     switch (t.kind) {
       case 'tokens':
-        return `Token ids, int32 [B, T], each in [0, ${ctx.dim(t.vocab)})${src}.`;
+        return `Token ids, int32 [B, ${steps}], each in [0, ${ctx.dim(t.vocab)})${steps === 'U' ? ', over the target\'s own U steps' : ''}${src}.`;
       case 'token':
         return `One token id per example, int32 [B], in [0, ${ctx.dim(t.vocab)})${src}.`;
       case 'vectors':
-        return `A sequence of vectors, float32 [B, T, ${t.dims.map(ctx.dim).join(', ')}]${src}.`;
+        return `A sequence of vectors, float32 [B, ${steps}, ${t.dims.map(ctx.dim).join(', ')}]${src}.`;
       case 'vector':
         return `One vector per example, float32 [B, ${t.dims.map(ctx.dim).join(', ')}]${src}.`;
     }
@@ -237,7 +238,7 @@ export function emitModule(o: EmitOptions): string {
     name: 'Outputs',
     isExported: true,
     docs: ['What `forward` predicts, batch-major.'],
-    properties: [{ name: quote(model.output), type: 'tf.Tensor', isReadonly: true, docs: [`float32 [B, ${outIsSeq ? 'T, ' : ''}${outTail.join(', ')}]${model.loss === 'cross_entropy' ? ' (logits)' : ''}`] }],
+    properties: [{ name: quote(model.output), type: 'tf.Tensor', isReadonly: true, docs: [`float32 [B, ${outIsSeq ? `${outShape[0]}, ` : ''}${outTail.join(', ')}]${model.loss === 'cross_entropy' ? ' (logits)' : ''}`] }],
   });
   const tensorsInterface = (name: string, specs: readonly IoSpec[]): string =>
     `/** ${name === 'InputTensors' ? 'Inputs' : 'Targets'} as the graphs read them: sequences time-major [T, B, ...]. */\ninterface ${name} { ${specs.map((s) => `readonly ${quote(s.name)}: tf.Tensor;`).join(' ')} }`;
@@ -535,7 +536,7 @@ return scoped(() => {
     const inputSeq = model.inputs.find(isSeq);
     add(
       `/** The decoder's end token: decoding stops when it is the most likely${end === undefined ? ' (this decoder has none: it writes maxLen tokens)' : ''}. */\nexport const END_TOKEN: number | null = ${end === undefined ? 'null' : numberLiteral(end)};`,
-      `/** Options of decode: the longest output (default 100), and whether to return the attention weights. */\nexport interface DecodeOptions { readonly maxLen?: number; readonly attention?: boolean; }`,
+      `/** Options of decode: the longest output (default ${end === undefined && inputSeq ? "each input's length: this decoder has no end token" : '100'}), and whether to return the attention weights. */\nexport interface DecodeOptions { readonly maxLen?: number; readonly attention?: boolean; }`,
       `/** One decoded output: its tokens (without the end token), their log-probability (natural log), and on request the weights of each \`attend\` ([output step][${inputSeq ? 'input position' : 'location'}]). */\nexport interface Decoded { readonly tokens: number[]; readonly logProb: number; readonly attention?: Record<string, number[][]>; }`,
       `/** Options of beamSearch: hypotheses kept per input (default 4), the longest output (default 100), GNMT's length normalisation ((5 + n) / 6)^alpha (default 0: none). */\nexport interface BeamOptions { readonly width?: number; readonly maxLen?: number; readonly alpha?: number; }`,
       DECODE,
@@ -544,8 +545,10 @@ return scoped(() => {
       [{ name: 'p', type: 'Params' }, { name: 'inputs', type: 'Inputs' }, { name: 'options', type: 'DecodeOptions = {}' }], 'Decoded[]',
       `checkParams(p);
 const sizes = checkInputs(inputs);
-const maxLen = options.maxLen ?? 100;
-if (!Number.isInteger(maxLen) || maxLen < 1) throw new Error(\`decode: maxLen must be a whole number of at least 1, got \${String(maxLen)}\`);
+if (options.maxLen !== undefined && (!Number.isInteger(options.maxLen) || options.maxLen < 1)) throw new Error(\`decode: maxLen must be a whole number of at least 1, got \${String(options.maxLen)}\`);
+${end === undefined && inputSeq ? `// Without an end token an output has its input's length (as rnnc translate), unless maxLen says otherwise.
+const limitOf = (b: number): number => options.maxLen ?? (inputs.lengths ?? new Array<number>(sizes.batchSize).fill(sizes.steps))[b]!;` : 'const limitOf = (_b: number): number => options.maxLen ?? 100;'}
+const maxLen = Math.max(...Array.from({ length: sizes.batchSize }, (_, b) => limitOf(b)));
 return scoped(() => {
   const batch = { ...prepareInputs(inputs, sizes), ...targetSteps(sizes.batchSize, maxLen, undefined) };
   // Its states start from zeros: the model's, and the one-hot token each decoder reads back.
@@ -560,7 +563,7 @@ return scoped(() => {
   return Array.from({ length: B }, (_, b): Decoded => {
     const tokens: number[] = [];
     let logProb = 0;
-    for (let t = 0; t < maxLen; t++) {
+    for (let t = 0; t < limitOf(b); t++) {
       const at = (t * B + b) * K;
       // The first largest score, as the graph's own choice (tf.argMax).
       let best = 0;
@@ -614,12 +617,14 @@ return scoped(() => {
       `checkParams(p);
 const sizes = checkInputs(inputs);
 const width = options.width ?? 4;
-const maxLen = options.maxLen ?? 100;
 const alpha = options.alpha ?? 0;
 if (!Number.isInteger(width) || width < 1) throw new Error(\`beamSearch: width must be a whole number of at least 1, got \${String(width)}\`);
-if (!Number.isInteger(maxLen) || maxLen < 1) throw new Error(\`beamSearch: maxLen must be a whole number of at least 1, got \${String(maxLen)}\`);
+if (options.maxLen !== undefined && (!Number.isInteger(options.maxLen) || options.maxLen < 1)) throw new Error(\`beamSearch: maxLen must be a whole number of at least 1, got \${String(options.maxLen)}\`);
 if (!(alpha >= 0)) throw new Error(\`beamSearch: alpha must be a number of at least 0, got \${String(alpha)}\`);
-const limits = { lengths: new Array<number>(sizes.batchSize).fill(maxLen), alpha${end === undefined ? '' : `, end: ${numberLiteral(end)}`} };
+${end === undefined && inputSeq ? `// Without an end token an output has its input's length (as rnnc translate), unless maxLen says otherwise.
+const inputLengths: readonly number[] = inputs.lengths ?? new Array<number>(sizes.batchSize).fill(sizes.steps);
+const lengths = inputLengths.map((n) => options.maxLen ?? n);` : 'const lengths = new Array<number>(sizes.batchSize).fill(options.maxLen ?? 100);'}
+const limits = { lengths, alpha${end === undefined ? '' : `, end: ${numberLiteral(end)}`} };
 return beamSearchWith(sizes.batchSize, width, limits, (rows) => {
   const scores = decoderStep(p, inputs, rows);
   const data = new Float32Array(rows.length * ${K});

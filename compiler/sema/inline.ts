@@ -10,6 +10,12 @@
 // cell: the same lowering, derivatives and optimisations.
 import type { Binding, CellDecl, CellItem, DimExpr, Equation, Expr, Ident, ParamDecl, Shape } from '../ast/ast.js';
 import type { DiagnosticCollector } from '../diagnostics/collector.js';
+import type { Span } from '../diagnostics/span.js';
+import { ELEMENTWISE } from './values.js';
+import { didYouMean } from './suggest.js';
+
+/** What a cell's equation may call besides cells (sema/cell.ts reports the rest). */
+const KNOWN_FUNCTIONS = new Set([...ELEMENTWISE.keys(), 'concat', 'softmax', 'attend', 'one_hot']);
 
 /**
  * The cell with every equation that applies a cell expanded (the called
@@ -18,16 +24,23 @@ import type { DiagnosticCollector } from '../diagnostics/collector.js';
  * expression) and RNN3002 for an input size it cannot tell; those
  * equations are dropped, so later checks do not report them again.
  */
-export function expandCellCalls(decl: CellDecl, cells: ReadonlyMap<string, CellDecl>, diags: DiagnosticCollector, stack: readonly string[] = []): CellDecl {
+export function expandCellCalls(decl: CellDecl, cells: ReadonlyMap<string, CellDecl>, diags: DiagnosticCollector, stack: readonly string[] = []): { decl: CellDecl; failed: boolean } {
   const calls = (e: Expr): boolean => e.kind === 'Call' && cells.has(e.callee.name);
-  if (!decl.body.some((i) => i.kind === 'Equation' && (calls(i.value) || containsCall(i.value, calls) || i.bindings.length > 0))) return decl;
+  if (!decl.body.some((i) => i.kind === 'Equation' && (calls(i.value) || containsCall(i.value, calls) || i.bindings.length > 0))) return { decl, failed: false };
+  const before = diags.list.length;
   const body: CellItem[] = [];
+  const own = new Set([...decl.inputs.map((i) => i.name.name), ...decl.body.flatMap((i) => (i.kind === 'ParamDecl' ? i.names.map((n) => n.name) : i.kind === 'OptionDecl' ? [i.name.name] : []))]);
   for (const item of decl.body) {
     if (item.kind !== 'Equation') {
       body.push(item);
       continue;
     }
     if (!calls(item.value)) {
+      if (item.bindings.length > 0 && item.value.kind === 'Call' && !KNOWN_FUNCTIONS.has(item.value.callee.name)) {
+        const hint = didYouMean(item.value.callee.name, [...cells.keys(), ...KNOWN_FUNCTIONS]);
+        diags.report('RNN2004', item.value.callee.span, `unknown cell \`${item.value.callee.name}\``, hint ? { hint } : { hint: `the cells: ${[...cells.keys()].join(', ')}` });
+        continue;
+      }
       if (item.bindings.length > 0) {
         diags.report('RNN2007', item.bindings[0]!.span, '`with` binds the dimensions and options of a cell, but this equation applies no cell', {
           hint: 'in a cell, `with` follows an equation that calls another cell: `s[t] = gru(x[t]) with H = M`',
@@ -46,15 +59,20 @@ export function expandCellCalls(decl: CellDecl, cells: ReadonlyMap<string, CellD
     }
     const call = item.value as Extract<Expr, { kind: 'Call' }>;
     const name = call.callee.name;
+    if (own.has(item.target.name)) {
+      diags.report('RNN2002', item.target.span, `\`${item.target.name}\` is already an input, parameter or option of this cell`, { hint: 'name the cell\'s output something else' });
+      continue;
+    }
     if (name === decl.name.name || stack.includes(name)) {
       diags.report('RNN2005', call.callee.span, `cell \`${name}\` would call itself (${[...stack, decl.name.name, name].join(' -> ')})`, { hint: 'a cell can call other cells, not itself' });
       continue;
     }
     const inner = expandCellCalls(cells.get(name)!, cells, diags, [...stack, decl.name.name]);
-    const expanded = inlineCall(decl, item, call, inner, diags);
+    if (inner.failed) continue;
+    const expanded = inlineCall(decl, item, call, inner.decl, diags);
     if (expanded) body.push(...expanded);
   }
-  return { ...decl, body };
+  return { decl: { ...decl, body }, failed: diags.list.length > before };
 }
 
 function containsCall(e: Expr, is: (e: Expr) => boolean): boolean {
@@ -102,8 +120,25 @@ function inlineCall(outer: CellDecl, eq: Equation, call: Extract<Expr, { kind: '
   // `with`: the inner cell's dimensions (as sizes of this cell) and options.
   const dimBinding = new Map<string, DimExpr>();
   const optionBinding = new Map<string, Expr>();
+  const innerDims = dimNames(inner);
+  const given = new Set<string>();
   for (const b of eq.bindings) {
     const n = b.name.name;
+    if (given.has(n)) {
+      diags.report('RNN2007', b.name.span, `\`${n}\` is given twice`);
+      return undefined;
+    }
+    given.add(n);
+    if (!options.has(n) && !innerDims.has(n)) {
+      diags.report('RNN2007', b.name.span, `cell \`${innerName}\` has no dimension or option \`${n}\``, {
+        hint: didYouMean(n, [...innerDims, ...options.keys()]) ?? `its dimensions: ${[...innerDims].join(', ') || 'none'}${options.size > 0 ? `; its options: ${[...options.keys()].join(', ')}` : ''}`,
+      });
+      return undefined;
+    }
+    if (options.has(n) && b.value !== undefined && b.value.kind !== 'NameRef' && b.value.kind !== 'NumberLit' && !(b.value.kind === 'Unary' && b.value.operand.kind === 'NumberLit')) {
+      diags.report('RNN2005', b.value.span, `option \`${n}\` of cell \`${innerName}\` takes a function name or a number`);
+      return undefined;
+    }
     if (options.has(n)) {
       optionBinding.set(n, b.value ?? { kind: 'NameRef', name: b.name, span: b.span });
       continue;
@@ -117,6 +152,14 @@ function inlineCall(outer: CellDecl, eq: Equation, call: Extract<Expr, { kind: '
   }
   // An inner input's sizes, when its argument is an input of the outer cell: the outer input's declared sizes.
   const outerInputs = new Map(outer.inputs.map((i) => [i.name.name, i]));
+  // An input of this cell passed without [t] where the called cell reads its argument per step.
+  for (const [k, inp] of inner.inputs.entries()) {
+    const arg = call.args[k]!.value;
+    if (arg.kind === 'NameRef' && !arg.index && outerInputs.has(arg.name.name) && readsPerStep(inner, inp.name.name)) {
+      diags.report('RNN3005', arg.span, `cell \`${innerName}\` reads its input \`${inp.name.name}\` per step, but \`${arg.name.name}\` is given whole`, { hint: `write \`${arg.name.name}[t]\`` });
+      return undefined;
+    }
+  }
   inner.inputs.forEach((inp, k) => {
     const arg = call.args[k]!.value;
     const from = arg.kind === 'NameRef' ? outerInputs.get(arg.name.name) : undefined;
@@ -181,7 +224,15 @@ function inlineCall(outer: CellDecl, eq: Equation, call: Extract<Expr, { kind: '
         // `act(...)` with `option act = tanh`: the function bound (or the default).
         const fn = opt ? (optionBinding.get(e.callee.name) ?? opt.value) : undefined;
         const callee = fn && fn.kind === 'NameRef' ? ident(e.callee, fn.name.name) : e.callee;
-        return { ...e, callee, args: e.args.map((a) => ({ ...a, value: expr(a.value) })) };
+        const args = e.args.map((a) => ({ ...a, value: expr(a.value) }));
+        // A function's attribute not written takes the called cell's option of that name (`leaky_relu` and `alpha`),
+        // as it would in the called cell itself: made explicit, so that the calling cell's own options do not apply.
+        const attr = ELEMENTWISE.get(callee.name)?.attr?.name;
+        const attrOption = attr !== undefined ? options.get(attr) : undefined;
+        if (attr !== undefined && attrOption && args.length === 1) {
+          args.push({ kind: 'Arg', value: optionBinding.get(attr) ?? attrOption.value, span: e.span } as (typeof args)[number]);
+        }
+        return { ...e, callee, args };
       }
     }
   };
@@ -198,7 +249,19 @@ function inlineCall(outer: CellDecl, eq: Equation, call: Extract<Expr, { kind: '
       out.push({ ...item, target: ident(item.target, rename(item.target.name)), value: expr(item.value), bindings: [] as Binding[], span: item.span });
     }
   }
-  return out;
+  // A cell from another file (the standard cells) has its mistakes reported at the call, where the user can act.
+  return inner.span.file === outer.span.file ? out : out.map((i) => atCall(i, outer.span.file, eq.span));
+}
+
+/** An AST with every span outside `file` replaced by `span`. */
+function atCall<T>(x: T, file: string, span: Span): T {
+  if (Array.isArray(x)) return x.map((v: unknown) => atCall(v, file, span)) as T;
+  if (typeof x !== 'object' || x === null) return x;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(x as Record<string, unknown>)) {
+    out[k] = k === 'span' && typeof v === 'object' && v !== null && 'file' in v ? ((v as Span).file === file ? v : span) : atCall(v, file, span);
+  }
+  return out as T;
 }
 
 function ident(base: Ident, name: string): Ident {
@@ -216,3 +279,36 @@ function dimOf(e: Expr): DimExpr | undefined {
   return undefined;
 }
 
+/** The dimension names a cell mentions: in its inputs, outputs, parameters and `dim` lines. */
+function dimNames(c: CellDecl): Set<string> {
+  const out = new Set<string>();
+  const walk = (d: DimExpr): void => {
+    if (d.kind === 'DimName') out.add(d.name);
+    else if (d.kind === 'DimBin') {
+      walk(d.left);
+      walk(d.right);
+    }
+  };
+  for (const t of [...c.inputs, ...c.outputs]) t.shape.dims.forEach(walk);
+  for (const i of c.body) {
+    if (i.kind === 'ParamDecl') i.shape.dims.forEach(walk);
+    if (i.kind === 'DimDecl') i.dims.forEach((d) => out.add(d.name.name));
+  }
+  return out;
+}
+
+/** Whether a cell reads input `name` at [t] anywhere. */
+function readsPerStep(c: CellDecl, name: string): boolean {
+  let found = false;
+  const walk = (e: Expr): void => {
+    if (found) return;
+    if (e.kind === 'NameRef') found = e.name.name === name && e.index !== undefined;
+    else if (e.kind === 'Unary') walk(e.operand);
+    else if (e.kind === 'Binary') {
+      walk(e.left);
+      walk(e.right);
+    } else if (e.kind === 'Call') e.args.forEach((a) => walk(a.value));
+  };
+  for (const i of c.body) if (i.kind === 'Equation') walk(i.value);
+  return found;
+}

@@ -296,7 +296,7 @@ describe('emitted modules', () => {
     expect(() => mod.forward(partial, { x: ids(2, 3) })).toThrow('parameter o.W is missing');
   });
 
-  for (const name of ['seq2seq_attention_adam', 'visual_attention_sgd', 'example_dates_dates', 'decoder_calling_lstm_adam']) {
+  for (const name of ['seq2seq_attention_adam', 'visual_attention_sgd', 'example_dates_dates', 'decoder_calling_lstm_adam', 'example_reverse_reverse_attention']) {
     it(`${name}: decode() and beamSearch() give rnnc translate's tokens and log-probabilities (greedy, beam), and its attention weights`, async () => {
       const c = CASES[name]!;
       const out = compiled.get(name)!;
@@ -307,19 +307,23 @@ describe('emitted modules', () => {
       const { json, lengths } = randomBatch(model, B, 5, 17);
       const inputs = json['lengths'] !== undefined ? { ...toTensors(model, json, 'inputs'), lengths } : toTensors(model, json, 'inputs');
       const maxLen = 6;
+      const a = analyzeText(c.text, c.model ? `${name}.rnn` : 'test.rnn');
+      const decoding = decodingFor(a, model)!;
+      // Without an end token an output has its input's length, as in rnnc translate (no maxLen given).
+      const noEnd = decoding.end === undefined;
+      const options = noEnd ? { attention: true } : { maxLen, attention: true };
       // The first seed whose random parameters write some token before the end token (so that the comparison compares something).
       let seed = 3;
       let p = mod.initParams(seed);
-      let decoded = mod.decode!(p, inputs, { maxLen, attention: true });
+      let decoded = mod.decode!(p, inputs, options);
       while (!decoded.some((d) => d.tokens.length > 0) && seed < 30) {
         p = mod.initParams(++seed);
-        decoded = mod.decode!(p, inputs, { maxLen, attention: true });
+        decoded = mod.decode!(p, inputs, options);
       }
+      if (noEnd) expect(decoded.map((d) => d.tokens.length)).toEqual(lengths);
       const session = sessionFor(out);
       session.initParams(seed);
       // The interpreter: translate's greedy decoding and attention weights, on the same sources.
-      const a = analyzeText(c.text, c.model ? `${name}.rnn` : 'test.rnn');
-      const decoding = decodingFor(a, model)!;
       expect(mod.END_TOKEN).toBe(decoding.end ?? null);
       const src = model.inputs[0]!;
       const field = json[src.name] as { shape: number[]; data: number[] };
@@ -328,7 +332,7 @@ describe('emitted modules', () => {
       const sources: Source[] = Array.from({ length: B }, (_, b) =>
         dims ? Float32Array.from(field.data.slice(b * width, (b + 1) * width)) : Int32Array.from(field.data.slice(b * width, b * width + lengths[b]!)),
       );
-      const limits = { lengths: new Array<number>(B).fill(maxLen), own: true, alpha: 0, ...(decoding.end !== undefined ? { end: decoding.end } : {}), ...(dims ? { dims } : {}) };
+      const limits = { lengths: noEnd ? lengths : new Array<number>(B).fill(maxLen), own: true, alpha: 0, ...(decoding.end !== undefined ? { end: decoding.end } : {}), ...(dims ? { dims } : {}) };
       const graph = trainingGraphs(decoding.model, false, { liftParamTransposes: true }).predict;
       const ref = greedy(session, graph, sources, limits);
       const dimValues = Object.fromEntries([...model.dims].filter(([, v]) => typeof v === 'number')) as Record<string, number>;
@@ -349,8 +353,9 @@ describe('emitted modules', () => {
       });
       expect(() => mod.decode!(p, inputs, { maxLen: 0 })).toThrow('decode: maxLen must be a whole number of at least 1, got 0');
       // Beam search: width 1 is greedy; width 3 with length normalisation equals translate's, hypothesis for hypothesis.
-      expect(mod.beamSearch!(p, inputs, { width: 1, maxLen }).map((d) => d.tokens)).toEqual(ref.map((d) => d.tokens));
-      const beam = mod.beamSearch!(p, inputs, { width: 3, maxLen, alpha: 0.6 });
+      const beamLen = noEnd ? {} : { maxLen };
+      expect(mod.beamSearch!(p, inputs, { width: 1, ...beamLen }).map((d) => d.tokens)).toEqual(ref.map((d) => d.tokens));
+      const beam = mod.beamSearch!(p, inputs, { width: 3, ...beamLen, alpha: 0.6 });
       const refBeam = beamSearch(session, sources, 3, { ...limits, alpha: 0.6 });
       expect(beam.map((d) => d.tokens)).toEqual(refBeam.map((d) => d.tokens));
       beam.forEach((d, b) => expect(Math.abs(d.logProb - refBeam[b]!.logProb)).toBeLessThan(1e-4 * Math.max(1, Math.abs(refBeam[b]!.logProb))));

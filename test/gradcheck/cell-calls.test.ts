@@ -92,12 +92,54 @@ describe('cells calling cells: mistakes', () => {
     ['a cell applied inside an expression (no with)', 'cell c(x: [X]) -> h: [H] {\n  h[t] = tanh(gru(x[t]))\n}', 'RNN2005', 'is applied inside an expression'],
     ['an input size nobody gives (an expression: its size is not known before shapes are)', 'cell c(x: [X]) -> h: [H] {\n  param W: [H, X]\n  u[t] = W @ x[t]\n  h[t] = gru(tanh(u[t]))\n}', 'RNN3002', 'the size X of input `x` of cell `gru` is not known here'],
     ['`with` on an equation that applies no cell', 'cell c(x: [X]) -> h: [H] {\n  param W: [H, X]\n  h[t] = tanh(W @ x[t]) with H = 3\n}', 'RNN2007', 'applies no cell'],
+    ['a `with` name the called cell does not have', 'cell c(x: [X]) -> h: [H] {\n  h[t] = gru(x[t]) with Q = 3\n}', 'RNN2007', 'cell `gru` has no dimension or option `Q`'],
+    ['a `with` name given twice', 'cell c(x: [X]) -> h: [H] {\n  h[t] = rnn(x[t]) with act = relu, act = tanh\n}', 'RNN2007', '`act` is given twice'],
+    ['an input passed whole where the called cell reads it per step', 'cell c(x: [X]) -> h: [H] {\n  h[t] = gru(x)\n}', 'RNN3005', 'reads its input `x` per step, but `x` is given whole'],
+    ['an unknown cell', 'cell c(x: [X]) -> h: [H] {\n  h[t] = grux(x[t]) with X\n}', 'RNN2004', 'unknown cell `grux`'],
+    ['the call named like a parameter of the cell', 'cell c(x: [X]) -> h: [H] {\n  param s: [H]\n  s[t] = gru(x[t])\n  h[t] = s[t]\n}', 'RNN2002', '`s` is already an input, parameter or option of this cell'],
   ];
   for (const [what, cell, code, message] of cases) {
     it(what, () => {
       const ds = check(`${cell}\nmodel m {\n  dim H = 3\n  input x: seq<[2]>\n  target y: seq<[1]>\n  h = c(x) with H\n  loss = mse(dense(h, 1), y)\n}`.replace('h = c(x)', cell.startsWith('cell loop') ? 'h = loop(x)' : 'h = c(x)'));
       expect(ds.some((d) => d.code.startsWith(code)), JSON.stringify(ds.map((d) => `${d.code} ${d.message}`))).toBe(true);
       if (message) expect(ds.find((d) => d.code.startsWith(code))!.message).toContain(message);
+      // The call's error, and no others that follow from the equation it could not expand (RNN4004, RNN2003).
+      if (code !== 'RNN1') expect(ds.map((d) => d.code)).toEqual([code]);
     });
   }
+
+  it('a mistake inside a standard cell is reported at the call, in the user\'s file', () => {
+    const text = `cell c(x: [X]) -> h: [H] {
+  h[t] = gru(x[t]) with X = 7
+}
+model m {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[1]>
+  h = c(x) with H
+  loss = mse(dense(h, 1), y)
+}`;
+    const ds = check(text);
+    expect(ds.length).toBeGreaterThan(0);
+    for (const d of ds) expect(d.span.file).toBe('test.rnn');
+    expect(ds[0]!.span.line).toBe(2);
+  });
+
+  it('an option of the called cell not given keeps its default, not the calling cell\'s option of that name', () => {
+    const program = (bind: string): string => `cell c(x: [X]) -> h: [H] {
+  option alpha = 0.3
+  h[t] = rnn(x[t]) with act = leaky_relu${bind}
+}
+model m {
+  dim H = 3
+  input x: seq<[2]>
+  target y: seq<[1]>
+  h = c(x) with H
+  loss = mse(dense(h, 1), y)
+}`;
+    const slope = (text: string): number[] =>
+      compileModel(text).graph.nodes.flatMap((n) => (n.body?.nodes ?? []).filter((m) => m.op === 'leaky_relu').map((m) => m.attrs['alpha'] as number));
+    expect(slope(program(''))).toEqual([0.01]);
+    expect(slope(program(', alpha = 0.2'))).toEqual([0.2]);
+  });
 });
