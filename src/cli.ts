@@ -137,6 +137,8 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--bptt <spec>', 'override backpropagation through time: full, or k1=N[,k2=M] (truncated; k2 defaults to k1)', bpttSpec)
     .option('--data-arg <name=value>', 'override an argument of the data source (repeatable)', keyValue)
     .option('--out <dir>', 'where checkpoint.json and metrics.jsonl go (default: runs/<model>)')
+    .option('--plot <file>', 'at the end, draw the training curves (as rnnc plot) into this file (.svg or .html)')
+    .option('--force', 'with --plot: overwrite an existing file that rnnc did not draw')
     .option('--checkpoint-every <n>', 'write a checkpoint every N steps (default: the train block, else only at the end)', int('--checkpoint-every'))
     .option('--resume <ckpt>', 'continue exactly where a checkpoint stopped')
     .option('--init-params <json>', 'start from parameters in JSON ({"name": {"shape", "data"}})')
@@ -219,6 +221,14 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--model <name>', 'which model')
     .addOption(backendOption())
     .action(async (file: string, o: Parameters<typeof encodeCommand>[1]) => done(await (await import('./commands/encode.js')).encodeCommand(file, o)));
+
+  program
+    .command('plot')
+    .description('draw training curves from metrics.jsonl files of rnnc run (several runs overlaid): the loss over steps, validation points and metrics')
+    .argument('<metrics...>', 'metrics.jsonl files (runs/<model>/metrics.jsonl)')
+    .requiredOption('-o, --output <file>', 'the chart to write (.svg or .html)')
+    .option('--force', 'overwrite an existing file that rnnc did not draw')
+    .action(async (files: string[], o: { output: string; force?: boolean }) => done(await (await import('./commands/plot.js')).plotCommand(files, o)));
 
   program
     .command('compile')

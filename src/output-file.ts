@@ -87,5 +87,5 @@ export const encodedLines: OutputKind = {
 /** A chart rnnc drew (an attention heat map, a map of codes): an SVG by vega, or the page holding one. */
 export const heatmapFile: OutputKind = {
   what: 'a chart written by rnnc',
-  isOwn: (text) => text.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') || /^<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>(attention|codes)<\/title>/.test(text),
+  isOwn: (text) => text.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') || /^<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>(attention|codes|curves|visual attention)<\/title>/.test(text),
 };

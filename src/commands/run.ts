@@ -18,6 +18,8 @@ import type { EvalResult, TrainingSession } from '../../runtime/train/session.js
 import { EXIT, CliError } from '../errors.js';
 import { makeFolders, nodeIO, userError } from '../node-io.js';
 import { ProgressReporter } from '../progress.js';
+import { heatmapFormat } from '../heatmap.js';
+import { checkOutput, heatmapFile } from '../output-file.js';
 import { newSession } from '../new-session.js';
 import { greedyGraph, loadData, teacherGraph, withFeed, loadProgram, modelForData, pickModel, readSource, trainConfigFor, type Overrides } from '../project.js';
 import { info } from '../terminal.js';
@@ -35,6 +37,9 @@ export interface RunOptions extends Overrides {
   readonly quiet?: boolean;
   readonly remat?: boolean;
   readonly workers?: number;
+  /** Draw the run's curves (rnnc plot) into this file at the end (.svg or .html). */
+  readonly plot?: string;
+  readonly force?: boolean;
 }
 
 export interface CheckpointExtra {
@@ -98,6 +103,11 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
   const ckptPath = join(outDir, 'checkpoint.json');
   const metricsPath = join(outDir, 'metrics.jsonl');
   prepareOutDir(outDir, opts.out !== undefined ? '--out' : 'the default output folder', [ckptPath, metricsPath]);
+  // --plot: checked before training, so that a bad path does not cost a run.
+  if (opts.plot !== undefined) {
+    heatmapFormat(opts.plot, '--plot');
+    checkOutput(opts.plot, { inputs: [ctx.program.path, ckptPath, metricsPath], kind: heatmapFile, force: opts.force ?? false, headBytes: 256 });
+  }
   const extra = checkpointExtra(model, data, config.data!);
   const rng = new Rng(config.seed);
 
@@ -256,6 +266,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
     appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', feed: 'greedy', step: session.step, ...greedy })}\n`);
     process.stdout.write(`${formatEval(greedy, data, extra.level, model, 'greedy decoding')}\n`);
   }
+  if (ctx.opts.plot !== undefined) await (await import('./plot.js')).plotCommand([metricsPath], { output: ctx.opts.plot, force: true });
   return EXIT.ok;
 }
 
