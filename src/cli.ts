@@ -223,6 +223,17 @@ export function buildCli(done: (code: number) => void): Command {
     .action(async (file: string, o: Parameters<typeof encodeCommand>[1]) => done(await (await import('./commands/encode.js')).encodeCommand(file, o)));
 
   program
+    .command('summary')
+    .description("a model's parameters as a table: name, shape, number of values, initialiser, where declared; the totals")
+    .argument('<file>', '.rnn file')
+    .option('--model <name>', 'which model')
+    .option('--dims <list>', 'sizes for dimensions the data would fix, e.g. V=80,K=10', dimsList)
+    .option('--ckpt <path>', 'take the data dimensions from a checkpoint written by rnnc run')
+    .option('--json', 'one JSON object: model, params [{name, shape, count, init, source}], total, unbound')
+    .action(async (file: string, o: { model?: string; dims?: Record<string, number>; ckpt?: string; json?: boolean }) =>
+      done(await (await import('./commands/summary.js')).summaryCommand(file, o)));
+
+  program
     .command('plot')
     .description('draw training curves from metrics.jsonl files of rnnc run (several runs overlaid): the loss over steps, validation points and metrics')
     .argument('<metrics...>', 'metrics.jsonl files (runs/<model>/metrics.jsonl)')
