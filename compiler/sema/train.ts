@@ -43,12 +43,25 @@ export interface TrainConfig {
   readonly seed: number;
   /** Write a checkpoint every this many steps (0: only at the end and on interrupt). */
   readonly checkpoint: number;
+  /** Stop when the validation metric has not improved for a number of epochs (the best checkpoint is kept either way). */
+  readonly earlyStop?: EarlyStopSpec;
   /** What decoders read back while training (absent: the true tokens, teacher forcing). */
   readonly feed?: FeedSpec;
   readonly span: Span;
 }
 
-const KEYS = ['data', 'optimizer', 'schedule', 'clip', 'bptt', 'feed', 'batch', 'epochs', 'seed', 'checkpoint'];
+const KEYS = ['data', 'optimizer', 'schedule', 'clip', 'bptt', 'feed', 'early_stop', 'batch', 'epochs', 'seed', 'checkpoint'];
+
+/** What early stopping watches: the validation loss (lower is better) or accuracy (higher is better). */
+export const EARLY_STOP_ON = ['val_loss', 'val_accuracy'] as const;
+
+/** `early_stop(patience = 5, on = val_loss, min_delta = 0)`: stop after `patience` epochs without an improvement larger than min_delta. */
+export interface EarlyStopSpec {
+  readonly patience: number;
+  readonly on: (typeof EARLY_STOP_ON)[number];
+  readonly minDelta: number;
+  readonly span: Span;
+}
 
 export function checkTrain(decl: TrainDecl, diags: DiagnosticCollector): TrainConfig {
   const seen = new Map<string, Span>();
@@ -62,6 +75,7 @@ export function checkTrain(decl: TrainDecl, diags: DiagnosticCollector): TrainCo
   let seed = 0;
   let checkpoint = 0;
   let feed: FeedSpec | undefined;
+  let earlyStop: EarlyStopSpec | undefined;
 
   const apply = (s: TrainSetting): void => {
     const key = s.key.name;
@@ -113,6 +127,9 @@ export function checkTrain(decl: TrainDecl, diags: DiagnosticCollector): TrainCo
       case 'feed':
         feed = feedSpec(s.value, diags);
         break;
+      case 'early_stop':
+        earlyStop = earlyStopSpec(s.value, diags);
+        break;
       case 'batch':
         batch = count(s.value, diags, 'the batch size');
         break;
@@ -129,6 +146,7 @@ export function checkTrain(decl: TrainDecl, diags: DiagnosticCollector): TrainCo
   };
   for (const s of decl.settings) recover(() => apply(s));
   return {
+    ...(earlyStop ? { earlyStop } : {}),
     model: decl.model.name,
     ...(data ? { data } : {}),
     optimizer,
@@ -264,4 +282,23 @@ function argValue(e: Expr): number | string | undefined {
   if (e.kind === 'StringLit') return e.value;
   if (e.kind === 'NameRef' && !e.index) return e.name.name;
   return undefined;
+}
+
+const EARLY_STOP_FORM = '`early_stop val_loss(patience = 5)` or `early_stop val_accuracy(patience = 3, min_delta = 0.001)`';
+
+/** `early_stop val_loss(patience = 5, min_delta = 0)`: the metric watched, as the settings `optimizer adam(...)` and `feed scheduled(...)` name theirs. */
+function earlyStopSpec(e: Expr, diags: DiagnosticCollector): EarlyStopSpec {
+  const c = callSpec(e, diags, EARLY_STOP_FORM);
+  if (!(EARLY_STOP_ON as readonly string[]).includes(c.name)) {
+    diags.fail('RNN5002', c.span, `early_stop watches ${EARLY_STOP_ON.map((x) => `\`${x}\``).join(' or ')}, not \`${c.name}\``, { hint: didYouMean(c.name, EARLY_STOP_ON) ?? EARLY_STOP_FORM });
+  }
+  for (const k of Object.keys(c.args)) {
+    if (!['patience', 'min_delta'].includes(k)) diags.fail('RNN5002', c.span, `early_stop takes \`patience\` and \`min_delta\`, not \`${k}\``, { hint: EARLY_STOP_FORM });
+  }
+  if (c.positional.length > 0) diags.fail('RNN5002', c.span, 'give the arguments of early_stop by name', { hint: EARLY_STOP_FORM });
+  const patience = c.args['patience'] ?? 5;
+  if (typeof patience !== 'number' || !isCount(patience)) diags.fail('RNN5002', c.span, `early_stop: patience must be a whole number of epochs, at least 1, got ${String(patience)}`, { hint: EARLY_STOP_FORM });
+  const minDelta = c.args['min_delta'] ?? 0;
+  if (typeof minDelta !== 'number' || !(minDelta >= 0)) diags.fail('RNN5002', c.span, `early_stop: min_delta must be a number of at least 0, got ${String(minDelta)}`, { hint: EARLY_STOP_FORM });
+  return { patience, on: c.name as EarlyStopSpec['on'], minDelta, span: e.span };
 }

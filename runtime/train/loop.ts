@@ -25,7 +25,7 @@ export interface StepInfo {
   readonly count: number;
 }
 
-export type LoopStatus = 'done' | 'stopped' | 'nonfinite' | 'max-steps';
+export type LoopStatus = 'done' | 'stopped' | 'nonfinite' | 'max-steps' | 'early-stop';
 
 /** What trains on a batch: a TrainingSession, or replicas in worker threads (src/parallel). */
 export interface BatchTrainer {
@@ -49,6 +49,12 @@ export interface LoopOptions {
   readonly save: (pos: Position) => void | Promise<void>;
   readonly shouldStop: () => boolean;
   readonly onStep?: (info: StepInfo) => void;
+  /**
+   * After each epoch but the last (whose end the caller evaluates anyway),
+   * with the position after it: validation, early stopping. True stops the
+   * loop ('early-stop').
+   */
+  readonly onEpochEnd?: (epoch: number, pos: Position) => boolean | Promise<boolean>;
 }
 
 export interface LoopResult {
@@ -96,6 +102,7 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
       if (opts.shouldStop()) return { status: 'stopped', position: pos, lastLoss };
     }
     pos = { epoch: epoch + 1, batchInEpoch: 0 };
+    if (epoch + 1 < opts.epochs && opts.onEpochEnd && (await opts.onEpochEnd(epoch, pos))) return { status: 'early-stop', position: pos, lastLoss };
   }
   return { status: 'done', position: pos, lastLoss };
 }

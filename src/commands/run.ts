@@ -102,7 +102,11 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
   const outDir = resolve(opts.out ?? join('runs', modelName));
   const ckptPath = join(outDir, 'checkpoint.json');
   const metricsPath = join(outDir, 'metrics.jsonl');
-  prepareOutDir(outDir, opts.out !== undefined ? '--out' : 'the default output folder', [ckptPath, metricsPath]);
+  const bestPath = join(outDir, 'best.json');
+  prepareOutDir(outDir, opts.out !== undefined ? '--out' : 'the default output folder', [ckptPath, metricsPath, bestPath]);
+  if (config.earlyStop?.on === 'val_accuracy' && model.loss !== 'cross_entropy') {
+    throw new CliError(`early_stop val_accuracy needs a model scored by accuracy (a cross_entropy loss); model ${modelName} has an mse loss: use early_stop val_loss`);
+  }
   // --plot: checked before training, so that a bad path does not cost a run.
   if (opts.plot !== undefined) {
     heatmapFormat(opts.plot, '--plot');
@@ -112,9 +116,13 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
   const rng = new Rng(config.seed);
 
   let start: Position = { epoch: 0, batchInEpoch: 0 };
+  let watch: Watch = { best: null, bestStep: 0, wait: 0 };
   if (opts.resume !== undefined) {
     const ckpt = loadCheckpoint(nodeIO, opts.resume);
     session.restore(ckpt, opts.resume);
+    // The validation so far (best value, epochs without improvement): early stopping goes on where it was.
+    const saved = ckpt.extra?.['validation'] as Watch | undefined;
+    if (saved && typeof saved.wait === 'number' && typeof saved.bestStep === 'number') watch = { best: typeof saved.best === 'number' ? saved.best : null, bestStep: saved.bestStep, wait: saved.wait };
     start = { epoch: ckpt.epoch, batchInEpoch: ckpt.batchInEpoch };
     keepMetricsUpTo(metricsPath, ckpt.step);
     info(`resumed from ${opts.resume}: step ${ckpt.step}, epoch ${ckpt.epoch + 1}, batch ${ckpt.batchInEpoch}`);
@@ -136,7 +144,7 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
 
   const pool = await startWorkers(session, ctx);
   try {
-    return await loop(session, pool, ctx, { outDir, ckptPath, metricsPath, extra, rng, start });
+    return await loop(session, pool, ctx, { outDir, ckptPath, metricsPath, bestPath, extra, rng, start, watch });
   } finally {
     await pool?.close();
   }
@@ -174,20 +182,45 @@ interface LoopFiles {
   readonly extra: CheckpointExtra;
   readonly rng: Rng;
   readonly start: Position;
+  readonly bestPath: string;
+  /** Validation so far, for early stopping and best.json (kept in checkpoints as extra.validation). */
+  readonly watch: Watch;
+}
+
+/** The best validation value so far (loss: lowest; accuracy: highest), its step, and the epochs since it improved. */
+interface Watch {
+  best: number | null;
+  bestStep: number;
+  wait: number;
 }
 
 async function loop(session: TrainingSession, pool: DataParallelTrainer | undefined, ctx: TrainContext, files: LoopFiles): Promise<number> {
   const { config, data, model, opts } = ctx;
-  const { ckptPath, metricsPath, extra, rng, start } = files;
+  const { ckptPath, metricsPath, bestPath, extra, rng, start, watch } = files;
   // With workers, the parameters live in the replicas: copy them back before anything reads the session.
   const sync = async (): Promise<void> => {
     if (pool) session.restoreSnapshot(await pool.snapshot(), 'worker 0');
   };
   const save = async (pos: Position): Promise<void> => {
     await sync();
-    const ckpt: Checkpoint = session.checkpoint(pos, rng, extra as unknown as Record<string, unknown>);
+    const ckpt: Checkpoint = session.checkpoint(pos, rng, { ...(extra as unknown as Record<string, unknown>), validation: { ...watch } });
     saveCheckpoint(nodeIO, ckptPath, ckpt);
   };
+  // Validation: the loss (or accuracy) early stopping watches; a better value saves best.json beside the checkpoint.
+  const on = config.earlyStop?.on ?? 'val_loss';
+  const validate = async (pos: Position, ev: EvalResult): Promise<void> => {
+    const value = on === 'val_accuracy' ? (ev.accuracy ?? Number.NaN) : ev.loss;
+    const delta = config.earlyStop?.minDelta ?? 0;
+    const better = watch.best === null || (on === 'val_accuracy' ? value > watch.best + delta : value < watch.best - delta);
+    if (Number.isFinite(value) && better) {
+      watch.best = value;
+      watch.bestStep = session.step;
+      watch.wait = 0;
+      await sync();
+      saveCheckpoint(nodeIO, bestPath, session.checkpoint(pos, rng, { ...(extra as unknown as Record<string, unknown>), validation: { ...watch } }));
+    } else watch.wait++;
+  };
+  const hasValidation = data.valid.length > 0;
   let stopRequested = false;
   const onSigint = (): void => {
     if (stopRequested) process.exit(EXIT.interrupted);
@@ -219,6 +252,21 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
       checkpointEvery: opts.checkpointEvery ?? config.checkpoint,
       save,
       shouldStop: () => stopRequested,
+      // Validation after every epoch but the last (evaluated below): metrics.jsonl, best.json, early stopping.
+      ...(hasValidation
+        ? {
+            onEpochEnd: async (epoch: number, pos: Position): Promise<boolean> => {
+              await sync();
+              const ev = evaluate(session, data, config.batch, model.decoders.length > 0 ? teacherGraph(model) : undefined);
+              appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, epoch: epoch + 1, ...ev })}\n`);
+              await validate(pos, ev);
+              if (!(opts.quiet ?? false)) info(`epoch ${epoch + 1}/${config.epochs} ${formatEval(ev, data, extra.level, model, undefined)}`);
+              const stop = config.earlyStop !== undefined && watch.wait >= config.earlyStop.patience;
+              if (stop) info(`early stop: ${on} has not improved for ${watch.wait} epoch${watch.wait === 1 ? '' : 's'} (best ${watch.best?.toPrecision(5)} at step ${watch.bestStep}; best.json)`);
+              return stop;
+            },
+          }
+        : {}),
       onStep: (s) => {
         stepsBeforeBatch = stepsAfterBatch;
         stepsAfterBatch = s.step;
@@ -259,6 +307,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   // With decoders: taught with the true tokens (the model as written), then reading their own greedy choices.
   const ev = evaluate(session, data, config.batch, model.decoders.length > 0 ? teacherGraph(model) : undefined);
   appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...ev })}\n`);
+  if (hasValidation && result.status !== 'early-stop') await validate(result.position, ev);
   process.stdout.write(`${formatEval(ev, data, extra.level, model, model.decoders.length > 0 ? 'teacher forcing' : undefined)}\n`);
   if (model.decoders.length > 0) {
     // What a decoder does when it is used: read back its own choices (greedy), not the true tokens.
@@ -266,6 +315,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
     appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', feed: 'greedy', step: session.step, ...greedy })}\n`);
     process.stdout.write(`${formatEval(greedy, data, extra.level, model, 'greedy decoding')}\n`);
   }
+  if (hasValidation) info(`best ${on} ${watch.best?.toPrecision(5) ?? '-'} at step ${watch.bestStep}: ${bestPath}`);
   if (ctx.opts.plot !== undefined) await (await import('./plot.js')).plotCommand([metricsPath], { output: ctx.opts.plot, force: true });
   return EXIT.ok;
 }

@@ -137,7 +137,7 @@ describe('temporary files of a killed checkpoint write', () => {
     const twoHoursAgo = (Date.now() - 2 * 3600_000) / 1000;
     utimesSync(join(out, old), twoHoursAgo, twoHoursAgo);
     expectOk(await rnnc('run', lm, '--backend', 'cpu', '--steps', '1', '--out', out, '--quiet'));
-    expect(readdirSync(out).sort()).toEqual(['checkpoint.json', 'metrics.jsonl', live, ...others].sort());
+    expect(readdirSync(out).sort()).toEqual(['best.json', 'checkpoint.json', 'metrics.jsonl', live, ...others].sort());
   });
 });
 

@@ -36,8 +36,9 @@ describe('rnnc run on an encoder-decoder', () => {
     expect(train).toHaveLength(16);
     // linear decay: max(eps, k - c i) at update i = step - 1
     expect(train.map((m) => m['teacher_p'])).toEqual(train.map((m) => Math.max(0.2, 1 - 0.1 * ((m.step as number) - 1))));
+    // After epoch 1, teacher forcing; at the end, teacher forcing and greedy decoding.
     const evals = readMetrics(out).filter((m) => m.kind === 'eval');
-    expect(evals.map((m) => m['feed'])).toEqual([undefined, 'greedy']);
+    expect(evals.map((m) => [m['epoch'], m['feed']])).toEqual([[1, undefined], [undefined, undefined], [undefined, 'greedy']]);
   });
 
   it('translates new inputs: greedy and beam, text or JSON, with clear errors', async () => {
