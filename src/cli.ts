@@ -20,6 +20,7 @@ import type { ParamsOptions } from './commands/params.js';
 import type { sampleCommand, scoreCommand } from './commands/generate.js';
 import type { RunOptions } from './commands/run.js';
 import type { translateCommand } from './commands/translate.js';
+import type { evaluateCommand } from './commands/evaluate.js';
 import type { encodeCommand } from './commands/encode.js';
 import { CliError, EXIT } from './errors.js';
 import { packageRoot } from './stdlib.js';
@@ -145,6 +146,7 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--remat', 'recompute each step in the backward pass instead of saving its intermediates (less memory, slower)')
     .option('--workers <n>', 'train data-parallel in N worker threads, each with its own backend and a slice of every batch (default 1)', int('--workers', 1))
     .option('--quiet', 'no progress output')
+    .option('--json', 'print the final metrics as one JSON object (model, step, status, split, loss, count, perplexity, bits_per_char, accuracy, exact, sequences where they apply, greedy, checkpoint, best)')
     .action(async (file: string, o: RunOptions & { dataArg?: Record<string, number | string> }) =>
       done(await (await import('./commands/run.js')).runCommand(file, { ...o, ...(o.dataArg ? { dataArgs: o.dataArg } : {}) })),
     );
@@ -221,6 +223,18 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--model <name>', 'which model')
     .addOption(backendOption())
     .action(async (file: string, o: Parameters<typeof encodeCommand>[1]) => done(await (await import('./commands/encode.js')).encodeCommand(file, o)));
+
+  program
+    .command('evaluate')
+    .description("a trained model's metrics (as at the end of rnnc run) on the validation split of its data, other data (--data-arg) or the training split")
+    .argument('<file>', '.rnn file')
+    .requiredOption('--ckpt <path>', 'checkpoint written by rnnc run')
+    .option('--model <name>', 'which model')
+    .option('--data-arg <name=value>', 'override an argument of the data the checkpoint was trained on (repeatable), e.g. path=other.txt', keyValue)
+    .addOption(new Option('--split <split>', 'which split to evaluate').choices(['validation', 'train']).default('validation'))
+    .option('--json', 'one JSON object: model, step, split, examples, loss, count, and perplexity, bits_per_char, accuracy, exact, sequences where they apply; greedy: the same with decoders reading their own tokens')
+    .addOption(backendOption())
+    .action(async (file: string, o: Parameters<typeof evaluateCommand>[1]) => done(await (await import('./commands/evaluate.js')).evaluateCommand(file, o)));
 
   program
     .command('summary')

@@ -40,6 +40,8 @@ export interface RunOptions extends Overrides {
   /** Draw the run's curves (rnnc plot) into this file at the end (.svg or .html). */
   readonly plot?: string;
   readonly force?: boolean;
+  /** Print the final metrics as one JSON object instead of text lines. */
+  readonly json?: boolean;
 }
 
 export interface CheckpointExtra {
@@ -308,12 +310,27 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   const ev = evaluate(session, data, config.batch, model.decoders.length > 0 ? teacherGraph(model) : undefined);
   appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...ev })}\n`);
   if (hasValidation && result.status !== 'early-stop') await validate(result.position, ev);
-  process.stdout.write(`${formatEval(ev, data, extra.level, model, model.decoders.length > 0 ? 'teacher forcing' : undefined)}\n`);
+  if (!opts.json) process.stdout.write(`${formatEval(ev, data, extra.level, model, model.decoders.length > 0 ? 'teacher forcing' : undefined)}\n`);
+  let greedy: EvalResult | undefined;
   if (model.decoders.length > 0) {
     // What a decoder does when it is used: read back its own choices (greedy), not the true tokens.
-    const greedy = evaluate(session, data, config.batch, greedyGraph(ctx.program, model));
+    greedy = evaluate(session, data, config.batch, greedyGraph(ctx.program, model));
     appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', feed: 'greedy', step: session.step, ...greedy })}\n`);
-    process.stdout.write(`${formatEval(greedy, data, extra.level, model, 'greedy decoding')}\n`);
+    if (!opts.json) process.stdout.write(`${formatEval(greedy, data, extra.level, model, 'greedy decoding')}\n`);
+  }
+  if (opts.json) {
+    const { evalJson } = await import('./evaluate.js');
+    const out = {
+      model: model.name,
+      step: session.step,
+      status: result.status,
+      split: hasValidation ? 'validation' : 'train',
+      ...evalJson(ev, data, extra.level),
+      ...(greedy ? { greedy: evalJson(greedy, data, extra.level) } : {}),
+      checkpoint: ckptPath,
+      ...(hasValidation ? { best: { on, value: watch.best, step: watch.bestStep, path: bestPath } } : {}),
+    };
+    process.stdout.write(`${JSON.stringify(out)}\n`);
   }
   if (hasValidation) info(`best ${on} ${watch.best?.toPrecision(5) ?? '-'} at step ${watch.bestStep}: ${bestPath}`);
   if (ctx.opts.plot !== undefined) await (await import('./plot.js')).plotCommand([metricsPath], { output: ctx.opts.plot, force: true });
