@@ -21,6 +21,7 @@ import type { sampleCommand, scoreCommand } from './commands/generate.js';
 import type { RunOptions } from './commands/run.js';
 import type { translateCommand } from './commands/translate.js';
 import type { evaluateCommand } from './commands/evaluate.js';
+import type { predictCommand } from './commands/predict.js';
 import type { encodeCommand } from './commands/encode.js';
 import { CliError, EXIT } from './errors.js';
 import { packageRoot } from './stdlib.js';
@@ -223,6 +224,17 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--model <name>', 'which model')
     .addOption(backendOption())
     .action(async (file: string, o: Parameters<typeof encodeCommand>[1]) => done(await (await import('./commands/encode.js')).encodeCommand(file, o)));
+
+  program
+    .command('predict')
+    .description('a trained model on new inputs, one result per input line: a label (classifier), values (regressor), a token per step (tagger, language model)')
+    .argument('<file>', '.rnn file')
+    .requiredOption('--ckpt <path>', 'checkpoint written by rnnc run')
+    .requiredOption('--input <file>', 'one input per line: text (a model reading one token sequence), or .jsonl objects mapping input names to values')
+    .option('--json', 'one JSON object per line: input, and label, id, probs (classifier), values (regressor), tokens, ids (per step)')
+    .option('--model <name>', 'which model')
+    .addOption(backendOption())
+    .action(async (file: string, o: Parameters<typeof predictCommand>[1]) => done(await (await import('./commands/predict.js')).predictCommand(file, o)));
 
   program
     .command('evaluate')

@@ -1,0 +1,84 @@
+// `rnnc predict`: a trained model on new inputs, one result per line, for a
+// language model (text in, the next character at each position out), a
+// classifier (JSON lines in, a label and the probabilities out) and a
+// regressor (vectors in, values out); bad lines are errors naming file and
+// line.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../runtime/rng.js';
+import { abcDir, expectOk, expectUserError, removeDir, rnnc, writeAbcLm, writeFile } from './cli-harness.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = abcDir();
+});
+afterAll(() => removeDir(dir));
+
+describe('rnnc predict', () => {
+  it('a language model: the most likely next character after each position of each line', async () => {
+    const lm = writeAbcLm(dir, 'lm.rnn', { seed: 5 });
+    expectOk(await rnnc('run', lm, '--backend', 'cpu', '--out', join(dir, 'lm'), '--quiet'));
+    const input = writeFile(dir, 'lines.txt', 'abc\nca\n');
+    const r = await rnnc('predict', lm, '--ckpt', join(dir, 'lm', 'checkpoint.json'), '--input', input, '--backend', 'cpu');
+    expectOk(r);
+    const out = r.stdout.split('\n').slice(0, -1);
+    expect(out.map((l) => [...l].length)).toEqual([3, 2]);
+    const json = await rnnc('predict', lm, '--ckpt', join(dir, 'lm', 'checkpoint.json'), '--input', input, '--backend', 'cpu', '--json');
+    expectOk(json);
+    const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { input: string; tokens: string[]; ids: number[] });
+    expect(rows.map((x) => x.input)).toEqual(['abc', 'ca']);
+    expect(rows.map((x) => x.tokens.join(''))).toEqual(out);
+  });
+
+  it('a classifier over JSON lines: a label, and probabilities that sum to 1', async () => {
+    const rng = new Rng(3);
+    const lines = Array.from({ length: 120 }, () => {
+      const x = Array.from({ length: 3 + rng.int(5) }, () => (rng.next() < 0.5 ? 'a' : 'b')).join('');
+      return JSON.stringify({ x, y: [...x].filter((c) => c === 'a').length > x.length / 2 ? 1 : 0 });
+    });
+    writeFileSync(join(dir, 'ab.jsonl'), `${lines.join('\n')}\n`);
+    const cls = writeFile(dir, 'cls.rnn', `model cls { dim V, K, H = 6
+  input x: seq<token[V]>; target y: token[K]
+  h = gru(one_hot(x)) with H
+  loss = cross_entropy(dense(last(h), K), y) }
+train cls { data jsonl("ab.jsonl"); optimizer adam(lr = 0.05); batch 20; epochs 2; seed 1 }`);
+    expectOk(await rnnc('run', cls, '--backend', 'cpu', '--out', join(dir, 'cls'), '--quiet'));
+    const input = writeFile(dir, 'q.jsonl', '{"x": "aaab"}\n{"x": "bbba", "note": "extra keys are ignored"}\n');
+    const r = await rnnc('predict', cls, '--ckpt', join(dir, 'cls', 'checkpoint.json'), '--input', input, '--backend', 'cpu', '--json');
+    expectOk(r);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { input: { x: string }; label: string; id: number; probs: number[] });
+    expect(rows).toHaveLength(2);
+    expect(rows[0]!.input.x).toBe('aaab');
+    for (const row of rows) {
+      expect(row.probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+      expect(row.id).toBe(row.probs.indexOf(Math.max(...row.probs)));
+    }
+  });
+
+  it('a regressor over vectors; bad lines name file and line', async () => {
+    const add = writeFile(dir, 'add.rnn', `model add { dim H = 6; input x: seq<[2]>; target y: [1]; h = gru(x) with H; loss = mse(dense(last(h), 1), y) }
+train add { data adding(T = 5, n = 100, valid = 10); optimizer adam(lr = 0.01); batch 20; epochs 1 }`);
+    expectOk(await rnnc('run', add, '--backend', 'cpu', '--out', join(dir, 'add'), '--quiet'));
+    const ckpt = join(dir, 'add', 'checkpoint.json');
+    const good = writeFile(dir, 'v.jsonl', '{"x": [[0.5, 1], [0.2, 0], [0.1, 1]]}\n{"x": [[0.9, 0]]}\n');
+    const r = await rnnc('predict', add, '--ckpt', ckpt, '--input', good, '--backend', 'cpu');
+    expectOk(r);
+    expect(r.stdout).toMatch(/^-?\d+\.\d+\n-?\d+\.\d+\n$/);
+    const cases: [string, string][] = [
+      ['{"x": [[0.5, 1], [0.2]]}', 'v2.jsonl:1: "x": expected 2 steps of 2 numbers each'],
+      ['{"y": 1}', 'v2.jsonl:1: "x" is missing'],
+      ['not json', 'v2.jsonl:1: not a JSON object'],
+    ];
+    for (const [line, message] of cases) {
+      const bad = writeFile(dir, 'v2.jsonl', `${line}\n`);
+      const e = await rnnc('predict', add, '--ckpt', ckpt, '--input', bad, '--backend', 'cpu');
+      expectUserError(e);
+      expect(e.stderr).toContain(message);
+    }
+    const text = writeFile(dir, 't.txt', 'abc\n');
+    const t = await rnnc('predict', add, '--ckpt', ckpt, '--input', text, '--backend', 'cpu');
+    expectUserError(t, 2);
+    expect(t.stderr).toContain('give --input a .jsonl file with one {"x": ...} per line');
+  });
+});
