@@ -184,6 +184,16 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     vjp: chain((b, n) => b.op('mul', [b.constant(2), x0(n)])),
   },
   {
+    name: 'sqrt',
+    arity: 1,
+    doc: 'the square root (NaN below 0)',
+    language: true,
+    f64: Math.sqrt,
+    tf: { fn: 'sqrt' },
+    loop: 'Math.sqrt($0)',
+    vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('div', [ct, b.op('mul', [b.constant(2), y(n)])])],
+  },
+  {
     name: 'step',
     arity: 1,
     doc: '1 where x > 0, else 0 (the derivative of relu); NaN stays NaN',

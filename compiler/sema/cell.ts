@@ -77,7 +77,7 @@ export type FeedMode =
 /** The scoring functions of `attend` (Bahdanau et al. 2015; Luong et al. 2015). */
 export const ATTENTION_KINDS = ['additive', 'dot', 'general'] as const;
 /** The functions a cell may call besides the element-wise ones and its options. */
-const CELL_FUNCTIONS = ['concat', 'softmax', 'attend', 'one_hot'];
+const CELL_FUNCTIONS = ['concat', 'softmax', 'layer_norm', 'attend', 'one_hot'];
 
 // ------------------------------------------------------------------ analysis
 
@@ -703,6 +703,14 @@ export function applyCell(
         if (fn === 'softmax') {
           if (e.args.length !== 1) diags.fail('RNN2005', e.span, '`softmax` takes one argument');
           return ops.softmax(lowerExpr(e.args[0]!.value), e.span);
+        }
+        if (fn === 'layer_norm') {
+          // In a cell without parameters of its own: a gain or bias is the cell's `param` (`g * layer_norm(v) + b`).
+          const positional = e.args.filter((a) => a.name === undefined);
+          const epsArg = e.args.find((a) => a.name?.name === 'eps');
+          const eps = epsArg ? numberOf(epsArg.value) : 1e-5;
+          if (positional.length !== 1 || eps === undefined || !(eps > 0)) diags.fail('RNN2005', e.span, '`layer_norm` takes one value and optionally `eps = ...` (a positive number)');
+          return ops.layerNorm(lowerExpr(positional[0]!.value), eps, e.span);
         }
         const first = e.args[0];
         if (!first) return diags.fail('RNN2005', e.span, `\`${fn}\` needs an argument`);

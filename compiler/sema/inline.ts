@@ -15,7 +15,7 @@ import { ELEMENTWISE } from './values.js';
 import { didYouMean } from './suggest.js';
 
 /** What a cell's equation may call besides cells (sema/cell.ts reports the rest). */
-const KNOWN_FUNCTIONS = new Set([...ELEMENTWISE.keys(), 'concat', 'softmax', 'attend', 'one_hot']);
+const KNOWN_FUNCTIONS = new Set([...ELEMENTWISE.keys(), 'concat', 'softmax', 'layer_norm', 'attend', 'one_hot']);
 
 /**
  * The cell with every equation that applies a cell expanded (the called

@@ -69,7 +69,7 @@ export interface LoweredModel {
   readonly span: Span;
 }
 
-export const MODEL_FUNCTIONS = ['embed', 'one_hot', 'dense', 'conv2d', 'max_pool', 'avg_pool', 'flatten', 'last', 'mean', 'concat', 'softmax', 'cross_entropy', 'mse'];
+export const MODEL_FUNCTIONS = ['embed', 'one_hot', 'dense', 'conv2d', 'max_pool', 'avg_pool', 'flatten', 'last', 'mean', 'concat', 'softmax', 'layer_norm', 'cross_entropy', 'mse'];
 
 
 
@@ -456,6 +456,17 @@ export function lowerModel(
           return ops.concat(call.args.map((a) => lowerExpr(a.value)), span);
         case 'softmax':
           return ops.softmax(lowerExpr(arg(0, 'a value')), span);
+        case 'layer_norm': {
+          // Normalised, then scaled and shifted by a learned gain and bias per feature (as Keras and PyTorch do).
+          const x = lowerExpr(arg(0, 'a vector or sequence of vectors'));
+          const eps = namedNumber('eps', 1e-5, (v) => v > 0, 'a positive number');
+          const n = ops.layerNorm(x, eps, span);
+          const width = userShape(b, x).at(-1)!;
+          const inst = instanceName('layer_norm', call);
+          const g = makeParam({ name: `${inst}.g`, shape: [width], init: { kind: 'ones', args: {}, positional: [] }, span });
+          const bias = makeParam({ name: `${inst}.b`, shape: [width], init: { kind: 'zeros', args: {}, positional: [] }, span });
+          return { ...n, v: b.op('add', [b.op('mul', [n.v, g]), bias]) };
+        }
         case 'cross_entropy':
         case 'mse':
           return diags.fail('RNN5007', span, `\`${fn}\` is a loss: write \`loss = ${fn}(...)\``);

@@ -144,6 +144,28 @@ export class ValueOps {
     return { v: this.b.op('softmax', [x.v]), layout: x.layout, origin: span, what: 'softmax(...)' };
   }
 
+  /**
+   * layer_norm(v): (v - mean) / sqrt(variance + eps) over the last axis (Ba et
+   * al. 2016), made of element-wise ops and sums, so its derivative is theirs.
+   * The number of values averaged is counted from the value itself, so sizes
+   * the data fixes need no number yet.
+   */
+  layerNorm(x: Val, eps: number, span: Span): Val {
+    this.requireFloat(x, 'layer_norm');
+    if (userShape(this.b, x).length < 1) {
+      this.diags.fail('RNN3001', span, '`layer_norm` needs a vector: it normalises over the last axis', { notes: [this.noteFor(x)] });
+    }
+    const b = this.b;
+    const shape = b.type(x.v).shape;
+    const rows = [...shape.slice(0, -1), 1];
+    const count = b.op('sum_to', [b.op('broadcast_like', [b.constant(1), x.v])], { shape: rows });
+    const mean = b.op('div', [b.op('sum_to', [x.v], { shape: rows }), count]);
+    const centred = b.op('sub', [x.v, mean]);
+    const variance = b.op('div', [b.op('sum_to', [b.op('square', [centred])], { shape: rows }), count]);
+    const v = b.op('div', [centred, b.op('sqrt', [b.op('add', [variance, b.constant(eps)])])]);
+    return { v, layout: x.layout, origin: span, what: 'layer_norm(...)' };
+  }
+
   concat(parts: readonly Val[], span: Span): Val {
     const layout = parts[0]!.layout;
     for (const p of parts) {
@@ -202,6 +224,7 @@ const SIGNATURES: ReadonlyMap<string, { readonly args: number; readonly form: st
   ['mean', { args: 1, form: 'mean(h)' }],
   ['concat', { args: Infinity, form: 'concat(a, b, ...)' }],
   ['softmax', { args: 1, form: 'softmax(v)' }],
+  ['layer_norm', { args: 1, form: 'layer_norm(v, eps = 1e-5)', named: ['eps'] }],
   ...[...ELEMENTWISE.values()].map((e) => [e.name, { args: e.attr ? 2 : 1, form: e.attr ? `${e.name}(x, ${e.attr.name})` : `${e.name}(x)` }] as const),
 ]);
 

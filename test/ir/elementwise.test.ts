@@ -52,7 +52,7 @@ describe('the element-wise table', () => {
       expect(fusedArity(e.name)).toBe(e.arity + (e.attr ? 1 : 0));
       expect(ELEMENTWISE_CODE[e.name]?.loop).toBe(e.loop);
     }
-    expect([...LANGUAGE_FUNCTIONS.keys()]).toEqual(['tanh', 'sigmoid', 'relu', 'leaky_relu', 'softplus', 'exp', 'log', 'square']);
+    expect([...LANGUAGE_FUNCTIONS.keys()]).toEqual(['tanh', 'sigmoid', 'relu', 'leaky_relu', 'softplus', 'exp', 'log', 'square', 'sqrt']);
     expect(ELEMENTWISE_CODE['constructor']).toBeUndefined();
   });
 });

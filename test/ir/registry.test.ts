@@ -103,6 +103,7 @@ const CASES: Readonly<Record<string, readonly OpCase[]>> = {
   softplus: unaryCases(),
   exp: unaryCases(),
   log: unaryCases('positive'),
+  sqrt: unaryCases('positive'),
   square: unaryCases(),
   step: unaryCases('away'),
   stop_gradient: unaryCases(),
