@@ -120,11 +120,11 @@ export interface BuiltModel {
  * (V, K...); without them those stay symbolic (enough for checking and
  * printing, not for running).
  */
-export function buildModel(a: Analysis, modelName: string, dimValues: Readonly<Record<string, number>> = {}, feed?: FeedMode, o: { attention?: boolean } = {}): BuiltModel {
+export function buildModel(a: Analysis, modelName: string, dimValues: Readonly<Record<string, number>> = {}, feed?: FeedMode, o: { attention?: boolean; dropout?: boolean } = {}): BuiltModel {
   const diags = new DiagnosticCollector();
   const decl = a.models.get(modelName);
   if (!decl) throw new Error(`no model ${modelName}`);
-  const model = lowerModel(decl, a.cells, a.brokenCells, a.topDims, dimValues, diags, sourceOf, feed, o.attention ?? false);
+  const model = lowerModel(decl, a.cells, a.brokenCells, a.topDims, dimValues, diags, sourceOf, feed, o.attention ?? false, o.dropout ?? false);
   const train = a.trains.get(modelName);
   if (model && train?.bptt.kind === 'truncated' && model.readsAhead) {
     diags.report('RNN5006', train.span, 'truncated BPTT cannot train a model whose steps read later steps', {

@@ -188,7 +188,7 @@ export function modelForData(p: LoadedProgram, model: string, data: Dataset): Lo
  * the true tokens (the same parameters): greedy decoding for evaluation, or
  * the training graphs of `feed sampled` and `feed scheduled`.
  */
-export function withFeed(p: LoadedProgram, model: LoweredModel, feed: FeedMode, o: { attention?: boolean } = {}): LoweredModel {
+export function withFeed(p: LoadedProgram, model: LoweredModel, feed: FeedMode, o: { attention?: boolean; dropout?: boolean } = {}): LoweredModel {
   const dims: Record<string, number> = Object.create(null);
   for (const [k, v] of model.dims) if (typeof v === 'number') dims[k] = v;
   const built = buildModel(p.analysis, model.name, dims, feed, o);

@@ -66,10 +66,12 @@ export interface LoweredModel {
   readonly decoders: readonly string[];
   /** What the decoders read back in this lowering. */
   readonly feed: FeedMode;
+  /** The `dropout(x, p)` calls, by instance; with a `dropout:<instance>` data input when lowered for training. */
+  readonly dropouts: readonly { readonly name: string; readonly p: number }[];
   readonly span: Span;
 }
 
-export const MODEL_FUNCTIONS = ['embed', 'one_hot', 'dense', 'conv2d', 'max_pool', 'avg_pool', 'flatten', 'last', 'mean', 'concat', 'softmax', 'layer_norm', 'cross_entropy', 'mse'];
+export const MODEL_FUNCTIONS = ['embed', 'one_hot', 'dense', 'conv2d', 'max_pool', 'avg_pool', 'flatten', 'last', 'mean', 'concat', 'softmax', 'layer_norm', 'dropout', 'cross_entropy', 'mse'];
 
 
 
@@ -84,6 +86,8 @@ export function lowerModel(
   feed: FeedMode = { kind: 'teacher' },
   /** Also output the weights of every `attend` (sema/cell.ts CellApplication.attention). */
   attention = false,
+  /** Training: `dropout(x, p)` drops values (a data input of uniform draws per call); otherwise it is the identity. */
+  dropout = false,
 ): LoweredModel | undefined {
   const before = diags.list.length;
   const b = new GraphBuilder();
@@ -177,6 +181,7 @@ export function lowerModel(
   };
 
   let readsAhead: string | undefined;
+  const dropouts: { name: string; p: number }[] = [];
   const decoders: string[] = [];
 
   const failed = new Set<string>();
@@ -456,6 +461,20 @@ export function lowerModel(
           return ops.concat(call.args.map((a) => lowerExpr(a.value)), span);
         case 'softmax':
           return ops.softmax(lowerExpr(arg(0, 'a value')), span);
+        case 'dropout': {
+          const x = lowerExpr(arg(0, 'a value'));
+          ops.requireFloat(x, 'dropout');
+          const pe = arg(1, 'the probability of dropping a value');
+          const pv = numberOf(pe);
+          if (pv === undefined || !(pv >= 0 && pv < 1)) diags.fail('RNN3006', pe.span, '`dropout(x, p)`: p is the probability of dropping a value, a number in [0, 1)');
+          const inst = instanceName('dropout', call);
+          dropouts.push({ name: inst, p: pv });
+          if (!dropout || pv === 0) return { ...x, origin: span, what: 'dropout(...)' };
+          // Inverted dropout: kept values are divided by 1 - p, so inference (the identity) sees the same scale.
+          const u = b.input(b.type(x.v), 'data', `dropout:${inst}`);
+          const keep = b.op('step', [b.op('sub', [u, b.constant(pv)])]);
+          return { v: b.op('mul', [x.v, b.op('mul', [keep, b.constant(1 / (1 - pv))])]), layout: x.layout, origin: span, what: 'dropout(...)' };
+        }
         case 'layer_norm': {
           // Normalised, then scaled and shifted by a learned gain and bias per feature (as Keras and PyTorch do).
           const x = lowerExpr(arg(0, 'a vector or sequence of vectors'));
@@ -573,6 +592,7 @@ export function lowerModel(
     readsAhead,
     decoders,
     feed,
+    dropouts,
     span: decl.span,
   };
 }

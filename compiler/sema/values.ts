@@ -225,6 +225,7 @@ const SIGNATURES: ReadonlyMap<string, { readonly args: number; readonly form: st
   ['concat', { args: Infinity, form: 'concat(a, b, ...)' }],
   ['softmax', { args: 1, form: 'softmax(v)' }],
   ['layer_norm', { args: 1, form: 'layer_norm(v, eps = 1e-5)', named: ['eps'] }],
+  ['dropout', { args: 2, form: 'dropout(x, p)' }],
   ...[...ELEMENTWISE.values()].map((e) => [e.name, { args: e.attr ? 2 : 1, form: e.attr ? `${e.name}(x, ${e.attr.name})` : `${e.name}(x)` }] as const),
 ]);
 

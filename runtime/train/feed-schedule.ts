@@ -34,3 +34,17 @@ export function feedRandomness(seed: number, step: number, size: number, p: numb
   for (let i = 0; i < size; i++) draws[i] = rng.next();
   return { coin, draws };
 }
+
+/**
+ * The uniform draws of one `dropout` call at an optimizer step: seeded by the
+ * run's seed, the step and the call's name, so a resumed run drops the same
+ * values as an uninterrupted one.
+ */
+export function dropoutDraws(seed: number, step: number, name: string, size: number): Float32Array {
+  let h = 2166136261;
+  for (const ch of name) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  const rng = new Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca77) ^ h) >>> 0);
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = rng.next();
+  return out;
+}

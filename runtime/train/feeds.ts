@@ -23,6 +23,8 @@ export interface FeedOptions {
   readonly draws?: Float32Array;
   /** Positions before this step do not count in the loss. */
   readonly lossFrom?: number;
+  /** Uniform draws in [0, 1) for a `dropout:<instance>` input of this many values (training graphs only). */
+  readonly dropout?: (name: string, size: number) => Float32Array;
 }
 
 export function numericDims(model: LoweredModel): Record<string, number> {
@@ -86,6 +88,12 @@ export function planFeeds(g: Graph, model: LoweredModel, batch: Batch, opts: Fee
           const steps = resolveShape(g.values[inp.value]!.type.shape, bind)[0]!;
           if (!data || data.length !== steps * B) throw new Error(`internal: no ${inp.name} for a batch of ${steps} x ${B}`);
           return { kind: 'host', tensor: { dtype: 'float32', shape: [steps, B], data } };
+        }
+        if (inp.name.startsWith('dropout:')) {
+          const shape = resolveShape(g.values[inp.value]!.type.shape, bind);
+          const size = shape.reduce((a, b) => a * b, 1);
+          if (!opts.dropout) throw new Error(`internal: no draws for ${inp.name}`);
+          return { kind: 'host', tensor: { dtype: 'float32', shape, data: opts.dropout(inp.name, size) } };
         }
         const i = inputIndex.get(inp.name);
         if (i !== undefined) return { kind: 'host', tensor: checkedIds(model.inputs[i]!, 'inputs', batch.inputs[i]!, B) };

@@ -14,7 +14,7 @@ import type { Batch, HostTensor } from '../data/types.js';
 import { initValues } from '../init.js';
 import { RuntimeUserError } from '../io.js';
 import { Rng } from '../rng.js';
-import { feedProbability, feedRandomness } from './feed-schedule.js';
+import { dropoutDraws, feedProbability, feedRandomness } from './feed-schedule.js';
 import { executeGraph } from '../tfjs/execute.js';
 import { joinedTranspose } from '../tfjs/portable-ops.js';
 import { resolveShape } from '../shape-binding.js';
@@ -219,6 +219,10 @@ export class TrainingSession {
 
   private feeds(g: Graph, batch: Batch, states: States | undefined, opts: FeedOptions = {}): tf.Tensor[] {
     const unread = unreadInputs(g);
+    if (g.inputs.some((i) => i.name.startsWith('dropout:'))) {
+      const [seed, step] = [this.config.seed, this.step];
+      opts = { ...opts, dropout: (name, size) => dropoutDraws(seed, step, name, size) };
+    }
     if (g.inputs.some((i) => i.name === 'feed_coin' || i.name === 'feed_draws')) {
       const steps = this.model.targetAxis !== undefined && batch.target ? batch.target.steps : batch.steps;
       opts = { ...opts, ...feedRandomness(this.config.seed, this.step, steps * batch.batchSize, this.teacherProbability()) };

@@ -78,7 +78,10 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   info(`data: ${data.description}`);
   const model = modelForData(program, modelName, data);
   // Decoders that read back their own tokens while training (`feed sampled`, `feed scheduled(...)`) train on that lowering.
-  const trainModel = config.feed && config.feed.mode.kind !== 'teacher' ? withFeed(program, model, config.feed.mode) : model;
+  // The model as trained: decoders reading what `feed` says, and `dropout` dropping values (evaluation uses `model`).
+  const feeds = config.feed && config.feed.mode.kind !== 'teacher';
+  const drops = model.dropouts.some((d) => d.p > 0);
+  const trainModel = feeds || drops ? withFeed(program, model, feeds ? config.feed!.mode : model.feed, { dropout: drops }) : model;
   const session = newSession(trainModel, config, { remat: opts.remat ?? false });
   try {
     return await train(session, { program, modelName, config, data, model, trainModel, opts });
@@ -259,7 +262,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
         ? {
             onEpochEnd: async (epoch: number, pos: Position): Promise<boolean> => {
               await sync();
-              const ev = evaluate(session, data, config.batch, model.decoders.length > 0 ? teacherGraph(model) : undefined);
+              const ev = evaluate(session, data, config.batch, model.decoders.length > 0 || model.dropouts.length > 0 ? teacherGraph(model) : undefined);
               appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, epoch: epoch + 1, ...ev })}\n`);
               await validate(pos, ev);
               if (!(opts.quiet ?? false)) info(`epoch ${epoch + 1}/${config.epochs} ${formatEval(ev, data, extra.level, model, undefined)}`);
@@ -307,7 +310,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   }
   info(`trained ${session.step} steps in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; checkpoint: ${ckptPath}`);
   // With decoders: taught with the true tokens (the model as written), then reading their own greedy choices.
-  const ev = evaluate(session, data, config.batch, model.decoders.length > 0 ? teacherGraph(model) : undefined);
+  const ev = evaluate(session, data, config.batch, model.decoders.length > 0 || model.dropouts.length > 0 ? teacherGraph(model) : undefined);
   appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...ev })}\n`);
   if (hasValidation && result.status !== 'early-stop') await validate(result.position, ev);
   if (!opts.json) process.stdout.write(`${formatEval(ev, data, extra.level, model, model.decoders.length > 0 ? 'teacher forcing' : undefined)}\n`);

@@ -51,6 +51,8 @@ export function randomFeeds(model: LoweredModel, g: Graph, opts: FeedOptions): T
     // A decoder's scheduled-sampling coins (1: the true token) and the draws of sampled tokens.
     if (inp.name === 'feed_coin') return tensor(shape, Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0)));
     if (inp.name === 'feed_draws') return tensor(shape, Array.from({ length: n }, () => rng.next()));
+    // A dropout call's uniform draws (training lowerings).
+    if (inp.name.startsWith('dropout:')) return tensor(shape, Array.from({ length: n }, () => rng.next()));
     const io = ios.get(inp.name)!;
     if (io.type.kind === 'tokens' || io.type.kind === 'token') {
       const v = io.type.vocab as number;
