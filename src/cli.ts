@@ -173,6 +173,7 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--temperature <t>', 'softmax temperature: < 1 safer, > 1 more varied', positive('--temperature'), 1)
     .option('--length <n>', 'tokens to generate', int('--length', 1), 200)
     .option('--seed <n>', 'random seed', int('--seed'), 0)
+    .option('--json', 'one JSON object: prime, text, tokens, ids, temperature, seed')
     .option('--model <name>', 'which model')
     .addOption(backendOption())
     .action(async (file: string, o: Parameters<typeof sampleCommand>[1]) => done(await (await import('./commands/generate.js')).sampleCommand(file, o)));
@@ -183,6 +184,7 @@ export function buildCli(done: (code: number) => void): Command {
     .argument('<file>', '.rnn file')
     .argument('<text...>', 'one or more texts')
     .requiredOption('--ckpt <path>', 'checkpoint written by rnnc run')
+    .option('--json', 'one JSON object per text: text, logprob (nats), bits, perplexity (per token), tokens (how many were scored)')
     .option('--model <name>', 'which model')
     .addOption(backendOption())
     .action(async (file: string, texts: string[], o: Parameters<typeof scoreCommand>[2]) => done(await (await import('./commands/generate.js')).scoreCommand(file, texts, o)));

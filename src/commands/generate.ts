@@ -89,7 +89,7 @@ function start(l: Loaded): string {
 
 export async function sampleCommand(
   file: string,
-  opts: { ckpt: string; prime?: string; temperature: number; length: number; seed: number; model?: string; backend?: string },
+  opts: { ckpt: string; prime?: string; temperature: number; length: number; seed: number; model?: string; backend?: string; json?: boolean },
 ): Promise<number> {
   const l = await loadTrained(file, opts.ckpt, opts);
   try {
@@ -99,26 +99,28 @@ export async function sampleCommand(
   }
 }
 
-function sample(l: Loaded, opts: { prime?: string; temperature: number; length: number; seed: number }): number {
+function sample(l: Loaded, opts: { prime?: string; temperature: number; length: number; seed: number; json?: boolean }): number {
   const prime = opts.prime ?? '';
   const ids = encode(l, start(l) + prime, 'the prime');
   if (ids.length === 0) throw new CliError('give a prime with --prime TEXT (this vocabulary has no line break to start from)');
   const out = sampleTokens(l.session, ids, opts.length, opts.temperature, new Rng(opts.seed));
   const sep = l.level === 'word' ? ' ' : '';
-  process.stdout.write(`${prime}${prime && sep}${decodeIds(l.vocab, out, l.level)}\n`);
+  const generated = decodeIds(l.vocab, out, l.level);
+  if (opts.json) process.stdout.write(`${JSON.stringify({ prime, text: generated, tokens: Array.from(out, (id) => l.vocab.token(id)), ids: Array.from(out), temperature: opts.temperature, seed: opts.seed })}\n`);
+  else process.stdout.write(`${prime}${prime && sep}${generated}\n`);
   return EXIT.ok;
 }
 
-export async function scoreCommand(file: string, texts: readonly string[], opts: { ckpt: string; model?: string; backend?: string }): Promise<number> {
+export async function scoreCommand(file: string, texts: readonly string[], opts: { ckpt: string; model?: string; backend?: string; json?: boolean }): Promise<number> {
   const l = await loadTrained(file, opts.ckpt, opts);
   try {
-    return score(l, texts);
+    return score(l, texts, opts.json ?? false);
   } finally {
     l.session.dispose();
   }
 }
 
-function score(l: Loaded, texts: readonly string[]): number {
+function score(l: Loaded, texts: readonly string[], json: boolean): number {
   const lines: string[] = [];
   for (const text of texts) {
     const prefix = start(l);
@@ -127,6 +129,10 @@ function score(l: Loaded, texts: readonly string[]): number {
     const s = scoreTokens(l.session, ids);
     const n = s.perToken.length;
     const unit = l.level === 'char' ? 'chars' : 'tokens';
+    if (json) {
+      lines.push(JSON.stringify({ text, logprob: s.logProb, bits: s.logProb / Math.LN2, perplexity: Math.exp(-s.logProb / n), tokens: n }));
+      continue;
+    }
     lines.push(
       `${JSON.stringify(text)}: log P = ${s.logProb.toFixed(4)} nats (${(s.logProb / Math.LN2).toFixed(4)} bits), ` +
         `perplexity ${Math.exp(-s.logProb / n).toFixed(4)} per token over ${n} ${unit}${prefix ? ' (given a line start)' : ''}`,

@@ -31,6 +31,23 @@ describe('rnnc score', () => {
     expect(notes).toHaveLength(1);
     expect(notes[0]).toMatch(/log P is the total .* between texts under one model/);
     expect(notes[0]).toMatch(/perplexity is per token: compare it across models/);
+    // --json: the same numbers under stable names, one object per text.
+    const json = await rnnc('score', file, '--ckpt', ckpt, '--backend', 'cpu', '--json', 'abcab', 'abcab cabba');
+    expectOk(json);
+    const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { text: string; logprob: number; bits: number; perplexity: number; tokens: number });
+    expect(rows.map((x) => x.text)).toEqual(['abcab', 'abcab cabba']);
+    rows.forEach((x, i) => {
+      expect(lines[i]).toContain(`log P = ${x.logprob.toFixed(4)} nats`);
+      expect(x.bits).toBeCloseTo(x.logprob / Math.LN2, 10);
+      expect(x.perplexity).toBeCloseTo(Math.exp(-x.logprob / x.tokens), 10);
+    });
+    const sample = await rnnc('sample', file, '--ckpt', ckpt, '--backend', 'cpu', '--prime', 'ab', '--length', '12', '--seed', '3');
+    const sampleJson = await rnnc('sample', file, '--ckpt', ckpt, '--backend', 'cpu', '--prime', 'ab', '--length', '12', '--seed', '3', '--json');
+    expectOk(sampleJson);
+    const s = JSON.parse(sampleJson.stdout) as { prime: string; text: string; tokens: string[]; ids: number[]; seed: number };
+    expect(`${s.prime}${s.text}\n`).toBe(sample.stdout);
+    expect(s.tokens).toHaveLength(12);
+    expect(s.tokens.join('')).toBe(s.text);
   });
 });
 
