@@ -23,6 +23,9 @@ export interface StepInfo {
   readonly loss: number;
   /** Positions (tokens, or sequences for per-example losses) in this batch. */
   readonly count: number;
+  /** The learning rate of the batch's last update and the global norm of its gradients before clipping (one thread). */
+  readonly lr?: number;
+  readonly gradNorm?: number;
 }
 
 export type LoopStatus = 'done' | 'stopped' | 'nonfinite' | 'max-steps' | 'early-stop';
@@ -92,6 +95,8 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
         batchesPerEpoch: batches.length,
         loss: r.loss,
         count: r.count,
+        ...(r.lr !== undefined ? { lr: r.lr } : {}),
+        ...(r.gradNorm !== undefined ? { gradNorm: r.gradNorm } : {}),
       });
       if (opts.checkpointEvery > 0 && session.step - lastSaved >= opts.checkpointEvery) {
         await opts.save(pos);

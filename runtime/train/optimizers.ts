@@ -50,6 +50,8 @@ export interface Optimizer {
   /** Applies one update in place to the variables; grads are not disposed by the optimizer. */
   apply(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>): void;
   stepCount(): number;
+  /** The learning rate the last update used (undefined before the first). */
+  lastLearningRate(): number | undefined;
   /** Reads tensors with dataSync: only for checkpoints. */
   getState(): OptimizerState;
   /** Validates names/shapes, RuntimeUserError otherwise. */
@@ -98,6 +100,12 @@ class RuleOptimizer implements Optimizer {
     return this.step;
   }
 
+  private lastLr: number | undefined;
+
+  lastLearningRate(): number | undefined {
+    return this.lastLr;
+  }
+
   apply(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>): void {
     // Check everything before touching anything, so a failed apply leaves
     // parameters, slots and the step count as they were.
@@ -122,6 +130,7 @@ class RuleOptimizer implements Optimizer {
     if (!(Number.isFinite(lr) && lr >= 0)) {
       throw new RuntimeUserError(`learning rate at step ${this.step} is ${lr}; it must be a finite number >= 0`);
     }
+    this.lastLr = lr;
     const t = this.step + 1;
     for (const [name, g] of grads) {
       const p = params.get(name)!;

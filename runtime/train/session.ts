@@ -57,6 +57,9 @@ export interface BatchResult {
   readonly updates: number;
   /** True when the loss was NaN or infinite: no update was applied. */
   readonly nonFinite: boolean;
+  /** The learning rate of the batch's last update, and the global norm of its gradients before clipping. */
+  readonly lr?: number;
+  readonly gradNorm?: number;
 }
 
 export interface EvalResult {
@@ -122,6 +125,12 @@ export class TrainingSession {
 
   get step(): number {
     return this.optimizer.stepCount();
+  }
+
+  /** The learning rate and gradient norm of the last update, for the log. */
+  private lastUpdate(): { lr?: number; gradNorm?: number } {
+    const lr = this.optimizer.lastLearningRate();
+    return { ...(lr !== undefined ? { lr } : {}), ...(this.lastGradNorm !== undefined ? { gradNorm: this.lastGradNorm } : {}) };
   }
 
   /** Fresh parameters from their initialisers, seeded. */
@@ -309,7 +318,7 @@ export class TrainingSession {
     if (bptt.kind === 'full') {
       const r = once(batch, undefined, {}, false);
       r.states.forEach((t) => t.dispose());
-      return { loss: r.loss, count: r.count, updates: applied(r) ? 1 : 0, nonFinite: r.nonFinite };
+      return { loss: r.loss, count: r.count, updates: applied(r) ? 1 : 0, nonFinite: r.nonFinite, ...this.lastUpdate() };
     }
     const { results } = runWindows<States, { loss: number; count: number; nonFinite: boolean }>(batch, bptt.k1, bptt.k2, {
       advance: (part, states) => this.advance(part, states),
@@ -326,7 +335,7 @@ export class TrainingSession {
     const updates = results.filter(applied).length;
     if (bad) return { loss: bad.loss, count: total, updates, nonFinite: true };
     const loss = total > 0 ? results.reduce((acc, r) => acc + r.loss * r.count, 0) / total : 0;
-    return { loss, count: total, updates, nonFinite: false };
+    return { loss, count: total, updates, nonFinite: false, ...this.lastUpdate() };
   }
 
   /** Runs the forward graph over a batch part only to move the states on. */
@@ -372,10 +381,15 @@ export class TrainingSession {
     } else if (this.config.clip?.mode === 'value') {
       applied = clipByValue(grads, this.config.clip.value);
     }
+    // The global norm before clipping, for the log (clip norm computed it already).
+    this.lastGradNorm = norm ? norm.dataSync()[0]! : globalNorm(grads);
     this.optimizer.apply(this.params, applied);
     if (applied !== grads) applied.forEach((t) => t.dispose());
     norm?.dispose();
   }
+
+  /** The global norm of the last update's gradients, before clipping. */
+  private lastGradNorm: number | undefined;
 
   // ------------------------------------------------------------------ evaluation
 
@@ -496,4 +510,14 @@ function toTensor(t: HostTensor): tf.Tensor {
 
 function defaultLr(optimizer: string): number {
   return optimizer === 'sgd' || optimizer === 'momentum' ? 0.01 : 0.001;
+}
+
+/** sqrt of the sum of squares of every gradient element, in float64 on the host. */
+function globalNorm(grads: ReadonlyMap<string, tf.Tensor>): number {
+  let sum = 0;
+  for (const g of grads.values()) {
+    const d = g.dataSync();
+    for (let i = 0; i < d.length; i++) sum += d[i]! * d[i]!;
+  }
+  return Math.sqrt(sum);
 }

@@ -278,7 +278,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
         progress.update(s.epoch * s.batchesPerEpoch + s.batchInEpoch, s);
         appendMetrics(
           metricsPath,
-          `${JSON.stringify({ kind: 'train', step: s.step, epoch: s.epoch + 1, batch: s.batchInEpoch, loss: s.loss, count: s.count, ...(teacherP ? { teacher_p: teacherP(s.step) } : {}), seconds: (Date.now() - startedAt) / 1000 })}\n`,
+          `${JSON.stringify({ kind: 'train', step: s.step, epoch: s.epoch + 1, batch: s.batchInEpoch, loss: s.loss, count: s.count, ...(s.lr !== undefined ? { lr: s.lr } : {}), ...(s.gradNorm !== undefined ? { grad_norm: s.gradNorm } : {}), ...(teacherP ? { teacher_p: teacherP(s.step) } : {}), seconds: (Date.now() - startedAt) / 1000 })}\n`,
         );
       },
     });
