@@ -90,12 +90,18 @@ const isId = (v: number): boolean => Number.isInteger(v) && v >= 0;
 
 export interface JsonlOptions {
   split?: number;
+  /** The keys of the input and the target in each object (default "x" and "y"); other keys are ignored. */
+  x?: string;
+  y?: string;
 }
 
 /** jsonl(path, split): examples from JSON lines, kinds inferred as described at the top of this file. */
 export function jsonlFile(io: FileIO, path: string, opts: JsonlOptions = {}): Dataset {
   const split = opts.split ?? 0.9;
   checkSplit(split);
+  // The field the model sees as its input (x) and its target (y), and the key each is read from.
+  const key: Record<FieldName, string> = { x: opts.x ?? 'x', y: opts.y ?? 'y' };
+  if (key.x === key.y) throw new RuntimeUserError(`jsonl: x and y read the same key "${key.x}"`);
   const lines = readUserFile(io, path).split(/\r?\n/);
   const fail = (line: number, msg: string): never => {
     throw new RuntimeUserError(`${path}:${line}: ${msg}`);
@@ -105,7 +111,7 @@ export function jsonlFile(io: FileIO, path: string, opts: JsonlOptions = {}): Da
   const summary = new Map<FieldName, FieldSummary>();
 
   const readValue = (field: FieldName, v: unknown, line: number): RawValue => {
-    const q = `"${field}"`;
+    const q = `"${key[field]}"`;
     const finite = (x: unknown, where: string): number => {
       if (typeof x !== 'number') return fail(line, `${where} is ${describe(x)}; expected a number`);
       if (!Number.isFinite(x)) return fail(line, `${where} is not a finite number`);
@@ -148,22 +154,22 @@ export function jsonlFile(io: FileIO, path: string, opts: JsonlOptions = {}): Da
       return fail(line, `not valid JSON (${(e as Error).message})`);
     }
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-      return fail(line, `expected an object like {"x": ..., "y": ...}, not ${describe(obj)}`);
+      return fail(line, `expected an object like {"${key.x}": ..., "${key.y}": ...}, not ${describe(obj)}`);
     }
+    // Keys other than the two read are ignored (an id, a note).
     const rec = obj as Record<string, unknown>;
-    for (const k of Object.keys(rec)) {
-      if (k !== 'x' && k !== 'y') fail(line, `unexpected key "${k}" (only "x" and "y" are read)`);
-    }
     const values = {} as Record<FieldName, RawValue>;
     for (const f of FIELDS) {
-      if (!(f in rec)) return fail(line, `missing "${f}"`);
-      const raw = rec[f];
+      if (!Object.prototype.hasOwnProperty.call(rec, key[f])) {
+        return fail(line, `missing "${key[f]}"${line === 1 ? ` (the ${f === 'x' ? 'input' : 'target'} is read from key "${key[f]}"; name another with jsonl(..., ${f} = "key"))` : ''}`);
+      }
+      const raw = rec[key[f]];
       const v = readValue(f, raw, line);
       const seen = summary.get(f);
       if (seen === undefined) {
         summary.set(f, { structure: v.s, firstLine: line, firstDescription: describe(raw), allIds: true, firstNonId: null, maxId: -1 });
       } else if (seen.structure !== v.s) {
-        return fail(line, `"${f}" is ${describe(raw)} here but ${seen.firstDescription} on line ${seen.firstLine}`);
+        return fail(line, `"${key[f]}" is ${describe(raw)} here but ${seen.firstDescription} on line ${seen.firstLine}`);
       }
       const sum = summary.get(f)!;
       const nums = v.s === 'number' ? [v.value] : v.s === 'array' ? v.values : [];
@@ -177,7 +183,7 @@ export function jsonlFile(io: FileIO, path: string, opts: JsonlOptions = {}): Da
       if (v.s === 'matrix') {
         const firstRow = rows.length > 0 ? rows[0]!.values[f] : undefined;
         if (firstRow?.s === 'matrix' && firstRow.width !== v.width) {
-          return fail(line, `"${f}" has ${v.width} numbers per step here but ${firstRow.width} on line ${rows[0]!.line}`);
+          return fail(line, `"${key[f]}" has ${v.width} numbers per step here but ${firstRow.width} on line ${rows[0]!.line}`);
         }
       }
       values[f] = v;
@@ -197,8 +203,8 @@ export function jsonlFile(io: FileIO, path: string, opts: JsonlOptions = {}): Da
       if (n !== d) {
         fail(
           r.line,
-          `"${f}" has ${n} numbers here but ${d} on line ${first.line}; an array of numbers is a fixed-size vector ` +
-            `(only arrays of non-negative integers are token sequences, and "${f}" has other numbers on line ${s.firstNonId})`,
+          `"${key[f]}" has ${n} numbers here but ${d} on line ${first.line}; an array of numbers is a fixed-size vector ` +
+            `(only arrays of non-negative integers are token sequences, and "${key[f]}" has other numbers on line ${s.firstNonId})`,
         );
       }
     }
@@ -223,15 +229,15 @@ export function jsonlFile(io: FileIO, path: string, opts: JsonlOptions = {}): Da
     let type: FieldType;
     switch (s.structure) {
       case 'string':
-        return { name: f, type: { kind: 'tokens', vocab: chars!.size }, vocab: chars! };
+        return { name: key[f], type: { kind: 'tokens', vocab: chars!.size }, vocab: chars! };
       case 'array':
         type = s.allIds ? { kind: 'tokens', vocab: s.maxId + 1 } : { kind: 'vector', dims: [(first as { values: number[] }).values.length] };
-        return { name: f, type };
+        return { name: key[f], type };
       case 'matrix':
-        return { name: f, type: { kind: 'vectors', dims: [(first as { width: number }).width] } };
+        return { name: key[f], type: { kind: 'vectors', dims: [(first as { width: number }).width] } };
       case 'number':
         type = s.allIds ? { kind: 'token', vocab: s.maxId + 1 } : { kind: 'vector', dims: [1] };
-        return { name: f, type };
+        return { name: key[f], type };
     }
   };
   const xSpec = specOf('x');

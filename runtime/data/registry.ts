@@ -229,8 +229,13 @@ const SOURCES: readonly SourceEntry[] = [
   {
     name: 'jsonl',
     doc: 'JSON lines {"x": ..., "y": ...}; field types inferred from the values',
-    params: [{ name: 'path', kind: 'string', doc: 'the .jsonl file' }, split],
-    load: (a, io) => jsonlFile(io, a.str('path'), { split: a.num('split') }),
+    params: [
+      { name: 'path', kind: 'string', doc: 'the .jsonl file' },
+      split,
+      { name: 'x', kind: 'string', default: 'x', doc: 'the key of the input in each object' },
+      { name: 'y', kind: 'string', default: 'y', doc: 'the key of the target in each object' },
+    ],
+    load: (a, io) => jsonlFile(io, a.str('path'), { split: a.num('split'), x: a.str('x'), y: a.str('y') }),
   },
 ];
 

@@ -79,10 +79,25 @@ describe('jsonl', () => {
     expect(errorOf(['{"x": [1, "2"], "y": 1}'])).toBe('data.jsonl:1: "x"[1] is a string; expected a number');
     expect(errorOf(['{"x": true, "y": 1}'])).toMatch(/^data\.jsonl:1: "x" is a boolean; expected a string/);
     expect(errorOf(['{"x": [], "y": 1}'])).toMatch(/^data\.jsonl:1: "x" is an empty array/);
-    expect(errorOf(['{"x": "a"}'])).toBe('data.jsonl:1: missing "y"');
-    expect(errorOf(['{"x": "a", "y": 1, "z": 2}'])).toBe('data.jsonl:1: unexpected key "z" (only "x" and "y" are read)');
+    expect(errorOf(['{"x": "a"}'])).toBe('data.jsonl:1: missing "y" (the target is read from key "y"; name another with jsonl(..., y = "key"))');
+    expect(errorOf(['{"x": "a", "y": 1}', '{"x": "b"}'])).toBe('data.jsonl:2: missing "y"');
     expect(errorOf(['[1, 2]'])).toMatch(/^data\.jsonl:1: expected an object/);
     expect(errorOf(['', ''])).toBe('data.jsonl: no examples (every line is empty)');
+  });
+
+  it('reads the input and the target from the keys named (x = "text", y = "label"), ignoring other keys', () => {
+    const ds = jsonlFile(
+      memoryFileIO({ 'f.jsonl': '{"id": 7, "text": "ab", "label": 1, "note": "kept out"}\n{"id": 8, "text": "ba", "label": 0}\n' }),
+      'f.jsonl',
+      { x: 'text', y: 'label', split: 1 },
+    );
+    expect(ds.inputs.map((f) => [f.name, f.type.kind])).toEqual([['text', 'tokens']]);
+    expect(ds.targets.map((f) => [f.name, f.type])).toEqual([['label', { kind: 'token', vocab: 2 }]]);
+    expect(ds.train.map((e) => (e.targets[0] as { id: number }).id)).toEqual([1, 0]);
+    expect(() => jsonlFile(memoryFileIO({ 'f.jsonl': '{"text": "ab", "y": 1}\n' }), 'f.jsonl', { x: 'text', y: 'label' })).toThrow(
+      'f.jsonl:1: missing "label" (the target is read from key "label"',
+    );
+    expect(() => jsonlFile(memoryFileIO({ 'f.jsonl': '{"a": 1}\n' }), 'f.jsonl', { x: 'a', y: 'a' })).toThrow('jsonl: x and y read the same key "a"');
   });
 
   it('reports a missing file', () => {
