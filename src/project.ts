@@ -143,7 +143,7 @@ export function loadData(p: LoadedProgram, config: TrainConfig): Dataset {
   if (!config.data) throw new CliError(`the train block of ${config.model} names no data: add \`data brown_chars(seq_len = 100)\` or similar`);
   const args: Record<string, number | string> = { ...config.data.args };
   const positional = config.data.positional;
-  if ((config.data.name === 'text' || config.data.name === 'jsonl') && positional.length > 0 && args['path'] === undefined) {
+  if ((config.data.name === 'text' || config.data.name === 'jsonl' || config.data.name === 'csv') && positional.length > 0 && args['path'] === undefined) {
     args['path'] = positional[0]!;
   } else if (positional.length > 0) {
     throw new CliError(`${config.data.name}: give its arguments by name, e.g. ${config.data.name}(seq_len = 100)`);

@@ -38,7 +38,7 @@ export function trainSettingDiagnostics(a: Analysis): Diagnostic[] {
         const args: Record<string, number | string> = { ...data.args };
         // An unknown source is that first (with the known ones listed), whatever its arguments look like.
         if (!DATA_SOURCES.some((d) => d.name === data.name)) checkDataSource(data.name, args);
-        if ((data.name === 'text' || data.name === 'jsonl') && data.positional.length > 0 && args['path'] === undefined) {
+        if ((data.name === 'text' || data.name === 'jsonl' || data.name === 'csv') && data.positional.length > 0 && args['path'] === undefined) {
           args['path'] = data.positional[0]!;
         } else if (data.positional.length > 0) {
           const first = DATA_SOURCES.find((d) => d.name === data.name)?.params.find((q) => q.default !== undefined);

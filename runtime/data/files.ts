@@ -21,6 +21,7 @@ import { RuntimeUserError } from '../io.js';
 import { checkSeqLen, checkSplit, formatCount, textLmDataset, type TextLevel } from './text.js';
 import type { Dataset, Example, FieldSpec, FieldType, FieldValue } from './types.js';
 import { Vocab } from './vocab.js';
+import { CsvError, parse as parseCsv } from 'csv-parse/sync';
 
 function readUserFile(io: FileIO, path: string): string {
   if (!io.exists(path)) throw new RuntimeUserError(`data file not found: ${path}`);
@@ -93,16 +94,23 @@ export interface JsonlOptions {
   /** The keys of the input and the target in each object (default "x" and "y"); other keys are ignored. */
   x?: string;
   y?: string;
+  /** Arrays of numbers are vectors even when they hold only whole numbers (several CSV columns). */
+  arraysAreVectors?: boolean;
 }
 
 /** jsonl(path, split): examples from JSON lines, kinds inferred as described at the top of this file. */
 export function jsonlFile(io: FileIO, path: string, opts: JsonlOptions = {}): Dataset {
+  return jsonlText(path, readUserFile(io, path), opts);
+}
+
+/** The examples of JSON lines `text` (read from `path`, which messages name). */
+function jsonlText(path: string, text: string, opts: JsonlOptions = {}): Dataset {
   const split = opts.split ?? 0.9;
   checkSplit(split);
   // The field the model sees as its input (x) and its target (y), and the key each is read from.
   const key: Record<FieldName, string> = { x: opts.x ?? 'x', y: opts.y ?? 'y' };
   if (key.x === key.y) throw new RuntimeUserError(`jsonl: x and y read the same key "${key.x}"`);
-  const lines = readUserFile(io, path).split(/\r?\n/);
+  const lines = text.split(/\r?\n/);
   const fail = (line: number, msg: string): never => {
     throw new RuntimeUserError(`${path}:${line}: ${msg}`);
   };
@@ -195,7 +203,7 @@ export function jsonlFile(io: FileIO, path: string, opts: JsonlOptions = {}): Da
   // Vector fields ([D]) need one D for the whole file.
   for (const f of FIELDS) {
     const s = summary.get(f)!;
-    if (s.structure !== 'array' || s.allIds) continue;
+    if (s.structure !== 'array' || (s.allIds && !opts.arraysAreVectors)) continue;
     const first = rows[0]!;
     const d = (first.values[f] as { values: number[] }).values.length;
     for (const r of rows) {
@@ -231,7 +239,7 @@ export function jsonlFile(io: FileIO, path: string, opts: JsonlOptions = {}): Da
       case 'string':
         return { name: key[f], type: { kind: 'tokens', vocab: chars!.size }, vocab: chars! };
       case 'array':
-        type = s.allIds ? { kind: 'tokens', vocab: s.maxId + 1 } : { kind: 'vector', dims: [(first as { values: number[] }).values.length] };
+        type = s.allIds && !opts.arraysAreVectors ? { kind: 'tokens', vocab: s.maxId + 1 } : { kind: 'vector', dims: [(first as { values: number[] }).values.length] };
         return { name: key[f], type };
       case 'matrix':
         return { name: key[f], type: { kind: 'vectors', dims: [(first as { width: number }).width] } };
@@ -285,4 +293,52 @@ export function typeText(t: FieldType): string {
     case 'vector':
       return `[${t.dims.join(', ')}]`;
   }
+}
+
+export interface CsvOptions {
+  split?: number;
+  /** The input's column, or several separated by commas (a vector of their numbers). */
+  x: string;
+  /** The target's column. */
+  y: string;
+  delimiter?: string;
+}
+
+/**
+ * csv(path, x = "text", y = "label"): examples from a CSV file with a header
+ * row, parsed by csv-parse (quotes, escaped quotes, line breaks in quoted
+ * cells). A column whose cells are all numbers is numbers (whole numbers
+ * from 0: token ids, e.g. classes), any other column text (a character
+ * sequence); several input columns make a vector. The kinds are inferred as
+ * for jsonl, whose rules and messages these rows go through (line numbers
+ * are the file's).
+ */
+export function csvFile(io: FileIO, path: string, opts: CsvOptions): Dataset {
+  const text = readUserFile(io, path);
+  let rows: { record: string[]; info: { lines: number } }[];
+  try {
+    rows = parseCsv(text, { delimiter: opts.delimiter ?? ',', info: true, skip_empty_lines: true, bom: true }) as unknown as { record: string[]; info: { lines: number } }[];
+  } catch (e) {
+    const err = e as CsvError & { lines?: number };
+    throw new RuntimeUserError(`${path}${err.lines !== undefined ? `:${err.lines}` : ''}: not valid CSV (${err.message})`);
+  }
+  if (rows.length === 0) throw new RuntimeUserError(`${path}: no rows (a header, then one example per row)`);
+  const header = rows[0]!.record.map((h) => h.trim());
+  const column = (name: string, what: string): number => {
+    const k = header.indexOf(name);
+    if (k < 0) throw new RuntimeUserError(`${path}:1: no column "${name}" for the ${what} (the columns: ${header.join(', ')}); name it with csv(..., ${what === 'input' ? 'x' : 'y'} = "column")`);
+    return k;
+  };
+  const xCols = opts.x.split(',').map((c) => column(c.trim(), 'input'));
+  const yCol = column(opts.y, 'target');
+  const cell = (r: string[], k: number): string => r[k] ?? '';
+  const value = (v: string): string | number => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
+  // As JSON lines, one per line of the file (blank lines where the file has the header or a quoted line break).
+  const lines: string[] = [];
+  for (const { record, info } of rows.slice(1)) {
+    while (lines.length < info.lines - 1) lines.push('');
+    const x = xCols.length > 1 ? xCols.map((k) => value(cell(record, k))) : value(cell(record, xCols[0]!));
+    lines.push(JSON.stringify({ [opts.x]: x, [opts.y]: value(cell(record, yCol)) }));
+  }
+  return { ...jsonlText(path, lines.join('\n'), { split: opts.split ?? 0.9, x: opts.x, y: opts.y, arraysAreVectors: true }), name: 'csv' };
 }

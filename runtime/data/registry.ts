@@ -9,7 +9,7 @@ import type { FileIO } from '../io.js';
 import { RuntimeUserError } from '../io.js';
 import type { Rng } from '../rng.js';
 import { brownChars, brownPos, brownWords, type BrownOptions } from './brown.js';
-import { jsonlFile, textFile } from './files.js';
+import { csvFile, jsonlFile, textFile } from './files.js';
 import { mnistImages, mnistRows, mnistStrips } from './mnist.js';
 import { addingProblem, datesTask, melodies, sineWaves, symbolTask } from './synthetic.js';
 import type { Dataset } from './types.js';
@@ -236,6 +236,18 @@ const SOURCES: readonly SourceEntry[] = [
       { name: 'y', kind: 'string', default: 'y', doc: 'the key of the target in each object' },
     ],
     load: (a, io) => jsonlFile(io, a.str('path'), { split: a.num('split'), x: a.str('x'), y: a.str('y') }),
+  },
+  {
+    name: 'csv',
+    doc: 'a CSV file with a header row: the input and target columns by name; numbers or text, inferred as for jsonl',
+    params: [
+      { name: 'path', kind: 'string', doc: 'the .csv file' },
+      { name: 'x', kind: 'string', doc: 'the input column (several, separated by commas: a vector of their numbers)' },
+      { name: 'y', kind: 'string', doc: 'the target column' },
+      split,
+      { name: 'delimiter', kind: 'string', default: ',', doc: 'the field separator' },
+    ],
+    load: (a, io) => csvFile(io, a.str('path'), { split: a.num('split'), x: a.str('x'), y: a.str('y'), delimiter: a.str('delimiter') }),
   },
 ];
 

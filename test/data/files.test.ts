@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonlFile, textFile } from '../../runtime/data/files.js';
+import { csvFile, jsonlFile, textFile } from '../../runtime/data/files.js';
 import { RuntimeUserError } from '../../runtime/io.js';
 import { memoryFileIO } from './node-file-io.js';
 
@@ -98,6 +98,29 @@ describe('jsonl', () => {
       'f.jsonl:1: missing "label" (the target is read from key "label"',
     );
     expect(() => jsonlFile(memoryFileIO({ 'f.jsonl': '{"a": 1}\n' }), 'f.jsonl', { x: 'a', y: 'a' })).toThrow('jsonl: x and y read the same key "a"');
+  });
+
+  it("csv: columns by name from the header, numbers or text inferred, quotes and line breaks in cells, errors at the file's lines", () => {
+    const text = 'id,review,stars,len\n1,"good, very ""good""",1,2.5\n2,"bad\nreally",0,1.5\n3,meh,0,0.5\n';
+    const io = memoryFileIO({ 'r.csv': text });
+    const ds = csvFile(io, 'r.csv', { x: 'review', y: 'stars', split: 1 });
+    expect(ds.name).toBe('csv');
+    expect(ds.inputs.map((f) => [f.name, f.type.kind])).toEqual([['review', 'tokens']]);
+    expect(ds.targets.map((f) => [f.name, f.type])).toEqual([['stars', { kind: 'token', vocab: 2 }]]);
+    const first = ds.train[0]!.inputs[0] as { ids: Int32Array };
+    expect(Array.from(first.ids, (id) => ds.inputs[0]!.vocab!.token(id)).join('')).toBe('good, very "good"');
+    expect(ds.train.map((e) => (e.targets[0] as { id: number }).id)).toEqual([1, 0, 0]);
+    // Several input columns: a vector of their numbers; a real-valued target: a regression.
+    const v = csvFile(io, 'r.csv', { x: 'id,stars', y: 'len', split: 1 });
+    expect(v.inputs[0]!.type).toEqual({ kind: 'vector', dims: [2] });
+    expect(v.targets[0]!.type).toEqual({ kind: 'vector', dims: [1] });
+    expect(v.task).toBe('regression');
+    expect(() => csvFile(io, 'r.csv', { x: 'text', y: 'stars' })).toThrow('r.csv:1: no column "text" for the input (the columns: id, review, stars, len)');
+    // A row whose input column is empty (text) after numbers: the error names the file's line, counting the
+    // quoted line break of the first row.
+    const bad = memoryFileIO({ 'b.csv': 'a,b\n1,"2\n"\n2,3\n4,x\n' });
+    expect(() => csvFile(bad, 'b.csv', { x: 'b', y: 'a' })).toThrow(/^b\.csv:5: /);
+    expect(() => csvFile(memoryFileIO({ 'q.csv': 'a,b\n"unclosed,1\n' }), 'q.csv', { x: 'a', y: 'b' })).toThrow(/^q\.csv(:\d+)?: not valid CSV/);
   });
 
   it('reports a missing file', () => {

@@ -6,8 +6,8 @@ import { nodeIO } from '../../src/node-io.js';
 import { memoryFileIO, nodeFileIO } from './node-file-io.js';
 
 describe('loadDataset', () => {
-  it('knows the fourteen sources', () => {
-    expect(DATA_SOURCES.map((s) => s.name)).toEqual(['brown_chars', 'brown_words', 'brown_pos', 'mnist_rows', 'mnist', 'mnist_strips', 'adding', 'sine', 'reversal', 'sorting', 'dates', 'melodies', 'text', 'jsonl']);
+  it('knows the fifteen sources', () => {
+    expect(DATA_SOURCES.map((s) => s.name)).toEqual(['brown_chars', 'brown_words', 'brown_pos', 'mnist_rows', 'mnist', 'mnist_strips', 'adding', 'sine', 'reversal', 'sorting', 'dates', 'melodies', 'text', 'jsonl', 'csv']);
   });
 
   it('dispatches with defaults and checked arguments', () => {

@@ -61,11 +61,11 @@ describe('hints that say what to write', () => {
     expect([d.code, d.hint]).toEqual(['RNN1002', 'train settings take no `=`: write `epochs 5`, `optimizer adam(lr = 0.01)`']);
   });
 
-  it('csv("a.csv"): the source is unknown, and the known ones are listed', () => {
-    const a = analyze({ file: 'm.rnn', text: program('h = gru(embed(x, 4)) with H = 3', 'train m { data csv("a.csv") }') }, loadStdlib());
+  it('tsv("a.tsv"): the source is unknown, and the known ones are listed', () => {
+    const a = analyze({ file: 'm.rnn', text: program('h = gru(embed(x, 4)) with H = 3', 'train m { data tsv("a.tsv") }') }, loadStdlib());
     const ds = trainSettingDiagnostics(a);
     expect(ds.map((d) => d.code)).toEqual(['RNN5004']);
-    expect(ds[0]!.message).toContain('unknown data source "csv"');
+    expect(ds[0]!.message).toContain('unknown data source "tsv"');
     expect(ds[0]!.hint).toContain('brown_chars(');
   });
 
