@@ -45,12 +45,14 @@ export interface TrainConfig {
   readonly checkpoint: number;
   /** Stop when the validation metric has not improved for a number of epochs (the best checkpoint is kept either way). */
   readonly earlyStop?: EarlyStopSpec;
+  /** `validate 200`: also validate every this many optimizer steps (always after each epoch). */
+  readonly validateEvery?: number;
   /** What decoders read back while training (absent: the true tokens, teacher forcing). */
   readonly feed?: FeedSpec;
   readonly span: Span;
 }
 
-const KEYS = ['data', 'optimizer', 'schedule', 'clip', 'bptt', 'feed', 'early_stop', 'batch', 'epochs', 'seed', 'checkpoint'];
+const KEYS = ['data', 'optimizer', 'schedule', 'clip', 'bptt', 'feed', 'early_stop', 'validate', 'batch', 'epochs', 'seed', 'checkpoint'];
 
 /** What early stopping watches: the validation loss (lower is better) or accuracy (higher is better). */
 export const EARLY_STOP_ON = ['val_loss', 'val_accuracy'] as const;
@@ -76,6 +78,7 @@ export function checkTrain(decl: TrainDecl, diags: DiagnosticCollector): TrainCo
   let checkpoint = 0;
   let feed: FeedSpec | undefined;
   let earlyStop: EarlyStopSpec | undefined;
+  let validate: number | undefined;
 
   const apply = (s: TrainSetting): void => {
     const key = s.key.name;
@@ -130,6 +133,9 @@ export function checkTrain(decl: TrainDecl, diags: DiagnosticCollector): TrainCo
       case 'early_stop':
         earlyStop = earlyStopSpec(s.value, diags);
         break;
+      case 'validate':
+        validate = count(s.value, diags, 'the validation interval (optimizer steps)');
+        break;
       case 'batch':
         batch = count(s.value, diags, 'the batch size');
         break;
@@ -147,6 +153,7 @@ export function checkTrain(decl: TrainDecl, diags: DiagnosticCollector): TrainCo
   for (const s of decl.settings) recover(() => apply(s));
   return {
     ...(earlyStop ? { earlyStop } : {}),
+    ...(validate !== undefined ? { validateEvery: validate } : {}),
     model: decl.model.name,
     ...(data ? { data } : {}),
     optimizer,

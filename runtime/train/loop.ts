@@ -58,6 +58,9 @@ export interface LoopOptions {
    * loop ('early-stop').
    */
   readonly onEpochEnd?: (epoch: number, pos: Position) => boolean | Promise<boolean>;
+  /** Also validate every this many optimizer steps, between batches (onValidate; true stops the loop). */
+  readonly validateEvery?: number;
+  readonly onValidate?: (pos: Position) => boolean | Promise<boolean>;
 }
 
 export interface LoopResult {
@@ -76,6 +79,7 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
   let pos: Position = opts.start ?? { epoch: 0, batchInEpoch: 0 };
   let lastLoss = NaN;
   let lastSaved = session.step;
+  let lastValidated = session.step;
   for (let epoch = pos.epoch; epoch < opts.epochs; epoch++) {
     const batches = makeBatches(opts.examples, opts.specs, opts.batchSize, epochRng(opts.seed, epoch));
     const first = epoch === pos.epoch ? pos.batchInEpoch : 0;
@@ -101,6 +105,10 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
       if (opts.checkpointEvery > 0 && session.step - lastSaved >= opts.checkpointEvery) {
         await opts.save(pos);
         lastSaved = session.step;
+      }
+      if (opts.validateEvery !== undefined && opts.onValidate && session.step - lastValidated >= opts.validateEvery && i + 1 < batches.length) {
+        lastValidated = session.step;
+        if (await opts.onValidate(pos)) return { status: 'early-stop', position: pos, lastLoss };
       }
       // Let signal handlers run between batches.
       await new Promise<void>((resolve) => setImmediate(resolve));

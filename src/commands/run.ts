@@ -226,6 +226,19 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
     } else watch.wait++;
   };
   const hasValidation = data.valid.length > 0;
+  /** One validation during training (after an epoch, or every `validate` steps): logged, best.json, early stopping. */
+  const validation = async (pos: Position, epoch: number | undefined): Promise<boolean> => {
+    await sync();
+    const ev = evaluate(session, data, config.batch, model.decoders.length > 0 || model.dropouts.length > 0 ? teacherGraph(model) : undefined);
+    appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...(epoch !== undefined ? { epoch: epoch + 1 } : {}), ...ev })}\n`);
+    await validate(pos, ev);
+    const when = epoch !== undefined ? `epoch ${epoch + 1}/${config.epochs}` : `step ${session.step}`;
+    if (!(opts.quiet ?? false)) info(`${when} ${formatEval(ev, data, extra.level, model, undefined)}`);
+    const stop = config.earlyStop !== undefined && watch.wait >= config.earlyStop.patience;
+    const unit = config.validateEvery !== undefined ? 'validation' : 'epoch';
+    if (stop) info(`early stop: ${on} has not improved for ${watch.wait} ${unit}${watch.wait === 1 ? '' : 's'} (best ${watch.best?.toPrecision(5)} at step ${watch.bestStep}; best.json)`);
+    return stop;
+  };
   let stopRequested = false;
   const onSigint = (): void => {
     if (stopRequested) process.exit(EXIT.interrupted);
@@ -260,16 +273,8 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
       // Validation after every epoch but the last (evaluated below): metrics.jsonl, best.json, early stopping.
       ...(hasValidation
         ? {
-            onEpochEnd: async (epoch: number, pos: Position): Promise<boolean> => {
-              await sync();
-              const ev = evaluate(session, data, config.batch, model.decoders.length > 0 || model.dropouts.length > 0 ? teacherGraph(model) : undefined);
-              appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, epoch: epoch + 1, ...ev })}\n`);
-              await validate(pos, ev);
-              if (!(opts.quiet ?? false)) info(`epoch ${epoch + 1}/${config.epochs} ${formatEval(ev, data, extra.level, model, undefined)}`);
-              const stop = config.earlyStop !== undefined && watch.wait >= config.earlyStop.patience;
-              if (stop) info(`early stop: ${on} has not improved for ${watch.wait} epoch${watch.wait === 1 ? '' : 's'} (best ${watch.best?.toPrecision(5)} at step ${watch.bestStep}; best.json)`);
-              return stop;
-            },
+            onEpochEnd: (epoch: number, pos: Position): Promise<boolean> => validation(pos, epoch),
+            ...(config.validateEvery !== undefined ? { validateEvery: config.validateEvery, onValidate: (pos: Position) => validation(pos, undefined) } : {}),
           }
         : {}),
       onStep: (s) => {

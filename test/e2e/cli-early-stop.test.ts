@@ -55,6 +55,17 @@ describe('validation every epoch, best.json and early stopping', () => {
     expect((JSON.parse(readFileSync(join(out, 'best.json'), 'utf8')) as { step: number }).step).toBe(4);
   });
 
+  it('validates every N steps as well with `validate N`', async () => {
+    const file = writeFile(dir, 'n.rnn', program('epochs 2; validate 3'));
+    const out = join(dir, 'n');
+    const r = await rnnc('run', file, '--backend', 'cpu', '--out', out);
+    expectOk(r);
+    // 4 steps an epoch: steps 3 and 6 (every 3), the end of epoch 1 (step 4) and the end of the run (step 8).
+    const evals = readMetrics(out).filter((m) => m.kind === 'eval');
+    expect(evals.map((m) => [m.step, m["epoch"]])).toEqual([[3, undefined], [4, 1], [6, undefined], [8, undefined]]);
+    expect(r.stderr).toMatch(/^step 3 validation: loss \d/m);
+  });
+
   it('refuses what it cannot watch', async () => {
     const acc = writeFile(dir, 'a.rnn', program('epochs 2; early_stop val_accuracy(patience = 1)'));
     const r = await rnnc('run', acc, '--backend', 'cpu', '--out', join(dir, 'a'));
