@@ -22,6 +22,7 @@ import type { RunOptions } from './commands/run.js';
 import type { translateCommand } from './commands/translate.js';
 import type { evaluateCommand } from './commands/evaluate.js';
 import type { predictCommand } from './commands/predict.js';
+import type { graphCommand } from './commands/graph.js';
 import type { encodeCommand } from './commands/encode.js';
 import { CliError, EXIT } from './errors.js';
 import { packageRoot } from './stdlib.js';
@@ -260,6 +261,17 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--json', 'one JSON object: model, params [{name, shape, count, init, source}], total, unbound')
     .action(async (file: string, o: { model?: string; dims?: Record<string, number>; ckpt?: string; json?: boolean }) =>
       done(await (await import('./commands/summary.js')).summaryCommand(file, o)));
+
+  program
+    .command('graph')
+    .description('a model as a diagram: inputs, targets and statements with their shapes and parameter counts, edges from what each reads')
+    .argument('<file>', '.rnn file')
+    .requiredOption('-o, --output <file>', 'the diagram: .dot (Graphviz), .svg or .html')
+    .option('--model <name>', 'which model')
+    .option('--dims <list>', 'sizes for dimensions the data would fix, e.g. V=80,K=10', dimsList)
+    .option('--ckpt <path>', 'take the data dimensions from a checkpoint written by rnnc run')
+    .option('--force', 'overwrite an existing file that rnnc graph did not write')
+    .action(async (file: string, o: Parameters<typeof graphCommand>[1]) => done(await (await import('./commands/graph.js')).graphCommand(file, o)));
 
   program
     .command('plot')
