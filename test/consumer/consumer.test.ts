@@ -61,7 +61,7 @@ beforeAll(async () => {
   );
   expectOk(trained);
   // The consumer's sources next to the compiled module, as in examples/consumer.
-  for (const f of ['lm.ts', 'sample.ts', 'tsconfig.json', join('web', 'main.ts'), join('web', 'tsconfig.json')]) cpSync(join(example, f), join(gen, f));
+  for (const f of ['lm.ts', 'sample.ts', 'page.ts', 'tsconfig.json', join('web', 'main.ts'), join('web', 'tsconfig.json')]) cpSync(join(example, f), join(gen, f));
   const compiled = await rnnc(
     'compile', join(repo, 'examples', 'charlm.rnn'), '--model', 'charlm_rnn', '--ckpt', ckpt, '--target', 'forward', '-o', join(gen, 'model.ts'),
   );
@@ -84,7 +84,7 @@ describe('the Node consumer (examples/consumer/sample.ts)', () => {
     for (const f of ['sample.ts', 'lm.ts', join('web', 'main.ts')]) {
       const specifiers = [...readFileSync(join(example, f), 'utf8').matchAll(/^import\s[^;]*?['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
       expect(specifiers.length).toBeGreaterThan(0);
-      for (const s of specifiers) expect(s, `${f} imports ${s}`).toMatch(/^(\.\/model\.js|\.\/lm\.js|\.\.\/lm\.js|@tensorflow\/tfjs-(core|backend-cpu|backend-wasm)|node:.*)$/);
+      for (const s of specifiers) expect(s, `${f} imports ${s}`).toMatch(/^(\.\/model\.js|\.\/lm\.js|\.\.\/lm\.js|\.\.\/page\.js|@tensorflow\/tfjs-(core|backend-cpu|backend-wasm)|node:.*)$/);
     }
   });
 

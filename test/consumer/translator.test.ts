@@ -32,7 +32,7 @@ beforeAll(async () => {
   const trained = await rnnc('run', dates, '--backend', 'wasm', '--steps', '40', '--data-arg', 'n=640', '--data-arg', 'valid=32', '--out', join(gen, 'run'), '--quiet');
   expectOk(trained);
   // The consumer's sources next to the compiled module, as in examples/consumer.
-  for (const f of ['translator.ts', join('translate-web', 'main.ts'), join('translate-web', 'tsconfig.json')]) cpSync(join(example, f), join(gen, f));
+  for (const f of ['translator.ts', 'page.ts', join('translate-web', 'main.ts'), join('translate-web', 'tsconfig.json')]) cpSync(join(example, f), join(gen, f));
   expectOk(await rnnc('compile', dates, '--ckpt', ckpt, '-o', join(gen, 'dates-model.ts')));
   // The page's code type-checks against the compiled module (tsc --strict, DOM types).
   await run(join(repo, 'node_modules', '.bin', 'tsc'), ['-p', join(gen, 'translate-web', 'tsconfig.json')], { encoding: 'utf8' }).catch((e: { stdout?: string }) => {

@@ -9,15 +9,8 @@
 // The form can be preset from the address: ?text=march%203%201998&beam=4
 // The page marks its progress on <body data-state="loading|translating|done|error">.
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { element, field as formField, setState as markState, startBackend } from '../page.js';
 import { loadTranslator, type Translation, type Translator } from '../translator.js';
-
-function element<T extends HTMLElement>(id: string, type: new () => T): T {
-  const e = document.getElementById(id);
-  if (!(e instanceof type)) throw new Error(`the page has no #${id}`);
-  return e;
-}
 
 const form = element('controls', HTMLFormElement);
 const output = element('output', HTMLDivElement);
@@ -26,30 +19,11 @@ const status = element('status', HTMLParagraphElement);
 const backendOut = element('backend', HTMLElement);
 
 function field(name: string): HTMLInputElement {
-  const e = form.elements.namedItem(name);
-  if (!(e instanceof HTMLInputElement)) throw new Error(`the form has no field ${name}`);
-  return e;
+  return formField(form, name);
 }
 
 function setState(state: 'loading' | 'translating' | 'done' | 'error', message: string): void {
-  document.body.dataset['state'] = state;
-  status.textContent = message;
-}
-
-/** WebAssembly, its .wasm files served next to this page; the CPU backend when it does not start. */
-async function startBackend(): Promise<string> {
-  setWasmPaths(new URL('./', location.href).href);
-  try {
-    if (await tf.setBackend('wasm')) {
-      await tf.ready();
-      return 'wasm';
-    }
-  } catch (e) {
-    console.warn('the wasm backend did not start:', e);
-  }
-  await tf.setBackend('cpu');
-  await tf.ready();
-  return 'cpu';
+  markState(status, state, message);
 }
 
 /** The attention weights as a table: output characters down, input characters across, grey levels by weight. */

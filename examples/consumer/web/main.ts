@@ -7,15 +7,8 @@
 // The form's fields can be preset from the address: ?prime=The%20&temperature=0.7&length=300&seed=0
 // The page marks its progress on <body data-state="loading|sampling|done|error">.
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { element, field as formField, setState as markState, startBackend } from '../page.js';
 import { loadLanguageModel, sampleChars, type LanguageModel } from '../lm.js';
-
-function element<T extends HTMLElement>(id: string, type: new () => T): T {
-  const e = document.getElementById(id);
-  if (!(e instanceof type)) throw new Error(`the page has no #${id}`);
-  return e;
-}
 
 const form = element('controls', HTMLFormElement);
 const sampleOut = element('sample', HTMLPreElement);
@@ -23,30 +16,11 @@ const status = element('status', HTMLParagraphElement);
 const backendOut = element('backend', HTMLElement);
 
 function field(name: string): HTMLInputElement {
-  const e = form.elements.namedItem(name);
-  if (!(e instanceof HTMLInputElement)) throw new Error(`the form has no field ${name}`);
-  return e;
+  return formField(form, name);
 }
 
 function setState(state: 'loading' | 'sampling' | 'done' | 'error', message: string): void {
-  document.body.dataset['state'] = state;
-  status.textContent = message;
-}
-
-/** WebAssembly, its .wasm files served next to this page; the CPU backend when it does not start. */
-async function startBackend(): Promise<string> {
-  setWasmPaths(new URL('./', location.href).href);
-  try {
-    if (await tf.setBackend('wasm')) {
-      await tf.ready();
-      return 'wasm';
-    }
-  } catch (e) {
-    console.warn('the wasm backend did not start:', e);
-  }
-  await tf.setBackend('cpu');
-  await tf.ready();
-  return 'cpu';
+  markState(status, state, message);
 }
 
 async function sample(lm: LanguageModel): Promise<void> {
