@@ -85,7 +85,9 @@ function dimsList(v: string): Record<string, number> {
   for (const part of v.split(',')) {
     const m = /^([A-Za-z_]\w*)=(\d+)$/.exec(part.trim());
     if (!m) throw new InvalidArgumentError(`expected NAME=SIZE[,NAME=SIZE...], got "${part}"`);
-    out[m[1]!] = Number(m[2]);
+    const n = Number(m[2]);
+    if (!(n >= 1 && n <= 2 ** 31 - 1)) throw new InvalidArgumentError(`${m[1]}=${m[2]}: a size is a whole number from 1 to 2^31 - 1`);
+    out[m[1]!] = n;
   }
   return out;
 }

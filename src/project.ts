@@ -163,6 +163,7 @@ export function declaredFields(model: LoweredModel): { inputs: DeclaredField[]; 
 
 /** Lowers a model with its data dimensions bound to numbers. */
 export function bindModel(p: LoadedProgram, model: string, dims: Readonly<Record<string, number>>): LoweredModel {
+  checkDims(dims, `the sizes of model ${model}`);
   const built = buildModel(p.analysis, model, dims);
   report(built.diagnostics, p.sources, true);
   const m = built.model!;
@@ -223,4 +224,13 @@ export function sessionGraphs(model: LoweredModel, config: TrainConfig, opts: { 
   const truncated = config.bptt.kind === 'truncated';
   const o = { liftParamTransposes: true, ...(opts.remat ? { remat: true } : {}) };
   return { ...trainingGraphs(model, truncated, o), unpadded: trainingGraphs(model, truncated, { ...o, assumeFullMask: true }) };
+}
+
+/** Sizes from a checkpoint or the command line: whole numbers from 1 (a checkpoint edited by hand may hold anything). */
+export function checkDims(dims: Readonly<Record<string, unknown>>, what: string): void {
+  for (const [k, v] of Object.entries(dims)) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) {
+      throw new CliError(`${what}: ${k} = ${JSON.stringify(v)} is not a size (a whole number from 1 to 2^31 - 1)`);
+    }
+  }
 }

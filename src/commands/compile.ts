@@ -10,7 +10,7 @@ import { loadCheckpoint } from '../../runtime/checkpoint.js';
 import { CliError, EXIT } from '../errors.js';
 import { nodeIO } from '../node-io.js';
 import { checkOutput, compiledModule } from '../output-file.js';
-import { pickModel, readSource, type LoadedProgram } from '../project.js';
+import { checkDims, pickModel, readSource, type LoadedProgram } from '../project.js';
 import { loadStdlib } from '../stdlib.js';
 import { info, printDiagnostics } from '../terminal.js';
 import { trainSettingDiagnostics } from '../train-settings.js';
@@ -52,6 +52,7 @@ export async function compileCommand(file: string, opts: CompileOptions): Promis
     }
   }
   Object.assign(dims, opts.dims ?? {});
+  checkDims(dims, opts.ckpt !== undefined ? `${opts.ckpt}: the sizes of model ${name}` : `the sizes of model ${name}`);
   const built = buildModel(analysis, name, dims);
   if (!built.model) {
     printDiagnostics(built.diagnostics, sources);

@@ -6,7 +6,8 @@
 // one object (docs: README, "rnnc evaluate").
 import type { LoweredModel } from '../../compiler/sema/model.js';
 import { loadCheckpoint } from '../../runtime/checkpoint.js';
-import type { Dataset } from '../../runtime/data/types.js';
+import type { Dataset, Example, FieldSpec, FieldValue } from '../../runtime/data/types.js';
+import { Vocab } from '../../runtime/data/vocab.js';
 import type { EvalResult } from '../../runtime/train/session.js';
 import { startBackend } from '../backend-choice.js';
 import { CliError, EXIT } from '../errors.js';
@@ -48,7 +49,8 @@ export async function evaluateCommand(file: string, opts: EvaluateOptions): Prom
   // (A text file given in order, `text("a.txt")`, is the checkpoint's positional argument.)
   const positional = (extra.data as { positional?: (number | string)[] }).positional ?? [];
   const dataSpec = { name: extra.data.name, args: { ...extra.data.args, ...(opts.dataArg ?? {}) }, positional: opts.dataArg?.['path'] !== undefined ? [] : positional, span: config.span };
-  const data = loadData(program, { ...config, data: dataSpec });
+  // Other data builds its own vocabulary: its token ids are re-read as the checkpoint's (the model's) ids.
+  const data = inCheckpointVocabs(loadData(program, { ...config, data: dataSpec }), extra.vocabs, opts.ckpt);
   const model: LoweredModel = bindModel(program, name, extra.dims);
   const split: Dataset = opts.split === 'train' ? { ...data, valid: data.train } : data;
   info(`backend: ${await startBackend(opts.backend)}`);
@@ -71,4 +73,49 @@ export async function evaluateCommand(file: string, opts: EvaluateOptions): Prom
     session.dispose();
   }
   return EXIT.ok;
+}
+
+/**
+ * The data with every token field that has names (characters, words,
+ * labels) in the checkpoint's vocabulary: the ids of another file's own
+ * vocabulary would read the wrong rows of the model's tables. A token the
+ * model never saw is `<unk>` where its vocabulary has one, else an error
+ * naming it.
+ */
+function inCheckpointVocabs(data: Dataset, vocabs: CheckpointExtra['vocabs'] | undefined, ckpt: string): Dataset {
+  if (!vocabs || !Array.isArray(vocabs.inputs) || !Array.isArray(vocabs.targets)) return data;
+  const maps = (specs: readonly FieldSpec[], saved: readonly unknown[]): (Int32Array | undefined)[] =>
+    specs.map((spec, k) => {
+      const json = saved[k];
+      if (!spec.vocab || json === null || json === undefined) return undefined;
+      const model = Vocab.fromJSON(json);
+      const same = model.size === spec.vocab.size && model.tokens.every((t, i) => spec.vocab!.token(i) === t);
+      if (same) return undefined;
+      const unseen = spec.vocab.tokens.filter((t) => !model.has(t));
+      if (unseen.length > 0 && !model.tokens.includes('<unk>')) {
+        throw new CliError(
+          `the data's "${spec.name}" has ${unseen.length} token${unseen.length === 1 ? '' : 's'} the model never saw (${unseen.slice(0, 5).map((t) => JSON.stringify(t)).join(', ')}${unseen.length > 5 ? ', ...' : ''}) and its vocabulary in ${ckpt} has no <unk>`,
+        );
+      }
+      return Int32Array.from(spec.vocab.tokens, (t) => model.id(t));
+    });
+  const inMaps = maps(data.inputs, vocabs.inputs);
+  const outMaps = maps(data.targets, vocabs.targets);
+  if ([...inMaps, ...outMaps].every((m) => m === undefined)) return data;
+  const remap = (v: FieldValue, m: Int32Array | undefined): FieldValue =>
+    m === undefined ? v : v.kind === 'tokens' ? { kind: 'tokens', ids: Int32Array.from(v.ids, (id) => m[id]!) } : v.kind === 'token' ? { kind: 'token', id: m[v.id]! } : v;
+  const example = (e: Example): Example => ({ inputs: e.inputs.map((v, k) => remap(v, inMaps[k])), targets: e.targets.map((v, k) => remap(v, outMaps[k])) });
+  const spec = (specs: readonly FieldSpec[], saved: readonly unknown[], m: readonly (Int32Array | undefined)[]): FieldSpec[] =>
+    specs.map((f, k) => {
+      if (m[k] === undefined) return f;
+      const model = Vocab.fromJSON(saved[k]);
+      return { ...f, vocab: model, type: f.type.kind === 'tokens' || f.type.kind === 'token' ? { ...f.type, vocab: model.size } : f.type };
+    });
+  return {
+    ...data,
+    inputs: spec(data.inputs, vocabs.inputs, inMaps),
+    targets: spec(data.targets, vocabs.targets, outMaps),
+    train: data.train.map(example),
+    valid: data.valid.map(example),
+  };
 }

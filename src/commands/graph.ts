@@ -15,7 +15,7 @@ import { CliError, EXIT } from '../errors.js';
 import { renderChart } from '../heatmap.js';
 import { nodeIO } from '../node-io.js';
 import { checkOutput, type OutputKind } from '../output-file.js';
-import { loadProgram, pickModel } from '../project.js';
+import { checkDims, loadProgram, pickModel } from '../project.js';
 import { info, printDiagnostics } from '../terminal.js';
 
 export interface GraphNode {
@@ -168,6 +168,7 @@ export async function graphCommand(file: string, opts: GraphOptions): Promise<nu
     if (typeof fromCkpt === 'object' && fromCkpt !== null) for (const [k, v] of Object.entries(fromCkpt)) if (typeof v === 'number') dims[k] = v;
   }
   Object.assign(dims, opts.dims ?? {});
+  checkDims(dims, opts.ckpt !== undefined ? `${opts.ckpt}: the sizes of model ${name}` : `the sizes of model ${name}`);
   const built = buildModel(program.analysis, name, dims);
   if (!built.model) {
     printDiagnostics(built.diagnostics, program.sources);

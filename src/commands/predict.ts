@@ -48,9 +48,19 @@ export async function predictCommand(file: string, opts: PredictOptions): Promis
   if (ckpt.model !== name) throw new CliError(`${opts.ckpt} is a checkpoint of model ${ckpt.model}, not ${name}`);
   const extra = ckpt.extra as Partial<CheckpointExtra> | undefined;
   if (!extra?.dims || !extra.vocabs) throw new CliError(`${opts.ckpt} was not written by \`rnnc run\` (it has no data dimensions)`);
+  if (!Array.isArray(extra.vocabs.inputs) || !Array.isArray(extra.vocabs.targets)) {
+    throw new CliError(`${opts.ckpt}: "extra.vocabs" must hold the lists "inputs" and "targets" (was the checkpoint edited?)`);
+  }
   const model = bindModel(program, name, extra.dims);
   if (model.targetAxis !== undefined) throw new CliError(`model ${name} has a decoder that writes outputs of their own length: use rnnc translate`, EXIT.usage);
-  const vocab = (json: unknown): Vocab | undefined => (json === null || json === undefined ? undefined : Vocab.fromJSON(json));
+  const vocab = (json: unknown): Vocab | undefined => {
+    if (json === null || json === undefined) return undefined;
+    try {
+      return Vocab.fromJSON(json);
+    } catch (e) {
+      throw new CliError(`${opts.ckpt}: a vocabulary of "extra.vocabs" is not one (${(e as Error).message})`);
+    }
+  };
   const inVocabs = model.inputs.map((_, k) => vocab(extra.vocabs!.inputs[k]));
   const target = model.targets.find((t) => t.name === model.lossTarget) ?? model.targets[0]!;
   const tgtVocab = vocab(extra.vocabs.targets[model.targets.indexOf(target)]);

@@ -10,7 +10,7 @@ import { loadCheckpoint } from '../../runtime/checkpoint.js';
 import { CliError, EXIT } from '../errors.js';
 import { nodeIO } from '../node-io.js';
 import { buildModel } from '../../compiler/compile.js';
-import { loadProgram, pickModel } from '../project.js';
+import { checkDims, loadProgram, pickModel } from '../project.js';
 import { printDiagnostics } from '../terminal.js';
 
 export interface SummaryOptions {
@@ -49,6 +49,7 @@ export async function summaryCommand(file: string, opts: SummaryOptions): Promis
     if (typeof fromCkpt === 'object' && fromCkpt !== null) for (const [k, v] of Object.entries(fromCkpt)) if (typeof v === 'number') dims[k] = v;
   }
   Object.assign(dims, opts.dims ?? {});
+  checkDims(dims, opts.ckpt !== undefined ? `${opts.ckpt}: the sizes of model ${name}` : `the sizes of model ${name}`);
   // Dimensions without a value stay symbolic (the counts that need them are left out).
   const built = buildModel(program.analysis, name, dims);
   if (!built.model) {

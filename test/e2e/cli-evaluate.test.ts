@@ -3,7 +3,9 @@
 // one object with stable field names): the same numbers as the run printed.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abcDir, expectOk, expectUserError, removeDir, rnnc, writeAbcLm } from './cli-harness.js';
+import { writeFileSync } from 'node:fs';
+import { Rng } from '../../runtime/rng.js';
+import { abcDir, expectOk, expectUserError, removeDir, rnnc, writeAbcLm, writeFile } from './cli-harness.js';
 
 let dir: string;
 beforeAll(() => {
@@ -48,5 +50,35 @@ describe('rnnc evaluate and run --json', () => {
     expectUserError(badSplit, 2);
     const noCkpt = await rnnc('evaluate', lm, '--ckpt', join(dir, 'nope.json'));
     expectUserError(noCkpt);
+  });
+
+  it('other data is read in the model\'s vocabulary: the loss equals the cross-entropy of predict\'s probabilities', async () => {
+    const rng = new Rng(8);
+    const rows = Array.from({ length: 60 }, () => {
+      const t = Array.from({ length: 3 + rng.int(4) }, () => 'abcd'[rng.int(4)]).join('');
+      return `${t},${t.split('').filter((c) => c === 'a').length >= 2 ? 1 : 0}`;
+    });
+    writeFileSync(join(dir, 'all.csv'), `text,label\n${rows.join('\n')}\n`);
+    // Other data: a few rows with only some of the characters (its own vocabulary would number them differently).
+    const few = ['ddd,0', 'dda,0', 'aad,1'];
+    writeFileSync(join(dir, 'few.csv'), `text,label\n${few.join('\n')}\n`);
+    const file = writeFile(dir, 'c.rnn', `model c { dim V, K, H = 6
+  input x: seq<token[V]>; target y: token[K]
+  h = gru(one_hot(x)) with H
+  loss = cross_entropy(dense(last(h), K), y) }
+train c { data csv("all.csv", x = "text", y = "label"); optimizer adam(lr = 0.05); batch 10; epochs 2; seed 1 }`);
+    expectOk(await rnnc('run', file, '--backend', 'cpu', '--out', join(dir, 'c'), '--quiet'));
+    const ckpt = join(dir, 'c', 'checkpoint.json');
+    const ev = await rnnc('evaluate', file, '--ckpt', ckpt, '--backend', 'cpu', '--json', '--data-arg', 'path=few.csv', '--data-arg', 'split=1', '--split', 'train');
+    expectOk(ev);
+    const e = JSON.parse(ev.stdout) as { loss: number; examples: number };
+    expect(e.examples).toBe(3);
+    const input = writeFile(dir, 'few.jsonl', few.map((r) => JSON.stringify({ x: r.split(",")[0] })).join('\n') + '\n');
+    const pr = await rnnc('predict', file, '--ckpt', ckpt, '--backend', 'cpu', '--json', '--input', input);
+    expectOk(pr);
+    const probs = pr.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { probs: number[] }).probs);
+    const labels = few.map((r) => Number(r.split(',')[1]));
+    const xent = probs.reduce((acc, p, i) => acc - Math.log(p[labels[i]!]!), 0) / probs.length;
+    expect(e.loss).toBeCloseTo(xent, 5);
   });
 });
