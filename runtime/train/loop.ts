@@ -79,6 +79,7 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
   let pos: Position = opts.start ?? { epoch: 0, batchInEpoch: 0 };
   let lastLoss = NaN;
   let lastSaved = session.step;
+  // The step count after the previous batch (for `validate N`).
   let lastValidated = session.step;
   for (let epoch = pos.epoch; epoch < opts.epochs; epoch++) {
     const batches = makeBatches(opts.examples, opts.specs, opts.batchSize, epochRng(opts.seed, epoch));
@@ -106,8 +107,10 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
         await opts.save(pos);
         lastSaved = session.step;
       }
-      if (opts.validateEvery !== undefined && opts.onValidate && session.step - lastValidated >= opts.validateEvery && i + 1 < batches.length) {
-        lastValidated = session.step;
+      // At each multiple of N steps (the same steps after --resume), but not at an epoch's end, which validates anyway.
+      const stepBefore = lastValidated;
+      lastValidated = session.step;
+      if (opts.validateEvery !== undefined && opts.onValidate && Math.floor(session.step / opts.validateEvery) > Math.floor(stepBefore / opts.validateEvery) && i + 1 < batches.length) {
         if (await opts.onValidate(pos)) return { status: 'early-stop', position: pos, lastLoss };
       }
       // Let signal handlers run between batches.

@@ -4,7 +4,7 @@
 import { getBackend } from '@tensorflow/tfjs-core';
 import { appendFileSync, existsSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Graph } from '../../compiler/ir/types.js';
 import type { LoweredModel } from '../../compiler/sema/model.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../../runtime/checkpoint.js';
@@ -115,6 +115,7 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
   // --plot: checked before training, so that a bad path does not cost a run.
   if (opts.plot !== undefined) {
     heatmapFormat(opts.plot, '--plot');
+    if (!existsSync(dirname(resolve(opts.plot)))) throw new CliError(`--plot ${opts.plot}: the folder ${dirname(resolve(opts.plot))} does not exist`);
     checkOutput(opts.plot, { inputs: [ctx.program.path, ckptPath, metricsPath], kind: heatmapFile, force: opts.force ?? false, headBytes: 256 });
   }
   const extra = checkpointExtra(model, data, config.data!);
@@ -127,7 +128,9 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
     session.restore(ckpt, opts.resume);
     // The validation so far (best value, epochs without improvement): early stopping goes on where it was.
     const saved = ckpt.extra?.['validation'] as Watch | undefined;
-    if (saved && typeof saved.wait === 'number' && typeof saved.bestStep === 'number') watch = { best: typeof saved.best === 'number' ? saved.best : null, bestStep: saved.bestStep, wait: saved.wait };
+    if (saved && typeof saved.wait === 'number' && typeof saved.bestStep === 'number') {
+      watch = { best: typeof saved.best === 'number' ? saved.best : null, bestStep: saved.bestStep, wait: saved.wait, mark: typeof saved.mark === 'number' ? saved.mark : null };
+    }
     start = { epoch: ckpt.epoch, batchInEpoch: ckpt.batchInEpoch };
     keepMetricsUpTo(metricsPath, ckpt.step);
     info(`resumed from ${opts.resume}: step ${ckpt.step}, epoch ${ckpt.epoch + 1}, batch ${ckpt.batchInEpoch}`);
@@ -197,6 +200,8 @@ interface Watch {
   best: number | null;
   bestStep: number;
   wait: number;
+  /** The value the patience counts from (the last improvement larger than min_delta). */
+  mark?: number | null;
 }
 
 async function loop(session: TrainingSession, pool: DataParallelTrainer | undefined, ctx: TrainContext, files: LoopFiles): Promise<number> {
@@ -216,15 +221,25 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   const validate = async (pos: Position, ev: EvalResult): Promise<void> => {
     const value = on === 'val_accuracy' ? (ev.accuracy ?? Number.NaN) : ev.loss;
     const delta = config.earlyStop?.minDelta ?? 0;
-    const better = watch.best === null || (on === 'val_accuracy' ? value > watch.best + delta : value < watch.best - delta);
-    if (Number.isFinite(value) && better) {
+    const than = (ref: number | null, by: number): boolean => ref === null || (on === 'val_accuracy' ? value > ref + by : value < ref - by);
+    if (!Number.isFinite(value)) {
+      watch.wait++;
+      return;
+    }
+    // Patience counts validations without an improvement larger than min_delta; best.json keeps any better value.
+    if (than(watch.mark ?? watch.best, delta)) {
+      watch.mark = value;
+      watch.wait = 0;
+    } else watch.wait++;
+    if (than(watch.best, 0)) {
       watch.best = value;
       watch.bestStep = session.step;
-      watch.wait = 0;
       await sync();
       saveCheckpoint(nodeIO, bestPath, session.checkpoint(pos, rng, { ...(extra as unknown as Record<string, unknown>), validation: { ...watch } }));
-    } else watch.wait++;
+      bestWritten = true;
+    }
   };
+  let bestWritten = false;
   const hasValidation = data.valid.length > 0;
   /** One validation during training (after an epoch, or every `validate` steps): logged, best.json, early stopping. */
   const validation = async (pos: Position, epoch: number | undefined): Promise<boolean> => {
@@ -336,11 +351,12 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
       ...evalJson(ev, data, extra.level),
       ...(greedy ? { greedy: evalJson(greedy, data, extra.level) } : {}),
       checkpoint: ckptPath,
-      ...(hasValidation ? { best: { on, value: watch.best, step: watch.bestStep, path: bestPath } } : {}),
+      examples: (data.valid.length > 0 ? data.valid : data.train).length,
+      ...(hasValidation ? { best: { on, value: watch.best, step: watch.bestStep, ...(bestWritten || existsSync(bestPath) ? { path: bestPath } : {}) } } : {}),
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   }
-  if (hasValidation) info(`best ${on} ${watch.best?.toPrecision(5) ?? '-'} at step ${watch.bestStep}: ${bestPath}`);
+  if (hasValidation && (bestWritten || existsSync(bestPath))) info(`best ${on} ${watch.best?.toPrecision(5) ?? '-'} at step ${watch.bestStep}: ${bestPath}`);
   if (ctx.opts.plot !== undefined) await (await import('./plot.js')).plotCommand([metricsPath], { output: ctx.opts.plot, force: true });
   return EXIT.ok;
 }
