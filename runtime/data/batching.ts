@@ -450,3 +450,39 @@ export function adoptBatch(batch: Batch, specs: BatchSpecs): Batch {
   if (batch.target) timeMajor.add(batch.target.mask);
   return batch;
 }
+
+/**
+ * Numbers the data read as token ids (whole numbers from 0, without names:
+ * a jsonl or csv column of counts, prices, ratings) where the model declares
+ * real values: turned into those values, in place, before the sizes are
+ * bound. A token becomes a vector [1], token ids per example a vector of
+ * their numbers, token ids per step a sequence of [1] vectors. Fields with
+ * names (characters, words, labels) are left as they are.
+ */
+export function numbersAsDeclared(declared: { inputs: readonly DeclaredField[]; targets: readonly DeclaredField[] }, data: { inputs: FieldSpec[]; targets: FieldSpec[]; train: Example[]; valid: Example[] }): void {
+  const side = (decl: readonly DeclaredField[], specs: FieldSpec[], which: 'inputs' | 'targets'): void => {
+    decl.forEach((d, k) => {
+      const spec = specs[k];
+      if (!spec || spec.vocab !== undefined) return;
+      const from = spec.type.kind;
+      const to = d.kind;
+      const convert = (fn: (v: FieldValue) => FieldValue): void => {
+        for (const e of [...data.train, ...data.valid]) e[which][k] = fn(e[which][k]!);
+      };
+      if (from === 'token' && to === 'vector') {
+        convert((v) => (v.kind === 'token' ? { kind: 'vector', data: Float32Array.of(v.id) } : v));
+        specs[k] = { name: spec.name, type: { kind: 'vector', dims: [1] } };
+      } else if (from === 'tokens' && to === 'vector') {
+        const lengths = new Set([...data.train, ...data.valid].map((e) => (e[which][k] as { ids?: Int32Array }).ids?.length ?? -1));
+        if (lengths.size !== 1) return;
+        convert((v) => (v.kind === 'tokens' ? { kind: 'vector', data: Float32Array.from(v.ids) } : v));
+        specs[k] = { name: spec.name, type: { kind: 'vector', dims: [[...lengths][0]!] } };
+      } else if (from === 'tokens' && to === 'vectors') {
+        convert((v) => (v.kind === 'tokens' ? { kind: 'vectors', data: Float32Array.from(v.ids), steps: v.ids.length } : v));
+        specs[k] = { name: spec.name, type: { kind: 'vectors', dims: [1] } };
+      }
+    });
+  };
+  side(declared.inputs, data.inputs, 'inputs');
+  side(declared.targets, data.targets, 'targets');
+}

@@ -81,4 +81,34 @@ train add { data adding(T = 5, n = 100, valid = 10); optimizer adam(lr = 0.01); 
     expectUserError(t, 2);
     expect(t.stderr).toContain('give --input a .jsonl file with one {"x": ...} per line');
   });
+  it('whole numbers where the model declares values (counts, prices) are values, in jsonl and csv', async () => {
+    const rng = new Rng(9);
+    const sums: string[] = [];
+    const rows = ['rooms,age,price'];
+    for (let i = 0; i < 200; i++) {
+      const x = [rng.int(10), rng.int(10), rng.int(10)];
+      sums.push(JSON.stringify({ x, y: x[0]! + x[1]! + x[2]! }));
+      rows.push(`${x[0]},${x[1]},${100 + 20 * x[0]! - 3 * x[1]!}`);
+    }
+    writeFileSync(join(dir, 'sum.jsonl'), `${sums.join('\n')}\n`);
+    writeFileSync(join(dir, 'house.csv'), `${rows.join('\n')}\n`);
+    const sum = writeFile(dir, 'sum.rnn', `model sum { input x: [3]; target y: [1]; loss = mse(dense(x, 1), y) }
+train sum { data jsonl("sum.jsonl"); optimizer adam(lr = 0.1); batch 20; epochs 30; seed 1 }`);
+    expectOk(await rnnc('run', sum, '--backend', 'cpu', '--out', join(dir, 'sum'), '--quiet'));
+    const q = writeFile(dir, 'sq.jsonl', '{"x": [1, 2, 3]}\n');
+    const r = await rnnc('predict', sum, '--ckpt', join(dir, 'sum', 'checkpoint.json'), '--input', q, '--backend', 'cpu');
+    expectOk(r);
+    expect(Number(r.stdout.trim())).toBeGreaterThan(5);
+    expect(Number(r.stdout.trim())).toBeLessThan(7);
+    const house = writeFile(dir, 'house.rnn', `model house { input x: [2]; target y: [1]; loss = mse(dense(x, 1), y) }
+train house { data csv("house.csv", x = "rooms,age", y = "price"); optimizer adam(lr = 0.5); batch 20; epochs 3; seed 1 }`);
+    const h = await rnnc('run', house, '--backend', 'cpu', '--out', join(dir, 'house'), '--json');
+    expectOk(h);
+    const last = JSON.parse(h.stdout.trim().split('\n').at(-1)!) as { loss: number; count: number };
+    expect(Number.isFinite(last.loss)).toBe(true);
+    expect(last.count).toBe(20);
+    const ev = await rnnc('evaluate', house, '--ckpt', join(dir, 'house', 'checkpoint.json'), '--backend', 'cpu', '--json');
+    expectOk(ev);
+    expect((JSON.parse(ev.stdout) as { loss: number }).loss).toBeCloseTo(last.loss, 3);
+  });
 });
