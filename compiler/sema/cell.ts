@@ -77,7 +77,7 @@ export type FeedMode =
 /** The scoring functions of `attend` (Bahdanau et al. 2015; Luong et al. 2015). */
 export const ATTENTION_KINDS = ['additive', 'dot', 'general'] as const;
 /** The functions a cell may call besides the element-wise ones and its options. */
-const CELL_FUNCTIONS = ['concat', 'softmax', 'layer_norm', 'attend', 'one_hot'];
+const CELL_FUNCTIONS = ['concat', 'softmax', 'layer_norm', 'attend', 'one_hot', 'dropout'];
 
 // ------------------------------------------------------------------ analysis
 
@@ -467,11 +467,15 @@ export interface CellApplication {
   readonly attention?: boolean;
   /** What a decoder reads back (default: the teacher's tokens), and the [T, B] coin and draw inputs its mode needs. */
   readonly feed?: { readonly mode: FeedMode; readonly coin?: ValueId; readonly draws?: ValueId };
+  /** Training: `dropout(v, p)` drops values (one mask per sequence and call, a `dropout:<instance>.<equation>#k` data input); otherwise the identity. */
+  readonly dropout?: boolean;
 }
 
 export interface AppliedCell {
   readonly output: Val; // the primary output, a sequence
   readonly params: readonly ParamSpec[];
+  /** The `dropout(v, p)` calls of the cell's equations, named `<instance>.<equation>#k`, applied or not. */
+  readonly dropouts: readonly { readonly name: string; readonly p: number }[];
 }
 
 export function applyCell(
@@ -616,14 +620,18 @@ export function applyCell(
   const cMaskIn = maskedArgs.map((a) => bb.input({ shape: ['B', a.shape[0]!], dtype: 'f32' }, 'arg', `${a.name}_mask`));
   const pIn = params.map((p, k) => bb.input({ shape: p.shape, dtype: 'f32' }, 'arg', info.params[k]!.name));
   // Parameters a call creates (attend's weights), named <instance>.<equation>.<weight>: body inputs after the declared ones.
+  // Dropout masks (training): [B, ...] uniform draws per call, read whole. Both kinds are body inputs in the order
+  // they are made, so the scan's operands keep one list of them (`lateValues`).
   const implicitParams: ParamSpec[] = [];
-  const implicitValues: ValueId[] = [];
+  const lateValues: ValueId[] = [];
   const implicitParam = (eqName: string, short: string, shape: readonly Dim[], init: InitSpec, span: Span): ValueId => {
     const spec: ParamSpec = { name: `${instance}.${eqName}.${short}`, shape, init, span };
     implicitParams.push(spec);
-    implicitValues.push(makeParam(spec));
+    lateValues.push(makeParam(spec));
     return bb.input({ shape, dtype: 'f32' }, 'arg', `${eqName}.${short}`);
   };
+  const dropouts: { name: string; p: number }[] = [];
+  let dropoutCalls = 0;
   const memories = new Map<string, { v: ValueId; shape: readonly Dim[]; mask?: ValueId }>();
   const alphas: { v: ValueId; name: string }[] = [];
   const ops = new ValueOps(bb, diags);
@@ -690,6 +698,7 @@ export function applyCell(
           fn = opt.name.name;
         }
         if (fn === 'attend') return lowerAttend(e);
+        if (fn === 'dropout') return lowerDropout(e);
         if (fn === 'one_hot') {
           checkBuiltinArgs(e, diags);
           const ids = lowerExpr(e.args[0]!.value);
@@ -727,6 +736,36 @@ export function applyCell(
         return ops.elementwise(fn, lowerExpr(first.value), extra, e.span);
       }
     }
+  };
+
+  /**
+   * dropout(v, p) in a cell: variational dropout (Gal and Ghahramani 2016, as
+   * Keras's `recurrent_dropout`): one mask per sequence and call, the same at
+   * every step, drawn anew at every update; kept values are scaled by
+   * 1 / (1 - p). `p` is a number or an option of the cell (`with p = 0.3`).
+   */
+  const lowerDropout = (e: Call): Val => {
+    const positional = e.args.filter((a) => a.name === undefined);
+    if (positional.length !== 2 || e.args.length !== 2) diags.fail('RNN2005', e.span, '`dropout` takes a value and the probability of dropping it: `dropout(v, 0.2)`');
+    const x = lowerExpr(positional[0]!.value);
+    ops.requireFloat(x, 'dropout');
+    const pe = positional[1]!.value;
+    const opt = pe.kind === 'NameRef' && !pe.index ? options.get(pe.name.name) : undefined;
+    const p = numberOf(opt ?? pe);
+    if (p === undefined || !(p >= 0 && p < 1)) diags.fail('RNN3006', pe.span, '`dropout(v, p)`: p is the probability of dropping a value, a number in [0, 1) (or an option of the cell holding one)');
+    if (x.layout !== 'step') {
+      diags.fail('RNN2005', positional[0]!.span, `dropout in a cell drops values of a step (an input, a state, a gate); ${x.what} is the same for every step`, {
+        hint: 'drop a parameter\'s product instead, e.g. `dropout(h[t-1], 0.2)` before `U @ ...`',
+      });
+    }
+    const name = `${instance}.${eqName}#${dropoutCalls++}`;
+    dropouts.push({ name, p });
+    if (!app.dropout || p === 0) return { ...x, origin: e.span, what: 'dropout(...)' };
+    const shape = ['B', ...userShape(bb, x)];
+    lateValues.push(mb.input({ shape, dtype: 'f32' }, 'data', `dropout:${name}`));
+    const u = bb.input({ shape, dtype: 'f32' }, 'arg', `dropout#${dropouts.length - 1}`);
+    const keep = bb.op('step', [bb.op('sub', [u, bb.constant(p)])]);
+    return { v: bb.op('mul', [x.v, bb.op('mul', [keep, bb.constant(1 / (1 - p))])]), layout: 'step', origin: e.span, what: 'dropout(...)' };
   };
 
   /**
@@ -868,7 +907,7 @@ export function applyCell(
   if (drawIn !== undefined) feedXs.push(app.feed!.draws!);
   const outs = mb.emit(
     'scan',
-    [...init, ...stepArgs.map((a) => a.v), app.mask, ...feedXs, ...constArgs.map((a) => a.v), ...maskedArgs.map((a) => a.mask!), ...paramValues, ...implicitValues],
+    [...init, ...stepArgs.map((a) => a.v), app.mask, ...feedXs, ...constArgs.map((a) => a.v), ...maskedArgs.map((a) => a.mask!), ...paramValues, ...lateValues],
     { nCarry: init.length, nXs: stepArgs.length + 1 + feedXs.length, reverse },
     { body, source: source(app.span) },
   );
@@ -879,6 +918,7 @@ export function applyCell(
   return {
     output: { v: ys, layout: 'seq', origin: app.span, what: `\`${instance}\`` },
     params: [...params, ...implicitParams],
+    dropouts,
   };
 }
 

@@ -311,10 +311,11 @@ export function lowerModel(
       const applied = applyCell(
         b,
         diags,
-        { info, instance, inputs: lowered.args, argSpans: lowered.spans, bindings: eq.bindings, modelDims: dims, flip: reversed, span: call.span, mask: teacher && targetMask !== undefined && teacherName === targetAxis ? b.op('expand_last', [targetMask]) : mask3, sourceMask: mask3, ...(teacher ? { teacher } : {}), feed: feedInputs, attention },
+        { info, instance, inputs: lowered.args, argSpans: lowered.spans, bindings: eq.bindings, modelDims: dims, flip: reversed, span: call.span, mask: teacher && targetMask !== undefined && teacherName === targetAxis ? b.op('expand_last', [targetMask]) : mask3, sourceMask: mask3, ...(teacher ? { teacher } : {}), feed: feedInputs, attention, dropout },
         makeParam,
         source,
       );
+      dropouts.push(...applied.dropouts);
       if (info.feedback) decoders.push(instance);
       if (info.feedback && teacherName !== undefined && teacherName === targetAxis) readsAhead ??= `decoder \`${info.decl.name.name}\` writes its target over the target's own steps`;
       if ((info.direction === 1) !== reversed) readsAhead ??= `it runs cell \`${info.decl.name.name}\` backwards in time`;

@@ -44,4 +44,37 @@ describe('dropout from the command line', () => {
     expectOk(ev);
     expect(ev.stdout.trim()).toBe(a.r.stdout.trim().split('\n').at(-1));
   });
+
+  it('in a cell: variational dropout trains on the tfjs path, seeded, and evaluation runs without it', async () => {
+    const cell = (p: number): string => `
+cell drnn(x: [X]) -> h: [H] {
+  option p = 0
+  param W: [H, X] = glorot
+  param U: [H, H] = orthogonal
+  param b: [H] = zeros
+  h[t] = tanh(W @ x[t] + U @ dropout(h[t-1], p) + b)
+}
+model m {
+  dim H = 8
+  input  x: seq<[1]>
+  target y: seq<[1]>
+  h = drnn(x) with H, p = ${p}
+  loss = mse(dense(h, 1), y)
+}
+train m { data sine(T = 10, n = 40, valid = 10); optimizer adam(lr = 0.01); batch 10; epochs 2; seed 3 }`;
+    const losses = async (p: number, out: string) => {
+      const file = writeFile(dir, `c${out}.rnn`, cell(p));
+      const r = await rnnc('run', file, '--backend', 'cpu', '--out', join(dir, out), '--quiet');
+      expectOk(r);
+      return { file, r, losses: readMetrics(join(dir, out)).filter((m) => m.kind === 'train').map((m) => m.loss) };
+    };
+    const a = await losses(0.5, 'ca');
+    const b = await losses(0.5, 'cb');
+    const none = await losses(0, 'cn');
+    expect(b.losses).toEqual(a.losses);
+    expect(none.losses).not.toEqual(a.losses);
+    const ev = await rnnc('evaluate', a.file, '--ckpt', join(dir, 'ca', 'checkpoint.json'), '--backend', 'cpu');
+    expectOk(ev);
+    expect(ev.stdout.trim()).toBe(a.r.stdout.trim().split('\n').at(-1));
+  });
 });
