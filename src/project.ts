@@ -13,7 +13,7 @@ import type { FeedMode } from '../compiler/sema/cell.js';
 import type { Graph } from '../compiler/ir/types.js';
 import type { LoweredModel } from '../compiler/sema/model.js';
 import type { BpttSpec, TrainConfig } from '../compiler/sema/train.js';
-import { bindDims, numbersAsDeclared, type DeclaredField } from '../runtime/data/batching.js';
+import { bindDims, fieldsAsDeclared, type DeclaredField } from '../runtime/data/batching.js';
 import { loadDataset } from '../runtime/data/registry.js';
 import type { Dataset } from '../runtime/data/types.js';
 import { Rng } from '../runtime/rng.js';
@@ -180,8 +180,8 @@ export function modelForData(p: LoadedProgram, model: string, data: Dataset): Lo
   report(symbolic.diagnostics, p.sources);
   const fixed: Record<string, number> = Object.create(null);
   for (const [k, v] of symbolic.model!.dims) if (typeof v === 'number') fixed[k] = v;
-  // Whole numbers the data read as token ids, where the model declares values (a regression target of counts).
-  numbersAsDeclared(declaredFields(symbolic.model!), data);
+  // Whole numbers read as token ids where the model declares values (a target of counts); text labels as classes.
+  fieldsAsDeclared(declaredFields(symbolic.model!), data);
   const dims = bindDims(declaredFields(symbolic.model!), data, fixed);
   return bindModel(p, model, dims);
 }

@@ -17,6 +17,7 @@
 import { RuntimeUserError } from '../io.js';
 import type { Rng } from '../rng.js';
 import type { Batch, Example, FieldSpec, FieldType, FieldValue, HostTensor } from './types.js';
+import { Vocab } from './vocab.js';
 
 /** How many batches one length-sorted chunk spans: larger means less padding but less mixing of lengths. */
 export const BUCKET_BATCHES = 16;
@@ -452,37 +453,59 @@ export function adoptBatch(batch: Batch, specs: BatchSpecs): Batch {
 }
 
 /**
- * Numbers the data read as token ids (whole numbers from 0, without names:
- * a jsonl or csv column of counts, prices, ratings) where the model declares
- * real values: turned into those values, in place, before the sizes are
- * bound. A token becomes a vector [1], token ids per example a vector of
- * their numbers, token ids per step a sequence of [1] vectors. Fields with
- * names (characters, words, labels) are left as they are.
+ * Fields the data read as one kind where the model declares another, turned
+ * into what the model declares, in place, before the sizes are bound:
+ *   - whole numbers read as token ids (a jsonl or csv column of counts,
+ *     prices, ratings: no names) where the model declares real values: a
+ *     token becomes a vector [1], token ids per example a vector of their
+ *     numbers, token ids per step a sequence of [1] vectors;
+ *   - text read as characters where the model declares one token per
+ *     example (`target y: token[K]`): each distinct text is a class, in
+ *     code-unit order (`"negative"` 0, `"positive"` 1), with that vocabulary.
+ * Other fields are left as they are. The task follows the target.
  */
-export function numbersAsDeclared(declared: { inputs: readonly DeclaredField[]; targets: readonly DeclaredField[] }, data: { inputs: FieldSpec[]; targets: FieldSpec[]; train: Example[]; valid: Example[] }): void {
+export function fieldsAsDeclared<D extends { inputs: FieldSpec[]; targets: FieldSpec[]; train: Example[]; valid: Example[]; task?: string }>(
+  declared: { inputs: readonly DeclaredField[]; targets: readonly DeclaredField[] },
+  data: D,
+): D {
+  const all = [...data.train, ...data.valid];
   const side = (decl: readonly DeclaredField[], specs: FieldSpec[], which: 'inputs' | 'targets'): void => {
     decl.forEach((d, k) => {
       const spec = specs[k];
-      if (!spec || spec.vocab !== undefined) return;
+      if (!spec) return;
       const from = spec.type.kind;
       const to = d.kind;
       const convert = (fn: (v: FieldValue) => FieldValue): void => {
-        for (const e of [...data.train, ...data.valid]) e[which][k] = fn(e[which][k]!);
+        for (const e of all) e[which][k] = fn(e[which][k]!);
       };
+      if (spec.vocab !== undefined) {
+        if (from !== 'tokens' || to !== 'token') return;
+        const chars = spec.vocab;
+        const text = (v: FieldValue): string => (v.kind === 'tokens' ? Array.from(v.ids, (id) => chars.token(id)).join('') : '');
+        const counts = new Map<string, number>();
+        for (const e of all) counts.set(text(e[which][k]!), (counts.get(text(e[which][k]!)) ?? 0) + 1);
+        const labels = Vocab.fromCounts(counts, { order: 'lexicographic' });
+        convert((v) => ({ kind: 'token', id: labels.id(text(v)) }));
+        specs[k] = { name: spec.name, type: { kind: 'token', vocab: labels.size }, vocab: labels };
+        if (which === 'targets' && data.task !== undefined) data.task = 'classification';
+        return;
+      }
       if (from === 'token' && to === 'vector') {
         convert((v) => (v.kind === 'token' ? { kind: 'vector', data: Float32Array.of(v.id) } : v));
         specs[k] = { name: spec.name, type: { kind: 'vector', dims: [1] } };
       } else if (from === 'tokens' && to === 'vector') {
-        const lengths = new Set([...data.train, ...data.valid].map((e) => (e[which][k] as { ids?: Int32Array }).ids?.length ?? -1));
+        const lengths = new Set(all.map((e) => (e[which][k] as { ids?: Int32Array }).ids?.length ?? -1));
         if (lengths.size !== 1) return;
         convert((v) => (v.kind === 'tokens' ? { kind: 'vector', data: Float32Array.from(v.ids) } : v));
         specs[k] = { name: spec.name, type: { kind: 'vector', dims: [[...lengths][0]!] } };
       } else if (from === 'tokens' && to === 'vectors') {
         convert((v) => (v.kind === 'tokens' ? { kind: 'vectors', data: Float32Array.from(v.ids), steps: v.ids.length } : v));
         specs[k] = { name: spec.name, type: { kind: 'vectors', dims: [1] } };
-      }
+      } else return;
+      if (which === 'targets' && data.task !== undefined) data.task = 'regression';
     });
   };
   side(declared.inputs, data.inputs, 'inputs');
   side(declared.targets, data.targets, 'targets');
+  return data;
 }

@@ -14,7 +14,7 @@ import { CliError, EXIT } from '../errors.js';
 import { newSession } from '../new-session.js';
 import { nodeIO } from '../node-io.js';
 import { bindModel, declaredFields, greedyGraph, loadData, loadProgram, pickModel, teacherGraph, trainConfigFor } from '../project.js';
-import { numbersAsDeclared } from '../../runtime/data/batching.js';
+import { fieldsAsDeclared } from '../../runtime/data/batching.js';
 import { info } from '../terminal.js';
 import { evaluate, formatEval, type CheckpointExtra } from './run.js';
 
@@ -52,8 +52,7 @@ export async function evaluateCommand(file: string, opts: EvaluateOptions): Prom
   const dataSpec = { name: extra.data.name, args: { ...extra.data.args, ...(opts.dataArg ?? {}) }, positional: opts.dataArg?.['path'] !== undefined ? [] : positional, span: config.span };
   // Other data builds its own vocabulary: its token ids are re-read as the checkpoint's (the model's) ids.
   const model: LoweredModel = bindModel(program, name, extra.dims);
-  const data = inCheckpointVocabs(loadData(program, { ...config, data: dataSpec }), extra.vocabs, opts.ckpt);
-  numbersAsDeclared(declaredFields(model), data);
+  const data = inCheckpointVocabs(fieldsAsDeclared(declaredFields(model), loadData(program, { ...config, data: dataSpec })), extra.vocabs, opts.ckpt);
   const split: Dataset = opts.split === 'train' ? { ...data, valid: data.train } : data;
   info(`backend: ${await startBackend(opts.backend)}`);
   const session = newSession(model, config);

@@ -78,7 +78,10 @@ export async function predictCommand(file: string, opts: PredictOptions): Promis
   if (lines.at(-1) === '') lines.pop();
   if (lines.length === 0) throw new CliError(`${opts.input}: no inputs (one per line)`);
   const jsonl = extname(opts.input).toLowerCase() === '.jsonl';
-  const examples = lines.map((line, i) => exampleOf(model, inVocabs, inVocabs.map(levelOf), line, jsonl, `${opts.input}:${i + 1}`));
+  // A model trained on jsonl or csv also reads its input under the data's key (`jsonl(x = "text")`: "text").
+  const dataKey = (extra.data as { name?: string; args?: Record<string, unknown> } | undefined)?.args?.['x'];
+  const aliases = model.inputs.map((s, k) => (k === 0 && model.inputs.length === 1 && typeof dataKey === 'string' && !dataKey.includes(',') && dataKey !== s.name ? dataKey : undefined));
+  const examples = lines.map((line, i) => exampleOf(model, inVocabs, inVocabs.map(levelOf), line, jsonl, `${opts.input}:${i + 1}`, aliases));
 
   info(`backend: ${await startBackend(opts.backend)}`);
   const config = trainConfigFor(program, name);
@@ -123,7 +126,15 @@ function fieldType(s: IoSpec): FieldSpec['type'] {
 }
 
 /** One input line as an example (targets: placeholders of the right kind, never read by the prediction). */
-function exampleOf(model: LoweredModel, vocabs: readonly (Vocab | undefined)[], levels: readonly ('char' | 'word')[], line: string, jsonl: boolean, where: string): Example {
+function exampleOf(
+  model: LoweredModel,
+  vocabs: readonly (Vocab | undefined)[],
+  levels: readonly ('char' | 'word')[],
+  line: string,
+  jsonl: boolean,
+  where: string,
+  aliases: readonly (string | undefined)[],
+): Example {
   let values: Record<string, unknown>;
   if (jsonl) {
     try {
@@ -138,7 +149,12 @@ function exampleOf(model: LoweredModel, vocabs: readonly (Vocab | undefined)[], 
     }
     values = { [model.inputs[0]!.name]: line };
   }
-  const inputs = model.inputs.map((s, k) => fieldOf(s, values[s.name], vocabs[k], levels[k]!, `${where}: "${s.name}"`));
+  const inputs = model.inputs.map((s, k) => {
+    const alias = aliases[k];
+    const key = alias !== undefined && !Object.hasOwn(values, s.name) ? alias : s.name;
+    if (!Object.hasOwn(values, key)) throw new CliError(`${where}: "${s.name}"${alias !== undefined ? ` (or "${alias}", its key in the training data)` : ''} is missing`);
+    return fieldOf(s, values[key], vocabs[k], levels[k]!, `${where}: "${key}"`);
+  });
   const steps = inputs.reduce((n, v) => (v.kind === 'tokens' ? v.ids.length : v.kind === 'vectors' ? v.steps : n), 1);
   const targets = model.targets.map((s): FieldValue => {
     const t = s.type;

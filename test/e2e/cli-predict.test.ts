@@ -111,4 +111,41 @@ train house { data csv("house.csv", x = "rooms,age", y = "price"); optimizer ada
     expectOk(ev);
     expect((JSON.parse(ev.stdout) as { loss: number }).loss).toBeCloseTo(last.loss, 3);
   });
+
+  it('text labels are classes (jsonl and csv): predict names them, reads the data\'s key, evaluate maps another file\'s labels', async () => {
+    const rng = new Rng(7);
+    const rows = Array.from({ length: 300 }, () => {
+      const x = Array.from({ length: 3 + rng.int(6) }, () => (rng.next() < 0.5 ? 'a' : 'b')).join('');
+      const a = [...x].filter((c) => c === 'a').length;
+      return { text: x, label: a * 2 > x.length ? 'mostly a' : a * 2 < x.length ? 'mostly b' : 'tie' };
+    });
+    writeFileSync(join(dir, 'lab.jsonl'), `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    writeFileSync(join(dir, 'lab.csv'), `text,label\n${rows.map((r) => `${r.text},${r.label}`).join('\n')}\n`);
+    const program = (source: string) => `model lab { dim V, K, H = 16
+  input x: seq<token[V]>; target y: token[K]
+  h = gru(one_hot(x)) with H
+  loss = cross_entropy(dense(last(h), K), y) }
+train lab { data ${source}; optimizer adam(lr = 0.02); batch 20; epochs 15; seed 1 }`;
+    const lab = writeFile(dir, 'lab.rnn', program('jsonl("lab.jsonl", x = "text", y = "label")'));
+    const run = await rnnc('run', lab, '--backend', 'cpu', '--out', join(dir, 'lab'), '--json');
+    expectOk(run);
+    expect((JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { accuracy: number }).accuracy).toBeGreaterThan(0.9);
+    const ckpt = join(dir, 'lab', 'checkpoint.json');
+    const q = writeFile(dir, 'lq.jsonl', '{"text": "aaab"}\n{"x": "bbbbba"}\n');
+    const p = await rnnc('predict', lab, '--ckpt', ckpt, '--input', q, '--backend', 'cpu');
+    expectOk(p);
+    expect(p.stdout).toBe('mostly a\nmostly b\n');
+    const missing = await rnnc('predict', lab, '--ckpt', ckpt, '--input', writeFile(dir, 'lm.jsonl', '{"y": "tie"}\n'), '--backend', 'cpu');
+    expectUserError(missing);
+    expect(missing.stderr).toContain('lm.jsonl:1: "x" (or "text", its key in the training data) is missing');
+    // Another file holding only two of the classes: its own ids (tie 1) are read as the checkpoint's (tie 2).
+    writeFileSync(join(dir, 'two.jsonl'), `${rows.filter((r) => r.label !== 'mostly a').map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const ev = await rnnc('evaluate', lab, '--ckpt', ckpt, '--data-arg', `path=${join(dir, 'two.jsonl')}`, '--data-arg', 'split=1', '--split', 'train', '--backend', 'cpu', '--json');
+    expectOk(ev);
+    expect((JSON.parse(ev.stdout) as { accuracy: number }).accuracy).toBeGreaterThan(0.9);
+    const csv = writeFile(dir, 'labc.rnn', program('csv("lab.csv", x = "text", y = "label")'));
+    const c = await rnnc('run', csv, '--backend', 'cpu', '--out', join(dir, 'labc'), '--json');
+    expectOk(c);
+    expect((JSON.parse(c.stdout.trim().split('\n').at(-1)!) as { accuracy: number }).accuracy).toBeGreaterThan(0.9);
+  });
 });
