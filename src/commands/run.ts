@@ -108,10 +108,16 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
   const ckptPath = join(outDir, 'checkpoint.json');
   const metricsPath = join(outDir, 'metrics.jsonl');
   const bestPath = join(outDir, 'best.json');
-  prepareOutDir(outDir, opts.out !== undefined ? '--out' : 'the default output folder', [ckptPath, metricsPath, bestPath]);
+  if (data.train.length === 0) {
+    throw new CliError(`the data has no training examples (${data.description}); give more examples, or a larger \`split\` (the training share)`);
+  }
+  if (config.earlyStop && data.valid.length === 0) {
+    throw new CliError(`early_stop ${config.earlyStop.on} watches the validation split, but the data has none (${data.description}); give the data source a validation share, or remove early_stop`);
+  }
   if (config.earlyStop?.on === 'val_accuracy' && model.loss !== 'cross_entropy') {
     throw new CliError(`early_stop val_accuracy needs a model scored by accuracy (a cross_entropy loss); model ${modelName} has an mse loss: use early_stop val_loss`);
   }
+  prepareOutDir(outDir, opts.out !== undefined ? '--out' : 'the default output folder', [ckptPath, metricsPath, bestPath]);
   // --plot: checked before training, so that a bad path does not cost a run.
   if (opts.plot !== undefined) {
     heatmapFormat(opts.plot, '--plot');
@@ -241,11 +247,14 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   };
   let bestWritten = false;
   const hasValidation = data.valid.length > 0;
+  // The step of the last validation in metrics.jsonl: the final one is not logged again at the same step (an early stop).
+  let loggedEvalStep = -1;
   /** One validation during training (after an epoch, or every `validate` steps): logged, best.json, early stopping. */
   const validation = async (pos: Position, epoch: number | undefined): Promise<boolean> => {
     await sync();
     const ev = evaluate(session, data, config.batch, model.decoders.length > 0 || model.dropouts.length > 0 ? teacherGraph(model) : undefined);
     appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...(epoch !== undefined ? { epoch: epoch + 1 } : {}), ...ev })}\n`);
+    loggedEvalStep = session.step;
     await validate(pos, ev);
     const when = epoch !== undefined ? `epoch ${epoch + 1}/${config.epochs}` : `step ${session.step}`;
     if (!(opts.quiet ?? false)) info(`${when} ${formatEval(ev, data, extra.level, model, undefined)}`);
@@ -328,10 +337,10 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
         `under truncated BPTT each window of a batch is a step, and a batch's windows are not split`,
     );
   }
-  info(`trained ${session.step} steps in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; checkpoint: ${ckptPath}`);
+  info(`trained ${session.step} step${session.step === 1 ? '' : 's'} in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; checkpoint: ${ckptPath}`);
   // With decoders: taught with the true tokens (the model as written), then reading their own greedy choices.
   const ev = evaluate(session, data, config.batch, model.decoders.length > 0 || model.dropouts.length > 0 ? teacherGraph(model) : undefined);
-  appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...ev })}\n`);
+  if (loggedEvalStep !== session.step) appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...ev })}\n`);
   if (hasValidation && result.status !== 'early-stop') await validate(result.position, ev);
   if (!opts.json) process.stdout.write(`${formatEval(ev, data, extra.level, model, model.decoders.length > 0 ? 'teacher forcing' : undefined)}\n`);
   let greedy: EvalResult | undefined;

@@ -48,6 +48,14 @@ export async function summaryCommand(file: string, opts: SummaryOptions): Promis
     const fromCkpt = ckpt.extra?.['dims'];
     if (typeof fromCkpt === 'object' && fromCkpt !== null) for (const [k, v] of Object.entries(fromCkpt)) if (typeof v === 'number') dims[k] = v;
   }
+  // --dims names the model's dimensions only: a misspelt one would silently change nothing.
+  const symbolic = buildModel(program.analysis, name, {});
+  const declared = symbolic.model ? [...symbolic.model.dims.keys()] : [];
+  for (const k of Object.keys(opts.dims ?? {})) {
+    if (symbolic.model && !declared.includes(k)) {
+      throw new CliError(`--dims ${k}: model ${name} has no dimension \`${k}\` (its dimensions: ${declared.join(', ') || 'none'})`, EXIT.usage);
+    }
+  }
   Object.assign(dims, opts.dims ?? {});
   checkDims(dims, opts.ckpt !== undefined ? `${opts.ckpt}: the sizes of model ${name}` : `the sizes of model ${name}`);
   // Dimensions without a value stay symbolic (the counts that need them are left out).
@@ -69,7 +77,7 @@ export async function summaryCommand(file: string, opts: SummaryOptions): Promis
   const table = rows.map((r) => [r.name, `[${r.shape.join(', ')}]`, r.count === null ? '?' : r.count.toLocaleString('en-US'), r.init, r.source]);
   const widths = header.map((h, k) => Math.max(h.length, ...table.map((row) => row[k]!.length)));
   const line = (cells: readonly string[]): string => cells.map((c, k) => (k === 2 ? c.padStart(widths[k]!) : c.padEnd(widths[k]!))).join('  ').trimEnd();
-  const out = [`model ${name}: ${rows.length} parameter${rows.length === 1 ? '' : 's'}`, '', line(header), line(widths.map((w) => '-'.repeat(w))), ...table.map(line), ''];
+  const out = [`model ${name}: ${rows.length} parameter tensor${rows.length === 1 ? '' : 's'}`, '', line(header), line(widths.map((w) => '-'.repeat(w))), ...table.map(line), ''];
   out.push(
     unbound.length === 0
       ? `total: ${total.toLocaleString('en-US')} values (${(total * 4 / 1024 / 1024).toFixed(2)} MiB as float32)`

@@ -51,6 +51,10 @@ describe('validation every epoch, best.json and early stopping', () => {
     expect(r.stderr).toMatch(/early stop: val_loss has not improved for 2 epochs \(best [\d.]+ at step \d+; best\.json\)/);
     const train = readMetrics(out).filter((m) => m.kind === 'train');
     expect(Math.max(...train.map((m) => m.epoch as number))).toBe(3);
+    // The validation that stopped the run is logged once, not again as the final one.
+    const steps = readMetrics(out).filter((m) => m.kind === 'eval').map((m) => m.step);
+    expect(steps).toEqual([...new Set(steps)]);
+    expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^validation: loss /);
     // min_delta decides the patience only: best.json keeps the lowest validation loss all the same.
     const evals = readMetrics(out).filter((m) => m.kind === 'eval' && m['epoch'] !== undefined);
     const best = evals.reduce((a, b) => ((b.loss as number) < (a.loss as number) ? b : a));
@@ -68,7 +72,17 @@ describe('validation every epoch, best.json and early stopping', () => {
     expect(r.stderr).toMatch(/^step 3 validation: loss \d/m);
   });
 
-  it('refuses what it cannot watch', async () => {
+  it('refuses what it cannot watch, and data without training examples', async () => {
+    const none = writeFile(dir, 'nv.rnn', program('epochs 2; early_stop val_loss(patience = 1)').replace('valid = 10', 'valid = 0'));
+    const nv = await rnnc('run', none, '--backend', 'cpu', '--out', join(dir, 'nv'));
+    expectUserError(nv);
+    expect(nv.stderr).toContain('early_stop val_loss watches the validation split, but the data has none');
+    writeFile(dir, 'one.jsonl', '{"x": [[0.5]], "y": [[1]]}\n');
+    const empty = writeFile(dir, 'one.rnn', program('epochs 1').replace('sine(T = 10, n = 40, valid = 10)', 'jsonl("one.jsonl")'));
+    const e = await rnnc('run', empty, '--backend', 'cpu', '--out', join(dir, 'one'));
+    expectUserError(e);
+    expect(e.stderr).toContain('the data has no training examples');
+    expect(e.stderr).toContain('a larger `split`');
     const acc = writeFile(dir, 'a.rnn', program('epochs 2; early_stop val_accuracy(patience = 1)'));
     const r = await rnnc('run', acc, '--backend', 'cpu', '--out', join(dir, 'a'));
     expectUserError(r);

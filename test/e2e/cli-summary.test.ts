@@ -27,7 +27,7 @@ describe('rnnc summary', () => {
     const file = writeFile(dir, 'm.rnn', PROGRAM);
     const r = await rnnc('summary', file, '--dims', 'V=10');
     expectOk(r);
-    expect(r.stdout).toMatch(/^model m: 15 parameters\n\nparameter +shape +values +initialiser +declared at\n/);
+    expect(r.stdout).toMatch(/^model m: 15 parameter tensors\n\nparameter +shape +values +initialiser +declared at\n/);
     expect(r.stdout).toMatch(/^h\.embed\.table +\[10, 3\] +30 +normal\(mean = 0, std = 0\.1\) +m\.rnn:6$/m);
     expect(r.stdout).toMatch(/^h\.W_g +\[4, 3\] +12 +glorot +cells\.rnn:\d+$/m);
     expect(r.stdout).toMatch(/^h\.b_f +\[4\] +4 +ones +cells\.rnn:\d+$/m);
@@ -54,5 +54,11 @@ describe('rnnc summary', () => {
     const ckpt = writeFile(dir, 'c.json', JSON.stringify({ format: 'rnnc-checkpoint', version: 1, model: 'other', step: 0, params: {} }));
     const r = await rnnc('summary', join(repo, 'examples', 'dates.rnn'), '--ckpt', ckpt);
     expectUserError(r);
+  });
+
+  it('--dims names only the model\'s dimensions', async () => {
+    const r = await rnnc('summary', join(repo, 'examples', 'dates.rnn'), '--dims', 'V=12,Q=3');
+    expectUserError(r, 2);
+    expect(r.stderr).toMatch(/--dims Q: model \w+ has no dimension `Q` \(its dimensions: .*V.*\)/);
   });
 });
