@@ -315,14 +315,7 @@ export interface CsvOptions {
  */
 export function csvFile(io: FileIO, path: string, opts: CsvOptions): Dataset {
   const text = readUserFile(io, path);
-  let rows: { record: string[]; info: { lines: number } }[];
-  try {
-    rows = parseCsv(text, { delimiter: opts.delimiter ?? ',', info: true, skip_empty_lines: true, bom: true }) as unknown as { record: string[]; info: { lines: number } }[];
-  } catch (e) {
-    const err = e as CsvError & { lines?: number };
-    throw new RuntimeUserError(`${path}${err.lines !== undefined ? `:${err.lines}` : ''}: not valid CSV (${err.message})`);
-  }
-  if (rows.length === 0) throw new RuntimeUserError(`${path}: no rows (a header, then one example per row)`);
+  const rows = csvRows(path, text, opts.delimiter ?? ',');
   const header = rows[0]!.record.map((h) => h.trim());
   const column = (name: string, what: string): number => {
     const k = header.indexOf(name);
@@ -332,7 +325,7 @@ export function csvFile(io: FileIO, path: string, opts: CsvOptions): Dataset {
   const xCols = opts.x.split(',').map((c) => column(c.trim(), 'input'));
   const yCol = column(opts.y, 'target');
   const cell = (r: string[], k: number): string => r[k] ?? '';
-  const value = (v: string): string | number => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
+  const value = csvValue;
   // As JSON lines, one per line of the file (blank lines where the file has the header or a quoted line break).
   const lines: string[] = [];
   for (const { record, info } of rows.slice(1)) {
@@ -341,4 +334,22 @@ export function csvFile(io: FileIO, path: string, opts: CsvOptions): Dataset {
     lines.push(JSON.stringify({ [opts.x]: x, [opts.y]: value(cell(record, yCol)) }));
   }
   return { ...jsonlText(path, lines.join('\n'), { split: opts.split ?? 0.9, x: opts.x, y: opts.y, arraysAreVectors: true }), name: 'csv' };
+}
+
+/** The rows of a CSV text (the header first), each with the file line it ends on; errors name the file and line. */
+export function csvRows(path: string, text: string, delimiter: string): { record: string[]; info: { lines: number } }[] {
+  let rows: { record: string[]; info: { lines: number } }[];
+  try {
+    rows = parseCsv(text, { delimiter, info: true, skip_empty_lines: true, bom: true }) as unknown as { record: string[]; info: { lines: number } }[];
+  } catch (e) {
+    const err = e as CsvError & { lines?: number };
+    throw new RuntimeUserError(`${path}${err.lines !== undefined ? `:${err.lines}` : ''}: not valid CSV (${err.message})`);
+  }
+  if (rows.length === 0) throw new RuntimeUserError(`${path}: no rows (a header, then one example per row)`);
+  return rows;
+}
+
+/** A CSV cell: a number when it reads as one, else its text. */
+export function csvValue(v: string): string | number {
+  return v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
 }

@@ -19,6 +19,7 @@ import cliProgress from 'cli-progress';
 import type { IoSpec, LoweredModel } from '../../compiler/sema/model.js';
 import { loadCheckpoint } from '../../runtime/checkpoint.js';
 import { makeBatches, type BatchSpecs } from '../../runtime/data/batching.js';
+import { csvRows, csvValue } from '../../runtime/data/files.js';
 import { decodeIds, encodeText } from '../../runtime/data/text.js';
 import type { Example, FieldSpec, FieldValue } from '../../runtime/data/types.js';
 import { Vocab } from '../../runtime/data/vocab.js';
@@ -74,14 +75,43 @@ export async function predictCommand(file: string, opts: PredictOptions): Promis
   } catch (e) {
     return userError(e, 'read --input', opts.input);
   }
-  const lines = text.split(/\r?\n/);
-  if (lines.at(-1) === '') lines.pop();
-  if (lines.length === 0) throw new CliError(`${opts.input}: no inputs (one per line)`);
-  const jsonl = extname(opts.input).toLowerCase() === '.jsonl';
-  // A model trained on jsonl or csv also reads its input under the data's key (`jsonl(x = "text")`: "text").
-  const dataKey = (extra.data as { name?: string; args?: Record<string, unknown> } | undefined)?.args?.['x'];
-  const aliases = model.inputs.map((s, k) => (k === 0 && model.inputs.length === 1 && typeof dataKey === 'string' && !dataKey.includes(',') && dataKey !== s.name ? dataKey : undefined));
-  const examples = lines.map((line, i) => exampleOf(model, inVocabs, inVocabs.map(levelOf), line, jsonl, `${opts.input}:${i + 1}`, aliases));
+  const ext = extname(opts.input).toLowerCase();
+  if (ext === '.json') {
+    throw new CliError(`${opts.input}: give inputs as JSON lines (.jsonl: one object per line), a .csv file with a header row, or text (one input per line)`, EXIT.usage);
+  }
+  // A model trained on jsonl or csv also reads its input under the data's key (`jsonl(x = "text")`: "text";
+  // `csv(x = "rooms,age")`: those columns, as a vector).
+  const dataArgs = (extra.data as { name?: string; args?: Record<string, unknown> } | undefined)?.args;
+  const dataKey = typeof dataArgs?.['x'] === 'string' ? dataArgs['x'] : undefined;
+  const aliases = model.inputs.map((s, k) => (k === 0 && model.inputs.length === 1 && dataKey !== undefined && dataKey !== s.name ? dataKey : undefined));
+  // The inputs as lines (JSON objects for .jsonl and .csv), with where each is in the file.
+  let lines: string[];
+  let where: string[];
+  const jsonl = ext === '.jsonl' || ext === '.csv';
+  if (ext === '.csv') {
+    let rows;
+    try {
+      rows = csvRows(opts.input, text, typeof dataArgs?.['delimiter'] === 'string' ? dataArgs['delimiter'] : ',');
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+    const header = rows[0]!.record.map((h) => h.trim());
+    const columns = dataKey?.split(',').map((c) => c.trim());
+    lines = rows.slice(1).map(({ record }) => {
+      const row: Record<string, unknown> = Object.create(null);
+      header.forEach((h, k) => (row[h] = csvValue(record[k] ?? '')));
+      // Several input columns: one vector under the data's key.
+      if (columns && columns.length > 1 && columns.every((c) => header.includes(c))) row[dataKey!] = columns.map((c) => row[c]);
+      return JSON.stringify(row);
+    });
+    where = rows.slice(1).map(({ info }) => `${opts.input}:${info.lines}`);
+  } else {
+    lines = text.split(/\r?\n/);
+    if (lines.at(-1) === '') lines.pop();
+    where = lines.map((_, i) => `${opts.input}:${i + 1}`);
+  }
+  if (lines.length === 0) throw new CliError(`${opts.input}: no inputs (${ext === '.csv' ? 'one per row after the header' : 'one per line'})`);
+  const examples = lines.map((line, i) => exampleOf(model, inVocabs, inVocabs.map(levelOf), line, jsonl, where[i]!, aliases));
 
   info(`backend: ${await startBackend(opts.backend)}`);
   const config = trainConfigFor(program, name);

@@ -110,6 +110,22 @@ train house { data csv("house.csv", x = "rooms,age", y = "price"); optimizer ada
     const ev = await rnnc('evaluate', house, '--ckpt', join(dir, 'house', 'checkpoint.json'), '--backend', 'cpu', '--json');
     expectOk(ev);
     expect((JSON.parse(ev.stdout) as { loss: number }).loss).toBeCloseTo(last.loss, 3);
+    // Predicting from a CSV file: the training data's columns, in any order, other columns ignored.
+    const hckpt = join(dir, 'house', 'checkpoint.json');
+    const csvIn = writeFile(dir, 'hq.csv', 'note,age,rooms\nx,10,3\ny,"2",1\n');
+    const pc = await rnnc('predict', house, '--ckpt', hckpt, '--input', csvIn, '--backend', 'cpu', '--json');
+    expectOk(pc);
+    const jsonIn = writeFile(dir, 'hq.jsonl', '{"x": [3, 10]}\n{"x": [1, 2]}\n');
+    const pj = await rnnc('predict', house, '--ckpt', hckpt, '--input', jsonIn, '--backend', 'cpu', '--json');
+    expectOk(pj);
+    const values = (out: string) => out.trim().split('\n').map((l) => (JSON.parse(l) as { values: number[] }).values[0]);
+    expect(values(pc.stdout)).toEqual(values(pj.stdout));
+    const noAge = await rnnc('predict', house, '--ckpt', hckpt, '--input', writeFile(dir, 'hb.csv', 'rooms\n3\n'), '--backend', 'cpu');
+    expectUserError(noAge);
+    expect(noAge.stderr).toContain('hb.csv:2: "x" (or "rooms,age", its key in the training data) is missing');
+    const json = await rnnc('predict', house, '--ckpt', hckpt, '--input', writeFile(dir, 'h.json', '{}'), '--backend', 'cpu');
+    expectUserError(json, 2);
+    expect(json.stderr).toContain('give inputs as JSON lines (.jsonl');
   });
 
   it('text labels are classes (jsonl and csv): predict names them, reads the data\'s key, evaluate maps another file\'s labels', async () => {
