@@ -137,6 +137,11 @@ export function buildModel(a: Analysis, modelName: string, dimValues: Readonly<R
       hint: 'a decoder is a cell whose first output is a token (`-> y: token[K]`) and that reads `y[t-1]`',
     });
   }
+  if (model && train?.earlyStop?.on === 'val_accuracy' && model.loss !== 'cross_entropy') {
+    diags.report('RNN5002', train.earlyStop.span, `early_stop val_accuracy needs a model scored by accuracy (a cross_entropy loss); model \`${modelName}\` has an mse loss`, {
+      hint: 'use `early_stop val_loss(...)`',
+    });
+  }
   if (model) checkParamSizes(model, decl, diags);
   if (model) verifyGraph(model.graph, `lowering of ${modelName}`);
   return { diagnostics: diags.list, ...(model && !diags.hasErrors() ? { model } : {}) };

@@ -114,9 +114,6 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
   if (config.earlyStop && data.valid.length === 0) {
     throw new CliError(`early_stop ${config.earlyStop.on} watches the validation split, but the data has none (${data.description}); give the data source a validation share, or remove early_stop`);
   }
-  if (config.earlyStop?.on === 'val_accuracy' && model.loss !== 'cross_entropy') {
-    throw new CliError(`early_stop val_accuracy needs a model scored by accuracy (a cross_entropy loss); model ${modelName} has an mse loss: use early_stop val_loss`);
-  }
   prepareOutDir(outDir, opts.out !== undefined ? '--out' : 'the default output folder', [ckptPath, metricsPath, bestPath]);
   // --plot: checked before training, so that a bad path does not cost a run.
   if (opts.plot !== undefined) {

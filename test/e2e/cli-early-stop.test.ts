@@ -87,6 +87,9 @@ describe('validation every epoch, best.json and early stopping', () => {
     const r = await rnnc('run', acc, '--backend', 'cpu', '--out', join(dir, 'a'));
     expectUserError(r);
     expect(r.stderr).toContain('early_stop val_accuracy needs a model scored by accuracy (a cross_entropy loss)');
+    const checked = await rnnc('check', acc);
+    expectUserError(checked);
+    expect(checked.stderr).toContain('RNN5002');
     for (const [setting, message] of [
       ['early_stop val_los(patience = 2)', 'early_stop watches `val_loss` or `val_accuracy`, not `val_los`'],
       ['early_stop val_loss(patience = 0)', 'patience must be a whole number of epochs, at least 1'],
