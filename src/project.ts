@@ -14,7 +14,7 @@ import type { Graph } from '../compiler/ir/types.js';
 import type { LoweredModel } from '../compiler/sema/model.js';
 import type { BpttSpec, TrainConfig } from '../compiler/sema/train.js';
 import { bindDims, fieldsAsDeclared, type DeclaredField } from '../runtime/data/batching.js';
-import { loadDataset } from '../runtime/data/registry.js';
+import { loadDataset, placeDataArgs } from '../runtime/data/registry.js';
 import type { Dataset } from '../runtime/data/types.js';
 import { Rng } from '../runtime/rng.js';
 import type { SessionGraphs } from '../runtime/train/session.js';
@@ -141,12 +141,11 @@ export function trainConfigFor(p: LoadedProgram, model: string, o: Overrides = {
 /** Loads the train block's data source; file paths are relative to the .rnn file. */
 export function loadData(p: LoadedProgram, config: TrainConfig): Dataset {
   if (!config.data) throw new CliError(`the train block of ${config.model} names no data: add \`data brown_chars(seq_len = 100)\` or similar`);
-  const args: Record<string, number | string> = { ...config.data.args };
-  const positional = config.data.positional;
-  if ((config.data.name === 'text' || config.data.name === 'jsonl' || config.data.name === 'csv') && positional.length > 0 && args['path'] === undefined) {
-    args['path'] = positional[0]!;
-  } else if (positional.length > 0) {
-    throw new CliError(`${config.data.name}: give its arguments by name, e.g. ${config.data.name}(seq_len = 100)`);
+  let args: Record<string, number | string>;
+  try {
+    args = placeDataArgs(config.data.name, config.data.args, config.data.positional);
+  } catch (e) {
+    throw new CliError((e as Error).message);
   }
   if (typeof args['path'] === 'string') args['path'] = resolve(dirname(p.path), args['path']);
   return loadDataset(config.data.name, args, nodeIO, new Rng(config.seed));

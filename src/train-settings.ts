@@ -7,7 +7,7 @@ import type { Analysis } from '../compiler/compile.js';
 import type { Diagnostic } from '../compiler/diagnostics/diagnostic.js';
 import { makeDiagnostic, type DiagnosticCode } from '../compiler/diagnostics/messages.js';
 import type { Span } from '../compiler/diagnostics/span.js';
-import { checkDataSource, DATA_SOURCES } from '../runtime/data/registry.js';
+import { checkDataSource, DATA_SOURCES, placeDataArgs } from '../runtime/data/registry.js';
 import { RuntimeUserError } from '../runtime/io.js';
 import { bindOptimizerArgs } from '../runtime/train/optimizer-rules.js';
 import { makeSchedule } from '../runtime/train/schedules.js';
@@ -35,16 +35,9 @@ export function trainSettingDiagnostics(a: Analysis): Diagnostic[] {
     const data = config.data;
     if (data) {
       attempt('RNN5004', data.span, () => {
-        const args: Record<string, number | string> = { ...data.args };
         // An unknown source is that first (with the known ones listed), whatever its arguments look like.
-        if (!DATA_SOURCES.some((d) => d.name === data.name)) checkDataSource(data.name, args);
-        if ((data.name === 'text' || data.name === 'jsonl' || data.name === 'csv') && data.positional.length > 0 && args['path'] === undefined) {
-          args['path'] = data.positional[0]!;
-        } else if (data.positional.length > 0) {
-          const first = DATA_SOURCES.find((d) => d.name === data.name)?.params.find((q) => q.default !== undefined);
-          const example = first ? `${first.name} = ${first.default === '' ? '""' : first.default}` : 'name = value';
-          throw new RuntimeUserError(`give the arguments of ${data.name} by name, e.g. ${data.name}(${example})`);
-        }
+        if (!DATA_SOURCES.some((d) => d.name === data.name)) checkDataSource(data.name, data.args);
+        const args = placeDataArgs(data.name, data.args, data.positional);
         checkDataSource(data.name, args);
       });
     }

@@ -319,7 +319,12 @@ export function csvFile(io: FileIO, path: string, opts: CsvOptions): Dataset {
   const header = rows[0]!.record.map((h) => h.trim());
   const column = (name: string, what: string): number => {
     const k = header.indexOf(name);
-    if (k < 0) throw new RuntimeUserError(`${path}:1: no column "${name}" for the ${what} (the columns: ${header.join(', ')}); name it with csv(..., ${what === 'input' ? 'x' : 'y'} = "column")`);
+    if (k < 0) {
+      // One column whose name holds another usual separator: the file is probably separated by it.
+      const other = header.length === 1 ? [';', '\t', '|'].find((d) => header[0]!.includes(d)) : undefined;
+      const hint = other !== undefined ? `the header reads as one column: if the file separates its columns with ${JSON.stringify(other)}, give csv(..., delimiter = ${JSON.stringify(other)})` : `name it with csv(..., ${what === 'input' ? 'x' : 'y'} = "column")`;
+      throw new RuntimeUserError(`${path}:1: no column "${name}" for the ${what} (the columns: ${header.join(', ')}); ${hint}`);
+    }
     return k;
   };
   const xCols = opts.x.split(',').map((c) => column(c.trim(), 'input'));
@@ -338,6 +343,9 @@ export function csvFile(io: FileIO, path: string, opts: CsvOptions): Dataset {
 
 /** The rows of a CSV text (the header first), each with the file line it ends on; errors name the file and line. */
 export function csvRows(path: string, text: string, delimiter: string): { record: string[]; info: { lines: number } }[] {
+  if (delimiter === '' || /[\r\n"]/.test(delimiter)) {
+    throw new RuntimeUserError(`csv: delimiter must be the text between columns, such as "," ";" or "\\t" (not empty, no quote or line break), got ${JSON.stringify(delimiter)}`);
+  }
   let rows: { record: string[]; info: { lines: number } }[];
   try {
     rows = parseCsv(text, { delimiter, info: true, skip_empty_lines: true, bom: true }) as unknown as { record: string[]; info: { lines: number } }[];

@@ -285,6 +285,28 @@ function checkArg(source: string, p: ParamInfo, v: ArgValue): ArgValue {
   }
 }
 
+/**
+ * A train block's data arguments with the positional ones placed: `text`,
+ * `jsonl` and `csv` take their path by position; anything else positional
+ * is a RuntimeUserError saying how to name it.
+ */
+export function placeDataArgs(name: string, args: Readonly<Record<string, number | string>>, positional: readonly (number | string)[]): Record<string, number | string> {
+  const out: Record<string, number | string> = Object.assign(Object.create(null) as Record<string, number | string>, args);
+  if (positional.length === 0) return out;
+  const byPath = name === 'text' || name === 'jsonl' || name === 'csv';
+  if (byPath && positional.length === 1 && out['path'] === undefined) {
+    out['path'] = positional[0]!;
+    return out;
+  }
+  if (byPath) {
+    const example = name === 'text' ? 'text("a.txt", level = "word")' : `${name}("data.${name}", x = "text", y = "label")`;
+    throw new RuntimeUserError(`${name} takes only its path by position; give the other arguments by name, e.g. ${example}`);
+  }
+  const first = SOURCES.find((d) => d.name === name)?.params.find((q) => q.default !== undefined);
+  const example = first ? `${first.name} = ${first.default === '' ? '""' : first.default}` : 'name = value';
+  throw new RuntimeUserError(`give the arguments of ${name} by name, e.g. ${name}(${example})`);
+}
+
 /** Checks a source's name and arguments, fills in defaults; RuntimeUserError for any mistake. Loads nothing. */
 export function checkDataSource(name: string, args: Readonly<Record<string, number | string>>): ReadonlyMap<string, ArgValue> {
   const source = SOURCES.find((s) => s.name === name);

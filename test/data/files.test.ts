@@ -121,6 +121,10 @@ describe('jsonl', () => {
     const bad = memoryFileIO({ 'b.csv': 'a,b\n1,"2\n"\n2,3\n4,x\n' });
     expect(() => csvFile(bad, 'b.csv', { x: 'b', y: 'a' })).toThrow(/^b\.csv:5: /);
     expect(() => csvFile(memoryFileIO({ 'q.csv': 'a,b\n"unclosed,1\n' }), 'q.csv', { x: 'a', y: 'b' })).toThrow(/^q\.csv(:\d+)?: not valid CSV/);
+    // A file separated by another character: the header is one column, and the message says which delimiter to give.
+    expect(() => csvFile(memoryFileIO({ 's.csv': 'a;b\n1;2\n' }), 's.csv', { x: 'a', y: 'b' })).toThrow('s.csv:1: no column "a" for the input (the columns: a;b); the header reads as one column: if the file separates its columns with ";", give csv(..., delimiter = ";")');
+    expect(csvFile(memoryFileIO({ 's.csv': 'a;b\n1;2\n3;4\n' }), 's.csv', { x: 'a', y: 'b', delimiter: ';', split: 1 }).train).toHaveLength(2);
+    expect(() => csvFile(memoryFileIO({ 's.csv': 'a;b\n1;2\n' }), 's.csv', { x: 'a', y: 'b', delimiter: '' })).toThrow('csv: delimiter must be the text between columns');
   });
 
   it('reports a missing file', () => {

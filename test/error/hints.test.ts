@@ -69,6 +69,15 @@ describe('hints that say what to write', () => {
     expect(ds[0]!.hint).toContain('brown_chars(');
   });
 
+  it('csv("f.csv", "a", "b"): only the path goes by position, and the message shows the names', () => {
+    const a = analyze({ file: 'm.rnn', text: program('h = gru(embed(x, 4)) with H = 3', 'train m { data csv("f.csv", "a", "b") }') }, loadStdlib());
+    const ds = trainSettingDiagnostics(a);
+    expect(ds.map((d) => d.code)).toEqual(['RNN5004']);
+    expect(ds[0]!.message).toBe('csv takes only its path by position; give the other arguments by name, e.g. csv("data.csv", x = "text", y = "label")');
+    const b = analyze({ file: 'm.rnn', text: program('h = gru(embed(x, 4)) with H = 3', 'train m { data sine(10) }') }, loadStdlib());
+    expect(trainSettingDiagnostics(b)[0]!.message).toContain('give the arguments of sine by name, e.g. sine(');
+  });
+
   it('did-you-mean counts two swapped letters as one edit (gur -> gru)', () => {
     expect(editDistance('gur', 'gru')).toBe(1);
     expect(editDistance('lstm', 'lsmt')).toBe(1);
