@@ -5,7 +5,7 @@
 // (accuracy, exact match, perplexity) where the runs have them. Drawn with
 // vega-lite into SVG (or an HTML page holding it), as the other charts
 // (src/heatmap.ts). `rnnc run --plot FILE` draws its own run at the end.
-import { basename, dirname } from 'node:path';
+import { basename, dirname, resolve, sep } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { CliError, EXIT } from '../errors.js';
 import { heatmapFormat, renderChart } from '../heatmap.js';
@@ -19,6 +19,42 @@ interface Point {
   readonly step: number;
   readonly series: string;
   readonly value: number;
+}
+
+/**
+ * The runs' names in the legend: each run's folder, with as many folders above
+ * it as tell two runs of the same name apart (a/lstm, b/lstm); the same file
+ * given twice is numbered.
+ */
+export function runLabels(files: readonly string[]): string[] {
+  const parts = files.map((f) => {
+    const abs = resolve(f).split(sep).filter((x) => x !== '');
+    return basename(f) === 'metrics.jsonl' ? abs.slice(0, -1) : abs;
+  });
+  const label = (k: number, depth: number): string => (parts[k]!.length === 0 ? files[k]! : parts[k]!.slice(-depth).join('/'));
+  const depths = files.map(() => 1);
+  for (let changed = true; changed; ) {
+    changed = false;
+    const seen = new Map<string, number[]>();
+    files.forEach((_, k) => seen.set(label(k, depths[k]!), [...(seen.get(label(k, depths[k]!)) ?? []), k]));
+    for (const ks of seen.values()) {
+      // The same file given twice keeps its short name (numbered below).
+      if (new Set(ks.map((k) => parts[k]!.join('/'))).size < 2) continue;
+      for (const k of ks) {
+        if (depths[k]! < parts[k]!.length) {
+          depths[k]!++;
+          changed = true;
+        }
+      }
+    }
+  }
+  const count = new Map<string, number>();
+  return files.map((_, k) => {
+    const name = label(k, depths[k]!);
+    const n = (count.get(name) ?? 0) + 1;
+    count.set(name, n);
+    return n === 1 ? name : `${name} (${n})`;
+  });
 }
 
 /** The run's name: its folder (runs/<model>/metrics.jsonl -> <model>), or the file's name. */
@@ -124,19 +160,15 @@ export async function plotCommand(files: readonly string[], opts: PlotOptions): 
   if (files.length === 0) throw new CliError('give one or more metrics.jsonl files (runs/<model>/metrics.jsonl)', EXIT.usage);
   const format = heatmapFormat(opts.output, '-o');
   checkOutput(opts.output, { inputs: files, kind: heatmapFile, force: opts.force ?? false, headBytes: 256 });
-  const names = new Map<string, number>();
-  const points = files.flatMap((f) => {
+  const labels = runLabels(files);
+  const points = files.flatMap((f, i) => {
     let text: string;
     try {
       text = readFileSync(f, 'utf8');
     } catch (e) {
       return userError(e, 'read', f);
     }
-    // Two runs of the same name (two folders called the same) are told apart by a number.
-    const base = runName(f);
-    const k = (names.get(base) ?? 0) + 1;
-    names.set(base, k);
-    return readMetrics(f, text, k === 1 ? base : `${base} (${k})`);
+    return readMetrics(f, text, labels[i]!);
   });
   nodeIO.writeTextAtomic(opts.output, await renderChart(curvesSpec(points), format, 'curves'));
   info(`curves of ${files.length} run${files.length === 1 ? '' : 's'}: ${opts.output}`);

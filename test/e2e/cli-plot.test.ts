@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLabels } from '../../src/commands/plot.js';
 import { abcDir, expectOk, expectUserError, removeDir, rnnc, writeAbcLm, writeFile } from './cli-harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -51,6 +52,12 @@ describe('rnnc plot', () => {
         await browser.close();
       }
     } else console.log(`curves page: not opened, ${CHROMIUM} is absent (apt-get install -y chromium)`);
+  });
+
+  it('names runs by their folders, with the folders above where two are called the same', () => {
+    expect(runLabels(['runs/a/metrics.jsonl', 'runs/b/metrics.jsonl'])).toEqual(['a', 'b']);
+    expect(runLabels(['x/lstm/metrics.jsonl', 'y/lstm/metrics.jsonl', 'z/gru/metrics.jsonl'])).toEqual(['x/lstm', 'y/lstm', 'gru']);
+    expect(runLabels(['r/m.jsonl', 'r/m.jsonl'])).toEqual(['m.jsonl', 'm.jsonl (2)']);
   });
 
   it('says what is wrong with a file, and refuses what it must not overwrite', async () => {
