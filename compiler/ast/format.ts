@@ -106,11 +106,21 @@ function argText(a: Arg): string {
   return a.name === undefined ? formatExpr(a.value) : `${a.name.name} = ${formatExpr(a.value)}`;
 }
 
+/**
+ * A whole number as digits. String() writes 1e21 and above with an exponent,
+ * which the grammar does not take where integers go, so large ones are
+ * written out in full (the digits of the same double).
+ */
+function intText(n: number): string {
+  return Number.isSafeInteger(n) ? String(n) : BigInt(n).toString();
+}
+
 function indexText(i: TimeIndex | undefined): string {
   if (i === undefined) return '';
-  if (i.step !== undefined) return `[${i.step}]`;
+  // A step (`[0]`) keeps its digits as written: they are also its `variable` (ast.ts).
+  if (i.step !== undefined) return `[${i.variable.name}]`;
   if (i.offset === 0) return `[${i.variable.name}]`;
-  return `[${i.variable.name}${i.offset > 0 ? '+' : '-'}${Math.abs(i.offset)}]`;
+  return `[${i.variable.name}${i.offset > 0 ? '+' : '-'}${intText(Math.abs(i.offset))}]`;
 }
 
 function dimPrec(d: DimExpr): number {
@@ -121,7 +131,7 @@ function dimPrec(d: DimExpr): number {
 export function formatDim(d: DimExpr): string {
   switch (d.kind) {
     case 'DimNum':
-      return String(d.value);
+      return intText(d.value);
     case 'DimName':
       return d.name;
     case 'DimBin': {

@@ -2,10 +2,12 @@
 // the standard library and the parse cases it is idempotent, keeps the AST
 // (positions aside) and keeps every comment in order; focused cases pin
 // parentheses, long lines, strings, numbers, comments in awkward places and
-// the alignment it keeps.
+// the alignment it keeps; random programs with random spacing, parentheses,
+// semicolons, blank lines and comments keep all three guarantees.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { astShape, commentTexts, formatSource } from '../../compiler/ast/format.js';
 import { parseProgram } from '../../compiler/ast/index.js';
@@ -146,6 +148,12 @@ describe('statements', () => {
 
   test('numbers are written as they were', () => {
     expect(fmtEquation('1e-3 * a + .5 * b + 2.5E+4 + 1. + 007')).toBe('1e-3 * a + .5 * b + 2.5E+4 + 1. + 007');
+  });
+
+  test('whole numbers past 1e21 are written as digits, never with an exponent', () => {
+    const out = fmt('dim A = 99999999999999999999999 * 2\ncell c(x: [X]) -> h: [H] {\n  h[t] = x[t-100000000000000000000000] + h[100000000000000000000000]\n}\n');
+    expect(out).not.toMatch(/e\+/);
+    expect(out).toContain('h[100000000000000000000000]');
   });
 
   test('strings keep their text: backslashes, # and spaces inside are not comments or escapes', () => {
@@ -294,5 +302,40 @@ describe('comments', () => {
     ].join('\n');
     const out = fmt(src);
     expect(commentTexts(out)).toEqual('abcdefghijklmnop'.split('').map((c) => `#${c}`));
+  });
+});
+
+describe('random programs (fast-check)', () => {
+  const ws = fc.constantFrom(' ', ' ', '  ', '\t', '\n    ');
+  const leaf = fc.constantFrom('a', 'b_2', 'x[t]', 'h[t-1]', 'h[ t - 1 ]', 's[0]', 'x[t+2]', '1', '0.5', '1e-3', '.5', '"f.txt"');
+  const expr: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => ({
+    e: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      leaf,
+      fc.tuple(tie('e'), fc.constantFrom('+', '-', '*', '/', '@'), tie('e'), ws, fc.boolean(), fc.boolean()).map(
+        ([l, op, r, w, pl, pr]) => `${pl ? `(${l})` : l}${w}${op}${w}${pr ? `(${r})` : r}`,
+      ),
+      fc.tuple(fc.constantFrom('-', 'reverse ', 'bidir ', '- '), tie('e'), fc.boolean()).map(([op, e, p]) => `${op}${p ? `(${e})` : e}`),
+      fc.tuple(fc.constantFrom('tanh', 'f', 'dense'), fc.array(tie('e'), { maxLength: 3 }), fc.boolean(), ws).map(
+        ([f, args, kw, w]) => `${f}(${[...args, ...(kw ? ['k = 2'] : [])].join(`,${w}`)})`,
+      ),
+      tie('e').map((e) => `(${e})`),
+    ),
+  })).e;
+  const statement = fc.tuple(fc.constantFrom('y', 'h[t]', 'c[t]', 's[0]', 'long_name[t]'), fc.constantFrom(' ', '    ', ''), expr, fc.constantFrom('', ' with H', ' with H = 2 * K, act = relu'));
+  const separator = fc.constantFrom('\n  ', '\n  ', '\n\n\n  ', '; ', ';', '  # note\n  ', '\n  # own line\n  ', '\n\n# dedented\n\n      ', '   #\n');
+  const body = fc.array(fc.tuple(statement, separator), { minLength: 1, maxLength: 6 });
+  const program = fc.tuple(body, fc.constantFrom('', '# head\n\n', 'dim  K=2*(3+1) # size\n'), fc.constantFrom('', '\n# tail', '  # after')).map(
+    ([items, head, tail]) =>
+      `${head}cell c(x: [X]) -> h: [H] {\n  ${items.map(([[target, gap, value, withs], sep]) => `${target}${gap}= ${value}${withs}${sep}`).join('')}\n}${tail}\n`,
+  );
+
+  test('the AST and the comments are kept, and formatting is idempotent', () => {
+    fc.assert(
+      fc.property(program, (text) => {
+        fmt(text);
+      }),
+      { numRuns: 300, seed: 20261206 },
+    );
   });
 });
