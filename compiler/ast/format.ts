@@ -346,7 +346,8 @@ class LineBuilder {
       const span = { ...first.span, end: last.span.end, endLine: last.span.endLine, endColumn: last.span.endColumn };
       if (group.length === 1) {
         const rest = first.mode === undefined ? settingValueText(first) : `${first.mode.name} ${formatExpr(first.value)}`;
-        this.add('setting', 1, [first.key.name, rest], [undefined, (first.mode ?? first.value).span.column], span);
+        // The column of the token after the key: a value's span starts inside its parentheses.
+        this.add('setting', 1, [first.key.name, rest], [undefined, this.columnFrom(first.key.span.end)], span);
       } else {
         this.add('settings', 1, [group.map(settingText).join('; ')], [undefined], span);
       }

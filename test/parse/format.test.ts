@@ -176,6 +176,10 @@ describe('statements', () => {
     );
   });
 
+  test('CRLF line ends become LF', () => {
+    expect(fmt('dim V  # a\r\nmodel m {\r\n  # own\r\n  input x: seq<[2]>\r\n}\r\n')).toBe('dim V  # a\n\nmodel m {\n  # own\n  input x: seq<[2]>\n}\n');
+  });
+
   test('an empty file stays empty; a file with errors is not formatted', () => {
     expect(fmt('')).toBe('');
     const bad = formatSource('model m {\n  y = f(x\n}\n', 'bad.rnn');
@@ -305,6 +309,10 @@ describe('comments', () => {
   });
 });
 
+// RNNC_PROPERTY_RUNS=N and RNNC_PROPERTY_SEED=S run a longer or another sweep (as test/property does).
+const RUNS = Number(process.env['RNNC_PROPERTY_RUNS'] ?? 300);
+const SEED = Number(process.env['RNNC_PROPERTY_SEED'] ?? 20261206);
+
 describe('random programs (fast-check)', () => {
   const ws = fc.constantFrom(' ', ' ', '  ', '\t', '\n    ');
   const leaf = fc.constantFrom('a', 'b_2', 'x[t]', 'h[t-1]', 'h[ t - 1 ]', 's[0]', 'x[t+2]', '1', '0.5', '1e-3', '.5', '"f.txt"');
@@ -330,12 +338,41 @@ describe('random programs (fast-check)', () => {
       `${head}cell c(x: [X]) -> h: [H] {\n  ${items.map(([[target, gap, value, withs], sep]) => `${target}${gap}= ${value}${withs}${sep}`).join('')}\n}${tail}\n`,
   );
 
+  // Models and train blocks, with padding that sometimes lines columns up.
+  const pad = fc.constantFrom(' ', ' ', '  ', '    ');
+  const modelItem = fc.oneof(
+    fc.tuple(fc.constantFrom('input', 'target'), pad, fc.constantFrom('x', 'words', 'y_long'), pad, fc.constantFrom('seq<[2]>', 'seq<token[V]>', '[28, 84, 2]', 'token[ 10 ]')).map(
+      ([role, p1, name, p2, type]) => `${role}${p1}${name}:${p2}${type}`,
+    ),
+    fc.tuple(fc.constantFrom('e', 'fw', 'y[t]', 'loss'), pad, fc.constantFrom('lstm(x) with H', 'embed(words,E)', 'bidir gru(e)with H=4', 'dense(fw[t], K)')).map(([t, p, v]) => `${t}${p}= ${v}`),
+    fc.constantFrom('dim E = 2*H', 'dim A, B=3'),
+  );
+  const setting = fc.tuple(fc.constantFrom('data', 'optimizer', 'clip', 'batch', 'bptt', 'lr'), pad, fc.constantFrom('text("a b.txt")', 'adam(lr = 1e-3)', 'norm 5.0', '32', 'full', '(a - 1)', 'value -1')).map(
+    ([k, p, v]) => `${k}${p}${v}`,
+  );
+  const lineSep = fc.constantFrom('\n  ', '\n  ', '\n\n  ', '; ', '   # c\n  ', '\n  # own\n  ');
+  const blocks = fc
+    .tuple(fc.array(fc.tuple(modelItem, lineSep), { minLength: 1, maxLength: 6 }), fc.array(fc.tuple(setting, lineSep), { minLength: 1, maxLength: 6 }))
+    .map(([items, settings]) => {
+      const join = (xs: readonly (readonly [string, string])[]): string => xs.map(([a, b]) => `${a}${b}`).join('');
+      return `model m {\n  ${join(items)}\n}\ntrain m {\n  ${join(settings)}\n}\n`;
+    });
+
+  test('models and train blocks: the AST and the comments are kept, and formatting is idempotent', () => {
+    fc.assert(
+      fc.property(blocks, (text) => {
+        fmt(text);
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
+  });
+
   test('the AST and the comments are kept, and formatting is idempotent', () => {
     fc.assert(
       fc.property(program, (text) => {
         fmt(text);
       }),
-      { numRuns: 300, seed: 20261206 },
+      { numRuns: RUNS, seed: SEED },
     );
   });
 });
