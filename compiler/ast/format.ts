@@ -32,7 +32,7 @@
 // Formatting its own output changes nothing (test/parse/format.test.ts).
 // Pure: no fs, no process (ARCHITECTURE.md, compiler/).
 import type { IToken } from 'chevrotain';
-import { lexRnn } from '../../grammar/index.js';
+import { lexRnn, tokenMatcher, tokens as tok } from '../../grammar/index.js';
 import { InternalError, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { makeDiagnostic } from '../diagnostics/messages.js';
 import type { Span } from '../diagnostics/span.js';
@@ -193,7 +193,6 @@ interface CommentLine {
   readonly type: 'comment';
   readonly depth: number;
   readonly token: IToken;
-  readonly topLevel: boolean;
 }
 
 type Line = CodeLine | CommentLine;
@@ -363,9 +362,12 @@ class LineBuilder {
  */
 function settingValueText(s: TrainSetting): string {
   const text = formatExpr(s.value);
-  const toks = lexRnn(text).tokens;
-  const [a, b] = [toks[0], toks[1]];
-  const ambiguous = a?.tokenType.name === 'Identifier' && b !== undefined && (/^[0-9."]/.test(b.image) || b.image === '-');
+  const [a, b] = lexRnn(text).tokens;
+  const ambiguous =
+    a !== undefined &&
+    b !== undefined &&
+    tokenMatcher(a, tok.Identifier) &&
+    (tokenMatcher(b, tok.NumberLiteral) || tokenMatcher(b, tok.StringLiteral) || tokenMatcher(b, tok.Minus));
   return ambiguous ? `(${text})` : text;
 }
 
@@ -416,7 +418,7 @@ function placeComments(
     }
     // A comment line takes the depth of what follows it; before a `}` it is inside the block.
     const depth = upcoming === undefined ? 0 : upcoming.kind === 'closer' ? 1 : upcoming.depth;
-    out.push({ type: 'comment', depth, token: c, topLevel: depth === 0 });
+    out.push({ type: 'comment', depth, token: c });
   }
   while (next < code.length) out.push(code[next++]!);
   return { lines: out, problems };
