@@ -7,8 +7,9 @@
 // reports it and never touched; the others are still formatted, and the
 // exit code is 1. Files are rewritten only when their text changes, through
 // writeTextAtomic (src/node-io.ts: a temporary file renamed over the original),
-// so an interrupted run leaves the old file or the new one, never a part.
-import { readFileSync } from 'node:fs';
+// so an interrupted run leaves the old file or the new one, never a part;
+// the new file gets the old one's permissions.
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { formatSource } from '../../compiler/ast/format.js';
 import { CliError, EXIT } from '../errors.js';
 import { nodeIO } from '../node-io.js';
@@ -67,7 +68,10 @@ export function fmtCommand(files: readonly string[], opts: FmtOptions): number {
     if (opts.check) {
       process.stdout.write(`${file}\n`);
     } else {
+      // The new file is made with default permissions: give it the old one's.
+      const mode = statSync(file).mode & 0o7777;
       nodeIO.writeTextAtomic(file, r.text);
+      chmodSync(file, mode);
       process.stdout.write(`formatted ${file}\n`);
     }
   }

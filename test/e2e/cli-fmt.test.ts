@@ -3,7 +3,7 @@
 // text; files that do not parse, are missing or are not .rnn are clear errors
 // and nothing is written; the examples are formatted.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,14 @@ describe('rnnc fmt FILE...', () => {
     expectOk(again);
     expect(again.stdout).toBe('');
     expect(statSync(a).ino).toBe(inodeA);
+  });
+
+  it('a rewritten file keeps its permissions', async () => {
+    const a = writeFile(dir, 'mode/a.rnn', messy);
+    chmodSync(a, 0o640);
+    expectOk(await rnnc('fmt', a));
+    expect(readFileSync(a, 'utf8')).toBe(tidy);
+    expect(statSync(a).mode & 0o777).toBe(0o640);
   });
 
   it('--check writes nothing, lists what would change and exits 1; exit 0 when all are formatted', async () => {
