@@ -14,6 +14,8 @@ export interface LexResult {
   /** The tokens the parser sees (whitespace and comments removed), in source order. */
   readonly tokens: readonly IToken[];
   readonly lexErrors: readonly ILexingError[];
+  /** The comments (`# ...` to the end of the line), in source order. */
+  readonly comments: readonly IToken[];
 }
 
 export interface CstParseResult extends LexResult {
@@ -23,7 +25,7 @@ export interface CstParseResult extends LexResult {
 
 export function lexRnn(text: string): LexResult {
   const lexed = rnnLexer.tokenize(text);
-  return { tokens: lexed.tokens, lexErrors: lexed.errors };
+  return { tokens: lexed.tokens, lexErrors: lexed.errors, comments: lexed.groups['comments'] ?? [] };
 }
 
 /** Parses lexed tokens into a CST (with error recovery). */

@@ -21,10 +21,15 @@ export const WhiteSpace = createToken({
   line_breaks: true,
 });
 
+/**
+ * Comments are not seen by the parser, but they are not thrown away: the
+ * lexer keeps them in the `comments` group (lexRnn's `comments`), which the
+ * formatter (compiler/ast/format.ts) puts back into the text it prints.
+ */
 export const Comment = createToken({
   name: 'Comment',
   pattern: /#[^\n\r]*/,
-  group: Lexer.SKIPPED,
+  group: 'comments',
 });
 
 // ---------------------------------------------------------------- identifiers and keywords

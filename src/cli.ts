@@ -15,6 +15,7 @@ import type { BpttSpec } from '../compiler/sema/train.js';
 import { RuntimeUserError } from '../runtime/io.js';
 import type { irCommand } from './commands/check.js';
 import type { CompileOptions } from './commands/compile.js';
+import type { FmtOptions } from './commands/fmt.js';
 import type { gradCommand } from './commands/grad.js';
 import type { ParamsOptions } from './commands/params.js';
 import type { sampleCommand, scoreCommand } from './commands/generate.js';
@@ -115,6 +116,14 @@ export function buildCli(done: (code: number) => void): Command {
     .argument('<file>', '.rnn file')
     .option('--json', 'print diagnostics as JSON')
     .action(async (file: string, o: { json?: boolean }) => done((await import('./commands/check.js')).checkCommand(file, o)));
+
+  program
+    .command('fmt')
+    .description('format .rnn files in place: canonical spacing and indentation, comments kept (exit 1 if a file does not parse)')
+    .argument('<files...>', '.rnn files, or - to format standard input to standard output')
+    .option('--check', 'write nothing: list the files that would change, exit 1 if any would')
+    .option('--stdout', 'print the formatted text of the one file instead of rewriting it')
+    .action(async (files: string[], o: FmtOptions) => done((await import('./commands/fmt.js')).fmtCommand(files, o)));
 
   program
     .command('ir')

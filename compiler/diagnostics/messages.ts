@@ -15,6 +15,7 @@ export const MESSAGES = {
   RNN1004: { severity: 'error', title: 'invalid number' },
   RNN1005: { severity: 'error', title: 'nesting too deep' },
   RNN1006: { severity: 'error', title: 'program too large' },
+  RNN1007: { severity: 'error', title: 'comment the formatter cannot place' },
 
   RNN2001: { severity: 'error', title: 'unknown name' },
   RNN2002: { severity: 'error', title: 'declared twice' },
