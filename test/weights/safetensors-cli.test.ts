@@ -269,3 +269,24 @@ describe.skipIf(!hasTorch)(`PyTorch (${hasTorch ? `${PYTHON} has torch` : `skipp
     expect(await loss(y.map((row) => row.map((v) => v + 0.01)))).toBeGreaterThan(5e-5);
   });
 });
+
+describe('output files and flags', () => {
+  it('replaces its own export, refuses a file of yours without --force, and takes --names torch only with safetensors', async () => {
+    const mine = writeFile(dir, 'notes.safetensors', 'my notes\n');
+    const args = ['export', file, '--model', 'lstm_seq', '--ckpt', ckpt('lstm_seq'), '--to', 'safetensors', '-o'];
+    const r = await rnnc(...args, mine);
+    expectUserError(r);
+    expect(r.stderr).toContain('refusing to overwrite');
+    expect(readFileSync(mine, 'utf8')).toBe('my notes\n');
+    expectOk(await rnnc(...args, mine, '--force'));
+    expectOk(await rnnc(...args, mine));
+    expect(decodeSafetensors(readFileSync(mine), mine).tensors.size).toBe(14);
+    const usage = await rnnc('export', file, '--model', 'lstm_seq', '--ckpt', ckpt('lstm_seq'), '--to', 'tfjs-layers', '--names', 'torch', '-o', join(dir, 'u'));
+    expectUserError(usage, 2);
+    expect(usage.stderr).toContain('--names torch goes with --to safetensors');
+    expectUserError(await rnnc('export', file, '--ckpt', ckpt('lstm_seq'), '--to', 'onnx', '-o', join(dir, 'u')), 2);
+    const layersOnFile = await rnnc('export', file, '--model', 'lstm_seq', '--ckpt', ckpt('lstm_seq'), '--to', 'tfjs-layers', '-o', mine);
+    expectUserError(layersOnFile);
+    expect(layersOnFile.stderr).toContain('is a file: --to tfjs-layers writes a folder');
+  });
+});
