@@ -49,6 +49,12 @@ model relu_onehot {
   s = rnn(h) with H = 3
   loss = mse(dense(last(s), 2), y)
 }
+model keras_gru {
+  input x: seq<[3]>
+  target y: seq<[2]>
+  h = gru_ra(x) with H = 4
+  loss = mse(dense(h, 2), y)
+}
 train lstm_seq { data jsonl("seq.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 1 }
 train gru_last { data jsonl("tok.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 2 }
 train bi_seq { data jsonl("seq.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 3 }
@@ -201,6 +207,94 @@ describe('rnnc import of a model tfjs-layers saved itself', () => {
     };
     expect(await loss(y)).toBeLessThan(1e-12);
     expect(await loss(y.map((row) => row.map((v) => v + 0.01)))).toBeGreaterThan(5e-5);
+  });
+});
+
+describe('rnnc import of a Keras GRU with reset_after=True (as the tensorflowjs converter writes it)', () => {
+  /** Keras' equations for GRU(reset_after=True) and Dense, in float64: gates z, r, h; bias [2, 3H], input row then recurrent row. */
+  function kerasForward(x: number[][], k: number[][], rk: number[][], bias: number[][], dk: number[][], db: number[]): number[][] {
+    const H = rk.length;
+    const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
+    let h = new Array<number>(H).fill(0);
+    return x.map((xt) => {
+      const xw = (c: number): number => xt.reduce((s, v, i) => s + v * k[i]![c]!, 0) + bias[0]![c]!;
+      const hu = (c: number): number => h.reduce((s, v, i) => s + v * rk[i]![c]!, 0) + bias[1]![c]!;
+      const next = h.map((hp, j) => {
+        const z = sigmoid(xw(j) + hu(j));
+        const r = sigmoid(xw(H + j) + hu(H + j));
+        const cand = Math.tanh(xw(2 * H + j) + r * hu(2 * H + j));
+        return z * hp + (1 - z) * cand;
+      });
+      h = next;
+      return db.map((b, c) => b + h.reduce((s, v, i) => s + v * dk[i]![c]!, 0));
+    });
+  }
+
+  it('reads the [2, 3H] bias into b_z, b_r, b_n and b_hn: the reference evaluator then computes what Keras does', async () => {
+    const H = 4;
+    const mat = (rows: number, cols: number): number[][] => Array.from({ length: rows }, () => Array.from({ length: cols }, () => Math.fround(rand() - 0.5)));
+    const k = mat(3, 3 * H);
+    const rk = mat(H, 3 * H);
+    const bias = mat(2, 3 * H);
+    const dk = mat(H, 2);
+    const db = mat(1, 2)[0]!;
+    const weights = [
+      ['gru/gru_cell/kernel', k],
+      ['gru/gru_cell/recurrent_kernel', rk],
+      ['gru/gru_cell/bias', bias],
+      ['time_distributed/kernel', dk],
+      ['time_distributed/bias', [db]],
+    ] as const;
+    const gruConfig = { name: 'gru', units: H, activation: 'tanh', recurrent_activation: 'sigmoid', use_bias: true, return_sequences: true, reset_after: true };
+    const json = {
+      format: 'layers-model',
+      generatedBy: 'keras v2.15.0',
+      convertedBy: 'TensorFlow.js Converter v4.22.0',
+      modelTopology: {
+        keras_version: '2.15.0',
+        backend: 'tensorflow',
+        model_config: {
+          class_name: 'Sequential',
+          config: {
+            name: 'sequential',
+            layers: [
+              { class_name: 'InputLayer', config: { batch_input_shape: [null, null, 3], dtype: 'float32', name: 'input_1' } },
+              { class_name: 'GRU', config: gruConfig },
+              { class_name: 'TimeDistributed', config: { name: 'time_distributed', layer: { class_name: 'Dense', config: { name: 'dense', units: 2, activation: 'linear', use_bias: true } } } },
+            ],
+          },
+        },
+      },
+      weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: weights.map(([name, v]) => ({ name, shape: name.endsWith('/bias') && name.startsWith('time') ? [2] : [v.length, v[0]!.length], dtype: 'float32' })) }],
+    };
+    const folder = join(dir, 'keras-gru');
+    writeFile(folder, 'model.json', JSON.stringify(json));
+    writeFileSync(join(folder, 'group1-shard1of1.bin'), new Uint8Array(Float32Array.from(weights.flatMap(([, v]) => v.flat())).buffer));
+    const params = join(dir, 'keras-gru.json');
+    expectOk(await rnnc('import', file, '--model', 'keras_gru', '--from', join(folder, 'model.json'), '-o', params));
+    const p = parseParamsJson(readFileSync(params, 'utf8'), params);
+    // The candidate's recurrent bias stays inside the reset (b_hn); the gates' two biases add up.
+    expect(Array.from(p.get('h.b_hn')!.data)).toEqual(bias[1]!.slice(2 * H));
+    expect(Array.from(p.get('h.b_n')!.data)).toEqual(bias[0]!.slice(2 * H));
+    expect(p.get('h.b_z')!.data[1]).toBe(bias[0]![1]! + bias[1]![1]!);
+    const x = vectors(6);
+    const y = kerasForward(x, k, rk, bias, dk, db);
+    const loss = async (target: number[][]): Promise<number> => {
+      const batch = writeFile(dir, 'keras-gru-batch.json', JSON.stringify({ x: { shape: [1, 6, 3], data: x.flat() }, y: { shape: [1, 6, 2], data: target.flat() } }));
+      const r = await rnnc('grad', file, '--model', 'keras_gru', '--params', params, '--batch', batch, '--reference');
+      expectOk(r);
+      return (JSON.parse(r.stdout) as { loss: number }).loss;
+    };
+    // Not 0: b_z and b_r, sums of two float32 values, are rounded to float32 as parameters.
+    expect(await loss(y)).toBeLessThan(1e-12);
+    expect(await loss(y.map((row) => row.map((v) => v + 0.01)))).toBeGreaterThan(5e-5);
+    // A reset_after GRU is rnnc's gru_ra, not gru: the import says so.
+    const before = structuredClone(json);
+    (before.modelTopology.model_config.config.layers[1]!.config as { reset_after: boolean }).reset_after = false;
+    writeFile(folder, 'before.json', JSON.stringify(before));
+    const r = await rnnc('import', file, '--model', 'keras_gru', '--from', join(folder, 'before.json'), '-o', join(dir, 'never.json'));
+    expectUserError(r);
+    expect(r.stderr).toContain("layer \"gru\" is a GRU with reset_after=false, which is rnnc's `gru`, where the model has `gru_ra`");
   });
 });
 
