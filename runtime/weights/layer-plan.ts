@@ -36,6 +36,8 @@ export type PlanLayer =
       readonly bidir: boolean;
       /** false when only the last step is read (`last(h)`). */
       returnSequences: boolean;
+      /** The cell's application, for messages. */
+      readonly span: Span;
     }
   | { readonly kind: 'dense'; readonly name: string; readonly input: number; readonly units: number; activation: Activation }
   | { readonly kind: 'activation'; readonly activation: Activation }
@@ -114,7 +116,7 @@ export interface PlanContext {
   readonly noResetAfter?: boolean;
 }
 
-const at = (span: Span): string => `${span.file}:${span.line}:${span.column}`;
+export const at = (span: Span): string => `${span.file}:${span.line}:${span.column}`;
 
 /** The model as a chain of layers, or a RuntimeUserError naming the statement that is not one. */
 export function planLayers(ctx: PlanContext): LayerPlan {
@@ -254,7 +256,7 @@ export function planLayers(ctx: PlanContext): LayerPlan {
     if (!walk.perStep) return refuse(call.span, `\`${fn}\` over a value that is not a sequence`);
     const first = bidir ? `${name}.fw` : name;
     const [units, input] = paramShape(`${first}.${fn === 'rnn' ? 'U' : fn === 'lstm' ? 'W_g' : 'W_z'}`) as [number, number];
-    walk.layers.push({ kind: 'recurrent', cell: fn, name, input, units, act, bidir, returnSequences: true });
+    walk.layers.push({ kind: 'recurrent', cell: fn, name, input, units, act, bidir, returnSequences: true, span: call.span });
   };
 
   const statementOf = (s: Equation): Statement => ({

@@ -14,7 +14,7 @@
 // the product, its bias_hh's candidate part being rnnc's b_hn, so it is
 // `gru_ra`; rnnc's `gru` (reset before) has no torch equivalent.
 import { RuntimeUserError } from '../io.js';
-import { directions, type LayerPlan, type PlanLayer } from './layer-plan.js';
+import { at, directions, type LayerPlan, type PlanLayer } from './layer-plan.js';
 
 export interface Tensor {
   readonly shape: readonly number[];
@@ -41,7 +41,7 @@ interface TorchTensor {
 
 function torchCell(layer: PlanLayer & { kind: 'recurrent' }): 'rnn' | 'lstm' | 'gru_ra' {
   if (layer.cell === 'gru') {
-    throw new RuntimeUserError(`the layer \`${layer.name}\` is rnnc's \`gru\`, which resets before the product; torch.nn.GRU resets after it (rnnc's \`gru_ra\`), so its weights would compute another function: train the model with gru_ra, or export with rnnc's own names`);
+    throw new RuntimeUserError(`${at(layer.span)}: the layer \`${layer.name}\` is rnnc's \`gru\`, which resets before the product; torch.nn.GRU resets after it (rnnc's \`gru_ra\`), so its weights would compute another function: train the model with gru_ra, or export with rnnc's own names`);
   }
   return layer.cell;
 }

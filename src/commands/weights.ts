@@ -95,6 +95,7 @@ export async function exportCommand(file: string, opts: ExportOptions): Promise<
   if (!opts.force && existsSync(weightsPath) && !existsSync(modelPath)) {
     throw new CliError(`refusing to overwrite ${weightsPath}: it exists without a model.json rnnc wrote, so it may be a file of yours; choose another folder, or give --force to replace it`);
   }
+  // Beside a model.json of rnnc's (checked above), weights.bin is rnnc's too; this only keeps it from being an input.
   checkOutput(weightsPath, { inputs: [file, opts.ckpt], kind: { what: 'weights rnnc exported', isOwn: () => true }, force: true });
   const out = exportLayers(layers, params, { weightsFile: WEIGHTS_FILE, dims, generatedBy: `rnnc ${rnncVersion()}` });
   makeFolders(opts.output);

@@ -179,7 +179,7 @@ describe('what does not fit', () => {
   it("refuses rnnc's reset-before gru under torch names", async () => {
     const r = await rnnc('export', file, '--model', 'gru_before', '--ckpt', ckpt('gru_before'), '--to', 'safetensors', '--names', 'torch', '-o', join(dir, 'gb.safetensors'));
     expectUserError(r);
-    expect(r.stderr).toContain("the layer `h` is rnnc's `gru`, which resets before the product; torch.nn.GRU resets after it");
+    expect(r.stderr).toContain("models.rnn:26:7: the layer `h` is rnnc's `gru`, which resets before the product; torch.nn.GRU resets after it");
   });
 
   it('names a missing, an extra and a mis-shaped tensor', async () => {
