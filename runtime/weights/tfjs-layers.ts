@@ -202,6 +202,7 @@ export function importLayers(plan: LayerPlan, json: unknown, readFile: (path: st
     throw new RuntimeUserError(`${source}: ${what}`);
   };
   if (!isPlainObject(json)) return bad('not a TensorFlow.js Layers model.json (not a JSON object)');
+  if (json['format'] === 'graph-model') return bad('a TensorFlow.js graph model (converted from a SavedModel) has no layers to read: rnnc reads Layers models (format "layers-model")');
   const topology = json['modelTopology'];
   if (!isPlainObject(topology)) return bad('no "modelTopology": not a TensorFlow.js Layers model.json (a graph model from tf.saved_model conversion has no layers to read)');
   const modelConfig = isPlainObject(topology['model_config']) ? topology['model_config'] : topology;

@@ -1,7 +1,8 @@
 // rnnc export --to tfjs-layers, loaded by tfjs-layers itself
 // (tf.loadLayersModel): the Layers model computes what `rnnc predict`
 // computes from the same checkpoint, for an LSTM, a GRU over an embedding
-// read at its last step, a bidirectional LSTM and a ReLU rnn over one_hot;
+// read at its last step, a bidirectional LSTM, a ReLU rnn over one_hot and
+// nested layers;
 // `rnnc import` reads the export back to the checkpoint's very parameters,
 // and a model.json built by tfjs-layers itself (its own names) too. Models
 // that have no Layers equivalent, and files that do not fit the model, are
@@ -49,6 +50,13 @@ model relu_onehot {
   s = rnn(h) with H = 3
   loss = mse(dense(last(s), 2), y)
 }
+model nested {
+  dim V
+  input x: seq<token[V]>
+  target y: [2]
+  h = lstm(lstm(embed(x, 3))) with H = 4
+  loss = mse(relu(dense(last(h), 2)), y)
+}
 model keras_gru {
   input x: seq<[3]>
   target y: seq<[2]>
@@ -58,6 +66,7 @@ model keras_gru {
 train lstm_seq { data jsonl("seq.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 1 }
 train gru_last { data jsonl("tok.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 2 }
 train bi_seq { data jsonl("seq.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 3 }
+train nested { data jsonl("tok.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 5 }
 train relu_onehot { data jsonl("tok.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 4 }
 `;
 
@@ -89,7 +98,7 @@ beforeAll(async () => {
   writeFile(dir, 'seq.jsonl', `${seq.join('\n')}\n`);
   writeFile(dir, 'tok.jsonl', `${tok.join('\n')}\n`);
   file = writeFile(dir, 'models.rnn', MODELS);
-  for (const m of ['lstm_seq', 'gru_last', 'bi_seq', 'relu_onehot']) {
+  for (const m of ['lstm_seq', 'gru_last', 'bi_seq', 'relu_onehot', 'nested']) {
     expectOk(await rnnc('run', file, '--model', m, '--backend', 'cpu', '--steps', '4', '--out', join(dir, m), '--quiet'));
   }
 });
@@ -139,6 +148,8 @@ describe.each([
   { model: 'gru_last', inputs: () => [tokens(4), tokens(1), tokens(7)], classes: ['Embedding', 'GRU', 'Dense'] },
   { model: 'bi_seq', inputs: () => [vectors(4), vectors(6)], classes: ['Bidirectional', 'Dropout', 'Dense'] },
   { model: 'relu_onehot', inputs: () => [tokens(3), tokens(6)], classes: ['Embedding', 'SimpleRNN', 'SimpleRNN', 'Dense'] },
+  // Nested layers are named `h.lstm`, `h.embed` and `loss.dense` (docs/language.md, "Parameter names").
+  { model: 'nested', inputs: () => [tokens(5), tokens(2)], classes: ['Embedding', 'LSTM', 'LSTM', 'Dense'] },
 ])('rnnc export --to tfjs-layers: $model', ({ model, inputs, classes }) => {
   let out: string;
   beforeAll(async () => {
