@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// tfjs-layers calls tensor methods (`x.flatten()`) that tfjs-core's Node bundle does not install; the benchmark's tf.layers column has the same need.
 import { installChainedOps } from '../../bench/chained-ops.js';
 import { parseParamsJson } from '../../runtime/params-json.js';
 import { expectOk, expectUserError, removeDir, rnnc, tempDir, writeFile } from '../e2e/cli-harness.js';
