@@ -269,7 +269,10 @@ export function importLayers(plan: LayerPlan, json: unknown, readFile: (path: st
       } else expectClass(['Dense', 'TimeDistributed']);
       if (c['use_bias'] === false) bad(`layer "${l.name}" has no bias (use_bias false); rnnc's dense has one`);
       const act = c['activation'] ?? 'linear';
-      if (act !== p.activation) bad(`layer "${l.name}" has activation ${JSON.stringify(act)}, the model's dense \`${p.name}\` ${p.activation}`);
+      // Keras may apply the function as a layer of its own right after the Dense.
+      const after = layers[layers.indexOf(l) + 1];
+      const separate = act === 'linear' && after?.cls === 'Activation' && after.config['activation'] === p.activation;
+      if (act !== p.activation && !separate) bad(`layer "${l.name}" has activation ${JSON.stringify(act)}, the model's dense \`${p.name}\` ${p.activation}`);
       const k = pick(ws, l, 'kernel');
       const b = pick(ws, l, 'bias');
       checkShape(k, [p.input, p.units], p);

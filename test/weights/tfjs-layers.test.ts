@@ -222,6 +222,37 @@ describe('rnnc import of a model tfjs-layers saved itself', () => {
   });
 });
 
+describe('rnnc import of a bidirectional model tfjs-layers saved itself', () => {
+  it('reads Bidirectional(LSTM) and a Dense followed by an Activation layer into bidir lstm and tanh(dense(...))', async () => {
+    const m = tfl.sequential();
+    m.add(tfl.layers.bidirectional({ layer: tfl.layers.lstm({ units: 3, returnSequences: true, recurrentActivation: 'sigmoid' }) as tfl.RNN, mergeMode: 'concat', inputShape: [null, 3] }));
+    m.add(tfl.layers.dropout({ rate: 0.1 }));
+    m.add(tfl.layers.dense({ units: 2 }));
+    m.add(tfl.layers.activation({ activation: 'tanh' }));
+    const x = vectors(4);
+    const y = layersPredict(m, x);
+    const folder = join(dir, 'tfl-bidir');
+    await m.save(
+      tf.io.withSaveHandler(async (a) => {
+        writeFile(folder, 'model.json', JSON.stringify({ format: a.format, modelTopology: a.modelTopology, weightsManifest: [{ paths: ['w.bin'], weights: a.weightSpecs }] }));
+        writeFileSync(join(folder, 'w.bin'), new Uint8Array(a.weightData as ArrayBuffer));
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    m.dispose();
+    const params = join(dir, 'tfl-bidir.json');
+    expectOk(await rnnc('import', file, '--model', 'bi_seq', '--from', join(folder, 'model.json'), '-o', params));
+    const loss = async (target: number[][]): Promise<number> => {
+      const batch = writeFile(dir, 'tfl-bidir-batch.json', JSON.stringify({ x: { shape: [1, 4, 3], data: x.flat() }, y: { shape: [1, 4, 2], data: target.flat() } }));
+      const r = await rnnc('grad', file, '--model', 'bi_seq', '--params', params, '--batch', batch, '--reference');
+      expectOk(r);
+      return (JSON.parse(r.stdout) as { loss: number }).loss;
+    };
+    expect(await loss(y)).toBeLessThan(1e-12);
+    expect(await loss(y.map((row) => row.map((v) => v - 0.01)))).toBeGreaterThan(5e-5);
+  });
+});
+
 describe('rnnc import of a Keras GRU with reset_after=True (as the tensorflowjs converter writes it)', () => {
   /** Keras' equations for GRU(reset_after=True) and Dense, in float64: gates z, r, h; bias [2, 3H], input row then recurrent row. */
   function kerasForward(x: number[][], k: number[][], rk: number[][], bias: number[][], dk: number[][], db: number[]): number[][] {
