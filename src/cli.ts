@@ -18,6 +18,7 @@ import type { CompileOptions } from './commands/compile.js';
 import type { FmtOptions } from './commands/fmt.js';
 import type { gradCommand } from './commands/grad.js';
 import type { ParamsOptions } from './commands/params.js';
+import type { ExportOptions, ImportOptions } from './commands/weights.js';
 import type { sampleCommand, scoreCommand } from './commands/generate.js';
 import type { RunOptions } from './commands/run.js';
 import type { translateCommand } from './commands/translate.js';
@@ -319,6 +320,30 @@ export function buildCli(done: (code: number) => void): Command {
     .option('-o, --output <file>', 'write to a file (default: standard output)')
     .option('--force', 'replace the output file even if it is not a parameters file (never an input of the command)')
     .action(async (source: string, o: ParamsOptions) => done(await (await import('./commands/params.js')).paramsCommand(source, o)));
+
+  program
+    .command('export')
+    .description("write a checkpoint's weights for other frameworks: a TensorFlow.js Layers model (model.json + weights.bin) or a safetensors file (docs/weights.md)")
+    .argument('<file>', '.rnn file')
+    .requiredOption('--ckpt <path>', 'checkpoint written by rnnc run')
+    .addOption(new Option('--to <format>', 'tfjs-layers: a folder with model.json and weights.bin; safetensors: one file').choices(['tfjs-layers', 'safetensors']).makeOptionMandatory())
+    .requiredOption('-o, --output <path>', 'the folder (tfjs-layers) or the .safetensors file to write')
+    .addOption(new Option('--names <naming>', "with --to safetensors: rnnc's parameter names (default) or PyTorch's (torch.nn.LSTM, GRU, RNN, Embedding, Linear)").choices(['rnnc', 'torch']))
+    .option('--model <name>', 'which model (default: the only one, or the one with a train block)')
+    .option('--force', 'replace an output file that rnnc did not export (never an input of the command)')
+    .action(async (file: string, o: ExportOptions) => done(await (await import('./commands/weights.js')).exportCommand(file, o)));
+
+  program
+    .command('import')
+    .description('read weights of a TensorFlow.js Layers / Keras model.json or a safetensors file into an rnnc parameters file (for rnnc run --init-params)')
+    .argument('<file>', '.rnn file')
+    .requiredOption('--from <path>', 'a model.json (its weight files beside it) or a .safetensors file')
+    .requiredOption('-o, --output <file>', 'the parameters file to write (rnnc params format)')
+    .addOption(new Option('--names <naming>', "the safetensors file's names: rnnc's or PyTorch's (default: what the file's metadata says, else rnnc)").choices(['rnnc', 'torch']))
+    .option('--model <name>', 'which model (default: the one the file names, the only one, or the one with a train block)')
+    .option('--dims <list>', "sizes for dimensions the data would fix, e.g. V=80,K=10 (default: the file's record of them, else the train block's data)", dimsList)
+    .option('--force', 'replace the output file even if it is not a parameters file (never an input of the command)')
+    .action(async (file: string, o: ImportOptions) => done(await (await import('./commands/weights.js')).importCommand(file, o)));
 
   return program;
 }

@@ -59,37 +59,7 @@ export class NodeFileIO implements FileIO {
    * allows it, so the rename itself survives a power loss.
    */
   writeTextAtomic(output: string, text: string): void {
-    const file = writeTarget(output);
-    const dir = path.dirname(file);
-    removeStaleTemps(file);
-    const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-    try {
-      const fd = fs.openSync(tmp, 'wx');
-      try {
-        fs.writeFileSync(fd, text, 'utf8');
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, file);
-    } catch (e) {
-      try {
-        fs.rmSync(tmp, { force: true });
-      } catch {
-        // The original error is the one worth reporting.
-      }
-      return userError(e, 'write', file);
-    }
-    try {
-      const dfd = fs.openSync(dir, 'r');
-      try {
-        fs.fsyncSync(dfd);
-      } finally {
-        fs.closeSync(dfd);
-      }
-    } catch {
-      // Windows cannot open or fsync a folder; the file itself is synced.
-    }
+    writeFileAtomic(output, text);
   }
 
   exists(file: string): boolean {
@@ -217,6 +187,41 @@ function processRunning(pid: number): boolean {
   } catch (e) {
     // EPERM: it exists but belongs to another user.
     return errnoCode(e) === 'EPERM';
+  }
+}
+
+/** As FileIO's writeTextAtomic (NodeFileIO above), for text or bytes (a weights file). */
+export function writeFileAtomic(output: string, data: string | Uint8Array): void {
+  const file = writeTarget(output);
+  const dir = path.dirname(file);
+  removeStaleTemps(file);
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  try {
+    const fd = fs.openSync(tmp, 'wx');
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // The original error is the one worth reporting.
+    }
+    return userError(e, 'write', file);
+  }
+  try {
+    const dfd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(dfd);
+    } finally {
+      fs.closeSync(dfd);
+    }
+  } catch {
+    // Windows cannot open or fsync a folder; the file itself is synced.
   }
 }
 

@@ -13,7 +13,7 @@ import { nodeIO } from '../node-io.js';
 import { checkOutput, type OutputKind } from '../output-file.js';
 
 /** What `rnnc params -o` may replace without --force: a file that reads as parameters. */
-const paramsFile: OutputKind = {
+export const paramsFile: OutputKind = {
   what: 'a parameters file (rnnc params)',
   isOwn: (text) => {
     try {
