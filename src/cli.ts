@@ -311,6 +311,13 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--force', 'replace the output file even if it is not a parameters file (never an input of the command)')
     .action(async (source: string, o: ParamsOptions) => done(await (await import('./commands/params.js')).paramsCommand(source, o)));
 
+  program
+    .command('lsp')
+    .description('a language server over standard input and output, for editors: diagnostics as you type, hover, go-to-definition, completion')
+    .addOption(new Option('--stdio', 'talk over standard input and output (the only transport; editors pass it)').hideHelp())
+    .addOption(new Option('--clientProcessId <pid>', 'end when this process ends (editors pass it)').hideHelp())
+    .action(async () => done(await (await import('./commands/lsp.js')).lspCommand()));
+
   return program;
 }
 

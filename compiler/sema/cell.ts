@@ -77,7 +77,7 @@ export type FeedMode =
 /** The scoring functions of `attend` (Bahdanau et al. 2015; Luong et al. 2015). */
 export const ATTENTION_KINDS = ['additive', 'dot', 'general'] as const;
 /** The functions a cell may call besides the element-wise ones and its options. */
-const CELL_FUNCTIONS = ['concat', 'softmax', 'layer_norm', 'attend', 'one_hot'];
+export const CELL_FUNCTIONS = ['concat', 'softmax', 'layer_norm', 'attend', 'one_hot'];
 
 // ------------------------------------------------------------------ analysis
 

@@ -1,0 +1,56 @@
+// The answers of `rnnc lsp` computed in-process (src/lsp/document.ts), over
+// the examples: every name a model reads has a hover with its type, every
+// use of a name goes to a definition, and no text cut short anywhere (the
+// state of a file being typed) makes an answer throw.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { Occurrence } from '../../compiler/ast/occurrences.js';
+import { ATTENTION_KINDS } from '../../compiler/sema/cell.js';
+import { RnnDocument } from '../../src/lsp/document.js';
+import { packageRoot } from '../../src/stdlib.js';
+
+const root = packageRoot();
+const examples = readdirSync(join(root, 'examples'))
+  .filter((f) => f.endsWith('.rnn'))
+  .map((f) => ({ name: f, text: readFileSync(join(root, 'examples', f), 'utf8') }));
+
+const hoverText = (d: RnnDocument, offset: number): string => {
+  const h = d.hover(d.doc.positionAt(offset));
+  return h && typeof h.contents === 'object' && 'value' in h.contents ? h.contents.value : '';
+};
+
+describe('answers about the examples', () => {
+  it.each(examples.map((e) => [e.name, e.text]))('%s: model values have types, uses have definitions', (name, text) => {
+    const d = new RnnDocument(pathToFileURL(join(root, 'examples', name)).href, 1, text);
+    expect(d.diagnostics.filter((x) => x.severity === 'error')).toEqual([]);
+    const inModels = d.occurrences.filter((o) => o.scope.kind === 'model' && o.kind === 'value' && o.name !== 'loss');
+    expect(inModels.length).toBeGreaterThan(0);
+    for (const o of inModels) {
+      const shown = hoverText(d, o.span.start);
+      // A model value shows `name: type`; a dimension read as a size (`dense(h, K)`) shows `dim`.
+      expect(shown, `${o.name} at ${o.span.line}:${o.span.column}`).toMatch(new RegExp(`${o.name}: (seq<)?(token)?\\[|dim ${o.name}\\b`));
+    }
+    // Words that name no declaration: an attention kind (`attend(h, mem, additive)`), a data source's choice (`tags = simple`).
+    const words = (o: Occurrence): boolean => o.scope.kind === 'train' || (ATTENTION_KINDS as readonly string[]).includes(o.name);
+    for (const o of d.occurrences.filter((x) => !x.declares && (x.kind === 'value' || x.kind === 'dim') && !words(x))) {
+      expect(d.definition(d.doc.positionAt(o.span.start)), `${o.name} at ${o.span.line}:${o.span.column}`).not.toBeNull();
+    }
+  });
+
+  it.each(examples.map((e) => [e.name, e.text]))('%s cut short anywhere: no answer throws', (name, text) => {
+    const cuts = 12;
+    for (let k = 1; k <= cuts; k++) {
+      const cut = text.slice(0, Math.floor((text.length * k) / cuts) - 3 * k);
+      const d = new RnnDocument(`file:///tmp/${name}`, k, cut);
+      expect(() => d.lspDiagnostics()).not.toThrow();
+      for (let offset = 0; offset <= cut.length; offset += 7) {
+        const p = d.doc.positionAt(offset);
+        d.hover(p);
+        d.definition(p);
+        d.completions(p);
+      }
+    }
+  });
+});
