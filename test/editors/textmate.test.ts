@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as oniguruma from 'vscode-oniguruma';
 import * as vsctm from 'vscode-textmate';
+import { keywordTokens } from '../../grammar/tokens.js';
 import { packageRoot } from '../../src/stdlib.js';
 
 const root = packageRoot();
@@ -86,6 +87,16 @@ describe('the TextMate grammar', () => {
       if (/^(cell|model|train|dim|param|option|input|target|with|reverse|bidir)$/.test(t.text) && !hasScope(t.scopes, 'comment')) {
         expect(hasScope(t.scopes, 'keyword'), `${t.text}: ${t.scopes.join(' ')}`).toBe(true);
       }
+    }
+  });
+
+  it('knows every keyword of the lexer (grammar/tokens.ts)', () => {
+    const words = keywordTokens.map((t) => (t.PATTERN as RegExp).source);
+    expect(words).toContain('cell');
+    for (const word of words) {
+      const [line] = tokenize(`${word} x`);
+      const t = line!.find((x) => x.text === word);
+      expect(t && (hasScope(t.scopes, 'keyword') || hasScope(t.scopes, 'support.type')), `${word}: ${t?.scopes.join(' ')}`).toBe(true);
     }
   });
 
