@@ -38,6 +38,8 @@ export interface Occurrence {
   readonly declares: boolean;
   /** For a `call`: the train setting it is the value of (`data`, `optimizer`, `schedule`), if any. */
   readonly setting?: string;
+  /** For a `call`: it names a parameter's initialiser (`= glorot`, `= normal(0, 0.01)`). */
+  readonly initialiser?: true;
   /** For a `dim` in a `with` binding: the cell applied (the dimension is that cell's). */
   readonly boundIn?: string;
 }
@@ -90,7 +92,10 @@ function cell(c: CellDecl, out: Occurrence[]): void {
       case 'ParamDecl':
         for (const n of item.names) out.push({ name: n.name, kind: 'value', span: n.span, scope, declares: true });
         shape(item.shape, scope, out);
-        if (item.init) expr(item.init, scope, out);
+        if (item.init) {
+          out.push({ name: item.init.callee.name, kind: 'call', span: item.init.callee.span, scope, declares: false, initialiser: true });
+          for (const a of item.init.args) expr(a.value, scope, out);
+        }
         break;
       case 'OptionDecl':
         out.push({ name: item.name.name, kind: 'value', span: item.name.span, scope, declares: true });

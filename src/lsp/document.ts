@@ -36,6 +36,7 @@ import { CELL_FUNCTIONS } from '../../compiler/sema/cell.js';
 import { MODEL_FUNCTIONS } from '../../compiler/sema/model.js';
 import { ELEMENTWISE } from '../../compiler/sema/values.js';
 import { DATA_SOURCES } from '../../runtime/data/registry.js';
+import { KNOWN_KINDS as INITIALISERS } from '../../runtime/init.js';
 import { OPTIMIZER_RULES } from '../../runtime/train/optimizer-rules.js';
 import { SCHEDULE_NAMES } from '../../runtime/train/schedules.js';
 import { loadStdlib, STDLIB_PATH } from '../stdlib.js';
@@ -197,6 +198,7 @@ export class RnnDocument {
     }
     if (occ.setting === 'schedule') return SCHEDULE_NAMES.includes(name) ? `**learning-rate schedule** \`${name}\`` : undefined;
     if (occ.setting !== undefined) return undefined;
+    if (occ.initialiser) return (INITIALISERS as readonly string[]).includes(name) ? `**initialiser** \`${name}\` (docs/language.md, "Initialisers")` : undefined;
     if (this.cellDecl(name) && !(occ.scope.kind === 'cell' && this.isCellOption(occ.scope.name, name))) return this.describeCell(name);
     if (occ.scope.kind === 'cell' && this.isCellOption(occ.scope.name, name)) return this.describeValue({ ...occ, kind: 'value' });
     if (ELEMENTWISE.has(name)) return `**function** \`${name}\`: element-wise, built in`;
@@ -318,6 +320,8 @@ export class RnnDocument {
       }));
     }
     if (setting === 'schedule') return SCHEDULE_NAMES.map((name) => ({ label: name, kind: CompletionItemKind.Class, detail: 'learning-rate schedule' }));
+    // `param W: [H, X] = `: what the parameter starts from.
+    if (/^\s*param\b[^=#]*=\s*\w*$/.test(line)) return INITIALISERS.map((name) => ({ label: name, kind: CompletionItemKind.Constructor, detail: 'initialiser' }));
 
     const items = new Map<string, CompletionItem>();
     const add = (item: CompletionItem): void => {

@@ -72,7 +72,7 @@ export function startServer(input: NodeJS.ReadableStream = process.stdin, output
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Full },
         hoverProvider: true,
         definitionProvider: true,
-        completionProvider: { triggerCharacters: [' ', '('] },
+        completionProvider: {},
       },
       serverInfo: { name: 'rnnc' },
     }),

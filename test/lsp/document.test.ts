@@ -54,3 +54,31 @@ describe('answers about the examples', () => {
     }
   });
 });
+
+describe('completion and hover in a cell', () => {
+  const text = 'cell c(x: [X]) -> h: [H] {\n  param W: [H, X] = glorot\n  param U: [H, H] = \n  h[t] = tanh(W @ x[t] + U @ h[t-1])\n}\n';
+  const d = new RnnDocument('file:///tmp/c.rnn', 1, text);
+
+  it('completes initialisers after `param ... =`, and functions and the cell\'s names in an equation', () => {
+    const labels = (line: number, character: number): string[] => d.completions({ line, character }).map((c) => c.label);
+    const inits = labels(2, '  param U: [H, H] = '.length);
+    expect(inits).toEqual(expect.arrayContaining(['glorot', 'orthogonal', 'zeros', 'identity']));
+    expect(inits).not.toContain('tanh');
+    const inEquation = labels(3, '  h[t] = '.length);
+    expect(inEquation).toEqual(expect.arrayContaining(['tanh', 'sigmoid', 'attend', 'lstm', 'W', 'U', 'x', 'h', 'H', 'X']));
+    expect(inEquation).not.toContain('glorot');
+  });
+
+  it('hovers an initialiser, a parameter, an input and the equation of a state', () => {
+    const at = (needle: string, nth = 0): number => {
+      let k = -1;
+      for (let i = 0; i <= nth; i++) k = text.indexOf(needle, k + 1);
+      return k;
+    };
+    expect(hoverText(d, at('glorot'))).toContain('initialiser');
+    expect(hoverText(d, at('W @'))).toContain('param W: [H, X] = glorot');
+    expect(hoverText(d, at('x[t]'))).toContain('x: [X]');
+    expect(hoverText(d, at('h[t-1]'))).toContain('h: [H]');
+    expect(hoverText(d, at('H, X'))).toContain('dimension of cell `c`');
+  });
+});
