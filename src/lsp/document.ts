@@ -32,7 +32,7 @@ import type { Diagnostic } from '../../compiler/diagnostics/diagnostic.js';
 import type { Span } from '../../compiler/diagnostics/span.js';
 import { dimToString } from '../../compiler/ir/shape.js';
 import type { Dim } from '../../compiler/ir/types.js';
-import { CELL_FUNCTIONS } from '../../compiler/sema/cell.js';
+import { CELL_FUNCTIONS, cellValueShapes } from '../../compiler/sema/cell.js';
 import { MODEL_FUNCTIONS } from '../../compiler/sema/model.js';
 import { ELEMENTWISE } from '../../compiler/sema/values.js';
 import { DATA_SOURCES } from '../../runtime/data/registry.js';
@@ -246,7 +246,10 @@ export class RnnDocument {
       if (item.kind === 'OptionDecl' && item.name.name === name) return `${fence(sliceSpan(text, item.span))}\n\noption of cell \`${decl.name.name}\` (set with \`with ${name} = ...\`)`;
     }
     const eqs = decl.body.filter((i) => i.kind === 'Equation' && i.target.name === name).map((i) => sliceSpan(text, i.span));
-    if (eqs.length > 0) return `${fence(eqs.join('\n'))}\n\nin cell \`${decl.name.name}\``;
+    // Its shape per step, in the cell's dimensions, where the cell was analysed without errors.
+    const info = this.analysis.cells.get(decl.name.name);
+    const shape = info && info.decl.name.span.file === decl.name.span.file ? cellValueShapes(info).get(name) : undefined;
+    if (eqs.length > 0) return `${shape !== undefined ? `${fence(`${name}: ${shape}`)}\n\n` : ''}${fence(eqs.join('\n'))}\n\nin cell \`${decl.name.name}\``;
     return undefined;
   }
 

@@ -81,4 +81,17 @@ describe('completion and hover in a cell', () => {
     expect(hoverText(d, at('h[t-1]'))).toContain('h: [H]');
     expect(hoverText(d, at('H, X'))).toContain('dimension of cell `c`');
   });
+
+  it("shows the shape of a standard cell's state with its equation", () => {
+    const model = 'model m {\n  input x: seq<[3]>\n  target y: seq<[3]>\n  h = lstm(x) with H = 8\n  loss = mse(dense(h, 3), y)\n}\n';
+    const m = new RnnDocument('file:///tmp/m.rnn', 1, model);
+    const lstm = hoverText(m, model.indexOf('lstm'));
+    expect(lstm).toContain('c[t] = f[t] * c[t-1] + i[t] * g[t]');
+    // Inside the standard cells' file: the state c of lstm.
+    const std = new RnnDocument(pathToFileURL(join(root, 'compiler', 'stdlib', 'cells.rnn')).href, 1, readFileSync(join(root, 'compiler', 'stdlib', 'cells.rnn'), 'utf8'));
+    const c = std.occurrences.find((o) => o.name === 'c' && o.declares && o.scope.name === 'lstm')!;
+    const shown = hoverText(std, c.span.start);
+    expect(shown).toContain('c: [H]');
+    expect(shown).toContain('c[t] = f[t] * c[t-1] + i[t] * g[t]');
+  });
 });
