@@ -85,6 +85,10 @@ describe('completion and hover in a cell', () => {
   it("shows the shape of a standard cell's state with its equation", () => {
     const model = 'model m {\n  input x: seq<[3]>\n  target y: seq<[3]>\n  h = lstm(x) with H = 8\n  loss = mse(dense(h, 3), y)\n}\n';
     const m = new RnnDocument('file:///tmp/m.rnn', 1, model);
+    const header = hoverText(m, model.indexOf('m {'));
+    expect(header).toContain('model m');
+    expect(header).toContain('x: seq<[3]>');
+    expect(header).toContain('h: seq<[8]>');
     const lstm = hoverText(m, model.indexOf('lstm'));
     expect(lstm).toContain('c[t] = f[t] * c[t-1] + i[t] * g[t]');
     // Inside the standard cells' file: the state c of lstm.
