@@ -6,6 +6,7 @@
 // its JSON files parse.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Script } from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as oniguruma from 'vscode-oniguruma';
 import * as vsctm from 'vscode-textmate';
@@ -184,6 +185,9 @@ describe('the VS Code extension folder', () => {
   it('pins its client library exactly and starts `rnnc lsp` with it', () => {
     expect(manifest.dependencies['vscode-languageclient']).toMatch(/^\d+\.\d+\.\d+$/);
     const client = readFileSync(join(ext, manifest.main), 'utf8');
+    // CommonJS (the folder's package.json sets no "type"), as VS Code loads it; it must at least parse.
+    expect((manifest as unknown as { type?: string }).type).toBeUndefined();
+    expect(() => new Script(client, { filename: manifest.main })).not.toThrow();
     expect(client).toContain("require('vscode-languageclient/node')");
     expect(client).toContain("'lsp'");
   });
