@@ -12,7 +12,7 @@ import { verifyGraph } from './ir/verify.js';
 import { analyzeCell, type CellInfo, type FeedMode } from './sema/cell.js';
 import { expandCellCalls } from './sema/inline.js';
 import { evalDim } from './sema/dims.js';
-import { lowerModel, type LoweredModel } from './sema/model.js';
+import { lowerModel, type LoweredModel, type ModelObserver } from './sema/model.js';
 import { didYouMean } from './sema/suggest.js';
 import { checkTrain, type TrainConfig } from './sema/train.js';
 import { truncateScans } from './autodiff/truncate.js';
@@ -120,11 +120,11 @@ export interface BuiltModel {
  * (V, K...); without them those stay symbolic (enough for checking and
  * printing, not for running).
  */
-export function buildModel(a: Analysis, modelName: string, dimValues: Readonly<Record<string, number>> = {}, feed?: FeedMode, o: { attention?: boolean; dropout?: boolean } = {}): BuiltModel {
+export function buildModel(a: Analysis, modelName: string, dimValues: Readonly<Record<string, number>> = {}, feed?: FeedMode, o: { attention?: boolean; dropout?: boolean; observe?: ModelObserver } = {}): BuiltModel {
   const diags = new DiagnosticCollector();
   const decl = a.models.get(modelName);
   if (!decl) throw new Error(`no model ${modelName}`);
-  const model = lowerModel(decl, a.cells, a.brokenCells, a.topDims, dimValues, diags, sourceOf, feed, o.attention ?? false, o.dropout ?? false);
+  const model = lowerModel(decl, a.cells, a.brokenCells, a.topDims, dimValues, diags, sourceOf, feed, o.attention ?? false, o.dropout ?? false, o.observe);
   const train = a.trains.get(modelName);
   if (model && train?.bptt.kind === 'truncated' && model.readsAhead) {
     diags.report('RNN5006', train.span, 'truncated BPTT cannot train a model whose steps read later steps', {
@@ -190,12 +190,26 @@ export function checkProgram(
   /** Checks of train settings owned by the caller's runtime (data sources, optimizers). */
   extra: (a: Analysis) => readonly Diagnostic[] = () => [],
 ): Diagnostic[] {
+  return inspectProgram(user, stdlib, extra).diagnostics;
+}
+
+/**
+ * As checkProgram, and also the analysis, with what lowering each model
+ * learnt about its names passed to `observe`: for tools that answer
+ * questions about a program being edited (`rnnc lsp`).
+ */
+export function inspectProgram(
+  user: SourceText,
+  stdlib: SourceText,
+  extra: (a: Analysis) => readonly Diagnostic[] = () => [],
+  observe?: ModelObserver,
+): { readonly analysis: Analysis; readonly diagnostics: Diagnostic[] } {
   const a = analyze(user, stdlib);
   const out = [...a.diagnostics];
-  if (a.diagnostics.some((d) => d.severity === 'error' && d.code.startsWith('RNN1'))) return out;
-  for (const name of a.models.keys()) out.push(...buildModel(a, name).diagnostics);
+  if (a.diagnostics.some((d) => d.severity === 'error' && d.code.startsWith('RNN1'))) return { analysis: a, diagnostics: out };
+  for (const name of a.models.keys()) out.push(...buildModel(a, name, {}, undefined, observe ? { observe } : {}).diagnostics);
   out.push(...extra(a));
-  return out;
+  return { analysis: a, diagnostics: out };
 }
 
 export interface TrainingGraphs {

@@ -41,7 +41,8 @@ const KINDS: Readonly<Record<InitKind, Readonly<Record<string, number | undefine
   he: { gain: 1 },
 };
 
-const KNOWN_KINDS = Object.keys(KINDS) as InitKind[];
+/** The initialisers a `param` declaration may name (`rnnc lsp` completes them). */
+export const KNOWN_KINDS = Object.keys(KINDS) as InitKind[];
 
 function isInitKind(kind: string): kind is InitKind {
   return Object.prototype.hasOwnProperty.call(KINDS, kind);

@@ -345,6 +345,13 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--force', 'replace the output file even if it is not a parameters file (never an input of the command)')
     .action(async (file: string, o: ImportOptions) => done(await (await import('./commands/weights.js')).importCommand(file, o)));
 
+  program
+    .command('lsp')
+    .description('a language server over standard input and output, for editors: diagnostics as you type, hover, go-to-definition, completion')
+    .addOption(new Option('--stdio', 'talk over standard input and output (the only transport; editors pass it)').hideHelp())
+    .addOption(new Option('--clientProcessId <pid>', 'end when this process ends (editors pass it)').hideHelp())
+    .action(async () => done(await (await import('./commands/lsp.js')).lspCommand()));
+
   return program;
 }
 

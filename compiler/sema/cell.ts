@@ -13,9 +13,8 @@
 // xs = inputs and the mask, consts = parameters). Padded steps (mask 0) keep
 // the carried state unchanged, so padding changes neither outputs nor
 // gradients.
-import type { Binding, Call, CellDecl, Equation, Expr, NameRef, OptionDecl, ParamDecl, TypedName } from '../ast/ast.js';
-import type { DiagnosticCollector } from '../diagnostics/collector.js';
-import { recover } from '../diagnostics/collector.js';
+import type { Binding, Call, CellDecl, DimExpr, Equation, Expr, NameRef, OptionDecl, ParamDecl, TypedName } from '../ast/ast.js';
+import { DiagnosticCollector, recover } from '../diagnostics/collector.js';
 import type { Span } from '../diagnostics/span.js';
 import { GraphBuilder } from '../ir/builder.js';
 import { broadcastShapes } from '../ir/shape.js';
@@ -77,7 +76,7 @@ export type FeedMode =
 /** The scoring functions of `attend` (Bahdanau et al. 2015; Luong et al. 2015). */
 export const ATTENTION_KINDS = ['additive', 'dot', 'general'] as const;
 /** The functions a cell may call besides the element-wise ones and its options. */
-const CELL_FUNCTIONS = ['concat', 'softmax', 'layer_norm', 'attend', 'one_hot', 'dropout'];
+export const CELL_FUNCTIONS = ['concat', 'softmax', 'layer_norm', 'attend', 'one_hot', 'dropout'];
 
 // ------------------------------------------------------------------ analysis
 
@@ -1038,6 +1037,44 @@ function initSpecOf(p: ParamDecl, diags: DiagnosticCollector): InitSpec {
     else positional.push(v);
   }
   return { kind: p.init.callee.name, args, positional };
+}
+
+/**
+ * The per-step shape of each input, parameter and equation of a cell in the
+ * cell's own dimension names (`[H]`, `[2*H]`), as far as its declarations and
+ * equations tell, for tools (hover in `rnnc lsp`). Reports nothing: a shape
+ * it cannot tell is left out.
+ */
+export function cellValueShapes(info: CellInfo): ReadonlyMap<string, string> {
+  const quiet = new DiagnosticCollector();
+  const dims = new Map<string, Dim>();
+  const decl = info.decl;
+  const name = (d: DimExpr): void => {
+    if (d.kind === 'DimName') dims.set(d.name, d.name);
+    else if (d.kind === 'DimBin') {
+      name(d.left);
+      name(d.right);
+    }
+  };
+  for (const t of [...decl.inputs, ...decl.outputs]) t.shape.dims.forEach(name);
+  for (const item of decl.body) if (item.kind === 'ParamDecl') item.shape.dims.forEach(name);
+  for (const item of decl.body) {
+    if (item.kind !== 'DimDecl') continue;
+    for (const d of item.dims) dims.set(d.name.name, (d.value && recover(() => evalDim(d.value!, dims, quiet))) ?? d.name.name);
+  }
+  const shapeOf = (dimExprs: readonly DimExpr[]): readonly Dim[] | undefined => recover(() => dimExprs.map((d) => evalDim(d, dims, quiet)));
+  const out = new Map<string, string>();
+  const params: ParamSpec[] = [];
+  for (const p of info.params) {
+    const shape = shapeOf(p.decl.shape.dims);
+    if (shape) out.set(p.name, showShape(shape));
+    params.push({ name: p.name, shape: shape ?? [], init: { kind: 'zeros', args: {}, positional: [] }, span: p.span });
+  }
+  const inputShapes = decl.inputs.map((i) => shapeOf(i.shape.dims) ?? []);
+  decl.inputs.forEach((i, k) => out.set(i.name.name, showShape(inputShapes[k]!)));
+  const states = recover(() => inferStateShapes(info, dims, params, inputShapes, quiet));
+  for (const [k, v] of states ?? []) out.set(k, showShape(v));
+  return out;
 }
 
 /** Per-example shapes of the states: declared outputs first, then a fixed point over the equations. */

@@ -15,6 +15,7 @@ import type { DiagnosticCollector } from '../diagnostics/collector.js';
 import { Abort, recover } from '../diagnostics/collector.js';
 import type { Span } from '../diagnostics/span.js';
 import { GraphBuilder } from '../ir/builder.js';
+import { dimToString } from '../ir/shape.js';
 import type { Dim, Graph, ValueId } from '../ir/types.js';
 import { applyCell, type CellInfo, type FeedMode, type ParamSpec } from './cell.js';
 import { evalDim } from './dims.js';
@@ -71,6 +72,17 @@ export interface LoweredModel {
   readonly span: Span;
 }
 
+/**
+ * What lowering learns about a model's names, for tools (hover in `rnnc
+ * lsp`): its dimensions, and the type of each input, target and statement as
+ * a user writes it (`seq<[64]>`, `token[K]`: dimensions the program or the
+ * data binds are numbers, others stay names).
+ */
+export interface ModelObserver {
+  dims?(model: string, dims: ReadonlyMap<string, Dim>): void;
+  value?(model: string, name: string, type: string): void;
+}
+
 export const MODEL_FUNCTIONS = ['embed', 'one_hot', 'dense', 'conv2d', 'max_pool', 'avg_pool', 'flatten', 'last', 'mean', 'concat', 'softmax', 'layer_norm', 'dropout', 'cross_entropy', 'mse'];
 
 
@@ -88,6 +100,7 @@ export function lowerModel(
   attention = false,
   /** Training: `dropout(x, p)` drops values (a data input of uniform draws per call); otherwise it is the identity. */
   dropout = false,
+  observe: ModelObserver = {},
 ): LoweredModel | undefined {
   const before = diags.list.length;
   const b = new GraphBuilder();
@@ -108,6 +121,11 @@ export function lowerModel(
       }
     }
   }
+  observe.dims?.(decl.name.name, dims);
+  const typeText = (val: Val): string => {
+    const elem = val.vocab !== undefined ? `token[${dimToString(val.vocab)}]` : showShape(userShape(b, val));
+    return val.layout === 'seq' ? `seq<${elem}>` : elem;
+  };
 
   const params: ParamSpec[] = [];
   const paramValues = new Map<string, ValueId>();
@@ -166,6 +184,7 @@ export function lowerModel(
       what: `${item.role} \`${spec.name}\``,
       ...(t.kind === 'tokens' || t.kind === 'token' ? { vocab: t.vocab } : {}),
     });
+    observe.value?.(decl.name.name, spec.name, typeText(env.get(spec.name)!));
   }
   const mask = b.input({ shape: ['T', 'B'], dtype: 'f32' }, 'data', 'mask');
   // With a target of its own length: its [U, B] mask, and the loss over its steps.
@@ -523,6 +542,7 @@ export function lowerModel(
     b.rename(v.v, target);
     env.set(target, { ...v, origin: eq.target.span, what: `\`${target}\`` });
     declaredAt.set(target, eq.target.span);
+    observe.value?.(decl.name.name, target, typeText(v));
   };
 
   const lowerLoss = (e: Expr, lowerExpr: (e: Expr) => Val): { v: ValueId; kind: 'cross_entropy' | 'mse'; output: string; per: 'step' | 'example'; target?: string } => {
