@@ -39,7 +39,12 @@ export type OptimizerSpec =
       readonly [arg: string]: number | string;
     };
 
-/** Early stopping: stop when the validation metric has not improved by more than `minDelta` for `patience` epochs. */
+/**
+ * Early stopping: stop when the validation metric has not improved by more
+ * than `minDelta` for `patience` epochs. The model keeps the parameters of
+ * the last epoch trained; {@link History.best} says when the best
+ * validation value was reached.
+ */
 export interface EarlyStop {
   /** How many epochs without an improvement end training. */
   readonly patience: number;
@@ -371,7 +376,7 @@ export class Model {
       const ckpt = loadCheckpoint(nodeIO, path);
       if (ckpt.model !== this.name) throw new RnncError(`${path} is a checkpoint of model ${ckpt.model}, not ${this.name}`);
       const extra = ckpt.extra as Partial<CheckpointExtra> | undefined;
-      if (!extra?.dims || !extra.vocabs || !extra.data) throw new RnncError(`${path} was not written by \`rnnc run\` or Model.save (it has no data dimensions)`);
+      if (!extra?.dims || !extra.vocabs) throw new RnncError(`${path} was not written by \`rnnc run\` or Model.save (it has no data dimensions)`);
       const model = bindModel(this.program, this.name, extra.dims);
       const base = this.program.analysis.trains.has(this.name) ? trainConfigFor(this.program, this.name) : this.#config({});
       await startBackend(this.backend);
@@ -452,6 +457,7 @@ export class Model {
       let split: Dataset;
       let which: Evaluation['split'];
       if (data === undefined) {
+        if (!t.data && !t.extra.data) throw new RnncError(`the checkpoint of model ${this.name} names no data: give evaluate() examples or a data source`);
         const positional = (t.extra.data as { positional?: (number | string)[] }).positional ?? [];
         if (!t.data && t.extra.data.name === IN_MEMORY.name && t.extra.data.args['path'] === undefined && positional.length === 0) {
           throw new RnncError(`model ${this.name} was trained on examples in memory, which its checkpoint does not hold: give evaluate() the examples`);
