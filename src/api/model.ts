@@ -245,10 +245,11 @@ export class Model {
     let dataSpec: { name: string; args: Readonly<Record<string, number | string>> };
     if (data === undefined) {
       if (!config.data) throw new RnncError(`model ${this.name} has no train block that names its data: give fit() examples or a data source`);
+      if (o.validation !== undefined) throw new RnncError('validation examples go with training examples in memory; the train block\'s data source has its own validation split');
       dataset = loadData(this.program, config);
       dataSpec = config.data;
     } else if (isSource(data)) {
-      if (o.validation !== undefined) throw new RnncError('validation examples go with examples in memory; a data source has its own validation split');
+      if (o.validation !== undefined) throw new RnncError('validation examples go with training examples in memory; a data source has its own validation split');
       dataset = sourceDataset(this.program, config, data);
       dataSpec = { name: data.source, args: { ...(data.args ?? {}) } };
     } else {

@@ -243,6 +243,7 @@ describe('a data source', () => {
     const [p] = m.predict([[[0.5, 1], [0.2, 0], [0.1, 1]]]);
     expect(p!.values).toHaveLength(1);
     await expect(m.fit({ source: 'no_such_source' })).rejects.toThrow(RnncError);
+    await expect(m.fit({ source: 'adding', args: { T: 5, n: 100, valid: 10 } }, { validation: [{ x: [[1, 0]], y: 1 }] })).rejects.toThrow(/a data source has its own validation split/);
   });
 });
 
