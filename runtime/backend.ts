@@ -29,6 +29,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { RuntimeUserError } from './io.js';
 
+/** A TensorFlow.js backend rnnc runs on: native TensorFlow (tfjs-node), WebAssembly, or plain JavaScript. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];

@@ -1,16 +1,12 @@
-// The public API of rnnc as a library: compile .rnn text, lower a model to
-// IR, differentiate it, and train or evaluate it on TensorFlow.js.
-export { analyze, buildModel, checkProgram, trainingGraphs, type Analysis, type SourceText } from '../compiler/compile.js';
-export type { Diagnostic, Note, Severity } from '../compiler/diagnostics/diagnostic.js';
-export { renderDiagnostic, renderDiagnosticsJson } from '../compiler/diagnostics/render.js';
-export { printGraph } from '../compiler/ir/printer.js';
-export type { Graph, Node, ValueType } from '../compiler/ir/types.js';
-export { differentiate } from '../compiler/autodiff/vjp.js';
-export type { LoweredModel } from '../compiler/sema/model.js';
-export type { TrainConfig } from '../compiler/sema/train.js';
-export { executeGraph } from '../runtime/tfjs/execute.js';
-export { evaluateGraph } from '../runtime/reference/evaluate.js';
-export { TrainingSession } from '../runtime/train/session.js';
-export { selectBackend } from '../runtime/backend.js';
-export { loadStdlib } from './stdlib.js';
-export { main } from './cli.js';
+// The public API of rnnc as a library (`import { compile } from 'rnnc'`):
+// compile a program's text, then train, run, save and load its models, or
+// turn one into a standalone TypeScript module. README.md, "Using rnnc from
+// TypeScript", shows it; docs/api/ is its reference, made from these TSDoc
+// comments (`npm run docs:api`). The compiler's own pieces are
+// `rnnc/internals` (src/internals.ts).
+export { compile, type CompileOptions, type CompileResult } from './api/compile.js';
+export { Model, type EarlyStop, type EpochReport, type Evaluation, type FitOptions, type History, type Metrics, type ModuleOptions, type OptimizerSpec, type PredictInput, type Prediction, type StepReport } from './api/model.js';
+export type { Data, DataSource, Example, Value } from './api/data.js';
+export { RnncError, type CompileDiagnostic, type SourceRange } from './api/errors.js';
+export type { BackendName } from '../runtime/backend.js';
+export type { WatchedMetric } from './validation-watch.js';

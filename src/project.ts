@@ -18,7 +18,7 @@ import { loadDataset, placeDataArgs } from '../runtime/data/registry.js';
 import type { Dataset } from '../runtime/data/types.js';
 import { Rng } from '../runtime/rng.js';
 import type { SessionGraphs } from '../runtime/train/session.js';
-import { CliError } from './errors.js';
+import { CliError, EXIT } from './errors.js';
 import { nodeIO } from './node-io.js';
 import { loadStdlib } from './stdlib.js';
 import { printDiagnostics } from './terminal.js';
@@ -29,6 +29,8 @@ export interface LoadedProgram {
   readonly text: string;
   readonly analysis: Analysis;
   readonly sources: Map<string, string>;
+  /** Diagnostics are not printed, only carried by the CliError that errors throw (the API: src/api/). */
+  readonly silent?: boolean;
 }
 
 export function readSource(path: string): string {
@@ -94,11 +96,11 @@ export function loadProgram(path: string, opts: { quietWarnings?: boolean } = {}
   return { path, text, analysis, sources };
 }
 
-export function report(diags: readonly Diagnostic[], sources: ReadonlyMap<string, string>, quietWarnings = false): void {
+export function report(diags: readonly Diagnostic[], sources: ReadonlyMap<string, string>, quietWarnings = false, silent = false): void {
   const shown = quietWarnings ? diags.filter((d) => d.severity === 'error') : diags;
-  printDiagnostics(shown, sources);
-  const errors = diags.filter((d) => d.severity === 'error').length;
-  if (errors > 0) throw new CliError(`${errors} error${errors === 1 ? '' : 's'}; nothing was run`);
+  if (!silent) printDiagnostics(shown, sources);
+  const errors = diags.filter((d) => d.severity === 'error');
+  if (errors.length > 0) throw new CliError(`${errors.length} error${errors.length === 1 ? '' : 's'}; nothing was run`, EXIT.user, errors);
 }
 
 /** The model a command works on: --model, else the one with a train block, else the only one. */
@@ -164,7 +166,7 @@ export function declaredFields(model: LoweredModel): { inputs: DeclaredField[]; 
 export function bindModel(p: LoadedProgram, model: string, dims: Readonly<Record<string, number>>): LoweredModel {
   checkDims(dims, `the sizes of model ${model}`);
   const built = buildModel(p.analysis, model, dims);
-  report(built.diagnostics, p.sources, true);
+  report(built.diagnostics, p.sources, true, p.silent);
   const m = built.model!;
   const unbound = [...m.dims].filter(([, v]) => typeof v !== 'number').map(([k]) => k);
   if (unbound.length > 0) {
@@ -176,7 +178,7 @@ export function bindModel(p: LoadedProgram, model: string, dims: Readonly<Record
 /** The model bound to a dataset's sizes (symbolic pass first, to learn which names the data must fix). */
 export function modelForData(p: LoadedProgram, model: string, data: Dataset): LoweredModel {
   const symbolic = buildModel(p.analysis, model, {});
-  report(symbolic.diagnostics, p.sources);
+  report(symbolic.diagnostics, p.sources, false, p.silent);
   const fixed: Record<string, number> = Object.create(null);
   for (const [k, v] of symbolic.model!.dims) if (typeof v === 'number') fixed[k] = v;
   // Whole numbers read as token ids where the model declares values (a target of counts); text labels as classes.
@@ -194,8 +196,19 @@ export function withFeed(p: LoadedProgram, model: LoweredModel, feed: FeedMode, 
   const dims: Record<string, number> = Object.create(null);
   for (const [k, v] of model.dims) if (typeof v === 'number') dims[k] = v;
   const built = buildModel(p.analysis, model.name, dims, feed, o);
-  report(built.diagnostics, p.sources, true);
+  report(built.diagnostics, p.sources, true, p.silent);
   return built.model!;
+}
+
+/**
+ * The model as trained: decoders reading what the train block's `feed` says
+ * (`feed sampled`, `feed scheduled(...)`), and `dropout` dropping values;
+ * `model` itself when neither applies (evaluation always uses `model`).
+ */
+export function trainingModel(p: LoadedProgram, model: LoweredModel, config: TrainConfig): LoweredModel {
+  const feeds = config.feed && config.feed.mode.kind !== 'teacher';
+  const drops = model.dropouts.some((d) => d.p > 0);
+  return feeds || drops ? withFeed(p, model, feeds ? config.feed!.mode : model.feed, { dropout: drops }) : model;
 }
 
 /** The evaluation graph of a model with its decoders taught with the true tokens. */

@@ -103,8 +103,8 @@ export function jsonlFile(io: FileIO, path: string, opts: JsonlOptions = {}): Da
   return jsonlText(path, readUserFile(io, path), opts);
 }
 
-/** The examples of JSON lines `text` (read from `path`, which messages name). */
-function jsonlText(path: string, text: string, opts: JsonlOptions = {}): Dataset {
+/** The examples of JSON lines `text` (read from `path`, which messages name; the API passes examples held in memory). */
+export function jsonlText(path: string, text: string, opts: JsonlOptions = {}): Dataset {
   const split = opts.split ?? 0.9;
   checkSplit(split);
   // The field the model sees as its input (x) and its target (y), and the key each is read from.

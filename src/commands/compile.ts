@@ -4,7 +4,8 @@
 // check`; on any error nothing is written, and the output file appears only
 // complete (written to a temporary file, then renamed).
 import { basename } from 'node:path';
-import { analyze, buildModel, checkProgram, decodingFor } from '../../compiler/compile.js';
+import { analyze, buildModel, checkProgram, decodingFor, type SourceText } from '../../compiler/compile.js';
+import type { Diagnostic } from '../../compiler/diagnostics/diagnostic.js';
 import { CodegenError, compileToTypeScript } from '../../compiler/codegen/index.js';
 import { loadCheckpoint } from '../../runtime/checkpoint.js';
 import { CliError, EXIT } from '../errors.js';
@@ -53,28 +54,50 @@ export async function compileCommand(file: string, opts: CompileOptions): Promis
   }
   Object.assign(dims, opts.dims ?? {});
   checkDims(dims, opts.ckpt !== undefined ? `${opts.ckpt}: the sizes of model ${name}` : `the sizes of model ${name}`);
+  const { code, target } = await moduleText(program, std, name, dims, opts, {
+    sink: (d) => printDiagnostics(d, sources),
+    howToGive: (unbound) =>
+      `give ${unbound.length > 1 ? 'them' : 'it'} with --dims ${unbound.map((d) => `${d}=...`).join(',')} or take ${unbound.length > 1 ? 'them' : 'it'} from a trained model with --ckpt runs/${name}/checkpoint.json; nothing was written`,
+  });
+  nodeIO.writeTextAtomic(opts.output, code);
+  info(`wrote ${opts.output}: model ${name}, target ${target}${opts.unroll !== undefined ? `, unrolled ${opts.unroll} steps` : ''} (${code.split('\n').length} lines)`);
+  return EXIT.ok;
+}
+
+/**
+ * A checked program's model as the text of a standalone TypeScript module
+ * (what `rnnc compile` writes, and the API's Model.toModule returns), with
+ * its dimensions bound to `dims`. `how.sink` hears the diagnostics of a
+ * model that does not build; `how.howToGive` says how to give dimensions
+ * that nothing fixed.
+ */
+export async function moduleText(
+  program: LoadedProgram,
+  std: SourceText,
+  name: string,
+  dims: Readonly<Record<string, number>>,
+  opts: { readonly target?: 'forward' | 'train'; readonly unroll?: number },
+  how: { readonly sink: (diags: readonly Diagnostic[]) => void; readonly howToGive: (unbound: readonly string[]) => string },
+): Promise<{ code: string; target: 'forward' | 'train' }> {
+  const { analysis, path: file, text } = program;
   const built = buildModel(analysis, name, dims);
   if (!built.model) {
-    printDiagnostics(built.diagnostics, sources);
-    throw new CliError(`model ${name} cannot be compiled with these dimensions; nothing was written`);
+    how.sink(built.diagnostics);
+    throw new CliError(`model ${name} cannot be compiled with these dimensions; nothing was written`, EXIT.user, built.diagnostics.filter((d) => d.severity === 'error'));
   }
   const model = built.model;
   const unbound = [...model.dims].filter(([, v]) => typeof v !== 'number').map(([k]) => k);
   if (unbound.length > 0) {
     const list = unbound.join(', ');
-    throw new CliError(
-      `dimension${unbound.length > 1 ? 's' : ''} ${list} of model ${name} ${unbound.length > 1 ? 'are' : 'is'} fixed by the data; ` +
-        `give ${unbound.length > 1 ? 'them' : 'it'} with --dims ${unbound.map((d) => `${d}=...`).join(',')} or take ${unbound.length > 1 ? 'them' : 'it'} from a trained model with --ckpt runs/${name}/checkpoint.json; nothing was written`,
-    );
+    throw new CliError(`dimension${unbound.length > 1 ? 's' : ''} ${list} of model ${name} ${unbound.length > 1 ? 'are' : 'is'} fixed by the data; ${how.howToGive(unbound)}`);
   }
   const train = analysis.trains.get(name);
   const target = opts.target ?? (train ? 'train' : 'forward');
   if (target === 'train' && !train) {
     throw new CliError(`model ${name} has no train block, so there is nothing to train: add one, or use --target forward`);
   }
-  let code: string;
   try {
-    code = await compileToTypeScript({
+    const code = await compileToTypeScript({
       model,
       ...(train ? { train } : {}),
       target,
@@ -87,11 +110,9 @@ export async function compileCommand(file: string, opts: CompileOptions): Promis
       ]),
       file,
     });
+    return { code, target };
   } catch (e) {
     if (e instanceof CodegenError) throw new CliError(`${e.message}; nothing was written`);
     throw e;
   }
-  nodeIO.writeTextAtomic(opts.output, code);
-  info(`wrote ${opts.output}: model ${name}, target ${target}${opts.unroll !== undefined ? `, unrolled ${opts.unroll} steps` : ''} (${code.split('\n').length} lines)`);
-  return EXIT.ok;
 }

@@ -83,7 +83,7 @@ export async function evaluateCommand(file: string, opts: EvaluateOptions): Prom
  * model never saw is `<unk>` where its vocabulary has one, else an error
  * naming it.
  */
-function inCheckpointVocabs(data: Dataset, vocabs: CheckpointExtra['vocabs'] | undefined, ckpt: string): Dataset {
+export function inCheckpointVocabs(data: Dataset, vocabs: CheckpointExtra['vocabs'] | undefined, ckpt: string): Dataset {
   if (!vocabs || !Array.isArray(vocabs.inputs) || !Array.isArray(vocabs.targets)) return data;
   const maps = (specs: readonly FieldSpec[], saved: readonly unknown[]): (Int32Array | undefined)[] =>
     specs.map((spec, k) => {

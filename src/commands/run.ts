@@ -21,10 +21,11 @@ import { ProgressReporter } from '../progress.js';
 import { heatmapFormat } from '../heatmap.js';
 import { checkOutput, heatmapFile } from '../output-file.js';
 import { newSession } from '../new-session.js';
-import { greedyGraph, loadData, teacherGraph, withFeed, loadProgram, modelForData, pickModel, readSource, trainConfigFor, type Overrides } from '../project.js';
+import { greedyGraph, loadData, teacherGraph, trainingModel, loadProgram, modelForData, pickModel, readSource, trainConfigFor, type Overrides } from '../project.js';
 import { info } from '../terminal.js';
 import { startBackend } from '../backend-choice.js';
 import { DataParallelTrainer } from '../parallel/trainer.js';
+import { observeValidation, watchedValue, type Watch } from '../validation-watch.js';
 
 export interface RunOptions extends Overrides {
   readonly model?: string;
@@ -78,10 +79,7 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   info(`data: ${data.description}`);
   const model = modelForData(program, modelName, data);
   // Decoders that read back their own tokens while training (`feed sampled`, `feed scheduled(...)`) train on that lowering.
-  // The model as trained: decoders reading what `feed` says, and `dropout` dropping values (evaluation uses `model`).
-  const feeds = config.feed && config.feed.mode.kind !== 'teacher';
-  const drops = model.dropouts.some((d) => d.p > 0);
-  const trainModel = feeds || drops ? withFeed(program, model, feeds ? config.feed!.mode : model.feed, { dropout: drops }) : model;
+  const trainModel = trainingModel(program, model, config);
   const session = newSession(trainModel, config, { remat: opts.remat ?? false });
   try {
     return await train(session, { program, modelName, config, data, model, trainModel, opts });
@@ -198,15 +196,6 @@ interface LoopFiles {
   readonly watch: Watch;
 }
 
-/** The best validation value so far (loss: lowest; accuracy: highest), its step, and the epochs since it improved. */
-interface Watch {
-  best: number | null;
-  bestStep: number;
-  wait: number;
-  /** The value the patience counts from (the last improvement larger than min_delta). */
-  mark?: number | null;
-}
-
 async function loop(session: TrainingSession, pool: DataParallelTrainer | undefined, ctx: TrainContext, files: LoopFiles): Promise<number> {
   const { config, data, model, opts } = ctx;
   const { ckptPath, metricsPath, bestPath, extra, rng, start, watch } = files;
@@ -222,21 +211,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   // Validation: the loss (or accuracy) early stopping watches; a better value saves best.json beside the checkpoint.
   const on = config.earlyStop?.on ?? 'val_loss';
   const validate = async (pos: Position, ev: EvalResult): Promise<void> => {
-    const value = on === 'val_accuracy' ? (ev.accuracy ?? Number.NaN) : ev.loss;
-    const delta = config.earlyStop?.minDelta ?? 0;
-    const than = (ref: number | null, by: number): boolean => ref === null || (on === 'val_accuracy' ? value > ref + by : value < ref - by);
-    if (!Number.isFinite(value)) {
-      watch.wait++;
-      return;
-    }
-    // Patience counts validations without an improvement larger than min_delta; best.json keeps any better value.
-    if (than(watch.mark ?? watch.best, delta)) {
-      watch.mark = value;
-      watch.wait = 0;
-    } else watch.wait++;
-    if (than(watch.best, 0)) {
-      watch.best = value;
-      watch.bestStep = session.step;
+    if (observeValidation(watch, watchedValue(ev, on), on, config.earlyStop?.minDelta ?? 0, session.step)) {
       await sync();
       saveCheckpoint(nodeIO, bestPath, session.checkpoint(pos, rng, { ...(extra as unknown as Record<string, unknown>), validation: { ...watch } }));
       bestWritten = true;
