@@ -1,7 +1,7 @@
 // Charts drawn with vega-lite and rendered to SVG by vega (no browser, no
-// canvas); `.html` wraps the same SVG in a page. PNG would need vega's
-// canvas renderer and the native `canvas` package, which rnnc does not
-// install. Attention heat maps: for each input, the weights a decoder gave
+// canvas); `.html` wraps the same SVG in a page, and `.png` is that SVG
+// rasterised by resvg (@resvg/resvg-js, prebuilt; text in the system's
+// sans-serif fonts). Attention heat maps: for each input, the weights a decoder gave
 // each input token (columns) while writing each output token (rows). Code
 // maps: the first two numbers of each example's code, coloured by class.
 // Visual attention: each image once per output token, with the weight of
@@ -17,14 +17,14 @@ export interface AttentionMap {
   readonly weights: readonly (readonly number[])[];
 }
 
+/** The file kinds a chart is written as. */
+export type ChartFormat = 'svg' | 'html' | 'png';
+
 /** The file kinds a heat map is written as, by extension. */
-export function heatmapFormat(path: string, flag = '--attention'): 'svg' | 'html' {
+export function heatmapFormat(path: string, flag = '--attention'): ChartFormat {
   const ext = extname(path).toLowerCase();
-  if (ext === '.svg' || ext === '.html') return ext.slice(1) as 'svg' | 'html';
-  throw new CliError(
-    `${flag} ${path}: write the ${flag === '--attention' ? 'heat map' : 'chart'} as .svg or .html${ext === '.png' ? ' (PNG needs the native `canvas` package, which rnnc does not install)' : ''}`,
-    EXIT.usage,
-  );
+  if (ext === '.svg' || ext === '.html' || ext === '.png') return ext.slice(1) as ChartFormat;
+  throw new CliError(`${flag} ${path}: write the ${flag === '--attention' ? 'heat map' : 'chart'} as .svg, .png or .html`, EXIT.usage);
 }
 
 /** Tokens as text: characters side by side, words with spaces. */
@@ -54,7 +54,7 @@ export function heatmapSpec(maps: readonly AttentionMap[]): Record<string, unkno
 }
 
 /** The heat maps as an SVG document, or an HTML page holding it. */
-export async function renderHeatmap(maps: readonly AttentionMap[], format: 'svg' | 'html'): Promise<string> {
+export async function renderHeatmap(maps: readonly AttentionMap[], format: ChartFormat): Promise<string | Uint8Array> {
   return renderChart(heatmapSpec(maps), format, 'attention');
 }
 
@@ -132,7 +132,7 @@ export function imageAttentionSpec(maps: readonly ImageAttention[]): Record<stri
 }
 
 /** The attention over images as an SVG document, or an HTML page holding it. */
-export async function renderImageAttention(maps: readonly ImageAttention[], format: 'svg' | 'html'): Promise<string> {
+export async function renderImageAttention(maps: readonly ImageAttention[], format: ChartFormat): Promise<string | Uint8Array> {
   return renderChart(imageAttentionSpec(maps), format, 'visual attention');
 }
 
@@ -194,13 +194,29 @@ export function codesSpec(points: readonly { readonly x: number; readonly y: num
   };
 }
 
-/** Renders a vega-lite specification as an SVG document, or an HTML page holding it. */
-export async function renderChart(spec: Record<string, unknown>, format: 'svg' | 'html', title: string): Promise<string> {
+/** Renders a vega-lite specification as an SVG document, an HTML page holding it, or a PNG image of it. */
+export async function renderChart(spec: Record<string, unknown>, format: ChartFormat, title: string): Promise<string | Uint8Array> {
   const vega = await import('vega');
   const vl = await import('vega-lite');
   const view = new vega.View(vega.parse(vl.compile(spec as unknown as Parameters<typeof vl.compile>[0]).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
   if (format === 'svg') return svg;
+  if (format === 'png') return svgToPng(svg);
   return `<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>${title}</title></head>\n<body>\n${svg}\n</body>\n</html>\n`;
+}
+
+/**
+ * An SVG as a PNG at twice its size, on white, by resvg. Its text is drawn
+ * in the system's fonts (vega asks for sans-serif: DejaVu Sans where it is
+ * installed, else the system's default).
+ */
+export async function svgToPng(svg: string): Promise<Uint8Array> {
+  const { Resvg } = await import('@resvg/resvg-js');
+  const resvg = new Resvg(svg, {
+    background: 'white',
+    fitTo: { mode: 'zoom', value: 2 },
+    font: { loadSystemFonts: true, sansSerifFamily: 'DejaVu Sans', defaultFontFamily: 'DejaVu Sans' },
+  });
+  return resvg.render().asPng();
 }

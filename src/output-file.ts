@@ -84,8 +84,13 @@ export const encodedLines: OutputKind = {
   isOwn: (text) => text.startsWith('{"index":'),
 };
 
-/** A chart rnnc drew (an attention heat map, a map of codes): an SVG by vega, or the page holding one. */
+/** The head of a PNG image, as read for isOwn (its first byte, 0x89, is not UTF-8). */
+export function isPng(text: string): boolean {
+  return text.startsWith('\uFFFDPNG\r\n\x1A\n');
+}
+
+/** A chart rnnc drew (an attention heat map, a map of codes, curves): an SVG by vega, the page holding one, or a PNG image. */
 export const heatmapFile: OutputKind = {
   what: 'a chart written by rnnc',
-  isOwn: (text) => text.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') || /^<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>(attention|codes|curves|visual attention)<\/title>/.test(text),
+  isOwn: (text) => isPng(text) || text.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') || /^<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>(attention|codes|curves|visual attention)<\/title>/.test(text),
 };

@@ -12,7 +12,7 @@ import { makeBatches } from '../../runtime/data/batching.js';
 import { isSequenceType, type HostTensor } from '../../runtime/data/types.js';
 import { startBackend } from '../backend-choice.js';
 import { CliError, EXIT } from '../errors.js';
-import { nodeIO } from '../node-io.js';
+import { nodeIO, writeFileAtomic } from '../node-io.js';
 import { newSession } from '../new-session.js';
 import { didYouMean } from '../../compiler/sema/suggest.js';
 import { bindModel, loadData, loadProgram, pickModel, trainConfigFor } from '../project.js';
@@ -99,7 +99,7 @@ export async function encodeCommand(file: string, opts: EncodeOptions): Promise<
       if (v.length < 2) throw new CliError(`--plot draws two numbers of \`${first}\`, which has ${v.length}`);
       return { x: v[0]!, y: v[1]!, ...(label ? { label: String(row[label.name]) } : {}) };
     });
-    nodeIO.writeTextAtomic(opts.plot, await renderChart(codesSpec(points, first), plotFormat!, 'codes'));
+    writeFileAtomic(opts.plot, await renderChart(codesSpec(points, first), plotFormat!, 'codes'));
     info(`${points.length} codes drawn: ${opts.plot}`);
   }
   const text = `${lines.join('\n')}\n`;

@@ -2,7 +2,7 @@
 // and target is a node with its type; each statement a node with what it
 // applies (a cell, a layer, an operation), the shape of its value and the
 // number of parameters it creates; an edge runs from every name a
-// statement reads to it. `.dot` is Graphviz text; `.svg`/`.html` draw the
+// statement reads to it. `.dot` is Graphviz text; `.svg`/`.png`/`.html` draw the
 // same graph with vega-lite (src/heatmap.ts renderChart), nodes in rows by
 // their depth from the inputs.
 import { basename } from 'node:path';
@@ -13,8 +13,8 @@ import type { LoweredModel } from '../../compiler/sema/model.js';
 import { loadCheckpoint } from '../../runtime/checkpoint.js';
 import { CliError, EXIT } from '../errors.js';
 import { renderChart } from '../heatmap.js';
-import { nodeIO } from '../node-io.js';
-import { checkOutput, type OutputKind } from '../output-file.js';
+import { nodeIO, writeFileAtomic } from '../node-io.js';
+import { checkOutput, isPng, type OutputKind } from '../output-file.js';
 import { checkDims, loadProgram, pickModel } from '../project.js';
 import { info, printDiagnostics } from '../terminal.js';
 
@@ -144,7 +144,7 @@ export function graphSpec(name: string, g: ModelGraph): Record<string, unknown> 
 /** A diagram rnnc drew: Graphviz text it wrote, or an SVG/page. */
 const diagramFile: OutputKind = {
   what: 'a model diagram written by rnnc graph',
-  isOwn: (text) => text.startsWith('digraph ') || text.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') || /^<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>model<\/title>/.test(text),
+  isOwn: (text) => text.startsWith('digraph ') || isPng(text) || text.startsWith('<svg xmlns="http://www.w3.org/2000/svg"') || /^<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>model<\/title>/.test(text),
 };
 
 export interface GraphOptions {
@@ -157,7 +157,7 @@ export interface GraphOptions {
 
 export async function graphCommand(file: string, opts: GraphOptions): Promise<number> {
   const ext = opts.output.toLowerCase().split('.').pop();
-  if (ext !== 'dot' && ext !== 'svg' && ext !== 'html') throw new CliError(`-o ${opts.output}: write the diagram as .dot (Graphviz), .svg or .html`, EXIT.usage);
+  if (ext !== 'dot' && ext !== 'svg' && ext !== 'html' && ext !== 'png') throw new CliError(`-o ${opts.output}: write the diagram as .dot (Graphviz), .svg, .png or .html`, EXIT.usage);
   checkOutput(opts.output, { inputs: [file, ...(opts.ckpt ? [opts.ckpt] : [])], kind: diagramFile, force: opts.force ?? false, headBytes: 256 });
   const program = loadProgram(file, { quietWarnings: true });
   const name = pickModel(program, opts.model);
@@ -176,7 +176,7 @@ export async function graphCommand(file: string, opts: GraphOptions): Promise<nu
   }
   const g = modelGraph(program.analysis.models.get(name)!, built.model);
   const text = ext === 'dot' ? toDot(name, g) : await renderChart(graphSpec(name, g), ext, 'model');
-  nodeIO.writeTextAtomic(opts.output, text);
+  writeFileAtomic(opts.output, text);
   info(`model ${name} (${g.nodes.length} nodes) from ${basename(file)}: ${opts.output}`);
   return EXIT.ok;
 }

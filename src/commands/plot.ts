@@ -9,7 +9,7 @@ import { basename, dirname, resolve, sep } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { CliError, EXIT } from '../errors.js';
 import { heatmapFormat, renderChart } from '../heatmap.js';
-import { nodeIO, userError } from '../node-io.js';
+import { nodeIO, userError, writeFileAtomic } from '../node-io.js';
 import { checkOutput, heatmapFile } from '../output-file.js';
 import { info } from '../terminal.js';
 
@@ -170,7 +170,7 @@ export async function plotCommand(files: readonly string[], opts: PlotOptions): 
     }
     return readMetrics(f, text, labels[i]!);
   });
-  nodeIO.writeTextAtomic(opts.output, await renderChart(curvesSpec(points), format, 'curves'));
+  writeFileAtomic(opts.output, await renderChart(curvesSpec(points), format, 'curves'));
   info(`curves of ${files.length} run${files.length === 1 ? '' : 's'}: ${opts.output}`);
   return EXIT.ok;
 }

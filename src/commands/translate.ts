@@ -20,7 +20,7 @@ import type { TrainingSession } from '../../runtime/train/session.js';
 import { Rng } from '../../runtime/rng.js';
 import { startBackend } from '../backend-choice.js';
 import { CliError, EXIT } from '../errors.js';
-import { nodeIO, userError } from '../node-io.js';
+import { nodeIO, userError, writeFileAtomic } from '../node-io.js';
 import { newSession } from '../new-session.js';
 import { bindModel, decoderOption, greedyPredictGraph, loadData, loadProgram, pickModel, trainConfigFor, withFeed } from '../project.js';
 import { trainingGraphs, type Analysis } from '../../compiler/compile.js';
@@ -192,7 +192,7 @@ export async function translateCommand(file: string, texts: readonly string[], o
               decoded.map((d, i) => ({ image: sources[i] as Float32Array, height: image[0]!, width: image[1] ?? 1, channels: image[2] ?? 1, output: outputTokens(d), ...(truths ? { truth: truths[i]! } : {}), weights: first(weights![i]!) })),
               format,
             );
-      nodeIO.writeTextAtomic(opts.attention!, svg);
+      writeFileAtomic(opts.attention!, svg);
       info(`attention of ${decoded.length} output${decoded.length === 1 ? '' : 's'}: ${opts.attention}`);
     }
   } finally {

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { svgToPng } from '../../src/heatmap.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectOk, expectUserError, removeDir, rnnc, tempDir, writeFile } from './cli-harness.js';
 
@@ -33,9 +34,20 @@ describe('rnnc graph', () => {
     const svg = readFileSync(out, 'utf8');
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     for (const label of ['model caption', 'c1 = relu(…)', '[7, 21, 32]', 'seq&lt;token[12]&gt;']) expect(svg, label).toContain(label);
-    const png = await rnnc('graph', join(repo, 'examples', 'caption.rnn'), '-o', join(dir, 'x.png'));
-    expectUserError(png, 2);
-    expect(png.stderr).toContain('write the diagram as .dot (Graphviz), .svg or .html');
+    const bmp = await rnnc('graph', join(repo, 'examples', 'caption.rnn'), '-o', join(dir, 'x.bmp'));
+    expectUserError(bmp, 2);
+    expect(bmp.stderr).toContain('write the diagram as .dot (Graphviz), .svg, .png or .html');
+    // PNG: the same drawing rasterised, its labels drawn (without them the image differs).
+    const pngPath = join(dir, 'caption.png');
+    expectOk(await rnnc('graph', join(repo, 'examples', 'caption.rnn'), '--dims', 'K=12', '-o', pngPath));
+    const png = readFileSync(pngPath);
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(png.readUInt32BE(16)).toBeGreaterThan(400); // IHDR width
+    const unlabelled = Buffer.from(await svgToPng(svg.replace(/<text[^>]*>[^<]*<\/text>/g, '')));
+    expect(unlabelled.equals(png)).toBe(false);
+    expect(Buffer.from(await svgToPng(svg)).equals(png)).toBe(true);
+    // Writing it again replaces rnnc's own PNG; another file of that name is not replaced without --force.
+    expectOk(await rnnc('graph', join(repo, 'examples', 'caption.rnn'), '--dims', 'K=12', '-o', pngPath));
     const mine = writeFile(dir, 'mine.dot', 'my notes');
     expectUserError(await rnnc('graph', join(repo, 'examples', 'caption.rnn'), '-o', mine));
     expect(readFileSync(mine, 'utf8')).toBe('my notes');

@@ -34,6 +34,12 @@ describe('rnnc plot', () => {
     const page = readFileSync(both, 'utf8');
     expect(page).toMatch(/^<!doctype html>[\s\S]*<title>curves<\/title>[\s\S]*<svg[\s\S]*<\/svg>/);
     for (const run of ['run-a', 'run-b']) expect(page).toContain(run);
+    // As PNG: the same picture, rasterised.
+    const png = join(dir, 'both.png');
+    expectOk(await rnnc('plot', join(dir, 'run-a', 'metrics.jsonl'), join(dir, 'run-b', 'metrics.jsonl'), '-o', png));
+    const bytes = readFileSync(png);
+    expect(bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
+    expect(bytes.readUInt32BE(16)).toBeGreaterThan(400);
     // The training loss is a line per run: two paths of the line mark's class.
     expect((page.match(/class="mark-line role-mark/g) ?? []).length).toBeGreaterThanOrEqual(1);
     if (existsSync(CHROMIUM)) {
