@@ -81,7 +81,8 @@ describe('rnnc encode --plot', () => {
     expect(text.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(text).toContain('code: the first two numbers of each example');
     expect((text.match(/<path /g) ?? []).length).toBeGreaterThanOrEqual(5);
-    const bad = await rnnc('encode', file, '--ckpt', ckpt, '--backend', 'cpu', '--plot', join(dir, 'codes.png'));
+    const bad = await rnnc('encode', file, '--ckpt', ckpt, '--backend', 'cpu', '--plot', join(dir, 'codes.gif'));
     expectUserError(bad, 2);
+    expect(bad.stderr).toContain('as .svg, .png or .html');
   });
 });

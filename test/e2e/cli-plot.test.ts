@@ -77,9 +77,9 @@ describe('rnnc plot', () => {
     expect(r2.stderr).toContain('no training steps');
     const missing = await rnnc('plot', join(dir, 'nope.jsonl'), '-o', join(dir, 'x.svg'));
     expectUserError(missing);
-    const png = await rnnc('plot', bad, '-o', join(dir, 'x.png'));
-    expectUserError(png, 2);
-    expect(png.stderr).toContain('as .svg or .html');
+    const gif = await rnnc('plot', bad, '-o', join(dir, 'x.gif'));
+    expectUserError(gif, 2);
+    expect(gif.stderr).toContain('as .svg, .png or .html');
     const mine = writeFile(dir, 'mine.svg', '<svg>mine</svg>');
     const good = writeFile(dir, 'good.jsonl', '{"kind":"train","step":1,"loss":2}\n{"kind":"train","step":2,"loss":1.5}\n');
     expectUserError(await rnnc('plot', good, '-o', mine));
@@ -87,7 +87,7 @@ describe('rnnc plot', () => {
     expectOk(await rnnc('plot', good, '-o', mine, '--force'));
     // A bad --plot path stops rnnc run before it trains.
     const a = join(dir, 'a.rnn');
-    const early = await rnnc('run', a, '--backend', 'cpu', '--out', join(dir, 'run-c'), '--quiet', '--plot', join(dir, 'c.png'));
+    const early = await rnnc('run', a, '--backend', 'cpu', '--out', join(dir, 'run-c'), '--quiet', '--plot', join(dir, 'c.gif'));
     expectUserError(early, 2);
     expect(existsSync(join(dir, 'run-c', 'checkpoint.json'))).toBe(false);
   });

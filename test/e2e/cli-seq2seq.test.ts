@@ -125,9 +125,11 @@ describe('rnnc run on an encoder-decoder', () => {
     const mine = writeFile(dir, 'mine.svg', '<svg>mine</svg>');
     expectUserError(await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--attention', mine, '1234'));
     expect(readFileSync(mine, 'utf8')).toBe('<svg>mine</svg>');
-    const png = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--attention', join(dir, 'a.png'), '1234');
-    expectUserError(png, 2);
-    expect(png.stderr).toContain('write the heat map as .svg or .html (PNG needs the native `canvas` package');
+    const gif = await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--attention', join(dir, 'a.gif'), '1234');
+    expectUserError(gif, 2);
+    expect(gif.stderr).toContain('write the heat map as .svg, .png or .html');
+    expectOk(await rnnc('translate', file, '--ckpt', ckpt, '--backend', 'cpu', '--attention', join(dir, 'a.png'), '1234'));
+    expect(readFileSync(join(dir, 'a.png')).subarray(1, 4).toString('latin1')).toBe('PNG');
   });
 
   it('resumes exactly: the same coins and draws as an uninterrupted run', async () => {
