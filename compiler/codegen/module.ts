@@ -484,7 +484,9 @@ return {
   }
 
   // ------------------------------------------------------------ graph functions
-  add(...emitter.bodyFunctions().map((s) => s as StatementStructures));
+  const bodyFunctions = emitter.bodyFunctions();
+  add(...emitter.fusedDeclarations());
+  add(...bodyFunctions.map((s) => s as StatementStructures));
   for (const f of [predictFn, predictFullFn, lossFn, lossFullFn, trainingFn, trainingFullFn, greedyFn]) if (f) add(f.structure as StatementStructures);
 
   const callGraph = (f: TopLevelFunction, batch: string, state: string, lossFrom: string, gate: string): string => {

@@ -6,6 +6,7 @@
 // change). The interpreter and emitted code therefore run the same code.
 import * as tf from '@tensorflow/tfjs-core';
 import { ELEMENTWISE_CODE } from '../../compiler/ir/elementwise.js';
+import type { FusedArg, FusedBody, FusedInstr } from '../../compiler/ir/types.js';
 
 /** Whether the active backend implements a kernel (wasm lacks a few; those ops get another lowering). */
 export function hasKernel(name: string): boolean {
@@ -655,49 +656,27 @@ export function reshaped(x: tf.Tensor, shape: readonly number[]): tf.Tensor {
 // ---------------------------------------------------------------- fused elementwise groups
 //
 // A `fused` node (compiler/passes/fuse-elementwise.ts) computes a group of
-// elementwise ops in one call. Its program is text, `op:arg,arg;...`, one
-// instruction per op; an argument is an input (`i0`), an earlier result
-// (`t3`) or a number. On the cpu backend, and on wasm when the arithmetic
-// is small enough that per-kernel dispatch would dominate, the group runs as
-// one kernel: a JavaScript loop over the elements, in float64, rounding to
-// float32 only on the way out. Elsewhere (webgl, webgpu, tensorflow), and
-// where a page forbids `new Function`, it runs op by op with the same tf
-// calls as the unfused ops.
-
-/** One instruction of a fused program. */
-interface FusedInstr {
-  readonly op: string;
-  readonly args: readonly string[];
-}
-
-const fusedPrograms = new Map<string, FusedInstr[]>();
-
-/** Parses a fused program (cached: the same text is run once per step). */
-export function parseFusedProgram(program: string): FusedInstr[] {
-  let instrs = fusedPrograms.get(program);
-  if (!instrs) {
-    instrs = program.split(';').map((text) => {
-      const [op, rest] = text.split(':');
-      return { op: op!, args: rest ? rest.split(',') : [] };
-    });
-    fusedPrograms.set(program, instrs);
-  }
-  return instrs;
-}
+// elementwise ops in one call. Its body (compiler/ir/types.ts FusedBody)
+// lists one instruction per op; an argument is an input (`{ in: 0 }`), an
+// earlier result (`{ tmp: 3 }`) or a number (`{ num: 0.5 }`). On the cpu
+// backend, and on wasm when the arithmetic is small enough that per-kernel
+// dispatch would dominate, the group runs as one kernel: a JavaScript loop
+// over the elements, in float64, rounding to float32 only on the way out.
+// Elsewhere (webgl, webgpu, tensorflow), and where a page forbids
+// `new Function`, it runs op by op with the same tf calls as the unfused ops.
 
 /** The op-by-op form: the same tf calls as the unfused ops (runtime/tfjs/kernels.ts). */
-function fusedByOps(instrs: readonly FusedInstr[], outputs: readonly number[], inputs: readonly tf.Tensor[]): tf.Tensor[] {
+function fusedByOps(body: FusedBody, inputs: readonly tf.Tensor[]): tf.Tensor[] {
   const results: tf.Tensor[] = [];
-  const arg = (a: string): tf.Tensor =>
-    a[0] === 'i' ? inputs[Number(a.slice(1))]! : a[0] === 't' ? results[Number(a.slice(1))]! : tf.scalar(Number(a));
-  for (const { op, args } of instrs) {
-    // As runtime/tfjs/kernels.ts calls an element-wise op: tf.<fn>(operands..., extra...), a unary op's attribute a number.
+  const arg = (a: FusedArg): tf.Tensor => ('in' in a ? inputs[a.in]! : 'tmp' in a ? results[a.tmp]! : tf.scalar(a.num));
+  for (const { op, args, attr } of body.instrs) {
+    // As runtime/tfjs/kernels.ts calls an element-wise op: tf.<fn>(operands..., attribute, extra...).
     const code = ELEMENTWISE_CODE[op];
     const fn = code === undefined ? undefined : (tf as unknown as Record<string, ((...a: (tf.Tensor | number)[]) => tf.Tensor) | undefined>)[code.tf];
     if (code === undefined || fn === undefined) throw new Error(`fused: unknown op ${op}`);
-    const operands = args.map((a, k) => (k < code.inputs ? arg(a) : Number(a)));
-    results.push(fn(...operands, ...code.extra));
+    results.push(fn(...args.map(arg), ...(attr !== undefined ? [attr] : []), ...code.extra));
   }
+  const outputs = body.outputs;
   // An output has the shape of all inputs broadcast, as the fused loop writes it.
   const shape = inputs.reduce<number[]>((s, t) => tf.backend_util.assertAndGetBroadcastShape(s, t.shape), []);
   return outputs.map((k) => (results[k]!.size === shape.reduce((x, y) => x * y, 1) ? results[k]! : tf.broadcastTo(results[k]!, shape)));
@@ -783,12 +762,14 @@ function broadcastMode(shape: readonly number[], out: readonly number[]): 'e' | 
 
 /** p[k]: what input k's reads need (mode m: its size; d: n / size; w: output width, input width, window begin). */
 type FusedLoop = (ins: readonly ArrayLike<number>[], outs: Float32Array[], n: number, p: readonly (readonly number[])[]) => void;
-const fusedLoops = new Map<string, FusedLoop | null>();
+const fusedLoops = new WeakMap<FusedBody, Map<string, FusedLoop | null>>();
 
-/** The loop of a program for these broadcast modes, compiled once; null where `new Function` is not allowed. */
-function fusedLoop(program: string, instrs: readonly FusedInstr[], outputs: readonly number[], modes: string): FusedLoop | null {
-  const key = `${program}|${outputs.join(',')}|${modes}`;
-  if (fusedLoops.has(key)) return fusedLoops.get(key)!;
+/** The loop of a body for these broadcast modes, compiled once per body object; null where `new Function` is not allowed. */
+function fusedLoop(body: FusedBody, modes: string): FusedLoop | null {
+  let loops = fusedLoops.get(body);
+  if (loops === undefined) fusedLoops.set(body, (loops = new Map()));
+  if (loops.has(modes)) return loops.get(modes)!;
+  const { instrs, outputs } = body;
   const lines: string[] = [];
   const pre: string[] = [];
   // Broadcast reads index through counters stepped once per element (no division or remainder in the loop):
@@ -810,26 +791,24 @@ function fusedLoop(program: string, instrs: readonly FusedInstr[], outputs: read
     }
   });
   outputs.forEach((_, k) => pre.push(`const o${k} = outs[${k}];`));
-  const value = (a: string): string => {
-    if (a[0] === 't') return a;
-    if (a[0] !== 'i') return `(${Number(a)})`;
-    const k = Number(a.slice(1));
+  const input = (k: number): string => {
     const m = modes[k];
     if (m === 'w') return `a${k}[c${k}++]`;
     return m === 'e' ? `a${k}[e]` : m === 's' ? `s${k}` : `a${k}[c${k}]`;
   };
   // Each input is read once per element, then used by name.
-  const read = new Set<string>();
-  instrs.forEach(({ op, args }, k) => {
+  const read = new Set<number>();
+  instrs.forEach(({ op, args, attr }, k) => {
     const names = args.map((a) => {
-      if (a[0] !== 'i') return value(a);
-      if (!read.has(a)) {
-        read.add(a);
-        lines.push(`const ${a} = ${value(a)};`);
+      if ('tmp' in a) return `t${a.tmp}`;
+      if ('num' in a) return `(${a.num})`;
+      if (!read.has(a.in)) {
+        read.add(a.in);
+        lines.push(`const i${a.in} = ${input(a.in)};`);
       }
-      return a;
+      return `i${a.in}`;
     });
-    lines.push(`const t${k} = ${fusedExpression(op, names[0]!, names[1])};`);
+    lines.push(`const t${k} = ${fusedExpression(op, names[0]!, attr !== undefined ? `(${attr})` : names[1])};`);
   });
   outputs.forEach((t, k) => lines.push(`o${k}[e] = t${t};`));
   lines.push(...step);
@@ -841,7 +820,7 @@ function fusedLoop(program: string, instrs: readonly FusedInstr[], outputs: read
   } catch {
     loop = null;
   }
-  fusedLoops.set(key, loop);
+  loops.set(modes, loop);
   return loop;
 }
 
@@ -956,13 +935,13 @@ function taping(): boolean {
 }
 
 /**
- * Runs a fused elementwise program on its inputs; returns its outputs.
+ * Runs a fused elementwise body on its inputs; returns its outputs.
  * `windows` ([begin, size] per input, [-1, -1] for all of it) names the part
- * of an input's last axis the program reads: a gate's columns of a product
+ * of an input's last axis the body reads: a gate's columns of a product
  * computed for all gates at once.
  */
-export function fused(program: string, outputs: readonly number[], inputs: readonly tf.Tensor[], windows?: readonly number[]): tf.Tensor[] {
-  const instrs = parseFusedProgram(program);
+export function fused(body: FusedBody, inputs: readonly tf.Tensor[], windows?: readonly number[]): tf.Tensor[] {
+  const { instrs, outputs } = body;
   const windowOf = (k: number): [number, number] | undefined =>
     windows !== undefined && windows[2 * k]! >= 0 ? [windows[2 * k]!, windows[2 * k + 1]!] : undefined;
   const shapes = inputs.map((t, k) => {
@@ -973,7 +952,7 @@ export function fused(program: string, outputs: readonly number[], inputs: reado
   const n = shape.reduce((x, y) => x * y, 1);
   if (!taping() && fusedOnHost(instrs, n) && inputs.every((t) => t.dtype === 'float32')) {
     const modes = shapes.map((s, k) => (windowOf(k) === undefined ? broadcastMode(s, shape) : s.reduce((x, y) => x * y, 1) === n ? 'w' : null));
-    const loop = modes.includes(null) ? null : fusedLoop(program, instrs, outputs, modes.join(''));
+    const loop = modes.includes(null) ? null : fusedLoop(body, modes.join(''));
     if (loop) {
       const p = inputs.map((t, k) => {
         const w = windowOf(k);
@@ -986,5 +965,5 @@ export function fused(program: string, outputs: readonly number[], inputs: reado
     const w = windowOf(k);
     return w === undefined ? t : sliceLast(t, w[0], w[1]);
   });
-  return fusedByOps(instrs, outputs, read);
+  return fusedByOps(body, read);
 }
