@@ -21,10 +21,11 @@ import { StructureKind } from 'ts-morph';
 import { InternalError } from '../diagnostics/diagnostic.js';
 import { printGraph } from '../ir/printer.js';
 import { verifyGraph } from '../ir/verify.js';
-import type { Dim, FusedArg, FusedBody, Graph, ValueId } from '../ir/types.js';
-import { fusedBody, scanAttrs } from '../ir/types.js';
+import type { Dim, Graph, ValueId } from '../ir/types.js';
+import { scanAttrs } from '../ir/types.js';
 import { JOINED_SEPARATOR } from '../passes/lift-param-transposes.js';
-import { numberLiteral, OP_EMITTERS, type DimResolver } from './emit-ops.js';
+import { FusedGroups } from './emit-fused.js';
+import { OP_EMITTERS, type DimResolver } from './emit-ops.js';
 import { commentText, identifier, propertyKey, stringLiteral } from './escape.js';
 
 /** A value's name as an identifier (`ct_` -> `d_`; see escape.ts for the rest). */
@@ -109,10 +110,11 @@ interface BodyInfo {
 export class GraphEmitter {
   private readonly bodies = new Map<string, BodyInfo>();
   private readonly bodyOrder: BodyInfo[] = [];
-  /** Fused bodies by their literal text, with the name of their module constant. */
-  private readonly fusedBodies = new Map<string, string>();
+  private readonly groups: FusedGroups;
 
-  constructor(private readonly ctx: CodegenContext) {}
+  constructor(private readonly ctx: CodegenContext) {
+    this.groups = new FusedGroups(ctx);
+  }
 
   /** Names the scan bodies of `g` (recursively); `prefix` tells apart the bodies of different graphs. */
   plan(g: Graph, prefix: string): void {
@@ -138,27 +140,9 @@ export class GraphEmitter {
     });
   }
 
-  /** The name of the module constant holding a fused body (one per distinct body; kept, so the runtime compiles its loop once). */
-  private fusedConstant(body: FusedBody): string {
-    const arg = (a: FusedArg): string => ('in' in a ? `{ in: ${a.in} }` : 'tmp' in a ? `{ tmp: ${a.tmp} }` : `{ num: ${numberLiteral(a.num)} }`);
-    const instrs = body.instrs.map(
-      ({ op, args, attr }) => `{ op: ${quote(op)}, args: [${args.map(arg).join(', ')}]${attr !== undefined ? `, attr: ${numberLiteral(attr)}` : ''} }`,
-    );
-    const text = `{ instrs: [${instrs.join(', ')}], outputs: [${body.outputs.join(', ')}] }`;
-    let name = this.fusedBodies.get(text);
-    if (name === undefined) {
-      const base = `FUSED_${this.fusedBodies.size}`;
-      name = base;
-      for (let k = 2; this.ctx.moduleNames.has(name); k++) name = `${base}_${k}`;
-      this.ctx.moduleNames.add(name);
-      this.fusedBodies.set(text, name);
-    }
-    return name;
-  }
-
-  /** The module constants of the fused bodies met by emitTop and bodyFunctions (call after both). */
+  /** The fused groups' functions and constants (emit-fused.ts), for the groups met by emitTop and bodyFunctions (call after both). */
   fusedDeclarations(): string[] {
-    return [...this.fusedBodies].map(([text, name]) => `const ${name}: FusedBody = ${text};`);
+    return this.groups.declarations();
   }
 
   /** The scan body functions, in the order they were first met. */
@@ -302,11 +286,11 @@ export class GraphEmitter {
         continue;
       }
       if (node.op === 'fused') {
-        // One call for the group (the prelude's `fused`), as the interpreter runs it, with its body a module constant.
-        const outs = node.outputs.map((o) => expr.get(o)!).join(', ');
+        // One call for the group: its functions are written out once at module level (emit-fused.ts).
+        const outs = node.outputs.map((o) => expr.get(o)!);
         const windows = node.attrs['windows'] as readonly number[] | undefined;
         const windowArg = windows !== undefined ? `, [${windows.join(', ')}]` : '';
-        lines.push(`const [${outs}] = fused(${this.fusedConstant(fusedBody(node))}, [${args.join(', ')}]${windowArg});`);
+        lines.push(`const [${outs.join(', ')}] = fusedGroup(${this.groups.nameOf(g, node, outs)}, [${args.join(', ')}]${windowArg});`);
         continue;
       }
       const emit = OP_EMITTERS[node.op];

@@ -936,6 +936,7 @@ function checkFusedBody(body: unknown, nInputs: number): asserts body is FusedBo
     if (e.attr !== undefined ? typeof instr.attr !== 'number' || !Number.isFinite(instr.attr) : instr.attr !== undefined) {
       throw new ShapeError(e.attr !== undefined ? `${at} needs its attribute ${e.attr.name} as a number` : `${at} takes no attribute`);
     }
+    if (instr.source !== undefined && typeof instr.source !== 'string') throw new ShapeError(`${at} has a source that is not text`);
     instr.args.forEach((a: FusedArg, j) => {
       const keys = typeof a === 'object' && a !== null ? Object.keys(a) : [];
       const ok =

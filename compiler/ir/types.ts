@@ -81,11 +81,16 @@ export interface Graph {
  */
 export type FusedArg = { readonly in: number } | { readonly tmp: number } | { readonly num: number };
 
-/** One element-wise op of a fused group; `attr` is a unary op's attribute (leaky_relu's alpha). */
+/**
+ * One element-wise op of a fused group; `attr` is a unary op's attribute
+ * (leaky_relu's alpha), `source` the source line of the node it was (as
+ * Node.source; emitted code quotes it).
+ */
 export interface FusedInstr {
   readonly op: string;
   readonly args: readonly FusedArg[];
   readonly attr?: number;
+  readonly source?: string;
 }
 
 /**

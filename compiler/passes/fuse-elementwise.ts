@@ -172,7 +172,12 @@ function fusedProgram(
     instrOf.set(node.outputs[0]!, k);
     // A unary op's attribute (leaky_relu's alpha) travels with its instruction.
     const attr = elementwiseOp(node.op)?.attr;
-    return attr ? { op: node.op, args, attr: node.attrs[attr.name] as number } : { op: node.op, args };
+    return {
+      op: node.op,
+      args,
+      ...(attr ? { attr: node.attrs[attr.name] as number } : {}),
+      ...(node.source !== undefined ? { source: node.source } : {}),
+    };
   });
   const outputs = members
     .map((m, k) => ({ value: g.nodes[m]!.outputs[0]!, instr: k }))

@@ -83,7 +83,7 @@ describe('portable runtime code in emitted modules', () => {
     expect(imports('runtime/tfjs/portable-ops.ts')).toEqual([
       "import * as tf from '@tensorflow/tfjs-core';",
       "import { ELEMENTWISE_CODE } from '../../compiler/ir/elementwise.js';",
-      "import type { FusedArg, FusedBody, FusedInstr } from '../../compiler/ir/types.js';",
+      "import type { FusedArg, FusedBody } from '../../compiler/ir/types.js';",
     ]);
     expect(imports('runtime/rng.ts')).toEqual([]);
     expect(imports('runtime/init-kinds.ts').every((l) => l.startsWith('import type '))).toBe(true);
