@@ -24,6 +24,7 @@ import { verifyGraph } from '../ir/verify.js';
 import type { Dim, Graph, ValueId } from '../ir/types.js';
 import { scanAttrs } from '../ir/types.js';
 import { JOINED_SEPARATOR } from '../passes/lift-param-transposes.js';
+import { FusedGroups } from './emit-fused.js';
 import { OP_EMITTERS, type DimResolver } from './emit-ops.js';
 import { commentText, identifier, propertyKey, stringLiteral } from './escape.js';
 
@@ -109,8 +110,11 @@ interface BodyInfo {
 export class GraphEmitter {
   private readonly bodies = new Map<string, BodyInfo>();
   private readonly bodyOrder: BodyInfo[] = [];
+  private readonly groups: FusedGroups;
 
-  constructor(private readonly ctx: CodegenContext) {}
+  constructor(private readonly ctx: CodegenContext) {
+    this.groups = new FusedGroups(ctx);
+  }
 
   /** Names the scan bodies of `g` (recursively); `prefix` tells apart the bodies of different graphs. */
   plan(g: Graph, prefix: string): void {
@@ -134,6 +138,11 @@ export class GraphEmitter {
       }
       this.plan(body, prefix);
     });
+  }
+
+  /** The fused groups' functions and constants (emit-fused.ts), for the groups met by emitTop and bodyFunctions (call after both). */
+  fusedDeclarations(): string[] {
+    return this.groups.declarations();
   }
 
   /** The scan body functions, in the order they were first met. */
@@ -277,12 +286,11 @@ export class GraphEmitter {
         continue;
       }
       if (node.op === 'fused') {
-        // One call for the group (the prelude's `fused`), as the interpreter runs it.
-        const outs = node.outputs.map((o) => expr.get(o)!).join(', ');
-        const picks = (node.attrs['outputs'] as readonly number[]).join(', ');
+        // One call for the group: its functions are written out once at module level (emit-fused.ts).
+        const outs = node.outputs.map((o) => expr.get(o)!);
         const windows = node.attrs['windows'] as readonly number[] | undefined;
         const windowArg = windows !== undefined ? `, [${windows.join(', ')}]` : '';
-        lines.push(`const [${outs}] = fused(${quote(node.attrs['program'] as string)}, [${picks}], [${args.join(', ')}]${windowArg});`);
+        lines.push(`const [${outs.join(', ')}] = fusedGroup(${this.groups.nameOf(g, node, outs)}, [${args.join(', ')}]${windowArg});`);
         continue;
       }
       const emit = OP_EMITTERS[node.op];

@@ -109,7 +109,13 @@ export function elementwiseCodeDeclaration(): string {
     const c = ELEMENTWISE_CODE[e.name]!;
     return `${e.name}: { inputs: ${c.inputs}, tf: ${stringLiteral(c.tf)}, extra: [${c.extra.map(numberLiteral).join(', ')}], loop: ${stringLiteral(c.loop)}, cost: [${c.cost.map(numberLiteral).join(', ')}] },`;
   });
-  return `/** The element-wise ops as fused groups run them: tf.<tf> op by op, or \`loop\` per element on the host. */
+  return `/** What an instruction of a fused group reads: input k, the result of instruction k, or a number. */
+type FusedArg = { readonly in: number } | { readonly tmp: number } | { readonly num: number };
+/** One element-wise op of a fused group; \`attr\` is a unary op's attribute (leaky_relu's alpha). */
+interface FusedInstr { readonly op: string; readonly args: readonly FusedArg[]; readonly attr?: number; }
+/** A fused group: its instructions (instruction k's result is temp k) and the temps it returns. */
+interface FusedBody { readonly instrs: readonly FusedInstr[]; readonly outputs: readonly number[]; }
+/** The element-wise ops as fused groups run them: tf.<tf> op by op, or \`loop\` per element on the host. */
 const ELEMENTWISE_CODE: Readonly<Record<string, { readonly inputs: number; readonly tf: string; readonly extra: readonly number[]; readonly loop: string; readonly cost: readonly [number, number] } | undefined>> = {
 ${entries.join('\n')}
 };`;

@@ -11,7 +11,7 @@ import { DECODE_SOURCE, INIT_SOURCES, OP_HELPERS as OP_HELPERS_TEXT, RNG_SOURCE 
 
 /** Names the emitted module defines at top level: no local variable may take them. */
 export const PRELUDE_NAMES = [
-  'tf', 'ELEMENTWISE_CODE', 'hasKernel', 'fastTransposedMatMul', 'unstackTime', 'flatRows', 'sumTo', 'broadcastLike', 'linear', 'mm', 'outer', 'leadLast', 'outerLt', 'sliceLast', 'padLast',
+  'tf', 'ELEMENTWISE_CODE', 'FusedArg', 'FusedInstr', 'FusedBody', 'hasKernel', 'fastTransposedMatMul', 'unstackTime', 'flatRows', 'sumTo', 'broadcastLike', 'linear', 'mm', 'outer', 'leadLast', 'outerLt', 'sliceLast', 'padLast',
   'squeezeLast', 'scatterAdd', 'gatherRows', 'oneHot', 'xent', 'xentGrad', 'timeIndex', 'timePlace', 'scoped', 'Rng', 'rotl',
   'initGlorot', 'initHe', 'initUniform', 'initNormal', 'initOrthogonal', 'initIdentity', 'initFill', 'fans', 'RngState',
   'planWindows', 'windowGate', 'WindowPlan', 'shapeText', 'sameShape', 'restrictFrom', 'unpadded', 'batchMajor', 'timeMajor',

@@ -50,7 +50,7 @@ export interface ElementwiseOp {
 
 /** What runtime/tfjs/portable-ops.ts reads of an entry (the interpreter imports it; emitted modules carry it as data). */
 export interface ElementwiseCode {
-  /** How many of the op's arguments in a fused program are tensors (the rest: its attribute). */
+  /** How many tensor operands the op takes (a unary op's attribute travels apart: FusedInstr.attr). */
   readonly inputs: number;
   readonly tf: string;
   readonly extra: readonly number[];

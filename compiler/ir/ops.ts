@@ -11,7 +11,7 @@ import { InternalError } from '../diagnostics/diagnostic.js';
 import type { GraphBuilder } from './builder.js';
 import { addDims, broadcastShapes, dimToString, sameShape, shapeToString, ShapeError } from './shape.js';
 import { ELEMENTWISE_OPS, elementwiseOp, sumTo, type ElementwiseOp, type VjpRule } from './elementwise.js';
-import type { Attrs, Dim, Graph, Node, Shape, ValueId, ValueType } from './types.js';
+import { fusedBody, type Attrs, type Dim, type FusedArg, type FusedBody, type FusedInstr, type Graph, type Node, type Shape, type ValueId, type ValueType } from './types.js';
 
 export type { VjpRule } from './elementwise.js';
 
@@ -826,21 +826,20 @@ const defs: OpDef[] = [
   {
     name: 'fused',
     arity: 'variadic',
-    doc: 'a group of elementwise ops run as one (passes/fuse-elementwise.ts): program `op:arg,...;...`, outputs = results returned, optional windows = [begin, size] of the last axis read per input ([-1, -1]: all)',
+    doc: 'a group of elementwise ops run as one (passes/fuse-elementwise.ts): body = { instrs, outputs } (types.ts FusedBody), optional windows = [begin, size] of the last axis read per input ([-1, -1]: all)',
     infer(inputs, attrs) {
-      if (typeof attrs['program'] !== 'string') throw new ShapeError('fused needs a program attribute');
-      checkFusedProgram(attrs['program'], inputs.length, attrs['windows'] as readonly number[] | undefined);
-      const outputs = attrs['outputs'];
-      const count = fusedInstructions(attrs['program']).length;
-      if (!Array.isArray(outputs) || outputs.length === 0 || outputs.some((k) => !Number.isInteger(k) || (k as number) < 0 || (k as number) >= count)) {
-        throw new ShapeError(`fused: outputs ${JSON.stringify(outputs)} must name results of the program's ${count} instructions`);
+      const body = attrs['body'];
+      checkFusedBody(body, inputs.length);
+      const windows = attrs['windows'];
+      if (windows !== undefined && (!Array.isArray(windows) || windows.length !== 2 * inputs.length)) {
+        throw new ShapeError(`fused: windows ${JSON.stringify(windows)} must be [begin, size] for each of ${inputs.length} inputs`);
       }
       let shape: Shape = [];
       inputs.forEach((t, k) => {
         expectFloat('fused', t);
         shape = broadcastShapes(shape, windowedShape(t.shape, attrs, k));
       });
-      return outputs.map(() => f32(shape));
+      return body.outputs.map(() => f32(shape));
     },
     vjp: fusedVjp,
   },
@@ -849,13 +848,13 @@ const defs: OpDef[] = [
 /**
  * The derivative of a fused group: its ops are emitted again one by one
  * (the group's outputs reused, the rest recomputed) and their own rules run
- * backwards over the program. Fusion runs after differentiation, so this is
+ * backwards over the body. Fusion runs after differentiation, so this is
  * for graphs differentiated once more (tests, higher derivatives).
  */
 function fusedVjp(b: GraphBuilder, node: Node, cts: readonly (ValueId | undefined)[]): (ValueId | undefined)[] {
-  const outputs = node.attrs['outputs'] as readonly number[];
+  const { instrs, outputs } = fusedBody(node);
   const steps: Node[] = [];
-  // What the program reads of each input: the input, or the slice of its last axis that its window names.
+  // What the body reads of each input: the input, or the slice of its last axis that its window names.
   const windowOf = (k: number): { begin: number; size: number } | undefined => {
     const w = node.attrs['windows'] as readonly number[] | undefined;
     return w !== undefined && w[2 * k]! >= 0 ? { begin: w[2 * k]!, size: w[2 * k + 1]! } : undefined;
@@ -865,11 +864,10 @@ function fusedVjp(b: GraphBuilder, node: Node, cts: readonly (ValueId | undefine
     return w === undefined ? v : b.op('slice_last', [v], w);
   });
   const inputIndex = new Map(read.map((v, k) => [v, k] as const));
-  const valueOf = (a: string): ValueId =>
-    a[0] === 'i' ? read[Number(a.slice(1))]! : a[0] === 't' ? steps[Number(a.slice(1))]!.outputs[0]! : b.constant(Number(a));
-  fusedInstructions(node.attrs['program'] as string).forEach(({ op, args }, k) => {
-    const attr = elementwiseOp(op)?.attr;
-    const attrs: Attrs = attr ? { [attr.name]: Number(args.pop()) } : {};
+  const valueOf = (a: FusedArg): ValueId => ('in' in a ? read[a.in]! : 'tmp' in a ? steps[a.tmp]!.outputs[0]! : b.constant(a.num));
+  instrs.forEach(({ op, args, attr }, k) => {
+    const name = elementwiseOp(op)?.attr?.name;
+    const attrs: Attrs = name !== undefined ? { [name]: attr! } : {};
     const inputs = args.map(valueOf);
     const j = outputs.indexOf(k);
     const out = j >= 0 ? node.outputs[j]! : b.op(op, inputs, attrs);
@@ -906,7 +904,7 @@ function fusedVjp(b: GraphBuilder, node: Node, cts: readonly (ValueId | undefine
   });
 }
 
-/** The shape a fused program reads of input k: its own, or with the last axis cut to the input's window. */
+/** The shape a fused body reads of input k: its own, or with the last axis cut to the input's window. */
 function windowedShape(shape: Shape, attrs: Attrs, k: number): Shape {
   const w = attrs['windows'] as readonly number[] | undefined;
   if (w === undefined || w[2 * k]! < 0) return shape;
@@ -916,31 +914,41 @@ function windowedShape(shape: Shape, attrs: Attrs, k: number): Shape {
   return [...shape.slice(0, -1), size];
 }
 
-/** The number of arguments of an element-wise op in a fused program (a unary op's attribute is its second). */
-export function fusedArity(op: string): number | undefined {
-  const e = elementwiseOp(op);
-  return e === undefined ? undefined : e.arity + (e.attr ? 1 : 0);
-}
+const isIndex = (v: unknown, below: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < below;
 
-/** The instructions of a fused program `op:arg,arg;...` (the runtime reads the same text: runtime/tfjs/portable-ops.ts). */
-export function fusedInstructions(program: string): { readonly op: string; readonly args: string[] }[] {
-  return program.split(';').map((text) => {
-    const [op, rest = ''] = text.split(':');
-    return { op: op!, args: rest.split(',') };
-  });
-}
-
-function checkFusedProgram(program: string, nInputs: number, windows?: readonly number[]): void {
-  if (windows !== undefined && windows.length !== 2 * nInputs) throw new ShapeError(`fused: ${windows.length / 2} windows for ${nInputs} inputs`);
-  fusedInstructions(program).forEach(({ op, args }, k) => {
-    const text = `${op}:${args.join(',')}`;
-    if (fusedArity(op) !== args.length) throw new ShapeError(`fused: instruction ${k} '${text}' is not an elementwise op with its arguments`);
-    for (const a of args) {
-      const ref = /^([it])(\d+)$/.exec(a);
-      const ok = ref ? Number(ref[2]) < (ref[1] === 'i' ? nInputs : k) : Number.isFinite(Number(a)) && a !== '';
-      if (!ok) throw new ShapeError(`fused: instruction ${k} '${text}' reads '${a}', which is not an input, an earlier result or a number`);
+/**
+ * Checks a fused body against the node's input count: every instruction is an
+ * element-wise op with its arguments (and its attribute, for an op that has
+ * one), every argument an input, an earlier result or a finite number, and the
+ * outputs name results of the body.
+ */
+function checkFusedBody(body: unknown, nInputs: number): asserts body is FusedBody {
+  const b = body as Partial<FusedBody> | undefined;
+  if (typeof b !== 'object' || b === null || !Array.isArray(b.instrs) || !Array.isArray(b.outputs)) {
+    throw new ShapeError('fused needs a body attribute { instrs, outputs }');
+  }
+  if (b.instrs.length === 0) throw new ShapeError('fused: the body has no instructions');
+  b.instrs.forEach((instr: FusedInstr, k) => {
+    const e = typeof instr?.op === 'string' ? elementwiseOp(instr.op) : undefined;
+    const at = `fused: instruction t${k} (${String(instr?.op)})`;
+    if (e === undefined) throw new ShapeError(`${at} is not an element-wise op (compiler/ir/elementwise.ts)`);
+    if (!Array.isArray(instr.args) || instr.args.length !== e.arity) throw new ShapeError(`${at} takes ${e.arity} arguments, not ${Array.isArray(instr.args) ? instr.args.length : 'none'}`);
+    if (e.attr !== undefined ? typeof instr.attr !== 'number' || !Number.isFinite(instr.attr) : instr.attr !== undefined) {
+      throw new ShapeError(e.attr !== undefined ? `${at} needs its attribute ${e.attr.name} as a number` : `${at} takes no attribute`);
     }
+    if (instr.source !== undefined && typeof instr.source !== 'string') throw new ShapeError(`${at} has a source that is not text`);
+    instr.args.forEach((a: FusedArg, j) => {
+      const keys = typeof a === 'object' && a !== null ? Object.keys(a) : [];
+      const ok =
+        keys.length === 1 &&
+        ('in' in a ? isIndex(a.in, nInputs) : 'tmp' in a ? isIndex(a.tmp, k) : 'num' in a ? typeof a.num === 'number' && Number.isFinite(a.num) : false);
+      if (!ok) throw new ShapeError(`${at} argument ${j} reads ${JSON.stringify(a)}, which is not one of the ${nInputs} inputs, an earlier result or a finite number`);
+    });
   });
+  const count = b.instrs.length;
+  if (b.outputs.length === 0 || b.outputs.some((k) => !isIndex(k, count))) {
+    throw new ShapeError(`fused: outputs ${JSON.stringify(b.outputs)} must name results of the body's ${count} instructions`);
+  }
 }
 
 const registry = new Map<string, OpDef>(defs.map((d) => [d.name, d]));

@@ -2,9 +2,11 @@
 //
 // A Graph is a list of nodes in topological order over numbered values.
 // Values are produced either by a node or by the graph's inputs. Every node
-// names an op from the registry (ops.ts); the one structured op is `scan`,
+// names an op from the registry (ops.ts); the structured ops are `scan`,
 // which carries a body Graph: time stays a loop (ARCHITECTURE.md rule 6), and its
-// derivative is another scan running the other way (autodiff/vjp.ts).
+// derivative is another scan running the other way (autodiff/vjp.ts); and
+// `fused`, whose `body` attribute lists the element-wise instructions of a
+// group (FusedBody below).
 //
 // Shapes are static: each dimension is a number or a symbol. 'B' is the batch
 // and 'T' the time length, known only at run time; a model's own dimension
@@ -28,7 +30,7 @@ export interface ValueInfo {
   readonly name?: string;
 }
 
-export type AttrValue = number | string | boolean | readonly number[] | readonly Dim[];
+export type AttrValue = number | string | boolean | readonly number[] | readonly Dim[] | FusedBody;
 export type Attrs = Readonly<Record<string, AttrValue>>;
 
 export interface Node {
@@ -71,6 +73,39 @@ export interface Graph {
   readonly nodes: readonly Node[];
   readonly inputs: readonly GraphInput[];
   readonly outputs: readonly GraphOutput[];
+}
+
+/**
+ * What an instruction of a fused group reads: input k of the node (after its
+ * window, if it has one), the result of an earlier instruction, or a number.
+ */
+export type FusedArg = { readonly in: number } | { readonly tmp: number } | { readonly num: number };
+
+/**
+ * One element-wise op of a fused group; `attr` is a unary op's attribute
+ * (leaky_relu's alpha), `source` the source line of the node it was (as
+ * Node.source; emitted code quotes it).
+ */
+export interface FusedInstr {
+  readonly op: string;
+  readonly args: readonly FusedArg[];
+  readonly attr?: number;
+  readonly source?: string;
+}
+
+/**
+ * The body of a `fused` node (its `body` attribute; passes/fuse-elementwise.ts
+ * builds it): instructions in order, instruction k's result is temp k, and
+ * `outputs` names the temps the node returns, one per node output.
+ */
+export interface FusedBody {
+  readonly instrs: readonly FusedInstr[];
+  readonly outputs: readonly number[];
+}
+
+/** The body of a fused node (verified by its shape rule: compiler/ir/ops.ts). */
+export function fusedBody(node: Node): FusedBody {
+  return node.attrs['body'] as FusedBody;
 }
 
 /** Attributes of a scan node (inputs are carries, then xs, then consts). */

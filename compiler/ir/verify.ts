@@ -1,7 +1,7 @@
 // The IR verifier: every value is defined once before use, every node names
 // a registry op, its operands pass the op's rule in full (shapes, dtypes,
 // attributes, a scan's carries, steps and constants against its body, a
-// fused group's program), node output types agree with the rule, graph
+// fused group's body), node output types agree with the rule, graph
 // outputs exist, and scan bodies verify recursively. Run after lowering,
 // after differentiation and truncation, after every pass of the pipeline and
 // on every graph codegen receives. test/ir/verify.test.ts has a broken graph

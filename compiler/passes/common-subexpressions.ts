@@ -23,7 +23,8 @@ export function eliminateCommonSubexpressions(g: Graph): Graph {
       nodes.push(renamed);
       continue;
     }
-    const key = `${node.op}(${inputs.join(',')})${JSON.stringify(node.attrs, Object.keys(node.attrs).sort())}`;
+    // Attributes by sorted key, each written out whole (a fused node's body is nested).
+    const key = `${node.op}(${inputs.join(',')})${JSON.stringify(Object.keys(node.attrs).sort().map((k) => [k, node.attrs[k]]))}`;
     const prev = seen.get(key);
     if (prev && prev.outputs.length === node.outputs.length) {
       node.outputs.forEach((o, i) => replace.set(o, prev.outputs[i]!));

@@ -7,8 +7,7 @@
 // outputs; returns the same object when nothing was dead. A scan is kept
 // whole when any of its outputs is live (its body is not pruned here); a
 // fused group with dead outputs keeps only what its live outputs need.
-import { fusedInstructions } from '../ir/ops.js';
-import type { Graph, Node, ValueId } from '../ir/types.js';
+import { fusedBody, type FusedArg, type FusedBody, type Graph, type Node, type ValueId } from '../ir/types.js';
 
 export function eliminateDeadCode(g: Graph): Graph {
   const live = new Set<ValueId>(g.outputs.map((o) => o.value));
@@ -30,39 +29,35 @@ export function eliminateDeadCode(g: Graph): Graph {
  * prediction and its loss no longer reads the targets once the loss is gone.
  */
 function pruneFused(node: Node, live: ReadonlySet<ValueId>): Node {
-  const instrs = fusedInstructions(node.attrs['program'] as string);
-  const outputs = node.attrs['outputs'] as readonly number[];
+  const { instrs, outputs } = fusedBody(node);
   const kept = outputs.map((_, j) => j).filter((j) => live.has(node.outputs[j]!));
   const needed = new Set(kept.map((j) => outputs[j]!));
   for (let k = instrs.length - 1; k >= 0; k--) {
     if (!needed.has(k)) continue;
-    for (const a of instrs[k]!.args) if (a[0] === 't') needed.add(Number(a.slice(1)));
+    for (const a of instrs[k]!.args) if ('tmp' in a) needed.add(a.tmp);
   }
   const newIndex = new Map<number, number>();
   [...needed].sort((a, b) => a - b).forEach((old, k) => newIndex.set(old, k));
   // Inputs are told apart by value and window (one value may be read through several windows).
   const windows = node.attrs['windows'] as readonly number[] | undefined;
   const keptInputs: number[] = [];
-  const text = instrs
-    .filter((_, k) => needed.has(k))
-    .map(({ op, args }) => {
-      const renamed = args.map((a) => {
-        if (a[0] === 't') return `t${newIndex.get(Number(a.slice(1)))!}`;
-        if (a[0] !== 'i') return a;
-        const k = Number(a.slice(1));
-        if (!keptInputs.includes(k)) keptInputs.push(k);
-        return `i${keptInputs.indexOf(k)}`;
-      });
-      return `${op}:${renamed.join(',')}`;
-    });
+  const renamed = (a: FusedArg): FusedArg => {
+    if ('tmp' in a) return { tmp: newIndex.get(a.tmp)! };
+    if (!('in' in a)) return a;
+    if (!keptInputs.includes(a.in)) keptInputs.push(a.in);
+    return { in: keptInputs.indexOf(a.in) };
+  };
+  const body: FusedBody = {
+    instrs: instrs.filter((_, k) => needed.has(k)).map((instr) => ({ ...instr, args: instr.args.map(renamed) })),
+    outputs: kept.map((j) => newIndex.get(outputs[j]!)!),
+  };
   return {
     ...node,
     inputs: keptInputs.map((k) => node.inputs[k]!),
     outputs: kept.map((j) => node.outputs[j]!),
     attrs: {
       ...node.attrs,
-      program: text.join(';'),
-      outputs: kept.map((j) => newIndex.get(outputs[j]!)!),
+      body,
       ...(windows !== undefined ? { windows: keptInputs.flatMap((k) => [windows[2 * k]!, windows[2 * k + 1]!]) } : {}),
     },
   };

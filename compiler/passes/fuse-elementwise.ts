@@ -1,6 +1,6 @@
 // Elementwise fusion: a connected group of elementwise ops (add, mul,
 // tanh, sigmoid, ...) of one result shape becomes a single `fused` node
-// whose program lists the ops and whose outputs are the group's values read
+// whose body lists the ops (types.ts FusedBody) and whose outputs are the group's values read
 // outside it. The runtime runs a group as one kernel where that pays (a
 // JavaScript loop over the elements on cpu, and on wasm where per-kernel
 // dispatch outweighs the arithmetic: streaming steps at batch 1), else op by
@@ -15,7 +15,7 @@
 // its inputs made by elementwise nodes of the same shape, unless some value
 // of such a group is read by a node outside it that comes before this node
 // (the group runs where its last member was, so that reader would run before
-// the value exists). Scalar constants are written into the program. A group
+// the value exists). Scalar constants are written into the body. A group
 // of one node stays as it is.
 //
 // Pre: a verified graph. Post: a verified graph computing the same values
@@ -27,7 +27,7 @@ import { elementwiseOp } from '../ir/elementwise.js';
 import { GraphBuilder } from '../ir/builder.js';
 import { eliminateDeadCode } from './dead-code.js';
 import { sameShape } from '../ir/shape.js';
-import type { Graph, Node, Shape, ValueId } from '../ir/types.js';
+import type { FusedArg, FusedBody, FusedInstr, Graph, Node, Shape, ValueId } from '../ir/types.js';
 
 /** Whether `s` broadcasts against `out` in one of the ways a fused loop reads (see the file comment). */
 function readsAsFused(s: Shape, out: Shape): boolean {
@@ -116,12 +116,12 @@ export function fuseElementwise(g: Graph): Graph {
   g.nodes.forEach((node, i) => {
     const grp = lastOf.get(i);
     if (grp) {
-      const { program, inputs, outputs } = fusedProgram(g, grp.members, isConstant, producer, readers, graphOutputs, window);
+      const { body, inputs, outputs } = fusedProgram(g, grp.members, isConstant, producer, readers, graphOutputs, window);
       // A group nothing reads (a dead state's update in a scan body) is dead code: nothing to emit.
       if (outputs.length === 0) return;
       const source = g.nodes[i]!.source;
       const windows = inputs.some((inp) => inp.window !== undefined) ? inputs.flatMap((inp) => inp.window ?? [-1, -1]) : undefined;
-      const attrs = { program, outputs: outputs.map((o) => o.instr), ...(windows ? { windows } : {}) };
+      const attrs = { body, ...(windows ? { windows } : {}) };
       const outs = b.emit('fused', inputs.map((inp) => get(inp.value)), attrs, source !== undefined ? { source } : {});
       bind(
         outputs.map((o) => o.value),
@@ -144,7 +144,7 @@ interface FusedInput {
   readonly window?: readonly [number, number];
 }
 
-/** The program of a group: its instructions, the values it reads (inputs) and those read outside it (outputs). */
+/** The body of a group: its instructions, the values it reads (inputs) and those read outside it (outputs). */
 function fusedProgram(
   g: Graph,
   members: readonly number[],
@@ -153,30 +153,34 @@ function fusedProgram(
   readers: ReadonlyMap<ValueId, readonly number[]>,
   graphOutputs: ReadonlySet<ValueId>,
   window: (v: ValueId) => { value: ValueId; begin: number; size: number } | undefined,
-): { program: string; inputs: FusedInput[]; outputs: { value: ValueId; instr: number }[] } {
+): { body: FusedBody; inputs: FusedInput[]; outputs: { value: ValueId; instr: number }[] } {
   const instrOf = new Map<ValueId, number>();
   const inputs: FusedInput[] = [];
-  const instrs = members.map((m, k) => {
+  const instrs = members.map((m, k): FusedInstr => {
     const node = g.nodes[m]!;
-    const args = node.inputs.map((v) => {
+    const args = node.inputs.map((v): FusedArg => {
       const t = instrOf.get(v);
-      if (t !== undefined) return `t${t}`;
-      if (isConstant(v)) return String(g.nodes[producer.get(v)!]!.attrs['value'] as number);
+      if (t !== undefined) return { tmp: t };
+      if (isConstant(v)) return { num: g.nodes[producer.get(v)!]!.attrs['value'] as number };
       // Only a slice of the group's own shape (a broadcast one is read whole).
       const w = sameShape(g.values[v]!.type.shape, g.values[node.outputs[0]!]!.type.shape) ? window(v) : undefined;
       const input: FusedInput = w ? { value: w.value, window: [w.begin, w.size] } : { value: v };
       let at = inputs.findIndex((x) => x.value === input.value && x.window?.[0] === input.window?.[0] && x.window?.[1] === input.window?.[1]);
       if (at < 0) at = inputs.push(input) - 1;
-      return `i${at}`;
+      return { in: at };
     });
-    // A unary op's attribute (leaky_relu's alpha) is its second argument in the program.
-    const attr = elementwiseOp(node.op)?.attr;
-    if (attr) args.push(String(node.attrs[attr.name] as number));
     instrOf.set(node.outputs[0]!, k);
-    return `${node.op}:${args.join(',')}`;
+    // A unary op's attribute (leaky_relu's alpha) travels with its instruction.
+    const attr = elementwiseOp(node.op)?.attr;
+    return {
+      op: node.op,
+      args,
+      ...(attr ? { attr: node.attrs[attr.name] as number } : {}),
+      ...(node.source !== undefined ? { source: node.source } : {}),
+    };
   });
   const outputs = members
     .map((m, k) => ({ value: g.nodes[m]!.outputs[0]!, instr: k }))
     .filter(({ value }) => graphOutputs.has(value) || (readers.get(value) ?? []).some((r) => !members.includes(r)));
-  return { program: instrs.join(';'), inputs, outputs };
+  return { body: { instrs, outputs: outputs.map((o) => o.instr) }, inputs, outputs };
 }

@@ -1,8 +1,7 @@
 // The float64 reference evaluator of the IR: the oracle (ARCHITECTURE.md rule 5).
 // Executes a graph node by node; a scan runs its body once per time step.
-import type { Graph, ValueId } from '../../compiler/ir/types.js';
+import type { FusedArg, FusedBody, Graph, ValueId } from '../../compiler/ir/types.js';
 import { broadcastShape, referenceKernels } from './kernels.js';
-import { parseFusedProgram } from '../tfjs/portable-ops.js';
 import { size, sliceLead, stackLead, tensor, type Tensor64 } from './tensor.js';
 import { elementwiseOp } from '../../compiler/ir/elementwise.js';
 
@@ -28,7 +27,7 @@ export function evaluateGraph(g: Graph, inputs: readonly Tensor64[]): Tensor64[]
       const read = args.map((t, k) =>
         windows !== undefined && windows[2 * k]! >= 0 ? referenceKernels.slice_last([t], { begin: windows[2 * k]!, size: windows[2 * k + 1]! }) : t,
       );
-      evalFused(node.attrs['program'] as string, node.attrs['outputs'] as readonly number[], read).forEach((t, i) =>
+      evalFused(node.attrs['body'] as FusedBody, read).forEach((t, i) =>
         env.set(node.outputs[i]!, t),
       );
     } else {
@@ -41,17 +40,15 @@ export function evaluateGraph(g: Graph, inputs: readonly Tensor64[]): Tensor64[]
 }
 
 /** A fused group, op by op with the reference kernels: the same numbers as the unfused graph. */
-function evalFused(program: string, outputs: readonly number[], inputs: readonly Tensor64[]): Tensor64[] {
+function evalFused({ instrs, outputs }: FusedBody, inputs: readonly Tensor64[]): Tensor64[] {
   const results: Tensor64[] = [];
-  for (const { op, args } of parseFusedProgram(program)) {
-    const value = (a: string): Tensor64 =>
-      a[0] === 'i' ? inputs[Number(a.slice(1))]! : a[0] === 't' ? results[Number(a.slice(1))]! : tensor([], [Number(a)]);
+  for (const { op, args, attr } of instrs) {
+    const value = (a: FusedArg): Tensor64 => ('in' in a ? inputs[a.in]! : 'tmp' in a ? results[a.tmp]! : tensor([], [a.num]));
     const kernel = referenceKernels[op];
     if (!kernel) throw new Error(`reference: no kernel for ${op}`);
-    // A unary op's attribute is its second argument in the program (compiler/ir/ops.ts, fusedArity).
-    const attr = elementwiseOp(op)?.attr;
-    if (attr) results.push(kernel([value(args[0]!)], { [attr.name]: Number(args[1]) }));
-    else results.push(kernel(args.map(value), {}));
+    // A unary op's attribute (leaky_relu's alpha) travels with its instruction.
+    const name = elementwiseOp(op)?.attr?.name;
+    results.push(kernel(args.map(value), name !== undefined ? { [name]: attr! } : {}));
   }
   // An output has the shape of all inputs broadcast (the op's shape rule).
   const shape = inputs.reduce<readonly number[]>((s, t) => broadcastShape(s, t.shape), []);

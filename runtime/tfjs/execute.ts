@@ -5,7 +5,7 @@
 // loop reading saved residuals) takes them as they are instead of splitting
 // a stacked copy; the stacked tensor is made only when something else reads it.
 import * as tf from '@tensorflow/tfjs-core';
-import type { Graph, ValueId } from '../../compiler/ir/types.js';
+import type { FusedBody, Graph, ValueId } from '../../compiler/ir/types.js';
 import { tfKernels } from './kernels.js';
 import { fused, stackTime, unstackTime } from './portable-ops.js';
 
@@ -59,7 +59,7 @@ export function executeGraph(g: Graph, inputs: readonly tf.Tensor[]): tf.Tensor[
       });
     } else if (node.op === 'fused') {
       const windows = node.attrs['windows'] as readonly number[] | undefined;
-      fused(node.attrs['program'] as string, node.attrs['outputs'] as readonly number[], node.inputs.map(get), windows).forEach((t, i) =>
+      fused(node.attrs['body'] as FusedBody, node.inputs.map(get), windows).forEach((t, i) =>
         env.set(node.outputs[i]!, t),
       );
     } else {

@@ -6,6 +6,7 @@
 // change). The interpreter and emitted code therefore run the same code.
 import * as tf from '@tensorflow/tfjs-core';
 import { ELEMENTWISE_CODE } from '../../compiler/ir/elementwise.js';
+import type { FusedArg, FusedBody } from '../../compiler/ir/types.js';
 
 /** Whether the active backend implements a kernel (wasm lacks a few; those ops get another lowering). */
 export function hasKernel(name: string): boolean {
@@ -655,52 +656,33 @@ export function reshaped(x: tf.Tensor, shape: readonly number[]): tf.Tensor {
 // ---------------------------------------------------------------- fused elementwise groups
 //
 // A `fused` node (compiler/passes/fuse-elementwise.ts) computes a group of
-// elementwise ops in one call. Its program is text, `op:arg,arg;...`, one
-// instruction per op; an argument is an input (`i0`), an earlier result
-// (`t3`) or a number. On the cpu backend, and on wasm when the arithmetic
-// is small enough that per-kernel dispatch would dominate, the group runs as
-// one kernel: a JavaScript loop over the elements, in float64, rounding to
-// float32 only on the way out. Elsewhere (webgl, webgpu, tensorflow), and
-// where a page forbids `new Function`, it runs op by op with the same tf
-// calls as the unfused ops.
-
-/** One instruction of a fused program. */
-interface FusedInstr {
-  readonly op: string;
-  readonly args: readonly string[];
-}
-
-const fusedPrograms = new Map<string, FusedInstr[]>();
-
-/** Parses a fused program (cached: the same text is run once per step). */
-export function parseFusedProgram(program: string): FusedInstr[] {
-  let instrs = fusedPrograms.get(program);
-  if (!instrs) {
-    instrs = program.split(';').map((text) => {
-      const [op, rest] = text.split(':');
-      return { op: op!, args: rest ? rest.split(',') : [] };
-    });
-    fusedPrograms.set(program, instrs);
-  }
-  return instrs;
-}
+// elementwise ops in one call. Its body (compiler/ir/types.ts FusedBody)
+// lists one instruction per op; an argument is an input (`{ in: 0 }`), an
+// earlier result (`{ tmp: 3 }`) or a number (`{ num: 0.5 }`). On the cpu
+// backend, and on wasm when the arithmetic is small enough that per-kernel
+// dispatch would dominate, the group runs as one kernel: a JavaScript loop
+// over the elements, in float64, rounding to float32 only on the way out.
+// Elsewhere (webgl, webgpu, tensorflow), and where a page forbids
+// `new Function`, it runs op by op with the same tf calls as the unfused ops.
 
 /** The op-by-op form: the same tf calls as the unfused ops (runtime/tfjs/kernels.ts). */
-function fusedByOps(instrs: readonly FusedInstr[], outputs: readonly number[], inputs: readonly tf.Tensor[]): tf.Tensor[] {
+function fusedByOps(body: FusedBody, inputs: readonly tf.Tensor[]): tf.Tensor[] {
   const results: tf.Tensor[] = [];
-  const arg = (a: string): tf.Tensor =>
-    a[0] === 'i' ? inputs[Number(a.slice(1))]! : a[0] === 't' ? results[Number(a.slice(1))]! : tf.scalar(Number(a));
-  for (const { op, args } of instrs) {
-    // As runtime/tfjs/kernels.ts calls an element-wise op: tf.<fn>(operands..., extra...), a unary op's attribute a number.
+  const arg = (a: FusedArg): tf.Tensor => ('in' in a ? inputs[a.in]! : 'tmp' in a ? results[a.tmp]! : tf.scalar(a.num));
+  for (const { op, args, attr } of body.instrs) {
+    // As runtime/tfjs/kernels.ts calls an element-wise op: tf.<fn>(operands..., attribute, extra...).
     const code = ELEMENTWISE_CODE[op];
     const fn = code === undefined ? undefined : (tf as unknown as Record<string, ((...a: (tf.Tensor | number)[]) => tf.Tensor) | undefined>)[code.tf];
     if (code === undefined || fn === undefined) throw new Error(`fused: unknown op ${op}`);
-    const operands = args.map((a, k) => (k < code.inputs ? arg(a) : Number(a)));
-    results.push(fn(...operands, ...code.extra));
+    results.push(fn(...args.map(arg), ...(attr !== undefined ? [attr] : []), ...code.extra));
   }
-  // An output has the shape of all inputs broadcast, as the fused loop writes it.
+  return asFused(body.outputs.map((k) => results[k]!), inputs);
+}
+
+/** Results computed op by op, each broadcast to the shape of all inputs broadcast, as the fused loop writes them. */
+function asFused(results: readonly tf.Tensor[], inputs: readonly tf.Tensor[]): tf.Tensor[] {
   const shape = inputs.reduce<number[]>((s, t) => tf.backend_util.assertAndGetBroadcastShape(s, t.shape), []);
-  return outputs.map((k) => (results[k]!.size === shape.reduce((x, y) => x * y, 1) ? results[k]! : tf.broadcastTo(results[k]!, shape)));
+  return results.map((r) => (r.size === shape.reduce((x, y) => x * y, 1) ? r : tf.broadcastTo(r, shape)));
 }
 
 /**
@@ -709,7 +691,7 @@ function fusedByOps(instrs: readonly FusedInstr[], outputs: readonly number[], i
  * rounding; 3 ns where Math.tanh takes 17 and wasm's kernel 10), beyond it
  * 1 - 2 / (e^2x + 1), exact to float64 rounding there.
  */
-const FUSED_TANH = `function tanh_(x) {
+export function tanh_(x: number): number {
   if (x > -4 && x < 4) {
     const x2 = x * x;
     let p = x2 * -2.76076847742355e-16 + 2.00018790482477e-13;
@@ -724,7 +706,10 @@ const FUSED_TANH = `function tanh_(x) {
     return (x * p) / q;
   }
   return 1 - 2 / (exp_(2 * x) + 1);
-}`;
+}
+
+/** 2^k for k in [-1023, 1023], at k + 1023: exp_'s scale. */
+const P2 = Float64Array.from({ length: 2047 }, (_, k) => 2 ** (k - 1023));
 
 /**
  * e^x in a fused loop: for |x| < 708, x = k ln 2 + r with |r| <= ln 2 / 2
@@ -733,27 +718,17 @@ const FUSED_TANH = `function tanh_(x) {
  * rounding) times 2^k from a table (P2[k + 1023]); beyond, Math.exp.
  * 3 ns where Math.exp takes 7 and wasm's kernel 6.
  */
-const FUSED_EXP = `function exp_(x) {
+export function exp_(x: number): number {
   if (x > -708 && x < 708) {
     const k = x * 1.4426950408889634 + 6755399441055744 - 6755399441055744;
     const r = x - k * 0.6931471803691238 - k * 1.9082149292705877e-10;
     const p = 1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040)))))));
-    return p * P2[(k + 1023) | 0];
+    return p * P2[(k + 1023) | 0]!;
   }
   return Math.exp(x);
-}`;
-
-/** 2^k for k in [-1023, 1023], at k + 1023: FUSED_EXP's scale. */
-let powersOfTwo: Float64Array | undefined;
-function fusedPowersOfTwo(): Float64Array {
-  if (!powersOfTwo) {
-    powersOfTwo = new Float64Array(2047);
-    for (let k = 0; k < 2047; k++) powersOfTwo[k] = 2 ** (k - 1023);
-  }
-  return powersOfTwo;
 }
 
-/** One element of an op, as JavaScript over float64 values: the entry's `loop` (compiler/ir/elementwise.ts; tanh: FUSED_TANH, exp: FUSED_EXP). */
+/** One element of an op, as JavaScript over float64 values: the entry's `loop` (compiler/ir/elementwise.ts; with tanh_ and exp_ above). */
 function fusedExpression(op: string, a: string, b: string | undefined): string {
   const code = ELEMENTWISE_CODE[op];
   if (code === undefined) throw new Error(`fused: unknown op ${op}`);
@@ -783,13 +758,14 @@ function broadcastMode(shape: readonly number[], out: readonly number[]): 'e' | 
 
 /** p[k]: what input k's reads need (mode m: its size; d: n / size; w: output width, input width, window begin). */
 type FusedLoop = (ins: readonly ArrayLike<number>[], outs: Float32Array[], n: number, p: readonly (readonly number[])[]) => void;
-const fusedLoops = new Map<string, FusedLoop | null>();
+const fusedLoops = new WeakMap<FusedBody, Map<string, FusedLoop | null>>();
 
-/** The loop of a program for these broadcast modes, compiled once; null where `new Function` is not allowed. */
-function fusedLoop(program: string, instrs: readonly FusedInstr[], outputs: readonly number[], modes: string): FusedLoop | null {
-  const key = `${program}|${outputs.join(',')}|${modes}`;
-  if (fusedLoops.has(key)) return fusedLoops.get(key)!;
-  const lines: string[] = [];
+/**
+ * The statements of a host loop that read the inputs in these broadcast modes:
+ * `pre` before the loop, `step` at the end of each element, `input(k)` the
+ * expression of input k's value at element e (to be evaluated once per element).
+ */
+function loopReads(modes: string): { pre: string[]; step: string[]; input: (k: number) => string } {
   const pre: string[] = [];
   // Broadcast reads index through counters stepped once per element (no division or remainder in the loop):
   // m: c cycles through [0, q); d: c advances every q elements (r counts); w: c cycles through the window's
@@ -809,40 +785,74 @@ function fusedLoop(program: string, instrs: readonly FusedInstr[], outputs: read
       step.push(`if (++r${k} === w${k}) { r${k} = 0; c${k} += z${k} - w${k}; }`);
     }
   });
-  outputs.forEach((_, k) => pre.push(`const o${k} = outs[${k}];`));
-  const value = (a: string): string => {
-    if (a[0] === 't') return a;
-    if (a[0] !== 'i') return `(${Number(a)})`;
-    const k = Number(a.slice(1));
+  const input = (k: number): string => {
     const m = modes[k];
     if (m === 'w') return `a${k}[c${k}++]`;
     return m === 'e' ? `a${k}[e]` : m === 's' ? `s${k}` : `a${k}[c${k}]`;
   };
+  return { pre, step, input };
+}
+
+/** The loop of a body for these broadcast modes, compiled once per body object; null where `new Function` is not allowed. */
+function fusedLoop(body: FusedBody, modes: string): FusedLoop | null {
+  let loops = fusedLoops.get(body);
+  if (loops === undefined) fusedLoops.set(body, (loops = new Map()));
+  if (loops.has(modes)) return loops.get(modes)!;
+  const { instrs, outputs } = body;
+  const { pre, step, input } = loopReads(modes);
+  const lines: string[] = [];
+  outputs.forEach((_, k) => pre.push(`const o${k} = outs[${k}];`));
   // Each input is read once per element, then used by name.
-  const read = new Set<string>();
-  instrs.forEach(({ op, args }, k) => {
+  const read = new Set<number>();
+  instrs.forEach(({ op, args, attr }, k) => {
     const names = args.map((a) => {
-      if (a[0] !== 'i') return value(a);
-      if (!read.has(a)) {
-        read.add(a);
-        lines.push(`const ${a} = ${value(a)};`);
+      if ('tmp' in a) return `t${a.tmp}`;
+      if ('num' in a) return `(${a.num})`;
+      if (!read.has(a.in)) {
+        read.add(a.in);
+        lines.push(`const i${a.in} = ${input(a.in)};`);
       }
-      return a;
+      return `i${a.in}`;
     });
-    lines.push(`const t${k} = ${fusedExpression(op, names[0]!, names[1])};`);
+    lines.push(`const t${k} = ${fusedExpression(op, names[0]!, attr !== undefined ? `(${attr})` : names[1])};`);
   });
   outputs.forEach((t, k) => lines.push(`o${k}[e] = t${t};`));
   lines.push(...step);
   let loop: FusedLoop | null;
   try {
-    const body = `${pre.join('\n')}\nfor (let e = 0; e < n; e++) {\n${lines.join('\n')}\n}`;
-    const source = `${FUSED_TANH}\n${FUSED_EXP}\nreturn function (ins, outs, n, p) {\n${body}\n};`;
-    loop = (new Function('P2', source) as (p2: Float64Array) => FusedLoop)(fusedPowersOfTwo());
+    const source = `return function (ins, outs, n, p) {\n${pre.join('\n')}\nfor (let e = 0; e < n; e++) {\n${lines.join('\n')}\n}\n};`;
+    loop = (new Function('tanh_', 'exp_', source) as (t: typeof tanh_, x: typeof exp_) => FusedLoop)(tanh_, exp_);
   } catch {
     loop = null;
   }
-  fusedLoops.set(key, loop);
+  loops.set(modes, loop);
   return loop;
+}
+
+/**
+ * A fused group as an emitted module writes it (compiler/codegen/emit-fused.ts):
+ * its host loop, and its body as a function of tensors.
+ */
+export interface FusedGroup {
+  /** The host loop, written out, reading input k in mode modes[k] (broadcastMode's letters) with what p[k] gives (fusedLoop's). */
+  readonly loop: FusedLoop;
+  readonly modes: string;
+  /** The same body over tensors, one tf call per op (the ops' unfused kernels); returns the outputs. */
+  readonly tensors: (...inputs: tf.Tensor[]) => tf.Tensor[];
+  /** Its ops in order: what the choice between the host loop and one kernel per op weighs (fusedOnHost). */
+  readonly ops: readonly string[];
+  /** How many outputs it has. */
+  readonly outputs: number;
+}
+
+/**
+ * Whether a loop written for mode `written` reads an input right that is in
+ * mode `found` here: the same mode, or a special case of it (a trailing block
+ * or leading axes of the whole size, or of one value; one value of a size-1
+ * output).
+ */
+function readsAs(written: string, found: string | null): boolean {
+  return found !== null && (written === found || written === 'm' || written === 'd' || (written === 's' && found === 'e'));
 }
 
 /**
@@ -850,12 +860,12 @@ function fusedLoop(program: string, instrs: readonly FusedInstr[], outputs: read
  * are JavaScript loops too, one pass and one allocation each); on wasm by
  * the fitted costs (about 3.4 us per dispatched kernel, 3 us per host call).
  */
-function fusedOnHost(instrs: readonly FusedInstr[], n: number): boolean {
+function fusedOnHost(ops: readonly string[], n: number): boolean {
   if (!hostBackend()) return false;
   if (tf.getBackend() === 'cpu') return true;
   let host = 3000;
   let kernels = 0;
-  for (const { op } of instrs) {
+  for (const op of ops) {
     // Per-element costs in ns (host loop, wasm kernel) of each entry (compiler/ir/elementwise.ts), fitted to
     // groups timed both ways on wasm inside training and streaming steps (LSTM, GRU and RNN steps, a backward
     // chain; batch 1 to 64 of 128 to 512). An LSTM step's group of 17 ops at batch 32 of 256 is the even case.
@@ -956,13 +966,40 @@ function taping(): boolean {
 }
 
 /**
- * Runs a fused elementwise program on its inputs; returns its outputs.
+ * Runs a fused elementwise body on its inputs; returns its outputs.
  * `windows` ([begin, size] per input, [-1, -1] for all of it) names the part
- * of an input's last axis the program reads: a gate's columns of a product
+ * of an input's last axis the body reads: a gate's columns of a product
  * computed for all gates at once.
  */
-export function fused(program: string, outputs: readonly number[], inputs: readonly tf.Tensor[], windows?: readonly number[]): tf.Tensor[] {
-  const instrs = parseFusedProgram(program);
+export function fused(body: FusedBody, inputs: readonly tf.Tensor[], windows?: readonly number[]): tf.Tensor[] {
+  const ops = body.instrs.map((instr) => instr.op);
+  const loopFor = (modes: readonly (string | null)[]): { loop: FusedLoop; modes: string } | null => {
+    const loop = modes.includes(null) ? null : fusedLoop(body, modes.join(''));
+    return loop === null ? null : { loop, modes: modes.join('') };
+  };
+  return runFused(ops, body.outputs.length, inputs, windows, loopFor, (read) => fusedByOps(body, read));
+}
+
+/** Runs a fused group of an emitted module (FusedGroup) on its inputs, as `fused` runs a body; returns its outputs. */
+export function fusedGroup(group: FusedGroup, inputs: readonly tf.Tensor[], windows?: readonly number[]): tf.Tensor[] {
+  const loopFor = (modes: readonly (string | null)[]): { loop: FusedLoop; modes: string } | null =>
+    modes.every((m, k) => readsAs(group.modes[k]!, m)) ? { loop: group.loop, modes: group.modes } : null;
+  return runFused(group.ops, group.outputs, inputs, windows, loopFor, (read) => asFused(group.tensors(...read), read));
+}
+
+/**
+ * One host loop over the elements where that pays and a loop reads the
+ * inputs' broadcast modes (`loopFor`: the loop and the modes it reads them
+ * in), else op by op (`byOps` of the windowed inputs).
+ */
+function runFused(
+  ops: readonly string[],
+  nOutputs: number,
+  inputs: readonly tf.Tensor[],
+  windows: readonly number[] | undefined,
+  loopFor: (modes: readonly (string | null)[]) => { loop: FusedLoop; modes: string } | null,
+  byOps: (read: tf.Tensor[]) => tf.Tensor[],
+): tf.Tensor[] {
   const windowOf = (k: number): [number, number] | undefined =>
     windows !== undefined && windows[2 * k]! >= 0 ? [windows[2 * k]!, windows[2 * k + 1]!] : undefined;
   const shapes = inputs.map((t, k) => {
@@ -971,20 +1008,20 @@ export function fused(program: string, outputs: readonly number[], inputs: reado
   });
   const shape = shapes.reduce<number[]>((s, t) => tf.backend_util.assertAndGetBroadcastShape(s, t), []);
   const n = shape.reduce((x, y) => x * y, 1);
-  if (!taping() && fusedOnHost(instrs, n) && inputs.every((t) => t.dtype === 'float32')) {
-    const modes = shapes.map((s, k) => (windowOf(k) === undefined ? broadcastMode(s, shape) : s.reduce((x, y) => x * y, 1) === n ? 'w' : null));
-    const loop = modes.includes(null) ? null : fusedLoop(program, instrs, outputs, modes.join(''));
-    if (loop) {
+  if (!taping() && fusedOnHost(ops, n) && inputs.every((t) => t.dtype === 'float32')) {
+    const found = loopFor(shapes.map((s, k) => (windowOf(k) === undefined ? broadcastMode(s, shape) : s.reduce((x, y) => x * y, 1) === n ? 'w' : null)));
+    if (found) {
+      const { loop, modes } = found;
       const p = inputs.map((t, k) => {
         const w = windowOf(k);
         return modes[k] === 'w' ? [w![1], t.shape[t.rank - 1]!, w![0]] : modes[k] === 'm' ? [t.size] : modes[k] === 'd' ? [n / t.size] : [];
       });
-      return onHost(inputs, outputs.map(() => shape), (ins, outs) => loop(ins, outs, n, p));
+      return onHost(inputs, Array.from({ length: nOutputs }, () => shape), (ins, outs) => loop(ins, outs, n, p));
     }
   }
   const read = inputs.map((t, k) => {
     const w = windowOf(k);
     return w === undefined ? t : sliceLast(t, w[0], w[1]);
   });
-  return fusedByOps(instrs, outputs, read);
+  return byOps(read);
 }

@@ -79,8 +79,12 @@ describe('portable runtime code in emitted modules', () => {
 
   it('the portable files import nothing at run time but tfjs-core', () => {
     const imports = (f: string) => read(...f.split('/')).split('\n').filter((l) => l.startsWith('import '));
-    // The element-wise table: emitted modules declare it as data (compiler/codegen/emit-ops.ts, elementwiseCodeDeclaration).
-    expect(imports('runtime/tfjs/portable-ops.ts')).toEqual(["import * as tf from '@tensorflow/tfjs-core';", "import { ELEMENTWISE_CODE } from '../../compiler/ir/elementwise.js';"]);
+    // The element-wise table and the fused body's types: emitted modules declare them (compiler/codegen/emit-ops.ts, elementwiseCodeDeclaration).
+    expect(imports('runtime/tfjs/portable-ops.ts')).toEqual([
+      "import * as tf from '@tensorflow/tfjs-core';",
+      "import { ELEMENTWISE_CODE } from '../../compiler/ir/elementwise.js';",
+      "import type { FusedArg, FusedBody } from '../../compiler/ir/types.js';",
+    ]);
     expect(imports('runtime/rng.ts')).toEqual([]);
     expect(imports('runtime/init-kinds.ts').every((l) => l.startsWith('import type '))).toBe(true);
     expect(OP_HELPERS).toContain('function linear(');

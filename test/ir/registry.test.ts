@@ -25,6 +25,7 @@ import { Rng } from '../../runtime/rng.js';
 import { executeGraph } from '../../runtime/tfjs/execute.js';
 import { tfKernels } from '../../runtime/tfjs/kernels.js';
 import { gradCheck } from '../helpers/gradcheck.js';
+import { fusedBodyOf } from './fused-body.js';
 
 /** How an input is filled: normal, positive (log, denominators), away from 0 (kinks), ids below `max`, or fixed values. */
 interface InSpec {
@@ -272,27 +273,28 @@ const CASES: Readonly<Record<string, readonly OpCase[]>> = {
     {
       label: 'an LSTM-like update, bias [3] against [2, 3]',
       inputs: [f(2, 3), f(2, 3), f(3), f(2, 3)],
-      attrs: { program: 'add:i0,i1;add:t0,i2;sigmoid:t1;mul:t2,i3;tanh:t3;mul:t4,0.5', outputs: [5] },
+      attrs: { body: fusedBodyOf('add:i0,i1;add:t0,i2;sigmoid:t1;mul:t2,i3;tanh:t3;mul:t4,0.5', [5]) },
     },
     {
       label: 'every fusable op; inputs [2, 3], [2, 1], [3] and a scalar',
       inputs: [away(2, 3), pos(2, 3), f(3), f(2, 1), f()],
       attrs: {
-        program:
+        body: fusedBodyOf(
           'neg:i0;relu:i0;leaky_relu:i0,0.1;step:i0;add:i2,i3;exp:t4;log:i1;square:t4;sub:t5,t6;div:t8,i1;mul:t9,i4;tanh:t10;' +
-          'add:t0,t1;add:t12,t2;mul:t13,t3;add:t14,t11;sigmoid:t7;add:t15,t16',
-        outputs: [17],
+            'add:t0,t1;add:t12,t2;mul:t13,t3;add:t14,t11;sigmoid:t7;add:t15,t16',
+          [17],
+        ),
       },
     },
     {
       label: 'columns of a wider input read through windows (a gate of a joined product)',
       inputs: [f(2, 6), f(3), f(2, 5)],
-      attrs: { program: 'add:i0,i1;tanh:t0;mul:t1,i2', outputs: [2], windows: [3, 3, -1, -1, 1, 3] },
+      attrs: { body: fusedBodyOf('add:i0,i1;tanh:t0;mul:t1,i2', [2]), windows: [3, 3, -1, -1, 1, 3] },
     },
     {
       label: 'a value of one input only, broadcast to the output shape',
       inputs: [f(3), f(2, 3)],
-      attrs: { program: 'tanh:i0;mul:t0,i1', outputs: [0] },
+      attrs: { body: fusedBodyOf('tanh:i0;mul:t0,i1', [0]) },
     },
   ],
 };

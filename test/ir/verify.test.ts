@@ -5,7 +5,7 @@
 // everything fails here too.
 import { describe, expect, it } from 'vitest';
 import { InternalError } from '../../compiler/diagnostics/diagnostic.js';
-import type { Attrs, DType, Graph, Node, Shape, ValueInfo } from '../../compiler/ir/types.js';
+import type { Attrs, DType, FusedBody, FusedInstr, Graph, Node, Shape, ValueInfo } from '../../compiler/ir/types.js';
 import { verifyGraph } from '../../compiler/ir/verify.js';
 
 const f = (...shape: Shape): ValueInfo => ({ type: { shape, dtype: 'f32' } });
@@ -32,6 +32,7 @@ function graph(spec: Spec): Graph {
   };
 }
 
+const fb = (instrs: readonly FusedInstr[], outputs: readonly number[]): FusedBody => ({ instrs, outputs });
 const node = (op: string, inputs: readonly number[], out: ValueInfo, attrs: Attrs = {}) => ({ op, inputs, attrs, out: [out] });
 
 /** A scan body: carry h [2, 3] and a step x [2, 3] give h' = h + x and y = h'. */
@@ -168,22 +169,52 @@ const CASES: readonly [string, Spec, Spec, RegExp][] = [
     /node 0 \(one_hot\).*depth must be at least 1/,
   ],
   [
-    'fused: a program reading an input it does not have',
-    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { program: 'tanh:i0', outputs: [0] })] },
-    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { program: 'tanh:i1', outputs: [0] })] },
-    /node 0 \(fused\).*reads 'i1'/,
+    'fused: a body reading an input it does not have',
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { body: fb([{ op: 'tanh', args: [{ in: 0 }] }], [0]) })] },
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { body: fb([{ op: 'tanh', args: [{ in: 1 }] }], [0]) })] },
+    /node 0 \(fused\).*instruction t0 \(tanh\) argument 0 reads \{"in":1\}/,
+  ],
+  [
+    'fused: an instruction reading its own result (or a later one)',
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { body: fb([{ op: 'tanh', args: [{ in: 0 }] }, { op: 'neg', args: [{ tmp: 0 }] }], [1]) })] },
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { body: fb([{ op: 'tanh', args: [{ in: 0 }] }, { op: 'neg', args: [{ tmp: 1 }] }], [1]) })] },
+    /node 0 \(fused\).*instruction t1 \(neg\) argument 0 reads \{"tmp":1\}/,
+  ],
+  [
+    'fused: a number that is not finite',
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { body: fb([{ op: 'mul', args: [{ in: 0 }, { num: 2 }] }], [0]) })] },
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { body: fb([{ op: 'mul', args: [{ in: 0 }, { num: Infinity }] }], [0]) })] },
+    /node 0 \(fused\).*argument 1 reads .*not one of the 1 inputs, an earlier result or a finite number/,
+  ],
+  [
+    'fused: an op with the wrong number of arguments',
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { body: fb([{ op: 'add', args: [{ in: 0 }, { in: 0 }] }], [0]) })] },
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { body: fb([{ op: 'add', args: [{ in: 0 }] }], [0]) })] },
+    /node 0 \(fused\).*instruction t0 \(add\) takes 2 arguments, not 1/,
+  ],
+  [
+    'fused: an op whose attribute is missing',
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { body: fb([{ op: 'leaky_relu', args: [{ in: 0 }], attr: 0.1 }], [0]) })] },
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { body: fb([{ op: 'leaky_relu', args: [{ in: 0 }] }], [0]) })] },
+    /node 0 \(fused\).*instruction t0 \(leaky_relu\) needs its attribute alpha/,
   ],
   [
     'fused: an output that names no instruction',
-    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { program: 'tanh:i0;neg:t0', outputs: [1] })] },
-    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { program: 'tanh:i0;neg:t0', outputs: [2] })] },
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { body: fb([{ op: 'tanh', args: [{ in: 0 }] }, { op: 'neg', args: [{ tmp: 0 }] }], [1]) })] },
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { body: fb([{ op: 'tanh', args: [{ in: 0 }] }, { op: 'neg', args: [{ tmp: 0 }] }], [2]) })] },
     /node 0 \(fused\).*outputs \[2\] must name results/,
   ],
   [
     'fused: an op that is not element-wise',
-    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { program: 'exp:i0', outputs: [0] })] },
-    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { program: 'sum_all:i0', outputs: [0] })] },
-    /node 0 \(fused\).*not an elementwise op/,
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { body: fb([{ op: 'exp', args: [{ in: 0 }] }], [0]) })] },
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { body: fb([{ op: 'sum_all', args: [{ in: 0 }] }], [0]) })] },
+    /node 0 \(fused\).*instruction t0 \(sum_all\) is not an element-wise op/,
+  ],
+  [
+    'fused: no body',
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), { body: fb([{ op: 'exp', args: [{ in: 0 }] }], [0]) })] },
+    { inputs: [f(4)], nodes: [node('fused', [0], f(4), {})] },
+    /node 0 \(fused\).*fused needs a body attribute/,
   ],
   [
     'a node output of the wrong type',

@@ -10,7 +10,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { trainingGraphs } from '../../compiler/compile.js';
 import { GraphBuilder } from '../../compiler/ir/builder.js';
-import type { Graph, Node } from '../../compiler/ir/types.js';
+import { fusedBody, type Graph, type Node } from '../../compiler/ir/types.js';
+import { fusedBodyOf } from '../ir/fused-body.js';
+import { printGraph } from '../../compiler/ir/printer.js';
+import { PASSES } from '../../compiler/passes/pipeline.js';
 import { verifyGraph } from '../../compiler/ir/verify.js';
 import { fuseElementwise } from '../../compiler/passes/fuse-elementwise.js';
 import { selectBackend } from '../../runtime/backend.js';
@@ -47,7 +50,7 @@ describe('fuse-elementwise', () => {
       expect(body.nodes.filter((n) => ELEMENTWISE.has(n.op))).toEqual([]);
       const groups = body.nodes.filter((n) => n.op === 'fused');
       expect(groups).toHaveLength(1);
-      expect((groups[0]!.attrs['program'] as string).split(';')).toHaveLength(ops);
+      expect(fusedBody(groups[0]!).instrs).toHaveLength(ops);
       const carries = body.outputs.filter((o) => o.role === 'state').map((o) => o.value);
       expect(groups[0]!.outputs).toEqual(carries);
     }
@@ -116,7 +119,7 @@ describe('fuse-elementwise', () => {
     expect(readsY.length).toBeGreaterThan(0); // the group that computes the prediction also computes the loss
     const y = targetValue(graphs.predict);
     expect(graphs.predict.nodes.filter((n) => y !== undefined && n.inputs.includes(y))).toEqual([]);
-    for (const n of fusedNodes(graphs.predict)) expect(n.outputs.length).toBe((n.attrs['outputs'] as readonly number[]).length);
+    for (const n of fusedNodes(graphs.predict)) expect(n.outputs.length).toBe(fusedBody(n).outputs.length);
   });
 });
 
@@ -127,9 +130,27 @@ const toTf = (t: Tensor64): tf.Tensor =>
 function fusedGraph(program: string, outputs: readonly number[], shapes: readonly (readonly number[])[], windows?: readonly number[]): Graph {
   const b = new GraphBuilder();
   const ins = shapes.map((s, i) => b.input({ shape: s, dtype: 'f32' }, 'data', `in${i}`));
-  b.emit('fused', ins, { program, outputs, ...(windows ? { windows } : {}) }).forEach((v, k) => b.output(v, 'result', `out${k}`));
+  b.emit('fused', ins, { body: fusedBodyOf(program, outputs), ...(windows ? { windows } : {}) }).forEach((v, k) => b.output(v, 'result', `out${k}`));
   return b.build();
 }
+
+describe('the fused body', () => {
+  it('prints as its instructions and the temps it returns, and common-subexpressions tells two bodies apart', () => {
+    const b = new GraphBuilder();
+    const [x, y] = [0, 1].map((k) => b.input({ shape: [2, 3], dtype: 'f32' }, 'data', `x${k}`));
+    const [p] = b.emit('fused', [x!, y!], { body: fusedBodyOf('add:i0,i1;tanh:t0;leaky_relu:t1,0.2', [2]) });
+    const [q] = b.emit('fused', [x!, y!], { body: fusedBodyOf('add:i0,i1;sigmoid:t0', [1]) });
+    b.output(p!, 'result', 'p');
+    b.output(q!, 'result', 'q');
+    const g = b.build();
+    expect(printGraph(g)).toContain('= fused(%0:x0, %1:x1) { t0 = add(i0, i1); t1 = tanh(t0); t2 = leaky_relu(t1, 0.2) } -> [t2]');
+    const after = PASSES.commonSubexpressions.run(g);
+    expect(after.nodes.filter((n) => n.op === 'fused')).toHaveLength(2);
+    const [twice] = [b.emit('fused', [x!, y!], { body: fusedBodyOf('add:i0,i1;sigmoid:t0', [1]) })];
+    b.output(twice[0]!, 'result', 'q2');
+    expect(PASSES.commonSubexpressions.run(b.build()).nodes.filter((n) => n.op === 'fused')).toHaveLength(2);
+  });
+});
 
 const LSTM_STEP =
   'add:i0,i1;add:t0,i2;tanh:t1;add:i3,i4;add:t3,i5;sigmoid:t4;add:i6,i7;add:t6,i8;sigmoid:t7;add:i9,i10;add:t9,i11;sigmoid:t10;' +
