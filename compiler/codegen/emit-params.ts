@@ -93,6 +93,7 @@ return mapParams((name) => tf.tensor(Float32Array.from(json[name]!.data), [...PA
       perParam(`for (const name of PARAM_NAMES) {
   const t = p[name];
   if (t === undefined || t === null) throw new Error(\`parameter \${name} is missing\`);
+  if (t.isDisposed) throw new Error(\`parameter \${name} was disposed (disposeParams): load or initialise the parameters again\`);
   if (!sameShape(t.shape, PARAM_SHAPES[name])) throw new Error(\`parameter \${name} has shape \${shapeText(t.shape)}, the model needs \${shapeText(PARAM_SHAPES[name])}\`);
 }`, "if (typeof p !== 'object' || p === null) throw new Error('parameters must be an object');")),
   );

@@ -294,6 +294,8 @@ describe('emitted modules', () => {
     expect(mod.saveParams(back)).toEqual(json);
     const { 'o.W': _w, ...partial } = p;
     expect(() => mod.forward(partial, { x: ids(2, 3) })).toThrow('parameter o.W is missing');
+    mod.disposeParams(back);
+    expect(() => mod.forward(back, { x: ids(2, 3) })).toThrow('parameter e.table was disposed (disposeParams): load or initialise the parameters again');
   });
 
   for (const name of ['seq2seq_attention_adam', 'visual_attention_sgd', 'example_dates_dates', 'decoder_calling_lstm_adam', 'example_reverse_reverse_attention']) {
