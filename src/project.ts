@@ -11,6 +11,7 @@ export { decoderOption } from '../compiler/compile.js';
 import type { Diagnostic } from '../compiler/diagnostics/diagnostic.js';
 import type { FeedMode } from '../compiler/sema/cell.js';
 import type { Graph } from '../compiler/ir/types.js';
+import { syntheticSpan } from '../compiler/diagnostics/span.js';
 import type { LoweredModel } from '../compiler/sema/model.js';
 import type { BpttSpec, TrainConfig } from '../compiler/sema/train.js';
 import { bindDims, fieldsAsDeclared, type DeclaredField } from '../runtime/data/batching.js';
@@ -138,6 +139,26 @@ export function trainConfigFor(p: LoadedProgram, model: string, o: Overrides = {
     ...(o.bptt !== undefined ? { bptt: o.bptt } : {}),
     ...(o.dataArgs && base.data ? { data: { ...base.data, args: { ...base.data.args, ...o.dataArgs } } } : {}),
   };
+}
+
+/**
+ * The train block's settings, or without one the defaults (batch 32, full
+ * BPTT, adam): enough for the commands that only run a trained model
+ * (predict, evaluate), whose checkpoint may come from the TypeScript API.
+ */
+export function settingsFor(p: LoadedProgram, model: string): TrainConfig {
+  return (
+    p.analysis.trains.get(model) ?? {
+      model,
+      optimizer: { name: 'adam', args: {}, positional: [], span: syntheticSpan() },
+      bptt: { kind: 'full' },
+      batch: 32,
+      epochs: 1,
+      seed: 0,
+      checkpoint: 0,
+      span: syntheticSpan(),
+    }
+  );
 }
 
 /** Loads the train block's data source; file paths are relative to the .rnn file. */

@@ -24,7 +24,7 @@ import { batchSpecs, checkpointExtra, evaluate as evaluateSession, type Checkpoi
 import { newSession } from '../new-session.js';
 import { makeFolders, nodeIO } from '../node-io.js';
 import { exampleFrom, predictExamples, readerFor } from '../predictions.js';
-import { bindModel, declaredFields, greedyGraph, loadData, modelForData, teacherGraph, trainConfigFor, trainingModel, type LoadedProgram } from '../project.js';
+import { bindModel, declaredFields, greedyGraph, loadData, modelForData, settingsFor, teacherGraph, trainConfigFor, trainingModel, type LoadedProgram } from '../project.js';
 import { loadStdlib } from '../stdlib.js';
 import { observeValidation, watchedValue, type Watch, type WatchedMetric } from '../validation-watch.js';
 import { examplesDataset, IN_MEMORY, isSource, sourceDataset, type Data, type Example } from './data.js';
@@ -330,16 +330,7 @@ export class Model {
 
   /** The train block's settings (or the defaults without one) with the options on top. */
   #config(o: FitOptions): TrainConfig {
-    const base: TrainConfig = this.program.analysis.trains.get(this.name) ?? {
-      model: this.name,
-      optimizer: { name: 'adam', args: {}, positional: [], span: syntheticSpan() },
-      bptt: { kind: 'full' },
-      batch: 32,
-      epochs: 1,
-      seed: 0,
-      checkpoint: 0,
-      span: syntheticSpan(),
-    };
+    const base: TrainConfig = settingsFor(this.program, this.name);
     const count = (v: number | undefined, what: string, min: number): number | undefined => {
       if (v !== undefined && (!Number.isInteger(v) || v < min)) throw new RnncError(`fit(): ${what} must be a whole number from ${min}, not ${String(v)}`);
       return v;

@@ -4,6 +4,7 @@
 // them), or on the training split (--split train). For a model with
 // decoders: with teacher forcing, and with greedy decoding. `--json` prints
 // one object (docs: README, "rnnc evaluate").
+import { extname } from 'node:path';
 import type { LoweredModel } from '../../compiler/sema/model.js';
 import { loadCheckpoint } from '../../runtime/checkpoint.js';
 import type { Dataset, Example, FieldSpec, FieldValue } from '../../runtime/data/types.js';
@@ -13,7 +14,7 @@ import { startBackend } from '../backend-choice.js';
 import { CliError, EXIT } from '../errors.js';
 import { newSession } from '../new-session.js';
 import { nodeIO } from '../node-io.js';
-import { bindModel, declaredFields, greedyGraph, loadData, loadProgram, pickModel, teacherGraph, trainConfigFor } from '../project.js';
+import { bindModel, declaredFields, greedyGraph, loadData, loadProgram, pickModel, teacherGraph, settingsFor } from '../project.js';
 import { fieldsAsDeclared } from '../../runtime/data/batching.js';
 import { info } from '../terminal.js';
 import { evaluate, formatEval, type CheckpointExtra } from './run.js';
@@ -45,15 +46,25 @@ export async function evaluateCommand(file: string, opts: EvaluateOptions): Prom
   if (ckpt.model !== name) throw new CliError(`${opts.ckpt} is a checkpoint of model ${ckpt.model}, not ${name}`);
   const extra = ckpt.extra as Partial<CheckpointExtra> | undefined;
   if (!extra?.dims || !extra.data) throw new CliError(`${opts.ckpt} was not written by \`rnnc run\` (it has no data dimensions)`);
-  const config = trainConfigFor(program, name);
+  const config = settingsFor(program, name);
   // The data the checkpoint was trained on, with --data-arg on top (another file, another split).
   // (A text file given in order, `text("a.txt")`, is the checkpoint's positional argument.)
   const positional = (extra.data as { positional?: (number | string)[] }).positional ?? [];
-  const dataSpec = { name: extra.data.name, args: { ...extra.data.args, ...(opts.dataArg ?? {}) }, positional: opts.dataArg?.['path'] !== undefined ? [] : positional, span: config.span };
+  const otherPath = opts.dataArg?.['path'];
+  if (otherPath === undefined && extra.data.args['path'] === undefined && positional.length === 0 && (extra.data.name === 'jsonl' || extra.data.name === 'csv' || extra.data.name === 'text')) {
+    throw new CliError(`${opts.ckpt} was trained on examples held in memory (the TypeScript API), which it does not keep: give a file with --data-arg path=FILE`, EXIT.usage);
+  }
+  // Another file is evaluated whole (unless --data-arg split=... says otherwise), read by its extension's source.
+  const other = typeof otherPath === 'string';
+  const whole = other && opts.dataArg?.['split'] === undefined;
+  const sourceName = other ? sourceByExtension(extra.data.name, otherPath) : extra.data.name;
+  const baseArgs: Record<string, number | string> = { ...extra.data.args };
+  if (sourceName !== extra.data.name) delete baseArgs['delimiter'];
+  const dataSpec = { name: sourceName, args: { ...baseArgs, ...(whole ? { split: 1 } : {}), ...(opts.dataArg ?? {}) }, positional: other ? [] : positional, span: config.span };
   // Other data builds its own vocabulary: its token ids are re-read as the checkpoint's (the model's) ids.
   const model: LoweredModel = bindModel(program, name, extra.dims);
   const data = inCheckpointVocabs(fieldsAsDeclared(declaredFields(model), loadData(program, { ...config, data: dataSpec })), extra.vocabs, opts.ckpt);
-  const split: Dataset = opts.split === 'train' ? { ...data, valid: data.train } : data;
+  const split: Dataset = opts.split === 'train' || whole ? { ...data, valid: data.train } : data;
   info(`backend: ${await startBackend(opts.backend)}`);
   const session = newSession(model, config);
   try {
@@ -62,11 +73,11 @@ export async function evaluateCommand(file: string, opts: EvaluateOptions): Prom
     const decoders = model.decoders.length > 0;
     const ev = evaluate(session, split, config.batch, decoders ? teacherGraph(model) : undefined);
     const greedy = decoders ? evaluate(session, split, config.batch, greedyGraph(program, model)) : undefined;
-    const which = opts.split === 'train' ? 'train' : split.valid.length > 0 ? 'validation' : 'train';
+    const which = whole ? 'file' : opts.split === 'train' ? 'train' : split.valid.length > 0 ? 'validation' : 'train';
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ model: name, step: ckpt.step, split: which, examples: (split.valid.length > 0 ? split.valid : split.train).length, ...evalJson(ev, split, level), ...(greedy ? { greedy: evalJson(greedy, split, level) } : {}) })}\n`);
     } else {
-      const relabel = (line: string): string => (opts.split === 'train' ? line.replace(/^validation/, 'training') : line);
+      const relabel = (line: string): string => (whole ? line.replace(/^validation/, String(otherPath)) : opts.split === 'train' ? line.replace(/^validation/, 'training') : line);
       process.stdout.write(`${relabel(formatEval(ev, split, level, model, decoders ? 'teacher forcing' : undefined))}\n`);
       if (greedy) process.stdout.write(`${relabel(formatEval(greedy, split, level, model, 'greedy decoding'))}\n`);
     }
@@ -119,4 +130,11 @@ export function inCheckpointVocabs(data: Dataset, vocabs: CheckpointExtra['vocab
     train: data.train.map(example),
     valid: data.valid.map(example),
   };
+}
+
+/** The file source that reads `path`: jsonl or csv by its extension, where the checkpoint's source was the other. */
+function sourceByExtension(trained: string, path: string): string {
+  const ext = extname(path).toLowerCase();
+  if ((trained === 'jsonl' || trained === 'csv') && (ext === '.jsonl' || ext === '.csv')) return ext.slice(1);
+  return trained;
 }

@@ -22,7 +22,7 @@ import { startBackend } from '../backend-choice.js';
 import { CliError, EXIT } from '../errors.js';
 import { newSession } from '../new-session.js';
 import { nodeIO, userError } from '../node-io.js';
-import { bindModel, loadProgram, pickModel, trainConfigFor } from '../project.js';
+import { bindModel, loadProgram, pickModel, settingsFor } from '../project.js';
 import { exampleOf, predictExamples, readerFor } from '../predictions.js';
 import { info } from '../terminal.js';
 import type { CheckpointExtra } from './run.js';
@@ -91,7 +91,7 @@ export async function predictCommand(file: string, opts: PredictOptions): Promis
   const examples = lines.map((line, i) => exampleOf(reader, line, jsonl, where[i]!));
 
   info(`backend: ${await startBackend(opts.backend)}`);
-  const config = trainConfigFor(program, name);
+  const config = settingsFor(program, name);
   const session = newSession(model, config);
   const bar = !opts.json && lines.length >= 1000 && process.stderr.isTTY ? new cliProgress.SingleBar({ stream: process.stderr, format: 'predict |{bar}| {value}/{total} inputs' }, cliProgress.Presets.shades_classic) : undefined;
   let out: string[];

@@ -313,7 +313,13 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   // With decoders: taught with the true tokens (the model as written), then reading their own greedy choices.
   const ev = evaluate(session, data, config.batch, model.decoders.length > 0 || model.dropouts.length > 0 ? teacherGraph(model) : undefined);
   if (loggedEvalStep !== session.step) appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...ev })}\n`);
-  if (hasValidation && result.status !== 'early-stop') await validate(result.position, ev);
+  if (hasValidation && result.status !== 'early-stop') {
+    const before = JSON.stringify(watch);
+    await validate(result.position, ev);
+    // The checkpoint was written before this validation: it keeps the watch as it is now, so that a --resume
+    // compares with the best so far (not an older best, which would let a worse model replace best.json).
+    if (JSON.stringify(watch) !== before) await save(result.position);
+  }
   if (!opts.json) process.stdout.write(`${formatEval(ev, data, extra.level, model, model.decoders.length > 0 ? 'teacher forcing' : undefined)}\n`);
   let greedy: EvalResult | undefined;
   if (model.decoders.length > 0) {

@@ -39,6 +39,9 @@ describe('validation every epoch, best.json and early stopping', () => {
     const saved = JSON.parse(readFileSync(join(out, 'best.json'), 'utf8')) as { step: number; extra: { validation: { best: number; bestStep: number } } };
     expect(saved.step).toBe(best.step);
     expect(saved.extra.validation.best).toBeCloseTo(best.loss as number, 10);
+    // The last checkpoint knows the best so far too (the final validation came after it was first written).
+    const last = JSON.parse(readFileSync(join(out, 'checkpoint.json'), 'utf8')) as typeof saved;
+    expect([last.extra.validation.best, last.extra.validation.bestStep]).toEqual([saved.extra.validation.best, saved.extra.validation.bestStep]);
     expect(r.stderr).toContain(`best val_loss ${(best.loss as number).toPrecision(5)} at step ${best.step as number}: ${join(out, 'best.json')}`);
   });
 

@@ -3,7 +3,7 @@
 // one object with stable field names): the same numbers as the run printed.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Rng } from '../../runtime/rng.js';
 import { abcDir, expectOk, expectUserError, removeDir, rnnc, writeAbcLm, writeFile } from './cli-harness.js';
 
@@ -80,5 +80,42 @@ train c { data csv("all.csv", x = "text", y = "label"); optimizer adam(lr = 0.05
     const labels = few.map((r) => Number(r.split(',')[1]));
     const xent = probs.reduce((acc, p, i) => acc - Math.log(p[labels[i]!]!), 0) / probs.length;
     expect(e.loss).toBeCloseTo(xent, 5);
+  });
+
+  it('another file is evaluated whole and named, read by its own extension; a checkpoint of examples in memory asks for a file', async () => {
+    const rng = new Rng(9);
+    const rows = Array.from({ length: 50 }, () => {
+      const t = Array.from({ length: 3 + rng.int(4) }, () => 'ab'[rng.int(2)]).join('');
+      return { text: t, label: [...t].filter((c) => c === 'a').length * 2 > t.length ? 1 : 0 };
+    });
+    writeFileSync(join(dir, 'w.csv'), `text,label\n${rows.map((r) => `${r.text},${r.label}`).join('\n')}\n`);
+    writeFileSync(join(dir, 'w-test.jsonl'), `${rows.slice(0, 20).map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const file = writeFile(dir, 'w.rnn', `model w { dim V, K, H = 6
+  input x: seq<token[V]>; target y: token[K]
+  h = gru(one_hot(x)) with H
+  loss = cross_entropy(dense(last(h), K), y) }
+train w { data csv("w.csv", x = "text", y = "label"); optimizer adam(lr = 0.05); batch 10; epochs 1; seed 1 }`);
+    expectOk(await rnnc('run', file, '--backend', 'cpu', '--out', join(dir, 'w'), '--quiet'));
+    const ckpt = join(dir, 'w', 'checkpoint.json');
+    const ev = await rnnc('evaluate', file, '--ckpt', ckpt, '--backend', 'cpu', '--data-arg', 'path=w-test.jsonl');
+    expectOk(ev);
+    expect(ev.stdout).toMatch(/^w-test\.jsonl: loss \d+\.\d+ {2}accuracy [\d.]+% {2}\(20 examples\)\n$/);
+    const json = await rnnc('evaluate', file, '--ckpt', ckpt, '--backend', 'cpu', '--data-arg', 'path=w-test.jsonl', '--json');
+    expectOk(json);
+    expect(JSON.parse(json.stdout)).toMatchObject({ split: 'file', examples: 20 });
+    // A checkpoint whose data was held in memory (as the TypeScript API saves one) and a model without a train block.
+    const bare = writeFile(dir, 'bare.rnn', `model w { dim V, K, H = 6
+  input x: seq<token[V]>; target y: token[K]
+  h = gru(one_hot(x)) with H
+  loss = cross_entropy(dense(last(h), K), y) }`);
+    const saved = JSON.parse(readFileSync(ckpt, 'utf8')) as { extra: { data: { name: string; args: Record<string, unknown> } } };
+    saved.extra.data = { name: 'jsonl', args: {} };
+    const memory = writeFile(dir, 'memory.json', JSON.stringify(saved));
+    const p = await rnnc('predict', bare, '--ckpt', memory, '--backend', 'cpu', '--input', writeFile(dir, 'wq.txt', 'aaab\n'));
+    expectOk(p);
+    const noFile = await rnnc('evaluate', bare, '--ckpt', memory, '--backend', 'cpu');
+    expectUserError(noFile, 2);
+    expect(noFile.stderr).toContain('was trained on examples held in memory (the TypeScript API), which it does not keep: give a file with --data-arg path=FILE');
+    expectOk(await rnnc('evaluate', bare, '--ckpt', memory, '--backend', 'cpu', '--data-arg', `path=${join(dir, 'w-test.jsonl')}`, '--data-arg', 'x=text', '--data-arg', 'y=label'));
   });
 });
