@@ -505,7 +505,33 @@ export function fieldsAsDeclared<D extends { inputs: FieldSpec[]; targets: Field
       if (which === 'targets' && data.task !== undefined) data.task = 'regression';
     });
   };
+  const shared = [...data.inputs, ...data.targets].map((f) => f.vocab);
   side(declared.inputs, data.inputs, 'inputs');
   side(declared.targets, data.targets, 'targets');
+  // A character vocabulary shared with a field that became labels no longer counts the labels' characters.
+  const relabelled = shared.filter((v, k) => v !== undefined && [...data.inputs, ...data.targets][k]!.vocab !== v);
+  for (const old of new Set(relabelled)) ownCharacters(data, old!, all);
   return data;
+}
+
+/** The fields that still use `old` get a vocabulary of their own characters, their ids renumbered. */
+function ownCharacters(data: { inputs: FieldSpec[]; targets: FieldSpec[] }, old: Vocab, all: readonly Example[]): void {
+  const users = (['inputs', 'targets'] as const).flatMap((which) => data[which].flatMap((f, k) => (f.vocab === old && f.type.kind === 'tokens' ? [{ which, k }] : [])));
+  if (users.length === 0) return;
+  const counts = new Map<string, number>();
+  for (const e of all) {
+    for (const { which, k } of users) {
+      const v = e[which][k]!;
+      if (v.kind === 'tokens') for (const id of v.ids) counts.set(old.token(id), (counts.get(old.token(id)) ?? 0) + 1);
+    }
+  }
+  const own = Vocab.fromCounts(counts, { order: 'lexicographic' });
+  const map = Int32Array.from(old.tokens, (t) => (own.has(t) ? own.id(t) : -1));
+  for (const e of all) {
+    for (const { which, k } of users) {
+      const v = e[which][k]!;
+      if (v.kind === 'tokens') e[which][k] = { kind: 'tokens', ids: Int32Array.from(v.ids, (id) => map[id]!) };
+    }
+  }
+  for (const { which, k } of users) data[which][k] = { ...data[which][k]!, type: { kind: 'tokens', vocab: own.size }, vocab: own };
 }

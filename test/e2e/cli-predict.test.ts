@@ -3,7 +3,7 @@
 // classifier (JSON lines in, a label and the probabilities out) and a
 // regressor (vectors in, values out); bad lines are errors naming file and
 // line.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime/rng.js';
@@ -147,6 +147,10 @@ train lab { data ${source}; optimizer adam(lr = 0.02); batch 20; epochs 15; seed
     expectOk(run);
     expect((JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { accuracy: number }).accuracy).toBeGreaterThan(0.9);
     const ckpt = join(dir, 'lab', 'checkpoint.json');
+    // The input's characters are its own (the labels' letters are not input tokens); the classes are the labels.
+    const vocabs = (JSON.parse(readFileSync(ckpt, 'utf8')) as { extra: { vocabs: { inputs: { tokens: string[] }[]; targets: { tokens: string[] }[] } } }).extra.vocabs;
+    expect(vocabs.inputs[0]!.tokens).toEqual(['a', 'b']);
+    expect(vocabs.targets[0]!.tokens).toEqual(['mostly a', 'mostly b', 'tie']);
     const q = writeFile(dir, 'lq.jsonl', '{"text": "aaab"}\n{"x": "bbbbba"}\n');
     const p = await rnnc('predict', lab, '--ckpt', ckpt, '--input', q, '--backend', 'cpu');
     expectOk(p);
