@@ -143,6 +143,20 @@ function fieldOf(s: IoSpec, v: unknown, vocab: Vocab | undefined, level: 'char' 
   const t = s.type;
   if (v === undefined) throw new CliError(`${where} is missing`);
   const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : typeof x === 'number' && Number.isFinite(x) ? [x] : [Number.NaN]);
+  // The first value that is no finite number, as written (a string, null, 1e400 read as Infinity).
+  const notNumber = (x: unknown): string | undefined => {
+    if (Array.isArray(x)) {
+      for (const y of x) {
+        const bad = notNumber(y);
+        if (bad !== undefined) return bad;
+      }
+      return undefined;
+    }
+    if (typeof x === 'number') return Number.isFinite(x) ? undefined : 'a number too large (read as Infinity)';
+    return `${JSON.stringify(x) ?? String(x)}, not a number`;
+  };
+  const bad = t.kind === 'vectors' || t.kind === 'vector' ? notNumber(v) : undefined;
+  if (bad !== undefined) throw new CliError(`${where}: holds ${bad}; expected numbers only`);
   if (t.kind === 'tokens') {
     let ids: Int32Array;
     if (typeof v === 'string') {

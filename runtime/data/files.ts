@@ -110,7 +110,8 @@ export function jsonlText(path: string, text: string, opts: JsonlOptions = {}): 
   // The field the model sees as its input (x) and its target (y), and the key each is read from.
   const key: Record<FieldName, string> = { x: opts.x ?? 'x', y: opts.y ?? 'y' };
   if (key.x === key.y) throw new RuntimeUserError(`jsonl: x and y read the same key "${key.x}"`);
-  const lines = text.split(/\r?\n/);
+  // A byte-order mark (as some editors save UTF-8) is not part of the first line.
+  const lines = (text.startsWith('\uFEFF') ? text.slice(1) : text).split(/\r?\n/);
   const fail = (line: number, msg: string): never => {
     throw new RuntimeUserError(`${path}:${line}: ${msg}`);
   };
@@ -327,6 +328,7 @@ export function csvFile(io: FileIO, path: string, opts: CsvOptions): Dataset {
     }
     return k;
   };
+  if (rows.length === 1) throw new RuntimeUserError(`${path}: only a header row; give one example per row after it`);
   const xCols = opts.x.split(',').map((c) => column(c.trim(), 'input'));
   const yCol = column(opts.y, 'target');
   const cell = (r: string[], k: number): string => r[k] ?? '';
@@ -348,7 +350,8 @@ export function csvRows(path: string, text: string, delimiter: string): { record
   }
   let rows: { record: string[]; info: { lines: number } }[];
   try {
-    rows = parseCsv(text, { delimiter, info: true, skip_empty_lines: true, bom: true }) as unknown as { record: string[]; info: { lines: number } }[];
+    // Every line ending, even mixed in one file (a CRLF file with lines appended by `echo`).
+    rows = parseCsv(text, { delimiter, record_delimiter: ['\r\n', '\n', '\r'], info: true, skip_empty_lines: true, bom: true }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (e) {
     const err = e as CsvError & { lines?: number };
     throw new RuntimeUserError(`${path}${err.lines !== undefined ? `:${err.lines}` : ''}: not valid CSV (${err.message})`);

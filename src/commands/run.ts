@@ -436,6 +436,6 @@ export function formatEval(ev: EvalResult, data: Dataset, level: 'char' | 'word'
   if (ev.accuracy !== undefined && data.task !== 'lm') parts.push(`accuracy ${(ev.accuracy * 100).toFixed(2)}%`);
   if (ev.exact !== undefined && data.task !== 'lm') parts.push(`exact match ${(ev.exact * 100).toFixed(2)}% of ${ev.sequences!.toLocaleString('en-US')} sequences`);
   const unit = data.task === 'lm' ? (level === 'char' ? 'characters' : 'tokens') : data.task === 'tagging' ? 'tokens' : lossPer === 'step' ? 'time steps' : 'examples';
-  parts.push(`(${ev.count.toLocaleString('en-US')} ${unit})`);
+  parts.push(`(${ev.count.toLocaleString('en-US')} ${ev.count === 1 ? unit.slice(0, -1) : unit})`);
   return parts.join('  ');
 }

@@ -18,6 +18,11 @@ function errorOf(lines: string[]): string {
 }
 
 describe('jsonl', () => {
+  it('ignores a byte-order mark at the start of the file', () => {
+    const d = jsonlFile(memoryFileIO({ 'b.jsonl': '\uFEFF{"x": [1, 2], "y": 0}\n{"x": [3, 4], "y": 1}\n' }), 'b.jsonl', { split: 1 });
+    expect(d.train).toHaveLength(2);
+  });
+
   it('infers strings as character sequences with one shared vocabulary', () => {
     const d = jsonl(['{"x": "abc", "y": "bcd"}', '', '{"x": "ca", "y": "ab"}']);
     const v = d.inputs[0]!.vocab!;
@@ -121,6 +126,11 @@ describe('jsonl', () => {
     const bad = memoryFileIO({ 'b.csv': 'a,b\n1,"2\n"\n2,3\n4,x\n' });
     expect(() => csvFile(bad, 'b.csv', { x: 'b', y: 'a' })).toThrow(/^b\.csv:5: /);
     expect(() => csvFile(memoryFileIO({ 'q.csv': 'a,b\n"unclosed,1\n' }), 'q.csv', { x: 'a', y: 'b' })).toThrow(/^q\.csv(:\d+)?: not valid CSV/);
+    // Mixed line endings (CRLF lines, then lines appended with LF) read as rows, with no line break left in a cell.
+    const mixed = csvFile(memoryFileIO({ 'm.csv': 'x,y\r\nab,pos\r\nba,neg\nab,pos\n' }), 'm.csv', { x: 'x', y: 'y', split: 1 });
+    expect(mixed.train).toHaveLength(3);
+    expect(mixed.inputs[0]!.vocab!.tokens).toEqual(['a', 'b', 'e', 'g', 'n', 'o', 'p', 's']);
+    expect(() => csvFile(memoryFileIO({ 'h.csv': 'x,y\n' }), 'h.csv', { x: 'x', y: 'y' })).toThrow('h.csv: only a header row; give one example per row after it');
     // A file separated by another character: the header is one column, and the message says which delimiter to give.
     expect(() => csvFile(memoryFileIO({ 's.csv': 'a;b\n1;2\n' }), 's.csv', { x: 'a', y: 'b' })).toThrow('s.csv:1: no column "a" for the input (the columns: a;b); the header reads as one column: if the file separates its columns with ";", give csv(..., delimiter = ";")');
     expect(csvFile(memoryFileIO({ 's.csv': 'a;b\n1;2\n3;4\n' }), 's.csv', { x: 'a', y: 'b', delimiter: ';', split: 1 }).train).toHaveLength(2);

@@ -68,6 +68,8 @@ train add { data adding(T = 5, n = 100, valid = 10); optimizer adam(lr = 0.01); 
     const cases: [string, string][] = [
       ['{"x": [[0.5, 1], [0.2]]}', 'v2.jsonl:1: "x": expected 2 steps of 2 numbers each'],
       ['{"y": 1}', 'v2.jsonl:1: "x" is missing'],
+      ['{"x": [[0.5, "a"]]}', 'v2.jsonl:1: "x": holds "a", not a number; expected numbers only'],
+      ['{"x": [[0.5, 1e400]]}', 'v2.jsonl:1: "x": holds a number too large (read as Infinity); expected numbers only'],
       ['not json', 'v2.jsonl:1: not a JSON object'],
     ];
     for (const [line, message] of cases) {
