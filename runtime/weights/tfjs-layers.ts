@@ -73,7 +73,7 @@ export interface LayersExport {
 }
 
 /** model.json (naming `weightsFile` in its manifest) and the bytes of that file. */
-export function exportLayers(plan: LayerPlan, params: Params, o: { weightsFile: string; dims: Readonly<Record<string, number>>; generatedBy: string }): LayersExport {
+export function exportLayers(plan: LayerPlan, params: Params, o: { weightsFile: string; dims: Readonly<Record<string, number>>; generatedBy: string; vocabs?: unknown }): LayersExport {
   const specs: WeightSpec[] = [];
   const chunks: Float32Array[] = [];
   const add = (name: string, shape: number[], data: Float32Array): void => {
@@ -166,7 +166,8 @@ export function exportLayers(plan: LayerPlan, params: Params, o: { weightsFile: 
     convertedBy: null,
     modelTopology: { class_name: 'Sequential', config: { name: layerName(plan.model), layers }, keras_version: 'tfjs-layers 4.22.0', backend: 'tensor_flow.js' },
     weightsManifest: [{ paths: [o.weightsFile], weights: specs }],
-    userDefinedMetadata: { rnnc: { model: plan.model, dims: { ...o.dims } } },
+    // The vocabularies (token names by id, per input and target) say how to encode inputs and name outputs.
+    userDefinedMetadata: { rnnc: { model: plan.model, dims: { ...o.dims }, ...(o.vocabs !== undefined ? { vocabs: o.vocabs } : {}) } },
   };
   return { modelJson, weights };
 }

@@ -81,7 +81,13 @@ export async function exportCommand(file: string, opts: ExportOptions): Promise<
     checkOutput(opts.output, { inputs: [file, opts.ckpt], kind: safetensorsFile, force: opts.force ?? false, headBytes: 64 });
     const torch = opts.names === 'torch';
     const tensors = torch ? toTorch(plan(program, name, model, 'PyTorch', false), params) : orderedLike(model, params);
-    const metadata: Record<string, string> = { 'rnnc.model': name, 'rnnc.dims': JSON.stringify(dims), 'rnnc.names': torch ? 'torch' : 'rnnc', ...(torch ? { format: 'pt' } : {}) };
+    const metadata: Record<string, string> = {
+      'rnnc.model': name,
+      'rnnc.dims': JSON.stringify(dims),
+      'rnnc.names': torch ? 'torch' : 'rnnc',
+      ...(extra.vocabs !== undefined ? { 'rnnc.vocabs': JSON.stringify(extra.vocabs) } : {}),
+      ...(torch ? { format: 'pt' } : {}),
+    };
     writeFileAtomic(opts.output, encodeSafetensors(tensors, metadata));
     info(`wrote ${tensors.size} tensors (${torch ? 'PyTorch' : 'rnnc'} names) to ${opts.output}`);
     return EXIT.ok;
@@ -97,7 +103,7 @@ export async function exportCommand(file: string, opts: ExportOptions): Promise<
   }
   // Beside a model.json of rnnc's (checked above), weights.bin is rnnc's too; this only keeps it from being an input.
   checkOutput(weightsPath, { inputs: [file, opts.ckpt], kind: { what: 'weights rnnc exported', isOwn: () => true }, force: true });
-  const out = exportLayers(layers, params, { weightsFile: WEIGHTS_FILE, dims, generatedBy: `rnnc ${rnncVersion()}` });
+  const out = exportLayers(layers, params, { weightsFile: WEIGHTS_FILE, dims, generatedBy: `rnnc ${rnncVersion()}`, ...(extra.vocabs !== undefined ? { vocabs: extra.vocabs } : {}) });
   makeFolders(opts.output);
   writeFileAtomic(weightsPath, out.weights);
   writeFileAtomic(modelPath, `${JSON.stringify(out.modelJson)}\n`);

@@ -128,6 +128,7 @@ describe.each(['lstm_seq', 'gru_last', 'bi_rnn', 'gru_before'])('rnnc export --t
     expect(decoded.metadata['rnnc.model']).toBe(model);
     expect(decoded.metadata['rnnc.names']).toBe('rnnc');
     expect(JSON.parse(decoded.metadata['rnnc.dims']!)).toEqual((JSON.parse(readFileSync(ckpt(model), 'utf8')) as { extra: { dims: object } }).extra.dims);
+    expect(JSON.parse(decoded.metadata['rnnc.vocabs']!)).toEqual((JSON.parse(readFileSync(ckpt(model), 'utf8')) as { extra: { vocabs: object } }).extra.vocabs);
     const back = join(dir, `${model}-back.json`);
     expectOk(await rnnc('import', file, '--from', st, '-o', back));
     expectSameParams(orig, parseParamsJson(readFileSync(back, 'utf8'), back));

@@ -171,7 +171,10 @@ describe.each([
     }
   });
 
-  it('imports back to the checkpoint parameters, bit for bit', async () => {
+  it('imports back to the checkpoint parameters, bit for bit; model.json carries the vocabularies', async () => {
+    const saved = JSON.parse(readFileSync(join(dir, model, 'checkpoint.json'), 'utf8')) as { extra: { vocabs: unknown } };
+    const meta = (JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { userDefinedMetadata: { rnnc: { vocabs: unknown } } }).userDefinedMetadata.rnnc;
+    expect(meta.vocabs).toEqual(saved.extra.vocabs);
     const back = join(dir, `${model}-back.json`);
     expectOk(await rnnc('import', file, '--model', model, '--from', join(out, 'model.json'), '-o', back));
     const orig = join(dir, `${model}-orig.json`);
