@@ -97,18 +97,20 @@ export function exampleLength(ex: Example, specs: BatchSpecs, index = 0): number
         `the specs declare ${specs.inputs.length} and ${specs.targets.length}`,
     );
   }
+  // Where the example was read, else its place in the batch.
+  const at = ex.where ?? `example ${index}`;
   let len: number | null = null;
   let first = '';
   const visit = (v: FieldValue, spec: FieldSpec, where: string): void => {
-    const s = valueSteps(v, spec, `example ${index}: ${where}`);
+    const s = valueSteps(v, spec, `${at}: ${where}`);
     if (s === null) return;
-    if (s < 1) throw new RuntimeUserError(`example ${index}: sequence "${spec.name}" is empty`);
+    if (s < 1) throw new RuntimeUserError(`${at}: sequence "${spec.name}" is empty`);
     if (len === null) {
       len = s;
       first = spec.name;
     } else if (s !== len) {
       throw new RuntimeUserError(
-        `example ${index}: sequence "${spec.name}" has ${s} steps but "${first}" has ${len}; ` +
+        `${at}: sequence "${spec.name}" has ${s} steps but "${first}" has ${len}; ` +
           `all sequences of one example must have the same length`,
       );
     }
@@ -121,13 +123,14 @@ export function exampleLength(ex: Example, specs: BatchSpecs, index = 0): number
 
 /** The common length of an example's target sequences, which have a length of their own (BatchSpecs.separateTargets). */
 export function targetLength(ex: Example, specs: BatchSpecs, index = 0): number {
+  const at = ex.where ?? `example ${index}`;
   let len: number | null = null;
   ex.targets.forEach((v, i) => {
     const spec = specs.targets[i]!;
-    const s = valueSteps(v, spec, `example ${index}: target`);
+    const s = valueSteps(v, spec, `${at}: target`);
     if (s === null) return;
-    if (s < 1) throw new RuntimeUserError(`example ${index}: sequence "${spec.name}" is empty`);
-    if (len !== null && s !== len) throw new RuntimeUserError(`example ${index}: target sequences of different lengths (${len} and ${s} steps)`);
+    if (s < 1) throw new RuntimeUserError(`${at}: sequence "${spec.name}" is empty`);
+    if (len !== null && s !== len) throw new RuntimeUserError(`${at}: target sequences of different lengths (${len} and ${s} steps)`);
     len = s;
   });
   return len ?? 1;

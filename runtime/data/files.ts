@@ -267,7 +267,7 @@ export function jsonlText(path: string, text: string, opts: JsonlOptions = {}): 
         return spec.type.kind === 'token' ? { kind: 'token', id: v.value } : { kind: 'vector', data: Float32Array.of(v.value) };
     }
   };
-  const examples: Example[] = rows.map((r) => ({ inputs: [encode(r.values.x, xSpec)], targets: [encode(r.values.y, ySpec)] }));
+  const examples: Example[] = rows.map((r) => ({ inputs: [encode(r.values.x, xSpec)], targets: [encode(r.values.y, ySpec)], where: `${path}:${r.line}` }));
   const cut = Math.floor(split * examples.length);
   const task: Dataset['task'] =
     ySpec.type.kind === 'tokens' ? 'tagging' : ySpec.type.kind === 'token' ? 'classification' : 'regression';

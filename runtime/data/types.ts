@@ -27,6 +27,8 @@ export type FieldValue =
 export interface Example {
   inputs: FieldValue[];
   targets: FieldValue[];
+  /** Where it was read (`data.jsonl:30`), for errors about it; absent for generated data. */
+  where?: string;
 }
 
 // Named dimensions (e.g. V in a model's `seq<token[V]>`) are not stored here:

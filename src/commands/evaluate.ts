@@ -116,7 +116,7 @@ export function inCheckpointVocabs(data: Dataset, vocabs: CheckpointExtra['vocab
   if ([...inMaps, ...outMaps].every((m) => m === undefined)) return data;
   const remap = (v: FieldValue, m: Int32Array | undefined): FieldValue =>
     m === undefined ? v : v.kind === 'tokens' ? { kind: 'tokens', ids: Int32Array.from(v.ids, (id) => m[id]!) } : v.kind === 'token' ? { kind: 'token', id: m[v.id]! } : v;
-  const example = (e: Example): Example => ({ inputs: e.inputs.map((v, k) => remap(v, inMaps[k])), targets: e.targets.map((v, k) => remap(v, outMaps[k])) });
+  const example = (e: Example): Example => ({ ...e, inputs: e.inputs.map((v, k) => remap(v, inMaps[k])), targets: e.targets.map((v, k) => remap(v, outMaps[k])) });
   const spec = (specs: readonly FieldSpec[], saved: readonly unknown[], m: readonly (Int32Array | undefined)[]): FieldSpec[] =>
     specs.map((f, k) => {
       if (m[k] === undefined) return f;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { exampleLength } from '../../runtime/data/batching.js';
 import { csvFile, jsonlFile, textFile } from '../../runtime/data/files.js';
 import { RuntimeUserError } from '../../runtime/io.js';
 import { memoryFileIO } from './node-file-io.js';
@@ -18,6 +19,13 @@ function errorOf(lines: string[]): string {
 }
 
 describe('jsonl', () => {
+  it('examples know their file and line, and errors about their lengths name them', () => {
+    const d = jsonlFile(memoryFileIO({ 't.jsonl': '{"x": "ab", "y": [0, 1]}\n\n{"x": "abc", "y": [0, 1]}\n' }), 't.jsonl', { split: 1 });
+    expect(d.train.map((e) => e.where)).toEqual(['t.jsonl:1', 't.jsonl:3']);
+    const specs = { inputs: d.inputs.map((f) => ({ name: f.name, type: f.type })), targets: d.targets.map((f) => ({ name: f.name, type: f.type })) };
+    expect(() => exampleLength(d.train[1]!, specs)).toThrow('t.jsonl:3: sequence "y" has 2 steps but "x" has 3');
+  });
+
   it('ignores a byte-order mark at the start of the file', () => {
     const d = jsonlFile(memoryFileIO({ 'b.jsonl': '\uFEFF{"x": [1, 2], "y": 0}\n{"x": [3, 4], "y": 1}\n' }), 'b.jsonl', { split: 1 });
     expect(d.train).toHaveLength(2);
