@@ -485,8 +485,16 @@ export function fieldsAsDeclared<D extends { inputs: FieldSpec[]; targets: Field
         if (from !== 'tokens' || to !== 'token') return;
         const chars = spec.vocab;
         const text = (v: FieldValue): string => (v.kind === 'tokens' ? Array.from(v.ids, (id) => chars.token(id)).join('') : '');
+        // The classes are the training labels: a label only validation examples have is a class nothing teaches.
         const counts = new Map<string, number>();
-        for (const e of all) counts.set(text(e[which][k]!), (counts.get(text(e[which][k]!)) ?? 0) + 1);
+        for (const e of data.train) counts.set(text(e[which][k]!), (counts.get(text(e[which][k]!)) ?? 0) + 1);
+        const unseen = data.valid.find((e) => !counts.has(text(e[which][k]!)));
+        if (unseen !== undefined) {
+          throw new RuntimeUserError(
+            `${unseen.where ?? 'a validation example'}: "${spec.name}" is ${JSON.stringify(text(unseen[which][k]!))}, a label no training example has (the training labels: ${[...counts.keys()].sort().map((l) => JSON.stringify(l)).join(', ')}); ` +
+              'give the training split examples of every class, or leave such examples out',
+          );
+        }
         const labels = Vocab.fromCounts(counts, { order: 'lexicographic' });
         convert((v) => ({ kind: 'token', id: labels.id(text(v)) }));
         specs[k] = { name: spec.name, type: { kind: 'token', vocab: labels.size }, vocab: labels };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exampleLength } from '../../runtime/data/batching.js';
+import { exampleLength, fieldsAsDeclared } from '../../runtime/data/batching.js';
 import { csvFile, jsonlFile, textFile } from '../../runtime/data/files.js';
 import { RuntimeUserError } from '../../runtime/io.js';
 import { memoryFileIO } from './node-file-io.js';
@@ -24,6 +24,19 @@ describe('jsonl', () => {
     expect(d.train.map((e) => e.where)).toEqual(['t.jsonl:1', 't.jsonl:3']);
     const specs = { inputs: d.inputs.map((f) => ({ name: f.name, type: f.type })), targets: d.targets.map((f) => ({ name: f.name, type: f.type })) };
     expect(() => exampleLength(d.train[1]!, specs)).toThrow('t.jsonl:3: sequence "y" has 2 steps but "x" has 3');
+  });
+
+  it('text labels: classes are the training labels, in code-unit order; a label only validation has is an error naming its line', () => {
+    const declared = { inputs: [{ name: 'x', kind: 'tokens' as const, dims: ['V'] }], targets: [{ name: 'y', kind: 'token' as const, dims: ['K'] }] };
+    const lines = ['{"x": "ab", "y": "pos"}', '{"x": "ba", "y": "neg"}', '{"x": "aa", "y": "pos"}', '{"x": "bb", "y": "neg"}'];
+    const d = fieldsAsDeclared(declared, jsonlFile(memoryFileIO({ 'l.jsonl': lines.join('\n') }), 'l.jsonl', { split: 0.5 }));
+    expect(d.targets[0]!.vocab!.tokens).toEqual(['neg', 'pos']);
+    expect(d.inputs[0]!.vocab!.tokens).toEqual(['a', 'b']);
+    expect(d.task).toBe('classification');
+    const odd = [...lines.slice(0, 3), '{"x": "bb", "y": "neutral"}'];
+    expect(() => fieldsAsDeclared(declared, jsonlFile(memoryFileIO({ 'l.jsonl': odd.join('\n') }), 'l.jsonl', { split: 0.75 }))).toThrow(
+      'l.jsonl:4: "y" is "neutral", a label no training example has (the training labels: "neg", "pos")',
+    );
   });
 
   it('ignores a byte-order mark at the start of the file', () => {
