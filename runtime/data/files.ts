@@ -335,10 +335,12 @@ export function csvFile(io: FileIO, path: string, opts: CsvOptions): Dataset {
   const value = csvValue;
   // As JSON lines, one per line of the file (blank lines where the file has the header or a quoted line break).
   const lines: string[] = [];
+  const textual = textColumns(rows);
+  const read = (record: string[], k: number): string | number => (textual.has(k) ? cell(record, k) : value(cell(record, k)));
   for (const { record, info } of rows.slice(1)) {
     while (lines.length < info.lines - 1) lines.push('');
-    const x = xCols.length > 1 ? xCols.map((k) => value(cell(record, k))) : value(cell(record, xCols[0]!));
-    lines.push(JSON.stringify({ [opts.x]: x, [opts.y]: value(cell(record, yCol)) }));
+    const x = xCols.length > 1 ? xCols.map((k) => value(cell(record, k))) : read(record, xCols[0]!);
+    lines.push(JSON.stringify({ [opts.x]: x, [opts.y]: read(record, yCol) }));
   }
   return { ...jsonlText(path, lines.join('\n'), { split: opts.split ?? 0.9, x: opts.x, y: opts.y, arraysAreVectors: true }), name: 'csv' };
 }
@@ -363,4 +365,11 @@ export function csvRows(path: string, text: string, delimiter: string): { record
 /** A CSV cell: a number when it reads as one, else its text. */
 export function csvValue(v: string): string | number {
   return v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+}
+
+/** The columns to read as text although they hold numbers: those written with a leading zero somewhere ("007", "0101": codes, digit strings, zip codes). */
+export function textColumns(rows: readonly { record: readonly string[] }[]): Set<number> {
+  const out = new Set<number>();
+  for (const { record } of rows.slice(1)) record.forEach((c, k) => (/^\s*[+-]?0\d/.test(c) ? out.add(k) : undefined));
+  return out;
 }

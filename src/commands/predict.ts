@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import cliProgress from 'cli-progress';
 import { loadCheckpoint } from '../../runtime/checkpoint.js';
-import { csvRows, csvValue } from '../../runtime/data/files.js';
+import { csvRows, csvValue, textColumns } from '../../runtime/data/files.js';
 import { startBackend } from '../backend-choice.js';
 import { CliError, EXIT } from '../errors.js';
 import { newSession } from '../new-session.js';
@@ -72,12 +72,15 @@ export async function predictCommand(file: string, opts: PredictOptions): Promis
       throw new CliError((e as Error).message);
     }
     const header = rows[0]!.record.map((h) => h.trim());
+    const textual = textColumns(rows);
+    // A model that reads one text reads its cells as text, digits or not.
+    const asText = reader.model.inputs.length === 1 && reader.model.inputs[0]!.type.kind === 'tokens';
     // A model trained on csv(x = "rooms,age") reads those columns as one vector, under the data's key.
     const dataKey = reader.aliases[0];
     const columns = dataKey?.split(',').map((c) => c.trim());
     lines = rows.slice(1).map(({ record }) => {
       const row: Record<string, unknown> = Object.create(null);
-      header.forEach((h, k) => (row[h] = csvValue(record[k] ?? '')));
+      header.forEach((h, k) => (row[h] = textual.has(k) || asText ? (record[k] ?? '') : csvValue(record[k] ?? '')));
       if (columns && columns.length > 1 && columns.every((c) => header.includes(c))) row[dataKey!] = columns.map((c) => row[c]);
       return JSON.stringify(row);
     });

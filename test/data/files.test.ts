@@ -147,6 +147,10 @@ describe('jsonl', () => {
     const bad = memoryFileIO({ 'b.csv': 'a,b\n1,"2\n"\n2,3\n4,x\n' });
     expect(() => csvFile(bad, 'b.csv', { x: 'b', y: 'a' })).toThrow(/^b\.csv:5: /);
     expect(() => csvFile(memoryFileIO({ 'q.csv': 'a,b\n"unclosed,1\n' }), 'q.csv', { x: 'a', y: 'b' })).toThrow(/^q\.csv(:\d+)?: not valid CSV/);
+    // Digit strings with a leading zero are text (a character sequence), the whole column.
+    const codes = csvFile(memoryFileIO({ 'c.csv': 'code,y\n0101,1\n1100,0\n0011,1\n' }), 'c.csv', { x: 'code', y: 'y', split: 1 });
+    expect(codes.inputs[0]!.type).toEqual({ kind: 'tokens', vocab: 2 });
+    expect(Array.from((codes.train[1]!.inputs[0] as { ids: Int32Array }).ids)).toEqual([1, 1, 0, 0]);
     // Mixed line endings (CRLF lines, then lines appended with LF) read as rows, with no line break left in a cell.
     const mixed = csvFile(memoryFileIO({ 'm.csv': 'x,y\r\nab,pos\r\nba,neg\nab,pos\n' }), 'm.csv', { x: 'x', y: 'y', split: 1 });
     expect(mixed.train).toHaveLength(3);
