@@ -347,7 +347,8 @@ export function bindDims(
             const declaredShape = `[${d.dims.map(String).join(', ')}]`;
             const dataShape = `[${actual.join(', ')}]`;
             throw new RuntimeUserError(
-              `${what}: size ${k + 1} of ${declaredShape} is ${dim} in the model but ${size} in the data, which is ${dataShape}; declare ${which} "${d.name}" as the data gives it`,
+              `${what}: the model declares ${declaredShape} but the data has ${dataShape}` +
+                `${d.dims.length > 1 ? ` (axis ${k + 1}: ${dim} against ${size})` : ''}; declare ${which} "${d.name}" as the data gives it, or check which columns or keys it reads`,
             );
           }
           return;

@@ -186,11 +186,11 @@ describe('bindDims', () => {
       /V would be 472 here but is already 10000/,
     );
     expect(() => bindDims({ inputs: [{ name: 'x', kind: 'tokens', dims: [50] }], targets: [{ name: 'y', kind: 'tokens', dims: ['K'] }] }, data)).toThrow(
-      /size 1 of \[50\] is 50 in the model but 10000 in the data, which is \[10000\]; declare input "x" as the data gives it/,
+      /the model declares \[50\] but the data has \[10000\]; declare input "x" as the data gives it/,
     );
     const image = { name: 'mnist_strips', inputs: [{ name: 'image', type: { kind: 'vector' as const, dims: [28, 56, 2] } }], targets: [] };
     expect(() => bindDims({ inputs: [{ name: 'img', kind: 'vector', dims: [28, 56, 1] }], targets: [] }, image)).toThrow(
-      'input "img" (data field "image" of mnist_strips): size 3 of [28, 56, 1] is 1 in the model but 2 in the data, which is [28, 56, 2]',
+      'input "img" (data field "image" of mnist_strips): the model declares [28, 56, 1] but the data has [28, 56, 2] (axis 3: 1 against 2)',
     );
     expect(() => bindDims({ inputs: [], targets: [] }, data)).toThrow(/declares 0 input/);
   });
