@@ -153,7 +153,7 @@ export function buildCli(done: (code: number) => void): Command {
     .option('--data-arg <name=value>', 'override an argument of the data source (repeatable)', keyValue)
     .option('--out <dir>', 'where checkpoint.json and metrics.jsonl go (default: runs/<model>)')
     .option('--plot <file>', 'at the end, draw the training curves (as rnnc plot) into this file (.svg or .html)')
-    .option('--force', 'with --plot: overwrite an existing file that rnnc did not draw')
+    .option('--force', 'replace a run of another .rnn file in the output folder, and with --plot an existing file that rnnc did not draw')
     .option('--checkpoint-every <n>', 'write a checkpoint every N steps (default: the train block, else only at the end)', int('--checkpoint-every'))
     .option('--resume <ckpt>', 'continue exactly where a checkpoint stopped')
     .option('--init-params <json>', 'start from parameters in JSON ({"name": {"shape", "data"}})')

@@ -51,6 +51,8 @@ export interface CheckpointExtra {
   readonly data: { readonly name: string; readonly args: Readonly<Record<string, number | string>> };
   readonly task: Dataset['task'];
   readonly level: 'char' | 'word';
+  /** The .rnn file the run trained (absolute), so that a run of another file does not silently replace it. */
+  readonly source?: string;
 }
 
 export function textLevel(name: string, args: Readonly<Record<string, number | string>>): 'char' | 'word' {
@@ -119,7 +121,8 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
     if (!existsSync(dirname(resolve(opts.plot)))) throw new CliError(`--plot ${opts.plot}: the folder ${dirname(resolve(opts.plot))} does not exist`);
     checkOutput(opts.plot, { inputs: [ctx.program.path, ckptPath, metricsPath], kind: heatmapFile, force: opts.force ?? false, headBytes: 256 });
   }
-  const extra = checkpointExtra(model, data, config.data!);
+  const extra: CheckpointExtra = { ...checkpointExtra(model, data, config.data!), source: resolve(ctx.program.path) };
+  if (opts.resume === undefined && !(opts.force ?? false)) refuseOtherRun(ckptPath, extra.source!, opts.out !== undefined);
   const rng = new Rng(config.seed);
 
   let start: Position = { epoch: 0, batchInEpoch: 0 };
@@ -369,6 +372,24 @@ function prepareOutDir(outDir: string, flag: string, files: readonly string[]): 
     }
     if (st.isDirectory()) throw new CliError(`${f} is a folder; rnnc run writes a file of that name there: remove or rename the folder, or choose another --out`);
   }
+}
+
+/**
+ * A new run writes over the last run in its folder, but not over a run of
+ * another .rnn file (two files that name their model alike share
+ * runs/<model>): that takes --out or --force.
+ */
+function refuseOtherRun(ckptPath: string, source: string, outGiven: boolean): void {
+  let other: unknown;
+  try {
+    other = (JSON.parse(readFileSync(ckptPath, 'utf8')) as { extra?: { source?: unknown } }).extra?.source;
+  } catch {
+    return; // no checkpoint there (or not one rnnc can read: loading it would say so on --resume)
+  }
+  if (typeof other !== 'string' || other === source) return;
+  throw new CliError(
+    `${ckptPath} holds a run of ${other}, not of ${source}: ${outGiven ? 'choose another --out' : 'give --out DIR'} to keep both, or --force to replace it`,
+  );
 }
 
 function writeMetrics(path: string, text: string): void {

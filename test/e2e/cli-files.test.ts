@@ -31,6 +31,20 @@ function deadPid(): number {
 }
 
 describe('outputs never replace an input', () => {
+  it('run into a folder holding a run of another .rnn file: exit 1, that run unchanged; the same file again, or --force, replaces it', async () => {
+    const one = writeAbcLm(dir, 'one.rnn', { seed: 3 });
+    const two = writeAbcLm(dir, 'two.rnn', { seed: 4 });
+    const out = join(dir, 'shared-run');
+    expectOk(await rnnc('run', one, '--backend', 'cpu', '--out', out, '--quiet'));
+    const before = readFileSync(join(out, 'checkpoint.json'), 'utf8');
+    const r = await rnnc('run', two, '--backend', 'cpu', '--out', out, '--quiet');
+    expectUserError(r);
+    expect(r.stderr).toContain(`holds a run of ${one}, not of ${two}: choose another --out to keep both, or --force to replace it`);
+    expect(readFileSync(join(out, 'checkpoint.json'), 'utf8')).toBe(before);
+    expectOk(await rnnc('run', one, '--backend', 'cpu', '--out', out, '--quiet'));
+    expectOk(await rnnc('run', two, '--backend', 'cpu', '--out', out, '--quiet', '--force'));
+  });
+
   it('compile -o onto its own .rnn file (by name, through a link, by a hard link): exit 1, the source unchanged', async () => {
     const before = readFileSync(lm, 'utf8');
     const link = join(dir, 'link-to-lm.ts');
