@@ -245,7 +245,7 @@ export function buildCli(done: (code: number) => void): Command {
     .description('a trained model on new inputs, one result per input line: a label (classifier), values (regressor), a token per step (tagger, language model)')
     .argument('<file>', '.rnn file')
     .requiredOption('--ckpt <path>', 'checkpoint written by rnnc run')
-    .requiredOption('--input <file>', 'one input per line: text (a model reading one token sequence), or .jsonl objects mapping input names to values')
+    .requiredOption('--input <file>', 'one input per line: text (a model reading one token sequence; - reads standard input), .jsonl objects mapping input names to values, or .csv rows under a header')
     .option('--json', 'one JSON object per line: input, and label, id, probs (classifier), values (regressor), tokens, ids (per step)')
     .option('--model <name>', 'which model')
     .addOption(backendOption())

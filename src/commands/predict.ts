@@ -51,7 +51,7 @@ export async function predictCommand(file: string, opts: PredictOptions): Promis
 
   let text: string;
   try {
-    text = readFileSync(opts.input, 'utf8');
+    text = readFileSync(opts.input === '-' ? 0 : opts.input, 'utf8');
   } catch (e) {
     return userError(e, 'read --input', opts.input);
   }

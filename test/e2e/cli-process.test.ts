@@ -3,7 +3,7 @@
 // run between batches with exit 130 and a checkpoint from which --resume
 // continues exactly. The sources are compiled with tsc into a temporary
 // folder (about a second), never into the shared dist/.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +34,21 @@ describe('the rnnc executable', () => {
     expect(r.code, r.stderr).toBe(code);
     expect(r.stderr).toContain(message);
     expect(r.stderr).not.toContain('    at ');
+  });
+});
+
+describe('standard input', () => {
+  it('rnnc predict --input - reads the lines to predict from standard input', async () => {
+    writeAbcText(exe.dir);
+    const file = writeFile(exe.dir, 'stdin-lm.rnn', `model lm { dim V, H = 4; input x: seq<token[V]>; target y: seq<token[V]>; h = gru(one_hot(x)) with H; loss = cross_entropy(dense(h, V), y) }
+train lm { data text("abc.txt", seq_len = 5); optimizer adam(lr = 0.01); batch 2; epochs 1 }`);
+    expectOk(await rnnc('run', file, '--backend', 'cpu', '--out', join(exe.dir, 'stdin-run'), '--quiet'));
+    const ckpt = join(exe.dir, 'stdin-run', 'checkpoint.json');
+    const fromFile = await rnnc('predict', file, '--ckpt', ckpt, '--backend', 'cpu', '--input', writeFile(exe.dir, 'lines.txt', 'abc\nca\n'));
+    expectOk(fromFile);
+    const r = spawnSync(process.execPath, [exe.bin, 'predict', file, '--ckpt', ckpt, '--backend', 'cpu', '--input', '-'], { input: 'abc\nca\n', encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(fromFile.stdout);
   });
 });
 
