@@ -32,7 +32,72 @@ import { RuntimeUserError } from './io.js';
 /** A TensorFlow.js backend rnnc runs on: native TensorFlow (tfjs-node), WebAssembly, or plain JavaScript. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
+/** The backends the commands choose from, in order of preference. */
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+/** What a WebGPU adapter says of itself (GPUAdapterInfo). */
+export interface AdapterInfo {
+  readonly vendor?: string;
+  readonly architecture?: string;
+  readonly device?: string;
+  readonly description?: string;
+}
+
+/**
+ * A WebGPU adapter for this process, or why there is none. In Node.js,
+ * `navigator.gpu` comes from the optional package `webgpu` (Dawn: Vulkan,
+ * Metal or Direct3D 12; on Linux without a GPU, Mesa's lavapipe).
+ * `software` is true for a CPU implementation (lavapipe, SwiftShader):
+ * correct, and slower than wasm.
+ */
+export async function webgpuAdapter(): Promise<{ info: AdapterInfo; software: boolean } | string> {
+  const g = globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<{ info?: AdapterInfo; isFallbackAdapter?: boolean } | null> } } };
+  if (g.navigator?.gpu === undefined) {
+    let dawn: { create(flags: string[]): unknown; globals: object };
+    try {
+      // A non-literal specifier: the package is optional, and bundlers must not inline it.
+      const moduleName: string = 'webgpu';
+      dawn = (await import(moduleName)) as typeof dawn;
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND') return 'the optional package `webgpu` (Dawn for Node.js) is not installed';
+      return `the package \`webgpu\` did not load (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`;
+    }
+    Object.assign(globalThis, dawn.globals);
+    const gpu = dawn.create([]);
+    if (g.navigator === undefined) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    else Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  }
+  const adapter = await g.navigator!.gpu!.requestAdapter();
+  if (adapter === null) return 'no WebGPU adapter (no GPU with Vulkan, Metal or Direct3D 12 drivers, and no software Vulkan such as Mesa\'s lavapipe)';
+  // GPUAdapterInfo's fields are getters of its prototype: read each.
+  const i = adapter.info;
+  const info: AdapterInfo = { vendor: i?.vendor ?? '', architecture: i?.architecture ?? '', device: i?.device ?? '', description: i?.description ?? '' };
+  const text = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.device ?? ''} ${info.description ?? ''}`;
+  return { info, software: adapter.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software/i.test(text) };
+}
+
+/**
+ * Makes tfjs's webgpu backend the active one (a RuntimeUserError says why it
+ * cannot). Not yet one the commands choose: their training loop and
+ * evaluation read results synchronously (dataSync), which the webgpu
+ * backend cannot do in Node.js; graphs run on it and are read with
+ * `await t.data()` (test/backends/webgpu.test.ts).
+ */
+export async function useWebgpu(): Promise<AdapterInfo> {
+  const adapter = await webgpuAdapter();
+  if (typeof adapter === 'string') throw new RuntimeUserError(`backend 'webgpu' is not available: ${adapter}`);
+  try {
+    await import('@tensorflow/tfjs-backend-webgpu');
+  } catch (e) {
+    const why = (e as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' ? 'the optional package @tensorflow/tfjs-backend-webgpu is not installed' : String(e);
+    throw new RuntimeUserError(`backend 'webgpu' is not available: ${why}`);
+  }
+  if (!(await tf.setBackend('webgpu'))) throw new RuntimeUserError("backend 'webgpu' is not available: tfjs could not initialise it");
+  await tf.ready();
+  const r = await tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([1, 0, 0, 1], [2, 2])).data();
+  if (!(r[0] === 1 && r[1] === 2 && r[2] === 3 && r[3] === 4)) throw new RuntimeUserError("backend 'webgpu' computed a wrong result in its self-test");
+  return adapter.info;
+}
 
 function isBackendName(name: string): name is BackendName {
   return (BACKEND_NAMES as readonly string[]).includes(name);
