@@ -520,15 +520,27 @@ export function fieldsAsDeclared<D extends { inputs: FieldSpec[]; targets: Field
   const shared = [...data.inputs, ...data.targets].map((f) => f.vocab);
   side(declared.inputs, data.inputs, 'inputs');
   side(declared.targets, data.targets, 'targets');
+  type User = { which: 'inputs' | 'targets'; k: number };
+  const usersOf = (v: Vocab): User[] =>
+    (['inputs', 'targets'] as const).flatMap((which) => data[which].flatMap((f, k) => (f.vocab === v && f.type.kind === 'tokens' ? [{ which, k }] : [])));
   // A character vocabulary shared with a field that became labels no longer counts the labels' characters.
   const relabelled = shared.filter((v, k) => v !== undefined && [...data.inputs, ...data.targets][k]!.vocab !== v);
-  for (const old of new Set(relabelled)) ownCharacters(data, old!, all);
+  for (const old of new Set(relabelled)) ownCharacters(data, old!, all, usersOf(old!));
+  // Fields sharing a vocabulary whose sizes the model names differently (`x: seq<token[V]>`, tags `y: seq<token[K]>`)
+  // get one each: a tag is not one of the input's characters. Fields of one size name (a language model's V) keep theirs.
+  for (const v of new Set([...data.inputs, ...data.targets].map((f) => f.vocab))) {
+    if (v === undefined) continue;
+    const users = usersOf(v);
+    const sizeName = (u: User): string => String((u.which === 'inputs' ? declared.inputs : declared.targets)[u.k]?.dims[0]);
+    const groups = new Map<string, User[]>();
+    for (const u of users) groups.set(sizeName(u), [...(groups.get(sizeName(u)) ?? []), u]);
+    if (groups.size > 1) for (const g of groups.values()) ownCharacters(data, v, all, g);
+  }
   return data;
 }
 
-/** The fields that still use `old` get a vocabulary of their own characters, their ids renumbered. */
-function ownCharacters(data: { inputs: FieldSpec[]; targets: FieldSpec[] }, old: Vocab, all: readonly Example[]): void {
-  const users = (['inputs', 'targets'] as const).flatMap((which) => data[which].flatMap((f, k) => (f.vocab === old && f.type.kind === 'tokens' ? [{ which, k }] : [])));
+/** The fields `users` (which use `old`) get a vocabulary of their own characters, their ids renumbered. */
+function ownCharacters(data: { inputs: FieldSpec[]; targets: FieldSpec[] }, old: Vocab, all: readonly Example[], users: readonly { which: 'inputs' | 'targets'; k: number }[]): void {
   if (users.length === 0) return;
   const counts = new Map<string, number>();
   for (const e of all) {

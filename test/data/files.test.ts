@@ -39,6 +39,19 @@ describe('jsonl', () => {
     );
   });
 
+  it('text fields the model sizes differently (characters V, tags K) get a vocabulary each; fields of one size keep the shared one', () => {
+    const lines = ['{"x": "ab", "y": "XO"}', '{"x": "ba", "y": "OX"}'];
+    const read = () => jsonlFile(memoryFileIO({ 't.jsonl': lines.join('\n') }), 't.jsonl', { split: 1 });
+    const seq = (dim: string) => ({ kind: 'tokens' as const, dims: [dim] });
+    const tagger = fieldsAsDeclared({ inputs: [{ name: 'x', ...seq('V') }], targets: [{ name: 'y', ...seq('K') }] }, read());
+    expect(tagger.inputs[0]!.vocab!.tokens).toEqual(['a', 'b']);
+    expect(tagger.targets[0]!.vocab!.tokens).toEqual(['O', 'X']);
+    expect(Array.from((tagger.train[0]!.targets[0] as { ids: Int32Array }).ids)).toEqual([1, 0]);
+    const same = fieldsAsDeclared({ inputs: [{ name: 'x', ...seq('V') }], targets: [{ name: 'y', ...seq('V') }] }, read());
+    expect(same.inputs[0]!.vocab).toBe(same.targets[0]!.vocab);
+    expect(same.inputs[0]!.vocab!.tokens).toEqual(['O', 'X', 'a', 'b']);
+  });
+
   it('ignores a byte-order mark at the start of the file', () => {
     const d = jsonlFile(memoryFileIO({ 'b.jsonl': '\uFEFF{"x": [1, 2], "y": 0}\n{"x": [3, 4], "y": 1}\n' }), 'b.jsonl', { split: 1 });
     expect(d.train).toHaveLength(2);
