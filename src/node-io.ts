@@ -194,6 +194,8 @@ function processRunning(pid: number): boolean {
 export function writeFileAtomic(output: string, data: string | Uint8Array): void {
   const file = writeTarget(output);
   const dir = path.dirname(file);
+  // An output into a folder that does not exist yet creates it, as `rnnc run --out` does.
+  makeFolders(dir);
   removeStaleTemps(file);
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   try {

@@ -118,7 +118,8 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
   // --plot: checked before training, so that a bad path does not cost a run.
   if (opts.plot !== undefined) {
     heatmapFormat(opts.plot, '--plot');
-    if (!existsSync(dirname(resolve(opts.plot)))) throw new CliError(`--plot ${opts.plot}: the folder ${dirname(resolve(opts.plot))} does not exist`);
+    // Its folder is made now: a path the system refuses fails before training, not after.
+    makeFolders(dirname(resolve(opts.plot)));
     checkOutput(opts.plot, { inputs: [ctx.program.path, ckptPath, metricsPath], kind: heatmapFile, force: opts.force ?? false, headBytes: 256 });
   }
   const extra: CheckpointExtra = { ...checkpointExtra(model, data, config.data!), source: resolve(ctx.program.path) };

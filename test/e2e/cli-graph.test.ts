@@ -46,6 +46,10 @@ describe('rnnc graph', () => {
     const unlabelled = Buffer.from(await svgToPng(svg.replace(/<text[^>]*>[^<]*<\/text>/g, '')));
     expect(unlabelled.equals(png)).toBe(false);
     expect(Buffer.from(await svgToPng(svg)).equals(png)).toBe(true);
+    // Into folders that do not exist yet: they are made.
+    const deep = join(dir, 'new', 'deeper', 'caption.dot');
+    expectOk(await rnnc('graph', join(repo, 'examples', 'caption.rnn'), '-o', deep));
+    expect(readFileSync(deep, 'utf8').startsWith('digraph ')).toBe(true);
     // Writing it again replaces rnnc's own PNG; another file of that name is not replaced without --force.
     expectOk(await rnnc('graph', join(repo, 'examples', 'caption.rnn'), '--dims', 'K=12', '-o', pngPath));
     const mine = writeFile(dir, 'mine.dot', 'my notes');
