@@ -210,7 +210,9 @@ function predictionOf(reader: Reader, data: ArrayLike<number>, shape: readonly n
   const ids = rows.map((r) => r.indexOf(Math.max(...r)));
   const tokens = ids.map(name);
   const text = vocab ? (level === 'char' ? decodeIds(vocab, ids, 'char') : tokens.join(' ')) : ids.join(' ');
-  return { json: { tokens, ids }, text };
+  // The probability the model gives each chosen token (the whole distributions would be steps x K numbers).
+  const prob = rows.map((r, t) => softmax(r)[ids[t]!]!);
+  return { json: { tokens, ids, prob }, text };
 }
 
 function softmax(row: readonly number[]): number[] {

@@ -26,8 +26,13 @@ describe('rnnc predict', () => {
     expect(out.map((l) => [...l].length)).toEqual([3, 2]);
     const json = await rnnc('predict', lm, '--ckpt', join(dir, 'lm', 'checkpoint.json'), '--input', input, '--backend', 'cpu', '--json');
     expectOk(json);
-    const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { input: string; tokens: string[]; ids: number[] });
+    const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { input: string; tokens: string[]; ids: number[]; prob: number[] });
     expect(rows.map((x) => x.input)).toEqual(['abc', 'ca']);
+    // Each chosen token's probability: at least 1 / V (it is the most likely), at most 1.
+    for (const r of rows) {
+      expect(r.prob).toHaveLength(r.ids.length);
+      for (const p of r.prob) expect(p > 0 && p <= 1).toBe(true);
+    }
     expect(rows.map((x) => x.tokens.join(''))).toEqual(out);
   });
 
