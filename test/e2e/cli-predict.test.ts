@@ -28,7 +28,7 @@ describe('rnnc predict', () => {
     expectOk(json);
     const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { input: string; tokens: string[]; ids: number[]; prob: number[] });
     expect(rows.map((x) => x.input)).toEqual(['abc', 'ca']);
-    // Each chosen token's probability: at least 1 / V (it is the most likely), at most 1.
+    // Each chosen token's probability, one per step.
     for (const r of rows) {
       expect(r.prob).toHaveLength(r.ids.length);
       for (const p of r.prob) expect(p > 0 && p <= 1).toBe(true);
