@@ -336,7 +336,8 @@ export class RnnDocument {
       for (const o of this.occurrences) {
         if (o.scope.name !== scope.name.name || o.scope.kind !== (scope.kind === 'CellDecl' ? 'cell' : 'model')) continue;
         if (o.kind === 'value' && o.declares) add({ label: o.name, kind: CompletionItemKind.Variable, ...this.valueDetail(scope, o.name) });
-        if (o.kind === 'dim') add({ label: o.name, kind: CompletionItemKind.Constant, detail: 'dimension' });
+        // A `with H = 8` names the applied cell's dimension, not one of this scope's.
+        if (o.kind === 'dim' && o.boundIn === undefined) add({ label: o.name, kind: CompletionItemKind.Constant, detail: 'dimension' });
       }
     }
     for (const [name] of this.analysis.topDims) add({ label: name, kind: CompletionItemKind.Constant, detail: 'dimension' });

@@ -55,6 +55,16 @@ describe('answers about the examples', () => {
   });
 });
 
+describe('completion in a model', () => {
+  it('offers the model\'s own dimensions, not those a `with` binds in an applied cell', () => {
+    const text = 'model m {\n  dim V = 5\n  input x: seq<token[V]>\n  target y: seq<token[V]>\n  h = gru(one_hot(x)) with H = 8\n  loss = cross_entropy(dense(h, V), y)\n}\n';
+    const d = new RnnDocument('file:///tmp/m.rnn', 1, text);
+    const labels = d.completions({ line: 5, character: '  loss = '.length }).map((c) => c.label);
+    expect(labels).toEqual(expect.arrayContaining(['V', 'h', 'x', 'y']));
+    expect(labels).not.toContain('H');
+  });
+});
+
 describe('completion and hover in a cell', () => {
   const text = 'cell c(x: [X]) -> h: [H] {\n  param W: [H, X] = glorot\n  param U: [H, H] = \n  h[t] = tanh(W @ x[t] + U @ h[t-1])\n}\n';
   const d = new RnnDocument('file:///tmp/c.rnn', 1, text);
