@@ -115,7 +115,7 @@ export function rnncInterpreted(cell: CellKind, data: BenchData, opts: { lr?: nu
   return {
     name: 'rnnc',
     async trainStep() {
-      return session.trainBatch(batch).loss;
+      return (await session.trainBatch(batch)).loss;
     },
     async inferStep() {
       const r = session.forward(stream[pos++ % stream.length]!, states);

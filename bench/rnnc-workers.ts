@@ -21,7 +21,7 @@ export async function rnncWorkers(cell: CellKind, data: BenchData, workers: numb
   const { model, train } = compileBenchModel(cell, s, opts.lr, input);
   const session = new TrainingSession(model, train, sessionGraphs(model, train));
   session.initParams(opts.seed ?? 1);
-  const start = session.snapshot();
+  const start = await session.snapshot();
   session.dispose();
   const trainer = await DataParallelTrainer.start({ workers, backend: tf.getBackend(), model, config: train, remat: false, specs: benchSpecs(s, input), start });
   const batch = benchBatch(data, input);

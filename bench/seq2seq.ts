@@ -194,16 +194,16 @@ export async function runSeq2seq(iters: number, warmup: number, log: (s: string)
   const s: Shape = { ...shape };
   const { model, session } = compile(s);
   const { batch, src, tgt } = batchOf(s);
-  const init = session.paramsJson();
+  const init = await session.paramsJson();
   const hand = handModel(s, init as unknown as Record<string, { shape: number[]; data: number[] }>, src, tgt);
-  const rnncFirst = session.evaluate([batch]).loss;
+  const rnncFirst = (await session.evaluate([batch])).loss;
   const handFirst = hand.firstLoss();
   const time = async (f: () => unknown, what: string): Promise<number> => {
-    for (let i = 0; i < warmup; i++) f();
+    for (let i = 0; i < warmup; i++) await f();
     const ms: number[] = [];
     for (let i = 0; i < iters; i++) {
       const t0 = performance.now();
-      f();
+      await f();
       ms.push(performance.now() - t0);
       log(`  ${what} ${i + 1}/${iters}: ${ms.at(-1)!.toFixed(0)} ms`);
     }

@@ -60,7 +60,7 @@ export interface Prediction {
 }
 
 /** Runs the model forward over the examples in batches of `batchSize`; `onBatch` hears how many are done. */
-export function predictExamples(session: TrainingSession, reader: Reader, examples: readonly Example[], batchSize: number, onBatch?: (done: number) => void): Prediction[] {
+export async function predictExamples(session: TrainingSession, reader: Reader, examples: readonly Example[], batchSize: number, onBatch?: (done: number) => void): Promise<Prediction[]> {
   const { model } = reader;
   const specs: BatchSpecs = {
     inputs: model.inputs.map((s) => ({ name: s.name, type: fieldType(s) })),
@@ -70,7 +70,7 @@ export function predictExamples(session: TrainingSession, reader: Reader, exampl
   for (const batch of makeBatches([...examples], specs, batchSize, null)) {
     const { prediction, states } = session.forward(batch);
     states.forEach((t) => t.dispose());
-    const data = prediction.dataSync();
+    const data = await prediction.data();
     const shape = prediction.shape;
     prediction.dispose();
     for (let b = 0; b < batch.batchSize; b++) {

@@ -17,13 +17,13 @@ export interface ReferenceGradients {
   readonly grads: Map<string, Tensor64>;
 }
 
-export function referenceGradients(
+export async function referenceGradients(
   model: LoweredModel,
   graphs: { forward: Graph; training: Graph },
   params: ReadonlyMap<string, Tensor64>,
   batch: Batch,
   bptt: BpttSpec,
-): ReferenceGradients[] {
+): Promise<ReferenceGradients[]> {
   const feeds = (g: Graph, part: Batch, states: States | undefined, opts: FeedOptions): Tensor64[] =>
     planFeeds(g, model, part, opts).map((f) => {
       if (f.kind === 'param') return params.get(f.name)!;
@@ -45,7 +45,7 @@ export function referenceGradients(
     return { result: { loss, grads }, states: next };
   };
   if (bptt.kind === 'full') return [run(batch, undefined, {}).result];
-  return runWindows<States, ReferenceGradients>(batch, bptt.k1, bptt.k2, {
+  return (await runWindows<States, ReferenceGradients>(batch, bptt.k1, bptt.k2, {
     advance: (part, states) => {
       const g = graphs.forward;
       const outs = evaluateGraph(g, feeds(g, part, states, {}));
@@ -54,5 +54,5 @@ export function referenceGradients(
     window: (part, states, gate, lossFrom) => run(part, states, { gate, lossFrom }),
     count: (part, lossFrom) => lossCount(model, part, lossFrom),
     release: () => undefined,
-  }).results;
+  })).results;
 }

@@ -52,8 +52,8 @@ export interface Optimizer {
   stepCount(): number;
   /** The learning rate the last update used (undefined before the first). */
   lastLearningRate(): number | undefined;
-  /** Reads tensors with dataSync: only for checkpoints. */
-  getState(): OptimizerState;
+  /** Reads the slots (`await t.data()`): for checkpoints and data-parallel snapshots. */
+  getState(): Promise<OptimizerState>;
   /** Validates names/shapes, RuntimeUserError otherwise. */
   setState(state: OptimizerState): void;
   dispose(): void;
@@ -156,13 +156,13 @@ class RuleOptimizer implements Optimizer {
     return s;
   }
 
-  getState(): OptimizerState {
+  async getState(): Promise<OptimizerState> {
     const slots: Record<string, Record<string, TensorJson>> = {};
     for (const [param, s] of this.slots) {
       const entry: Record<string, TensorJson> = Object.create(null);
       for (const slot of this.rule.slotNames) {
         const v = s[slot]!;
-        entry[slot] = { shape: [...v.shape], data: Array.from(v.dataSync()) };
+        entry[slot] = { shape: [...v.shape], data: Array.from(await v.data()) };
       }
       slots[param] = entry;
     }

@@ -173,21 +173,25 @@ export class TrainingSession {
     }
   }
 
-  paramsJson(): Record<string, TensorJson> {
+  /** The parameters' values (read with `await t.data()`, as every read of the session: readScalar's comment). */
+  async paramsJson(): Promise<Record<string, TensorJson>> {
     const out: Record<string, TensorJson> = Object.create(null);
-    for (const [name, v] of this.params) out[name] = { shape: [...v.shape], data: Array.from(v.dataSync()) };
+    const names = [...this.params.keys()];
+    const values = await Promise.all(names.map((n) => this.params.get(n)!.data()));
+    names.forEach((name, i) => (out[name] = { shape: [...this.params.get(name)!.shape], data: Array.from(values[i]!) }));
     return out;
   }
 
-  checkpoint(position: { epoch: number; batchInEpoch: number }, rng: Rng, extra: Record<string, unknown>): Checkpoint {
+  async checkpoint(position: { epoch: number; batchInEpoch: number }, rng: Rng, extra: Record<string, unknown>): Promise<Checkpoint> {
+    const [params, optimizer] = await Promise.all([this.paramsJson(), this.optimizer.getState()]);
     return {
       version: CHECKPOINT_VERSION,
       model: this.model.name,
       step: this.step,
       epoch: position.epoch,
       batchInEpoch: position.batchInEpoch,
-      params: this.paramsJson(),
-      optimizer: this.optimizer.getState(),
+      params,
+      optimizer,
       rng: rng.state(),
       extra,
     };
@@ -201,8 +205,9 @@ export class TrainingSession {
   }
 
   /** Parameters and optimizer state (with its step): everything replicas of data-parallel training share. */
-  snapshot(): SessionSnapshot {
-    return { params: this.paramsJson(), optimizer: this.optimizer.getState() };
+  async snapshot(): Promise<SessionSnapshot> {
+    const [params, optimizer] = await Promise.all([this.paramsJson(), this.optimizer.getState()]);
+    return { params, optimizer };
   }
 
   restoreSnapshot(s: SessionSnapshot, source: string): void {
@@ -281,49 +286,49 @@ export class TrainingSession {
   // ------------------------------------------------------------------ training
 
   /** One batch: an update per batch (full BPTT) or per window (truncated). */
-  trainBatch(batch: Batch): BatchResult {
+  trainBatch(batch: Batch): Promise<BatchResult> {
     return this.pass(batch, true);
   }
 
   /** Loss and gradients with the parameters held fixed: one entry, or one per truncated-BPTT window. */
-  gradients(batch: Batch): { loss: number; grads: Map<string, tf.Tensor> }[] {
+  async gradients(batch: Batch): Promise<{ loss: number; grads: Map<string, tf.Tensor> }[]> {
     const out: { loss: number; grads: Map<string, tf.Tensor> }[] = [];
-    this.pass(batch, false, (loss, grads) => out.push({ loss, grads }));
+    await this.pass(batch, false, (loss, grads) => out.push({ loss, grads }));
     return out;
   }
 
-  private pass(batch: Batch, apply: boolean, keep?: (loss: number, grads: Map<string, tf.Tensor>) => void): BatchResult {
+  private async pass(batch: Batch, apply: boolean, keep?: (loss: number, grads: Map<string, tf.Tensor>) => void): Promise<BatchResult> {
     const bptt = this.config.bptt;
     const exchange = this.exchange;
     const applied = (r: { count: number; nonFinite: boolean }): boolean => apply && !r.nonFinite && r.count > 0;
     // One update: local loss and gradients, combined with the other replicas' when training data-parallel.
-    const once = (part: Batch, states: States | undefined, opts: FeedOptions, needStates: boolean): Update => {
+    const once = async (part: Batch, states: States | undefined, opts: FeedOptions, needStates: boolean): Promise<Update> => {
       const local = lossCount(this.model, part, opts.lossFrom ?? 0);
       let r: Update;
       if (!exchange) {
-        r = { ...this.differentiate(part, states, opts), count: local };
+        r = { ...(await this.differentiate(part, states, opts)), count: local };
       } else {
         // A replica whose slice counts nothing in this update still takes part (with count 0) and moves its states on.
-        const d = local > 0 ? this.differentiate(part, states, opts) : undefined;
+        const d = local > 0 ? await this.differentiate(part, states, opts) : undefined;
         const next = d?.states ?? (needStates ? this.advance(part, states) : new Map());
         const red = exchange.reduce(d ? { grads: d.grads, loss: d.loss, count: local } : { loss: 0, count: 0 });
         d?.grads.forEach((t) => t.dispose());
         r = { loss: red.loss, count: red.count, nonFinite: red.nonFinite, grads: red.grads ?? new Map(), states: next };
       }
-      if (applied(r)) this.applyGradients(r.grads);
+      if (applied(r)) await this.applyGradients(r.grads);
       if (keep) keep(r.loss, r.grads);
       else r.grads.forEach((t) => t.dispose());
       return r;
     };
     if (bptt.kind === 'full') {
-      const r = once(batch, undefined, {}, false);
+      const r = await once(batch, undefined, {}, false);
       r.states.forEach((t) => t.dispose());
       return { loss: r.loss, count: r.count, updates: applied(r) ? 1 : 0, nonFinite: r.nonFinite, ...this.lastUpdate() };
     }
-    const { results } = runWindows<States, { loss: number; count: number; nonFinite: boolean }>(batch, bptt.k1, bptt.k2, {
+    const { results } = await runWindows<States, { loss: number; count: number; nonFinite: boolean }>(batch, bptt.k1, bptt.k2, {
       advance: (part, states) => this.advance(part, states),
-      window: (part, states, gate, lossFrom) => {
-        const r = once(part, states, { gate, lossFrom }, true);
+      window: async (part, states, gate, lossFrom) => {
+        const r = await once(part, states, { gate, lossFrom }, true);
         return { result: { loss: r.loss, count: r.count, nonFinite: r.nonFinite }, states: r.states, stop: r.nonFinite };
       },
       // Data-parallel replicas cannot skip a window on their own slice's count: every replica must take part in every update.
@@ -353,7 +358,7 @@ export class TrainingSession {
   }
 
   /** The training graph on a batch (or window): loss, gradients and final states. */
-  private differentiate(part: Batch, states: States | undefined, opts: FeedOptions): { loss: number; nonFinite: boolean; grads: Map<string, tf.Tensor>; states: States } {
+  private async differentiate(part: Batch, states: States | undefined, opts: FeedOptions): Promise<{ loss: number; nonFinite: boolean; grads: Map<string, tf.Tensor>; states: States }> {
     const g = this.graphsFor(part).training;
     const outs = tf.tidy(() => executeGraph(g, this.feeds(g, part, states, opts)));
     const grads = new Map<string, tf.Tensor>();
@@ -366,12 +371,12 @@ export class TrainingSession {
       else if (o.role === 'loss') lossT = t;
       else t.dispose();
     });
-    const loss = lossT!.dataSync()[0]!;
+    const loss = await readScalar(lossT!);
     lossT!.dispose();
     return { loss, nonFinite: !Number.isFinite(loss), grads, states: next };
   }
 
-  private applyGradients(grads: Map<string, tf.Tensor>): void {
+  private async applyGradients(grads: Map<string, tf.Tensor>): Promise<void> {
     let applied: Map<string, tf.Tensor> = grads;
     let norm: tf.Tensor | undefined;
     if (this.config.clip?.mode === 'norm') {
@@ -382,7 +387,7 @@ export class TrainingSession {
       applied = clipByValue(grads, this.config.clip.value);
     }
     // The global norm before clipping, for the log (clip norm computed it already).
-    this.lastGradNorm = norm ? norm.dataSync()[0]! : globalNorm(grads);
+    this.lastGradNorm = norm ? await readScalar(norm) : await globalNorm(grads);
     this.optimizer.apply(this.params, applied);
     if (applied !== grads) applied.forEach((t) => t.dispose());
     norm?.dispose();
@@ -399,7 +404,7 @@ export class TrainingSession {
    * same model lowered another way with the same parameters (a decoder
    * reading its own greedy choices).
    */
-  evaluate(batches: readonly Batch[], graph?: Graph): EvalResult {
+  async evaluate(batches: readonly Batch[], graph?: Graph): Promise<EvalResult> {
     // Accuracy compares the prediction with the target the loss scores it against (none for an autoencoder's input).
     const targetIndex = this.model.targets.findIndex((t) => t.name === this.model.lossTarget);
     const target = this.model.targets[targetIndex];
@@ -416,19 +421,23 @@ export class TrainingSession {
       const g = graph ?? this.graphsFor(batch).inference;
       const lossIdx = g.outputs.findIndex((o) => o.role === 'loss');
       const predIdx = g.outputs.findIndex((o) => o.role === 'output');
-      const [loss, hits, whole] = tf.tidy(() => {
+      // Loss, right positions and exactly right sequences as one tensor, read at once.
+      const figures = tf.tidy(() => {
         const outs = executeGraph(g, this.feeds(g, batch, undefined));
-        const l = outs[lossIdx]!.dataSync()[0]!;
-        if (!tokenTarget) return [l, 0, 0];
+        const l = tf.reshape(outs[lossIdx]!, [1]);
+        if (!tokenTarget) return l;
         const pred = tf.argMax(outs[predIdx]!, -1);
         const tgt = toTensor(batch.targets[targetIndex]!);
         const w = this.model.lossPer === 'example' ? tf.sum(toTensor(batch.last), 0) : toTensor(this.model.targetAxis !== undefined && batch.target ? batch.target.mask : batch.mask);
         const right = tf.mul(tf.cast(tf.equal(pred, tgt), 'float32'), w);
-        const h = tf.sum(right).dataSync()[0]!;
+        const h = tf.reshape(tf.sum(right), [1]);
         // A sequence is exactly right when its right positions are all its real ones.
-        const x = tokenSeq ? tf.sum(tf.cast(tf.equal(tf.sum(right, 0), tf.sum(w, 0)), 'float32')).dataSync()[0]! : 0;
-        return [l, h, x];
+        const x = tokenSeq ? tf.reshape(tf.sum(tf.cast(tf.equal(tf.sum(right, 0), tf.sum(w, 0)), 'float32')), [1]) : tf.zeros([1]);
+        return tf.concat([l, h, x]);
       });
+      const read = await figures.data();
+      figures.dispose();
+      const [loss, hits, whole] = [read[0]!, read[1] ?? 0, read[2] ?? 0];
       lossSum += loss * n;
       count += n;
       correct += hits;
@@ -513,11 +522,20 @@ function defaultLr(optimizer: string): number {
 }
 
 /** sqrt of the sum of squares of every gradient element, in float64 on the host. */
-function globalNorm(grads: ReadonlyMap<string, tf.Tensor>): number {
+async function globalNorm(grads: ReadonlyMap<string, tf.Tensor>): Promise<number> {
   let sum = 0;
-  for (const g of grads.values()) {
-    const d = g.dataSync();
+  for (const d of await Promise.all([...grads.values()].map((g) => g.data()))) {
     for (let i = 0; i < d.length; i++) sum += d[i]! * d[i]!;
   }
   return Math.sqrt(sum);
+}
+
+/**
+ * The first value of a tensor. Every read of the session is `await t.data()`,
+ * never dataSync: the webgpu backend reads synchronously only through an
+ * OffscreenCanvas, which Node.js lacks (runtime/backend.ts); on cpu and wasm
+ * the two cost the same.
+ */
+export async function readScalar(t: tf.Tensor): Promise<number> {
+  return (await t.data())[0]!;
 }

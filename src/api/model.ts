@@ -275,8 +275,8 @@ export class Model {
       let sum = 0;
       let counted = 0;
       // The end of an epoch: its mean training loss, validation and early stopping.
-      const endEpoch = (epoch: number): boolean => {
-        const ev = hasValidation ? evaluateSession(session, dataset, config.batch, evalGraph) : undefined;
+      const endEpoch = async (epoch: number): Promise<boolean> => {
+        const ev = hasValidation ? await evaluateSession(session, dataset, config.batch, evalGraph) : undefined;
         if (ev) observeValidation(watch, watchedValue(ev, on), on, config.earlyStop?.minDelta ?? 0, session.step);
         const report: EpochReport = { epoch: epoch + 1, step: session.step, loss: counted > 0 ? sum / counted : Number.NaN, ...(ev ? { validation: metrics(ev, dataset, extra.level) } : {}) };
         epochs.push(report);
@@ -305,11 +305,11 @@ export class Model {
       if (result.status === 'nonfinite') {
         throw new RnncError(`the loss became ${result.lastLoss} at step ${session.step + 1}; training stopped. Try a smaller learning rate, gradient clipping (\`clip norm 1.0\` in the train block), or check the data.`);
       }
-      if (result.status === 'done') endEpoch(config.epochs - 1);
+      if (result.status === 'done') await endEpoch(config.epochs - 1);
       // Predictions and evaluation use the model as written (no dropout, decoders taught with the true tokens).
       const rng = new Rng(config.seed);
       if (trainModel !== model) {
-        const ckpt = session.checkpoint(result.position, rng, {});
+        const ckpt = await session.checkpoint(result.position, rng, {});
         session.dispose();
         session = newSession(model, config);
         session.restore(ckpt, 'the trained parameters');
@@ -401,12 +401,13 @@ export class Model {
    * without a path: `rnnc evaluate` then needs `--data-arg path=FILE`.
    *
    * @param path - The file to write (replaced if it exists).
+   * @returns A promise that resolves once the file is written (the parameters are read from the backend asynchronously).
    */
-  save(path: string): void {
-    guard(() => {
+  save(path: string): Promise<void> {
+    return guardAsync(async () => {
       const t = this.#need('save');
       makeFolders(dirname(path));
-      saveCheckpoint(nodeIO, path, t.session.checkpoint(t.position, t.rng, { ...(t.extra as unknown as Record<string, unknown>), validation: { ...t.watch } }));
+      saveCheckpoint(nodeIO, path, await t.session.checkpoint(t.position, t.rng, { ...(t.extra as unknown as Record<string, unknown>), validation: { ...t.watch } }));
     });
   }
 
@@ -418,8 +419,8 @@ export class Model {
    * @param inputs - One entry per input: a value, or an object of values by input name.
    * @throws {@link RnncError} for an input that does not fit the model (naming `inputs[i]`).
    */
-  predict(inputs: readonly PredictInput[]): Prediction[] {
-    return guard(() => {
+  predict(inputs: readonly PredictInput[]): Promise<Prediction[]> {
+    return guardAsync(async () => {
       const t = this.#need('predict');
       if (!Array.isArray(inputs)) throw new RnncError('predict(inputs): give an array of inputs');
       if (t.model.targetAxis !== undefined) throw new RnncError(`model ${this.name} has a decoder that writes outputs of their own length: use \`rnnc translate\``);
@@ -431,7 +432,7 @@ export class Model {
         const values = plain ? (input as Record<string, unknown>) : { [names[0]!]: input };
         return exampleFrom(t.model, reader.inVocabs, reader.inLevels, values, `inputs[${i}]`);
       });
-      return predictExamples(t.session, reader, examples, t.config.batch).map((p, i) => ({ input: inputs[i]!, ...p.json }) as Prediction);
+      return (await predictExamples(t.session, reader, examples, t.config.batch)).map((p, i) => ({ input: inputs[i]!, ...p.json }) as Prediction);
     });
   }
 
@@ -443,8 +444,8 @@ export class Model {
    *
    * @param data - Examples `{ x, y }` (all of them are evaluated), or a data source (its validation split).
    */
-  evaluate(data?: Data): Evaluation {
-    return guard(() => {
+  evaluate(data?: Data): Promise<Evaluation> {
+    return guardAsync(async () => {
       const t = this.#need('evaluate');
       let split: Dataset;
       let which: Evaluation['split'];
@@ -462,8 +463,8 @@ export class Model {
         which = isSource(data) ? (split.valid.length > 0 ? 'validation' : 'train') : 'examples';
       }
       const decoders = t.model.decoders.length > 0;
-      const ev = evaluateSession(t.session, split, t.config.batch, decoders ? teacherGraph(t.model) : undefined);
-      const greedy = decoders ? evaluateSession(t.session, split, t.config.batch, greedyGraph(this.program, t.model)) : undefined;
+      const ev = await evaluateSession(t.session, split, t.config.batch, decoders ? teacherGraph(t.model) : undefined);
+      const greedy = decoders ? await evaluateSession(t.session, split, t.config.batch, greedyGraph(this.program, t.model)) : undefined;
       return {
         model: this.name,
         step: t.session.step,

@@ -71,8 +71,8 @@ export async function evaluateCommand(file: string, opts: EvaluateOptions): Prom
     session.restore(ckpt, opts.ckpt);
     const level = extra.level ?? 'char';
     const decoders = model.decoders.length > 0;
-    const ev = evaluate(session, split, config.batch, decoders ? teacherGraph(model) : undefined);
-    const greedy = decoders ? evaluate(session, split, config.batch, greedyGraph(program, model)) : undefined;
+    const ev = await evaluate(session, split, config.batch, decoders ? teacherGraph(model) : undefined);
+    const greedy = decoders ? await evaluate(session, split, config.batch, greedyGraph(program, model)) : undefined;
     const which = whole ? 'file' : opts.split === 'train' ? 'train' : split.valid.length > 0 ? 'validation' : 'train';
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ model: name, step: ckpt.step, split: which, examples: (split.valid.length > 0 ? split.valid : split.train).length, ...evalJson(ev, split, level), ...(greedy ? { greedy: evalJson(greedy, split, level) } : {}) })}\n`);

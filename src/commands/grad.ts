@@ -67,7 +67,7 @@ export async function gradCommand(file: string, opts: GradOptions): Promise<numb
   let entries: { loss: number; grads: Record<string, TensorOut> }[];
   if (opts.reference) {
     const p64 = new Map([...params].map(([k, v]) => [k, { shape: v.shape, data: v.data, dtype: 'f32' as const }]));
-    entries = referenceGradients(model, graphs, p64, batch, config.bptt).map((r) => ({
+    entries = (await referenceGradients(model, graphs, p64, batch, config.bptt)).map((r) => ({
       loss: r.loss,
       grads: Object.fromEntries([...r.grads].map(([k, t]) => [k, { shape: [...t.shape], data: Array.from(t.data) }])),
     }));
@@ -75,14 +75,15 @@ export async function gradCommand(file: string, opts: GradOptions): Promise<numb
     info(`backend: ${await startBackend(opts.backend)}`);
     const session = new TrainingSession(model, config, graphs);
     session.loadParams(params, opts.params);
-    entries = session.gradients(batch).map((r) => {
+    entries = [];
+    for (const r of await session.gradients(batch)) {
       const grads: Record<string, TensorOut> = Object.create(null);
       for (const [k, t] of r.grads) {
-        grads[k] = { shape: [...t.shape], data: Array.from(t.dataSync()) };
+        grads[k] = { shape: [...t.shape], data: Array.from(await t.data()) };
         t.dispose();
       }
-      return { loss: r.loss, grads };
-    });
+      entries.push({ loss: r.loss, grads });
+    }
     session.dispose();
   }
   const out = config.bptt.kind === 'truncated' ? { windows: entries } : entries[0]!;

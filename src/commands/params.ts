@@ -86,7 +86,7 @@ async function initCommand(file: string, opts: ParamsOptions): Promise<number> {
   let text: string;
   try {
     session.initParams(seed);
-    const map = new Map(Object.entries(session.paramsJson()).map(([k, v]) => [k, { shape: v.shape, data: Float64Array.from(v.data) }]));
+    const map = new Map(Object.entries(await session.paramsJson()).map(([k, v]) => [k, { shape: v.shape, data: Float64Array.from(v.data) }]));
     text = formatParamsJson(map);
   } finally {
     session.dispose();

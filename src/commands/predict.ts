@@ -101,7 +101,7 @@ export async function predictCommand(file: string, opts: PredictOptions): Promis
   try {
     session.restore(ckpt, opts.ckpt);
     bar?.start(lines.length, 0);
-    const predictions = predictExamples(session, reader, examples, config.batch, (done) => bar?.update(done));
+    const predictions = await predictExamples(session, reader, examples, config.batch, (done) => bar?.update(done));
     // In the JSON lines, an input is the text given, or the object of its .jsonl line.
     out = predictions.map((p, i) => (opts.json ? JSON.stringify({ input: jsonl ? (JSON.parse(lines[i]!) as unknown) : lines[i]!, ...p.json }) : p.text));
   } finally {

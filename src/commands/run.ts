@@ -178,7 +178,7 @@ async function startWorkers(session: TrainingSession, ctx: TrainContext): Promis
     config: ctx.config,
     remat: ctx.opts.remat ?? false,
     specs: batchSpecs(ctx.model, ctx.data),
-    start: session.snapshot(),
+    start: await session.snapshot(),
   });
   const per = Math.floor(ctx.config.batch / workers);
   info(
@@ -209,7 +209,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   };
   const save = async (pos: Position): Promise<void> => {
     await sync();
-    const ckpt: Checkpoint = session.checkpoint(pos, rng, { ...(extra as unknown as Record<string, unknown>), validation: { ...watch } });
+    const ckpt: Checkpoint = await session.checkpoint(pos, rng, { ...(extra as unknown as Record<string, unknown>), validation: { ...watch } });
     saveCheckpoint(nodeIO, ckptPath, ckpt);
   };
   // Validation: the loss (or accuracy) early stopping watches; a better value saves best.json beside the checkpoint.
@@ -217,7 +217,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   const validate = async (pos: Position, ev: EvalResult): Promise<void> => {
     if (observeValidation(watch, watchedValue(ev, on), on, config.earlyStop?.minDelta ?? 0, session.step)) {
       await sync();
-      saveCheckpoint(nodeIO, bestPath, session.checkpoint(pos, rng, { ...(extra as unknown as Record<string, unknown>), validation: { ...watch } }));
+      saveCheckpoint(nodeIO, bestPath, await session.checkpoint(pos, rng, { ...(extra as unknown as Record<string, unknown>), validation: { ...watch } }));
       bestWritten = true;
     }
   };
@@ -228,7 +228,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   /** One validation during training (after an epoch, or every `validate` steps): logged, best.json, early stopping. */
   const validation = async (pos: Position, epoch: number | undefined): Promise<boolean> => {
     await sync();
-    const ev = evaluate(session, data, config.batch, model.decoders.length > 0 || model.dropouts.length > 0 ? teacherGraph(model) : undefined);
+    const ev = await evaluate(session, data, config.batch, model.decoders.length > 0 || model.dropouts.length > 0 ? teacherGraph(model) : undefined);
     appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...(epoch !== undefined ? { epoch: epoch + 1 } : {}), ...ev })}\n`);
     loggedEvalStep = session.step;
     await validate(pos, ev);
@@ -315,7 +315,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   }
   info(`trained ${session.step} step${session.step === 1 ? '' : 's'} in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; checkpoint: ${ckptPath}`);
   // With decoders: taught with the true tokens (the model as written), then reading their own greedy choices.
-  const ev = evaluate(session, data, config.batch, model.decoders.length > 0 || model.dropouts.length > 0 ? teacherGraph(model) : undefined);
+  const ev = await evaluate(session, data, config.batch, model.decoders.length > 0 || model.dropouts.length > 0 ? teacherGraph(model) : undefined);
   if (loggedEvalStep !== session.step) appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', step: session.step, ...ev })}\n`);
   if (hasValidation && result.status !== 'early-stop') {
     const before = JSON.stringify(watch);
@@ -328,7 +328,7 @@ async function loop(session: TrainingSession, pool: DataParallelTrainer | undefi
   let greedy: EvalResult | undefined;
   if (model.decoders.length > 0) {
     // What a decoder does when it is used: read back its own choices (greedy), not the true tokens.
-    greedy = evaluate(session, data, config.batch, greedyGraph(ctx.program, model));
+    greedy = await evaluate(session, data, config.batch, greedyGraph(ctx.program, model));
     appendMetrics(metricsPath, `${JSON.stringify({ kind: 'eval', feed: 'greedy', step: session.step, ...greedy })}\n`);
     if (!opts.json) process.stdout.write(`${formatEval(greedy, data, extra.level, model, 'greedy decoding')}\n`);
   }
@@ -435,7 +435,7 @@ function keepMetricsUpTo(path: string, step: number): void {
   writeMetrics(path, kept.map((l) => `${l}\n`).join(''));
 }
 
-export function evaluate(session: TrainingSession, data: Dataset, batchSize: number, graph?: Graph): EvalResult {
+export function evaluate(session: TrainingSession, data: Dataset, batchSize: number, graph?: Graph): Promise<EvalResult> {
   const examples = data.valid.length > 0 ? data.valid : data.train;
   return session.evaluate(makeBatches(examples, batchSpecs(session.model, data), batchSize, null), graph);
 }

@@ -37,17 +37,22 @@ async function start(setup: WorkerSetup): Promise<TrainingSession> {
 const setup = workerData as WorkerSetup;
 try {
   const session = await start(setup);
-  port.on('message', (m: ToWorker) => {
+  // Messages are handled one after another, in the order they came (each handler awaits the session's reads).
+  let queue: Promise<void> = Promise.resolve();
+  const handle = async (m: ToWorker): Promise<void> => {
     try {
       if (m.kind === 'train') {
-        const result = session.trainBatch(adoptBatch(m.batch, setup.specs));
+        const result = await session.trainBatch(adoptBatch(m.batch, setup.specs));
         post({ kind: 'trained', id: m.id, result, step: session.step });
       } else {
-        post({ kind: 'snapshot', id: m.id, snapshot: session.snapshot() });
+        post({ kind: 'snapshot', id: m.id, snapshot: await session.snapshot() });
       }
     } catch (e) {
       fail(e);
     }
+  };
+  port.on('message', (m: ToWorker) => {
+    queue = queue.then(() => handle(m));
   });
   post({ kind: 'ready' });
 } catch (e) {

@@ -20,13 +20,13 @@ describe('memory', () => {
     const variables = Object.keys(tf.engine().registeredVariables).length;
     await m.fit(data, { epochs: 2, batch: 2, validation: data });
     expect(tf.memory().numTensors).toBeGreaterThan(tensors);
-    m.predict(['ab', 'ba']);
-    m.evaluate(data);
+    await m.predict(['ab', 'ba']);
+    await m.evaluate(data);
     const steady = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) {
-      m.predict(['ab', 'ba', 'aab']);
-      m.evaluate(data);
-      m.evaluate();
+      await m.predict(['ab', 'ba', 'aab']);
+      await m.evaluate(data);
+      await m.evaluate();
     }
     expect(tf.memory().numTensors).toBe(steady);
     m.dispose();

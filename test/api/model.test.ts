@@ -89,9 +89,9 @@ describe('compile', () => {
     expect(() => compile(PROGRAM).model('nope')).toThrow(RnncError);
     expect(() => compile(PROGRAM).model('nope')).toThrow(/no model named nope \(models: majority\)/);
     const m = model();
-    expect(() => m.predict(['ab'])).toThrow(/no parameters to predict with/);
-    expect(() => m.evaluate(valid)).toThrow(RnncError);
-    expect(() => m.save(join(dir, 'x.json'))).toThrow(RnncError);
+    await expect(m.predict(['ab'])).rejects.toThrow(/no parameters to predict with/);
+    await expect(m.evaluate(valid)).rejects.toThrow(RnncError);
+    await expect(m.save(join(dir, 'x.json'))).rejects.toThrow(RnncError);
     await expect(m.load(join(dir, 'missing.json'))).rejects.toThrow(RnncError);
     await expect(m.load(join(dir, 'missing.json'))).rejects.toThrow(/checkpoint not found/);
   });
@@ -151,10 +151,10 @@ describe('predict, evaluate, save and load', () => {
     const m = model();
     await m.fit(train, { epochs: 3, validation: valid });
     const ckpt = join(dir, 'majority', 'checkpoint.json');
-    m.save(ckpt);
+    await m.save(ckpt);
     const queries = [{ x: 'aaab' }, { x: 'bbba' }, { x: 'ab' }];
-    const predicted = m.predict(queries);
-    const evaluated = m.evaluate(valid);
+    const predicted = await m.predict(queries);
+    const evaluated = await m.evaluate(valid);
     disposeAll();
     expect(predicted[0]!.label).toBe('1');
     expect(predicted[1]!.label).toBe('0');
@@ -184,19 +184,19 @@ describe('predict, evaluate, save and load', () => {
     const a = model();
     await a.fit(train, { epochs: 2, validation: valid });
     const path = join(dir, 'round', 'trip.json');
-    a.save(path);
+    await a.save(path);
     expect(JSON.parse(readFileSync(path, 'utf8')).model).toBe('majority');
     const b = await model().load(path);
     expect(b.trained).toBe(true);
     const queries = ['aab', 'bba', 'abababa', [0, 0, 1]];
-    expect(b.predict(queries)).toEqual(a.predict(queries));
-    expect(b.evaluate(valid)).toEqual(a.evaluate(valid));
-    const own = a.evaluate();
+    expect(await b.predict(queries)).toEqual(await a.predict(queries));
+    expect(await b.evaluate(valid)).toEqual(await a.evaluate(valid));
+    const own = await a.evaluate();
     expect(own.split).toBe('validation');
     expect(own.examples).toBe(valid.length);
-    expect(own.loss).toBe(a.evaluate(valid).loss);
+    expect(own.loss).toBe((await a.evaluate(valid)).loss);
     // The checkpoint names no file for examples that were in memory.
-    expect(() => b.evaluate()).toThrow(/trained on examples in memory, which its checkpoint does not hold/);
+    await expect(b.evaluate()).rejects.toThrow(/trained on examples in memory, which its checkpoint does not hold/);
   });
 
   it('loads a checkpoint of rnnc run: evaluate() reads the data its train block names, as rnnc evaluate does', async () => {
@@ -213,7 +213,7 @@ describe('predict, evaluate, save and load', () => {
     const m = compile(PROGRAM, { file, backend: 'cpu' }).model();
     models.push(m);
     await m.load(ckpt);
-    const api = m.evaluate();
+    const api = await m.evaluate();
     expect(api.split).toBe('validation');
     expect(api.examples).toBe(20);
     expect({ ...api, loss: 0 }).toEqual({ ...cli, loss: 0 });
@@ -223,9 +223,9 @@ describe('predict, evaluate, save and load', () => {
   it('inputs that do not fit are RnncErrors naming the input', async () => {
     const m = model();
     await m.fit(train, { epochs: 1 });
-    expect(() => m.predict(['abz'])).toThrow(RnncError);
-    expect(() => m.predict([{ y: 'ab' }])).toThrow(/inputs\[0\]: "x" is missing/);
-    expect(() => m.predict([[0, 7]])).toThrow(/inputs\[0\]: "x": token id 7 \(position 1\) is outside \[0, 2\)/);
+    await expect(m.predict(['abz'])).rejects.toThrow(RnncError);
+    await expect(m.predict([{ y: 'ab' }])).rejects.toThrow(/inputs\[0\]: "x" is missing/);
+    await expect(m.predict([[0, 7]])).rejects.toThrow(/inputs\[0\]: "x": token id 7 \(position 1\) is outside \[0, 2\)/);
   });
 });
 
@@ -236,11 +236,11 @@ describe('a data source', () => {
     const history = await m.fit({ source: 'adding', args: { T: 5, n: 100, valid: 10 } }, { epochs: 2, batch: 20 });
     expect(history.status).toBe('done');
     expect(history.steps).toBe(2 * 5);
-    const ev = m.evaluate();
+    const ev = await m.evaluate();
     expect(ev.split).toBe('validation');
     expect(ev.examples).toBe(10);
     expect(ev.accuracy).toBeUndefined();
-    const [p] = m.predict([[[0.5, 1], [0.2, 0], [0.1, 1]]]);
+    const [p] = await m.predict([[[0.5, 1], [0.2, 0], [0.1, 1]]]);
     expect(p!.values).toHaveLength(1);
     await expect(m.fit({ source: 'no_such_source' })).rejects.toThrow(RnncError);
     await expect(m.fit({ source: 'adding', args: { T: 5, n: 100, valid: 10 } }, { validation: [{ x: [[1, 0]], y: 1 }] })).rejects.toThrow(/a data source has its own validation split/);
@@ -259,7 +259,7 @@ describe('Model.toModule', () => {
     expect(code).toContain('export function forward(');
     expect(code).toContain('export function trainStep(');
     const ckpt = join(dir, 'module', 'checkpoint.json');
-    m.save(ckpt);
+    await m.save(ckpt);
     disposeAll();
     const file = join(dir, 'majority.rnn');
     writeFileSync(file, PROGRAM);

@@ -71,7 +71,7 @@ describe('tfjs memory', () => {
   }
 
   for (const bptt of ['full', 'truncated(k1 = 2, k2 = 3)']) {
-    it(`TrainingSession.trainBatch 30 times (bptt ${bptt}) keeps numTensors flat`, () => {
+    it(`TrainingSession.trainBatch 30 times (bptt ${bptt}) keeps numTensors flat`, async () => {
       const text = TEXT(bptt);
       const model = compileModel(text);
       const config = analyzeText(text).trains.get('m')!;
@@ -81,11 +81,11 @@ describe('tfjs memory', () => {
       const data = batches(2);
       expect(data.length).toBe(3);
       // Warm-up: the optimizer creates its slots on the first update.
-      for (const b of data) session.trainBatch(b);
+      for (const b of data) await session.trainBatch(b);
       const before = tf.memory().numTensors;
       const losses: number[] = [];
       for (let i = 0; i < 30; i++) {
-        const r = session.trainBatch(data[i % data.length]!);
+        const r = await session.trainBatch(data[i % data.length]!);
         expect(r.nonFinite).toBe(false);
         expect(r.updates).toBeGreaterThan(0);
         losses.push(r.loss);

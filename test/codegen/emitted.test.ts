@@ -469,7 +469,7 @@ async function parity(mod: Emitted, out: Compiled, c: Case): Promise<Record<stri
   session.initParams(seed);
   const p = mod.initParams(seed);
   // Initial parameters: bit for bit.
-  expect(mod.saveParams(p)).toEqual(session.paramsJson());
+  expect(mod.saveParams(p)).toEqual(await session.paramsJson());
 
   const { json, lengths, targetLengths } = randomBatch(model, B, T, 11);
   const batch: Batch = parseBatchJson(JSON.stringify(json), 'batch', model);
@@ -513,12 +513,12 @@ async function parity(mod: Emitted, out: Compiled, c: Case): Promise<Record<stri
   }
 
   // Loss over the whole batch.
-  const refLoss = session.evaluate([batch]).loss;
+  const refLoss = (await session.evaluate([batch])).loss;
   figs['loss'] = Math.abs(mod.loss(p, inputs, targets) - refLoss) / Math.max(Math.abs(refLoss), 1e-3);
   expect(figs['loss']).toBeLessThan(TOL);
 
   // Gradients (per window under truncated BPTT).
-  const refGrads = session.gradients(batch);
+  const refGrads = await session.gradients(batch);
   const g = mod.gradients(p, inputs, targets);
   expect('windows' in g ? g.windows.length : 1).toBe(refGrads.length);
   expect('windows' in g).toBe(out.train.bptt.kind === 'truncated');
@@ -532,7 +532,7 @@ async function parity(mod: Emitted, out: Compiled, c: Case): Promise<Record<stri
   // Every sequence as long as the longest (T; 1 for a model without sequences).
   const fullLengths = new Array<number>(B).fill(Math.max(...lengths));
   const fullBatch: Batch = parseBatchJson(JSON.stringify({ ...json, lengths: fullLengths }), 'batch', model);
-  const full = compareWindows(mod, mod.gradients(p, { ...toTensors(model, json, 'inputs'), lengths: fullLengths }, targets), session.gradients(fullBatch));
+  const full = compareWindows(mod, mod.gradients(p, { ...toTensors(model, json, 'inputs'), lengths: fullLengths }, targets), await session.gradients(fullBatch));
   figs['unpadded'] = Math.max(full.loss, full.grads);
   expect(figs['unpadded']).toBeLessThan(TOL);
 
@@ -543,14 +543,14 @@ async function parity(mod: Emitted, out: Compiled, c: Case): Promise<Record<stri
     const counts: number[] = [];
     for (let step = 0; step < 5; step++) {
       const r = mod.trainStep(params, opt, inputs, targets);
-      const refStep = session.trainBatch(batch);
+      const refStep = await session.trainBatch(batch);
       maxLoss = Math.max(maxLoss, Math.abs(r.loss - refStep.loss) / Math.max(Math.abs(refStep.loss), 1e-3));
       params = r.params;
       opt = r.optimizer;
       counts.push(tf.memory().numTensors);
     }
     let pd = 0;
-    const after = session.paramsJson();
+    const after = await session.paramsJson();
     const mine = mod.saveParams(params);
     for (const k of Object.keys(after)) pd = Math.max(pd, relDiff(mine[k]!.data, after[k]!.data));
     figs['trainLoss'] = maxLoss;

@@ -45,7 +45,7 @@ async function countTensors(bptt: string, clip: string, leakPerStep = 0): Promis
     seed: config.seed,
     checkpointEvery: 5,
     // A checkpoint every 5 steps, as `run` would write it, so reading parameters and optimizer slots is measured too.
-    save: (pos) => void session.checkpoint(pos, new Rng(1), {}),
+    save: async (pos) => void (await session.checkpoint(pos, new Rng(1), {})),
     // Stop after batch 40 (maxSteps would count truncated-BPTT windows, not batches).
     shouldStop: () => batches >= 40,
     onStep: (s) => {

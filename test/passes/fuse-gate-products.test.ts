@@ -88,7 +88,7 @@ model m {
       expect(graphs.predict.inputs.map((i) => i.name)).toContain('transpose:h.W_gh+h.W_ih+h.W_fh+h.W_oh');
       const session = new TrainingSession(model, a.trains.get('m')!, graphs);
       session.initParams(7);
-      const params = session.paramsJson();
+      const params = await session.paramsJson();
       const specs = { inputs: [{ name: 'x', type: { kind: 'tokens' as const, vocab: 5 } }], targets: [{ name: 'y', type: { kind: 'tokens' as const, vocab: 5 } }] };
       // The tokens 1, 3, 2 streamed one at a time, state carried.
       let states: Map<string, tf.Tensor> | undefined;

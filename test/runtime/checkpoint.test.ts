@@ -23,7 +23,7 @@ afterAll(() => {
 });
 
 /** A checkpoint after three adam steps on w, with float32 values that are not short decimals. */
-function makeCheckpoint(): { ckpt: Checkpoint; w: tf.Variable; rng: Rng } {
+async function makeCheckpoint(): Promise<{ ckpt: Checkpoint; w: tf.Variable; rng: Rng }> {
   const rng = new Rng(11);
   const init = Float32Array.from({ length: 6 }, () => rng.normal() / 3);
   const w = tf.tidy(() => tf.variable(tf.tensor(init, [2, 3])));
@@ -40,7 +40,7 @@ function makeCheckpoint(): { ckpt: Checkpoint; w: tf.Variable; rng: Rng } {
     epoch: 0,
     batchInEpoch: 3,
     params: { 'enc.W': { shape: [2, 3], data: Array.from(w.dataSync()) } },
-    optimizer: opt.getState(),
+    optimizer: await opt.getState(),
     rng: rng.state(),
     extra: { loss: 0.25 },
   };
@@ -49,8 +49,8 @@ function makeCheckpoint(): { ckpt: Checkpoint; w: tf.Variable; rng: Rng } {
 }
 
 describe('checkpoints', () => {
-  it('writes atomically and reads back exactly, float32 bit-for-bit', () => {
-    const { ckpt, w } = makeCheckpoint();
+  it('writes atomically and reads back exactly, float32 bit-for-bit', async () => {
+    const { ckpt, w } = await makeCheckpoint();
     const file = path.join(dir, 'run.ckpt.json');
     saveCheckpoint(io, file, ckpt);
     // No temporary file is left beside it.
@@ -67,8 +67,8 @@ describe('checkpoints', () => {
     w.dispose();
   });
 
-  it('resumes: optimizer state and rng from a checkpoint give the same next step', () => {
-    const { ckpt, w, rng } = makeCheckpoint();
+  it('resumes: optimizer state and rng from a checkpoint give the same next step', async () => {
+    const { ckpt, w, rng } = await makeCheckpoint();
     const file = path.join(dir, 'resume.json');
     saveCheckpoint(io, file, ckpt);
     const back = loadCheckpoint(io, file);
@@ -100,8 +100,8 @@ describe('checkpoints', () => {
     expect(() => loadCheckpoint(io, file)).toThrow(`checkpoint not found: ${file}`);
   });
 
-  it('reports a truncated file as corrupt', () => {
-    const { ckpt, w } = makeCheckpoint();
+  it('reports a truncated file as corrupt', async () => {
+    const { ckpt, w } = await makeCheckpoint();
     w.dispose();
     const text = JSON.stringify(ckpt);
     const file = path.join(dir, 'truncated.json');
@@ -110,8 +110,8 @@ describe('checkpoints', () => {
     expect(() => loadCheckpoint(io, file)).toThrow(/corrupt: it was not written by rnnc, or it was truncated/);
   });
 
-  it('reports structural damage and other versions', () => {
-    const { ckpt, w } = makeCheckpoint();
+  it('reports structural damage and other versions', async () => {
+    const { ckpt, w } = await makeCheckpoint();
     w.dispose();
     const file = path.join(dir, 'damaged.json');
     const write = (value: unknown): void => fs.writeFileSync(file, JSON.stringify(value));
@@ -127,8 +127,8 @@ describe('checkpoints', () => {
     expect(() => loadCheckpoint(io, file)).toThrow(/"rng\.s" must be four 32-bit unsigned integers/);
   });
 
-  it('refuses to save a diverged run', () => {
-    const { ckpt, w } = makeCheckpoint();
+  it('refuses to save a diverged run', async () => {
+    const { ckpt, w } = await makeCheckpoint();
     w.dispose();
     const bad = { ...ckpt, params: { 'enc.W': { shape: [1], data: [Number.NaN] } } };
     expect(() => saveCheckpoint(io, path.join(dir, 'nan.json'), bad)).toThrow(

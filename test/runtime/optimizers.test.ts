@@ -191,13 +191,13 @@ describe('optimizer memory and state', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('setState(getState()) continues with an identical next update', () => {
+  it('setState(getState()) continues with an identical next update', async () => {
     for (const name of ['momentum', 'rmsprop', 'adam', 'adagrad']) {
       const a = createOptimizer({ name, args: { lr: 0.05 } });
       const pa = makeParams();
       for (let i = 0; i < 3; i++) step(a, pa);
       // Through JSON, as a checkpoint would carry it.
-      const state = JSON.parse(JSON.stringify(a.getState())) as OptimizerState;
+      const state = JSON.parse(JSON.stringify(await a.getState())) as OptimizerState;
       expect(state.step).toBe(3);
       const b = createOptimizer({ name, args: { lr: 0.05 } });
       b.setState(state);
@@ -208,7 +208,7 @@ describe('optimizer memory and state', () => {
       for (const n of pa.keys()) {
         expect([...pb.get(n)!.dataSync()], name).toEqual([...pa.get(n)!.dataSync()]);
       }
-      expect(b.getState()).toEqual(a.getState());
+      expect(await b.getState()).toEqual(await a.getState());
       a.dispose();
       b.dispose();
       disposeAll(pa);

@@ -52,16 +52,16 @@ describe('out-of-range token ids', () => {
       await selectBackend(backend);
       const session = new TrainingSession(model, config, sessionGraphs(model, config));
       session.initParams(3);
-      expect(() => session.trainBatch(batch({ where: 'x', id: V }))).toThrow(new RuntimeUserError(`inputs.x: token id ${V} (example 1, step 2) is outside [0, ${V})`));
-      expect(() => session.trainBatch(batch({ where: 'y', id: -1 }))).toThrow(new RuntimeUserError(`targets.y: token id -1 (example 1, step 2) is outside [0, ${V})`));
+      await expect(session.trainBatch(batch({ where: 'x', id: V }))).rejects.toThrow(new RuntimeUserError(`inputs.x: token id ${V} (example 1, step 2) is outside [0, ${V})`));
+      await expect(session.trainBatch(batch({ where: 'y', id: -1 }))).rejects.toThrow(new RuntimeUserError(`targets.y: token id -1 (example 1, step 2) is outside [0, ${V})`));
       expect(() => session.forward(batch({ where: 'x', id: 99 }))).toThrow(`inputs.x: token id 99 (example 1, step 2) is outside [0, ${V})`);
       // A good batch still trains: the check rejects only what is wrong.
-      expect(Number.isFinite(session.trainBatch(batch({ where: 'x', id: 1 })).loss)).toBe(true);
+      expect(Number.isFinite((await session.trainBatch(batch({ where: 'x', id: 1 }))).loss)).toBe(true);
       session.dispose();
     });
   }
 
-  it('the float64 reference stops with the same error', () => {
+  it('the float64 reference stops with the same error', async () => {
     const graphs = trainingGraphs(model, false, { optimize: false });
     const params = new Map(
       graphs.training.inputs.filter((i) => i.role === 'param').map((i) => {
@@ -69,7 +69,7 @@ describe('out-of-range token ids', () => {
         return [i.name, tensor(shape, new Array(shape.reduce((a, b) => a * b, 1)).fill(0.1))] as const;
       }),
     );
-    expect(() => referenceGradients(model, graphs, params, batch({ where: 'x', id: V }), { kind: 'full' })).toThrow(
+    await expect(referenceGradients(model, graphs, params, batch({ where: 'x', id: V }), { kind: 'full' })).rejects.toThrow(
       new RuntimeUserError(`inputs.x: token id ${V} (example 1, step 2) is outside [0, ${V})`),
     );
   });

@@ -47,18 +47,20 @@ describe('training on wasm against the float64 reference', () => {
 
       const session = new TrainingSession(model, config, sessionGraphs(model, config));
       session.initParams(4);
-      const start = session.paramsJson();
-      const losses = batches.map((b) => session.trainBatch(b).loss);
-      const trained = session.paramsJson();
+      const start = await session.paramsJson();
+      const losses: number[] = [];
+      for (const b of batches) losses.push((await session.trainBatch(b)).loss);
+      const trained = await session.paramsJson();
       session.dispose();
 
       const graphs = trainingGraphs(model, false, { optimize: false });
       let params = new Map<string, Tensor64>(Object.entries(start).map(([k, v]) => [k, tensor(v.shape, Float64Array.from(v.data))]));
-      const want = batches.map((b) => {
-        const [{ loss, grads }] = referenceGradients(model, graphs, params, b, { kind: 'full' }) as [{ loss: number; grads: Map<string, Tensor64> }];
+      const want: number[] = [];
+      for (const b of batches) {
+        const [{ loss, grads }] = (await referenceGradients(model, graphs, params, b, { kind: 'full' })) as [{ loss: number; grads: Map<string, Tensor64> }];
         params = new Map([...params].map(([k, p]) => [k, tensor(p.shape, p.data.map((x, i) => x - LR * grads.get(k)!.data[i]!))]));
-        return loss;
-      });
+        want.push(loss);
+      }
 
       losses.forEach((l, i) => expect(Math.abs(l - want[i]!) / Math.abs(want[i]!), `loss of step ${i + 1}`).toBeLessThan(1e-5));
       for (const [k, p] of params) {
