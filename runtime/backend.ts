@@ -7,6 +7,12 @@
 //      its .wasm files next to itself through __dirname, so setWasmPaths is
 //      not needed (it is for bundlers and browsers);
 //   3. 'cpu' (@tensorflow/tfjs-backend-cpu): pure JS, always available.
+// 'webgpu' (@tensorflow/tfjs-backend-webgpu on Dawn, the optional package
+// `webgpu`) runs only when asked for (--backend webgpu). It is not in the
+// automatic order yet: each of its kernels costs tens of microseconds of
+// dispatch, so until the fused cell kernels exist a graph of small ops there
+// is not known to beat wasm, and looking for an adapter costs about 0.3 s
+// (Dawn's start and the Vulkan drivers' enumeration) on every command.
 // Every chosen backend runs a tiny smoke computation before it is reported as
 // selected, so a backend that registers but cannot compute is skipped (when
 // choosing) or reported (when requested).
@@ -29,11 +35,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { RuntimeUserError } from './io.js';
 
-/** A TensorFlow.js backend rnnc runs on: native TensorFlow (tfjs-node), WebAssembly, or plain JavaScript. */
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+/** A TensorFlow.js backend rnnc runs on: native TensorFlow (tfjs-node), WebGPU, WebAssembly, or plain JavaScript. */
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
-/** The backends the commands choose from, in order of preference. */
-export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+/** The backends there are. */
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+/** The backends a command chooses from when none is named, in order of preference (the comment at the top says why not webgpu). */
+const AUTOMATIC: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
 /** What a WebGPU adapter says of itself (GPUAdapterInfo). */
 export interface AdapterInfo {
@@ -78,12 +87,11 @@ export async function webgpuAdapter(): Promise<{ info: AdapterInfo; software: bo
 
 /**
  * Makes tfjs's webgpu backend the active one (a RuntimeUserError says why it
- * cannot). Not yet one the commands choose: their training loop and
- * evaluation read results synchronously (dataSync), which the webgpu
- * backend cannot do in Node.js; graphs run on it and are read with
- * `await t.data()` (test/backends/webgpu.test.ts).
+ * cannot). Code that runs on it reads results with `await t.data()`: the
+ * backend reads synchronously (dataSync) only through an OffscreenCanvas,
+ * which Node.js lacks.
  */
-export async function useWebgpu(): Promise<AdapterInfo> {
+export async function useWebgpu(): Promise<AdapterInfo & { software: boolean }> {
   const adapter = await webgpuAdapter();
   if (typeof adapter === 'string') throw new RuntimeUserError(`backend 'webgpu' is not available: ${adapter}`);
   try {
@@ -94,10 +102,20 @@ export async function useWebgpu(): Promise<AdapterInfo> {
   }
   if (!(await tf.setBackend('webgpu'))) throw new RuntimeUserError("backend 'webgpu' is not available: tfjs could not initialise it");
   await tf.ready();
-  const r = await tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([1, 0, 0, 1], [2, 2])).data();
+  const product = tf.tidy(() => tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([1, 0, 0, 1], [2, 2])));
+  const r = await product.data();
+  product.dispose();
   if (!(r[0] === 1 && r[1] === 2 && r[2] === 3 && r[3] === 4)) throw new RuntimeUserError("backend 'webgpu' computed a wrong result in its self-test");
-  return adapter.info;
+  return { ...adapter.info, software: adapter.software };
 }
+
+/** An adapter's name as people know it: vendor, architecture, description. */
+export function adapterName(info: AdapterInfo): string {
+  return [info.vendor, info.architecture, info.description].filter((x) => x).join(' ') || 'unnamed adapter';
+}
+
+/** The adapter the webgpu backend last started on (for the line that says which backend runs). */
+let startedAdapter: (AdapterInfo & { software: boolean }) | undefined;
 
 function isBackendName(name: string): name is BackendName {
   return (BACKEND_NAMES as readonly string[]).includes(name);
@@ -127,6 +145,14 @@ async function register(name: BackendName): Promise<string | null> {
 
 /** Makes `name` the active backend; a reason for failure, or null. */
 async function activate(name: BackendName): Promise<string | null> {
+  if (name === 'webgpu') {
+    try {
+      startedAdapter = await useWebgpu();
+      return null;
+    } catch (e) {
+      return e instanceof RuntimeUserError ? e.message.replace(/^backend 'webgpu' is not available: /, '') : e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    }
+  }
   const registered = await register(name);
   if (registered !== null) return registered;
   try {
@@ -153,25 +179,27 @@ function requestedError(name: BackendName, why: string): RuntimeUserError {
         `  or use --backend wasm (portable, usually the next fastest) or --backend cpu.`,
     );
   }
-  return new RuntimeUserError(`backend '${name}' is not available: ${why}; try --backend cpu`);
+  return new RuntimeUserError(`backend '${name}' is not available: ${why}; try --backend ${name === 'webgpu' ? 'wasm' : 'cpu'}`);
 }
 
 /**
  * Selects and activates a backend. With `requested` exactly that one (or a
  * RuntimeUserError); otherwise the first of tensorflow, wasm, cpu that works.
- * `reason` says why, for the CLI to print in verbose mode.
+ * `reason` says why, for the CLI to print. `without` names a backend the
+ * caller cannot run on (with why): asking for it is a RuntimeUserError.
  */
-export async function selectBackend(requested?: string): Promise<{ name: BackendName; reason: string }> {
+export async function selectBackend(requested?: string, without?: { readonly name: BackendName; readonly why: string }): Promise<{ name: BackendName; reason: string }> {
   if (requested !== undefined) {
     if (!isBackendName(requested)) {
       throw new RuntimeUserError(`unknown backend '${requested}' (valid: ${BACKEND_NAMES.join(', ')})`);
     }
+    if (without?.name === requested) throw new RuntimeUserError(`backend '${requested}' cannot run this: ${without.why}; use --backend wasm or cpu`);
     const why = await activate(requested);
     if (why !== null) throw requestedError(requested, why);
-    return { name: requested, reason: 'requested' };
+    return { name: requested, reason: requested === 'webgpu' ? `requested; adapter ${adapterName(startedAdapter!)}${startedAdapter!.software ? ', a software one' : ''}` : 'requested' };
   }
   const skipped: string[] = [];
-  for (const name of BACKEND_NAMES) {
+  for (const name of AUTOMATIC) {
     const why = await activate(name);
     if (why === null) {
       const reason = skipped.length === 0 ? 'the fastest available' : `chosen automatically; ${skipped.join('; ')}`;

@@ -1,10 +1,17 @@
 // Picks the tfjs backend for a command and says which one runs, and why.
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../runtime/backend.js';
+import { selectBackend, type BackendName } from '../runtime/backend.js';
 
-export async function startBackend(requested?: string): Promise<string> {
+/**
+ * Starts the requested backend (or the fastest that loads) and returns the
+ * words that say which one runs. `without` names a backend the command
+ * cannot run on yet, and why (runtime/backend.ts selectBackend).
+ */
+export async function startBackend(requested?: string, without?: { readonly name: BackendName; readonly why: string }): Promise<string> {
   // rnnc prints the backend it chose; tfjs's own advice banners would only repeat it.
   tf.env().set('PROD', true);
-  const chosen = await selectBackend(requested);
-  return requested !== undefined ? chosen.name : `${chosen.name} (${chosen.reason})`;
+  const chosen = await selectBackend(requested, without);
+  if (requested === undefined) return `${chosen.name} (${chosen.reason})`;
+  // A requested webgpu says which adapter it found (a software one computes the same numbers, slower).
+  return chosen.reason === 'requested' ? chosen.name : `${chosen.name} (${chosen.reason})`;
 }

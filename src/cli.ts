@@ -100,7 +100,9 @@ function version(): string {
 }
 
 const backendOption = () =>
-  new Option('--backend <name>', 'tensorflow | wasm | cpu (default: the fastest that loads)').choices(['tensorflow', 'wasm', 'cpu']);
+  new Option('--backend <name>', 'tensorflow | webgpu | wasm | cpu (default: the fastest of tensorflow, wasm, cpu that loads)')
+    .choices(['tensorflow', 'webgpu', 'wasm', 'cpu'])
+    .env('RNNC_BACKEND');
 
 export function buildCli(done: (code: number) => void): Command {
   const program = new Command();

@@ -576,12 +576,28 @@ export function optimizerUpdate(
 export function clipGlobalNorm(grads: readonly tf.Tensor[], maxNorm: number): tf.Tensor[] {
   return tf.tidy(() => {
     const squares = grads.map((g) => tf.sum(tf.square(g)));
-    const total = squares.length === 0 ? tf.scalar(0) : tf.addN(squares);
+    const total = squares.length === 0 ? tf.scalar(0) : addMany(squares);
     const globalNorm = tf.sqrt(total);
     const limit = tf.scalar(maxNorm);
     const factor = tf.div(limit, tf.maximum(globalNorm, limit));
     return [globalNorm, ...grads.map((g) => tf.mul(g, factor))];
   });
+}
+
+/**
+ * The sum of tensors of one shape: tf.addN over at most 7 at a time. The
+ * webgpu backend's AddN binds every input as a storage buffer, and a WebGPU
+ * device offers 8 per shader unless asked for more (the output takes one),
+ * so a model with more parameters failed there.
+ */
+function addMany(xs: readonly tf.Tensor[]): tf.Tensor {
+  let parts = [...xs];
+  while (parts.length > 7) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < parts.length; i += 7) next.push(i + 1 === parts.length ? parts[i]! : tf.addN(parts.slice(i, i + 7)));
+    parts = next;
+  }
+  return tf.addN(parts);
 }
 
 /** Gradient clipping by value: every element clamped to [-limit, limit] (new tensors). */

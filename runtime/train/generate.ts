@@ -46,20 +46,22 @@ export interface Score {
 }
 
 /** log P(ids[1..] | ids[0]) under the model. */
-export function scoreTokens(session: TrainingSession, ids: Int32Array): Score {
+export async function scoreTokens(session: TrainingSession, ids: Int32Array): Promise<Score> {
   checkLanguageModel(session);
   if (ids.length < 2) throw new RuntimeUserError('scoring needs at least one token after the first');
   const batch = tokenBatch(ids.subarray(0, -1), ids.subarray(1));
   const { prediction, states } = session.forward(batch);
-  const logp = tf.tidy(() => tf.logSoftmax(tf.reshape(prediction, [ids.length - 1, -1])).arraySync() as number[][]);
+  const logpT = tf.tidy(() => tf.logSoftmax(tf.reshape(prediction, [ids.length - 1, -1])));
   prediction.dispose();
+  const logp = (await logpT.array()) as number[][];
+  logpT.dispose();
   states.forEach((t) => t.dispose());
   const perToken = logp.map((row, t) => row[ids[t + 1]!]!);
   return { logProb: perToken.reduce((a, b) => a + b, 0), perToken };
 }
 
 /** Continues `prime` by `length` tokens, sampling from softmax(logits / temperature). */
-export function sampleTokens(session: TrainingSession, prime: Int32Array, length: number, temperature: number, rng: Rng): Int32Array {
+export async function sampleTokens(session: TrainingSession, prime: Int32Array, length: number, temperature: number, rng: Rng): Promise<Int32Array> {
   checkLanguageModel(session);
   if (prime.length < 1) throw new RuntimeUserError('sampling needs a prime of at least one token');
   if (!(temperature > 0)) throw new RuntimeUserError(`temperature must be positive, got ${temperature}`);
@@ -70,11 +72,13 @@ export function sampleTokens(session: TrainingSession, prime: Int32Array, length
     const r = session.forward(tokenBatch(input, new Int32Array(input.length)), states);
     states?.forEach((t) => t.dispose());
     states = r.states;
-    const logits = tf.tidy(() => {
+    const scaled = tf.tidy(() => {
       const lastRow = tf.slice(tf.reshape(r.prediction, [input.length, -1]), [input.length - 1, 0], [1, -1]);
-      return tf.div(lastRow, tf.scalar(temperature)).dataSync();
+      return tf.div(lastRow, tf.scalar(temperature));
     });
     r.prediction.dispose();
+    const logits = await scaled.data();
+    scaled.dispose();
     const next = sampleCategorical(logits, rng);
     out[i] = next;
     input = Int32Array.of(next);

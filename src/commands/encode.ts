@@ -77,7 +77,7 @@ export async function encodeCommand(file: string, opts: EncodeOptions): Promise<
       const rows = new Map<string, number[][]>();
       for (const v of values) {
         const t = outs.get(v)!;
-        rows.set(v, perExample(t, graph.values[graph.outputs.find((o) => o.name === v)!.value]!.type.shape[0] === 'T', batch.lengths));
+        rows.set(v, await perExample(t, graph.values[graph.outputs.find((o) => o.name === v)!.value]!.type.shape[0] === 'T', batch.lengths));
       }
       outs.forEach((t) => t.dispose());
       for (let b = 0; b < batch.batchSize; b++) {
@@ -111,8 +111,8 @@ export async function encodeCommand(file: string, opts: EncodeOptions): Promise<
 }
 
 /** Rows of a [B, ...] value, or of a [T, B, ...] sequence (its real steps only), as nested arrays per example. */
-function perExample(t: tf.Tensor, seq: boolean, lengths: Int32Array): number[][] {
-  const data = Array.from(t.dataSync());
+async function perExample(t: tf.Tensor, seq: boolean, lengths: Int32Array): Promise<number[][]> {
+  const data = Array.from(await t.data());
   if (!seq) {
     const B = t.shape[0]!;
     const w = data.length / B;

@@ -93,17 +93,17 @@ export async function sampleCommand(
 ): Promise<number> {
   const l = await loadTrained(file, opts.ckpt, opts);
   try {
-    return sample(l, opts);
+    return await sample(l, opts);
   } finally {
     l.session.dispose();
   }
 }
 
-function sample(l: Loaded, opts: { prime?: string; temperature: number; length: number; seed: number; json?: boolean }): number {
+async function sample(l: Loaded, opts: { prime?: string; temperature: number; length: number; seed: number; json?: boolean }): Promise<number> {
   const prime = opts.prime ?? '';
   const ids = encode(l, start(l) + prime, 'the prime');
   if (ids.length === 0) throw new CliError('give a prime with --prime TEXT (this vocabulary has no line break to start from)');
-  const out = sampleTokens(l.session, ids, opts.length, opts.temperature, new Rng(opts.seed));
+  const out = await sampleTokens(l.session, ids, opts.length, opts.temperature, new Rng(opts.seed));
   const sep = l.level === 'word' ? ' ' : '';
   const generated = decodeIds(l.vocab, out, l.level);
   if (opts.json) process.stdout.write(`${JSON.stringify({ prime, text: generated, tokens: Array.from(out, (id) => l.vocab.token(id)), ids: Array.from(out), temperature: opts.temperature, seed: opts.seed })}\n`);
@@ -114,19 +114,19 @@ function sample(l: Loaded, opts: { prime?: string; temperature: number; length: 
 export async function scoreCommand(file: string, texts: readonly string[], opts: { ckpt: string; model?: string; backend?: string; json?: boolean }): Promise<number> {
   const l = await loadTrained(file, opts.ckpt, opts);
   try {
-    return score(l, texts, opts.json ?? false);
+    return await score(l, texts, opts.json ?? false);
   } finally {
     l.session.dispose();
   }
 }
 
-function score(l: Loaded, texts: readonly string[], json: boolean): number {
+async function score(l: Loaded, texts: readonly string[], json: boolean): Promise<number> {
   const lines: string[] = [];
   for (const text of texts) {
     const prefix = start(l);
     const ids = encode(l, prefix + text, JSON.stringify(text));
     if (ids.length < 2) throw new CliError(`${JSON.stringify(text)} is too short to score`);
-    const s = scoreTokens(l.session, ids);
+    const s = await scoreTokens(l.session, ids);
     const n = s.perToken.length;
     const unit = l.level === 'char' ? 'chars' : 'tokens';
     if (json) {

@@ -143,7 +143,8 @@ export async function translateCommand(file: string, texts: readonly string[], o
 
   const format = opts.attention !== undefined ? heatmapFormat(opts.attention) : undefined;
   if (opts.attention !== undefined) checkOutput(opts.attention, { inputs: [file, opts.ckpt, ...(opts.input ? [opts.input] : [])], kind: heatmapFile, force: opts.force ?? false, headBytes: 256 });
-  info(`backend: ${await startBackend(opts.backend)}`);
+  // Beam search (runtime/decode.ts, shared with compiled modules) reads each step's scores synchronously.
+  info(`backend: ${await startBackend(opts.backend, { name: 'webgpu', why: 'rnnc translate reads each decoding step synchronously, which webgpu cannot do in Node.js' })}`);
   const session = newSession(model, trainConfigFor(program, name));
   try {
     session.restore(ckpt, opts.ckpt);

@@ -57,6 +57,14 @@ describe('backend selection', () => {
   });
 
   it('rejects unknown names, listing the valid ones', async () => {
-    await expect(selectBackend('webgl')).rejects.toThrow("unknown backend 'webgl' (valid: tensorflow, wasm, cpu)");
+    await expect(selectBackend('webgl')).rejects.toThrow("unknown backend 'webgl' (valid: tensorflow, webgpu, wasm, cpu)");
+  });
+
+  it('refuses a backend the command cannot run on, saying why, and never chooses it', async () => {
+    // rnnc translate's beam search reads synchronously, which webgpu cannot (src/commands/translate.ts).
+    const without = { name: 'webgpu' as const, why: 'it reads each step synchronously' };
+    await expect(selectBackend('webgpu', without)).rejects.toThrow("backend 'webgpu' cannot run this: it reads each step synchronously; use --backend wasm or cpu");
+    expect((await selectBackend(undefined, without)).name).not.toBe('webgpu');
+    expect(await selectBackend('cpu', without)).toEqual({ name: 'cpu', reason: 'requested' });
   });
 });

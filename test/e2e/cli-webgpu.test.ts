@@ -1,0 +1,86 @@
+// The commands on the webgpu backend (`--backend webgpu`): `rnnc run`
+// trains as on cpu, step by step (loss and gradient norm of every update,
+// full and truncated BPTT, clipping by the global norm over more than seven
+// parameters: webgpu's AddN binds at most seven inputs, runtime/tfjs/portable-ops.ts
+// addMany), and evaluate, predict, score and sample give cpu's results from
+// the same checkpoint. Every read on webgpu is `await t.data()` (the session,
+// runtime/train/session.ts readScalar). Without a GPU this runs on Mesa's
+// lavapipe (README "Backends"); where no adapter exists the tests say why
+// and are skipped.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webgpuAdapter } from '../../runtime/backend.js';
+import { abcLm, expectOk, expectUserError, readMetrics, removeDir, rnnc, tempDir, writeAbcText, writeFile } from './cli-harness.js';
+
+const probe = await webgpuAdapter();
+const skip = typeof probe === 'string' ? probe : undefined;
+if (skip !== undefined) console.log(`webgpu command tests skipped: ${skip}`);
+
+let dir: string;
+beforeAll(() => {
+  dir = tempDir();
+  writeAbcText(dir);
+});
+afterAll(() => removeDir(dir));
+
+/** Relative difference, with a floor so values near zero compare absolutely. */
+const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(b), 1e-3);
+
+describe.skipIf(skip !== undefined)('the commands on --backend webgpu', () => {
+  for (const bptt of ['full', 'truncated(k1 = 4, k2 = 4)']) {
+    it(`run trains as on cpu, update by update (bptt ${bptt}, clip norm)`, async () => {
+      const file = writeFile(dir, `lm-${bptt === 'full' ? 'full' : 'tbptt'}.rnn`, abcLm({ H: 6, bptt, epochs: 1, seed: 5, clip: 'clip norm 0.5' }));
+      const runs: Record<string, ReturnType<typeof readMetrics>> = {};
+      for (const backend of ['cpu', 'webgpu']) {
+        const out = join(dir, `${bptt === 'full' ? 'full' : 'tbptt'}-${backend}`);
+        const r = await rnnc('run', file, '--backend', backend, '--out', out, '--quiet');
+        expectOk(r);
+        runs[backend] = readMetrics(out);
+      }
+      const cpu = runs['cpu']!.filter((m) => m.kind === 'train');
+      const gpu = runs['webgpu']!.filter((m) => m.kind === 'train');
+      expect(gpu.length).toBe(cpu.length);
+      expect(cpu.length).toBeGreaterThan(10);
+      gpu.forEach((m, i) => {
+        expect(rel(m.loss as number, cpu[i]!.loss as number), `loss of update ${i + 1}`).toBeLessThan(1e-5);
+        expect(rel(m['grad_norm'] as number, cpu[i]!['grad_norm'] as number), `gradient norm of update ${i + 1}`).toBeLessThan(1e-4);
+        // A norm of zero is what a failed kernel gave before: the updates must be real.
+        expect(m['grad_norm'] as number).toBeGreaterThan(1e-3);
+      });
+      const valid = (runs: ReturnType<typeof readMetrics>): number => runs.filter((m) => m.kind === 'eval').at(-1)!.loss as number;
+      expect(rel(valid(runs['webgpu']!), valid(runs['cpu']!))).toBeLessThan(1e-5);
+    });
+  }
+
+  it('evaluate, predict, score and sample give what cpu gives from the same checkpoint', async () => {
+    const ckpt = join(dir, 'full-cpu', 'checkpoint.json');
+    const file = join(dir, 'lm-full.rnn');
+    writeFile(dir, 'q.txt', 'abcab\ncab\n');
+    const on = async (backend: string): Promise<Record<string, unknown>> => {
+      const ev = await rnnc('evaluate', file, '--ckpt', ckpt, '--backend', backend, '--json');
+      const pr = await rnnc('predict', file, '--ckpt', ckpt, '--input', join(dir, 'q.txt'), '--backend', backend, '--json');
+      const sc = await rnnc('score', file, '--ckpt', ckpt, 'abcab cab', '--backend', backend, '--json');
+      const sa = await rnnc('sample', file, '--ckpt', ckpt, '--prime', 'ab', '--length', '30', '--seed', '3', '--backend', backend, '--json');
+      for (const r of [ev, pr, sc, sa]) expectOk(r);
+      return { ev: JSON.parse(ev.stdout), pr: pr.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), sc: JSON.parse(sc.stdout), sa: JSON.parse(sa.stdout) };
+    };
+    const cpu = await on('cpu');
+    const gpu = await on('webgpu');
+    const ev = [cpu['ev'], gpu['ev']] as { loss: number; count: number }[];
+    expect(ev[1]!.count).toBe(ev[0]!.count);
+    expect(rel(ev[1]!.loss, ev[0]!.loss)).toBeLessThan(1e-5);
+    const pr = [cpu['pr'], gpu['pr']] as { ids: number[]; prob: number[] }[][];
+    expect(pr[1]!.map((p) => p.ids)).toEqual(pr[0]!.map((p) => p.ids));
+    pr[1]!.forEach((p, i) => p.prob.forEach((x, k) => expect(rel(x, pr[0]![i]!.prob[k]!)).toBeLessThan(1e-5)));
+    const sc = [cpu['sc'], gpu['sc']] as { logprob: number }[];
+    expect(rel(sc[1]!.logprob, sc[0]!.logprob)).toBeLessThan(1e-5);
+    // The same seed draws the same characters from (nearly) the same distributions.
+    expect((gpu['sa'] as { text: string }).text).toBe((cpu['sa'] as { text: string }).text);
+  });
+
+  it('refuses --workers, whose replicas train on CPU cores', async () => {
+    const r = await rnnc('run', join(dir, 'lm-full.rnn'), '--backend', 'webgpu', '--workers', '2', '--out', join(dir, 'workers'), '--quiet');
+    expectUserError(r, 2);
+    expect(r.stderr).toContain('--workers runs replicas on the CPU cores');
+  });
+});
