@@ -95,7 +95,8 @@ export async function useWebgpu(): Promise<AdapterInfo & { software: boolean }> 
   const adapter = await webgpuAdapter();
   if (typeof adapter === 'string') throw new RuntimeUserError(`backend 'webgpu' is not available: ${adapter}`);
   try {
-    await import('@tensorflow/tfjs-backend-webgpu');
+    const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+    registerWebgpu(WebGPUBackend as unknown as WebgpuBackendClass);
   } catch (e) {
     const why = (e as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' ? 'the optional package @tensorflow/tfjs-backend-webgpu is not installed' : String(e);
     throw new RuntimeUserError(`backend 'webgpu' is not available: ${why}`);
@@ -107,6 +108,54 @@ export async function useWebgpu(): Promise<AdapterInfo & { software: boolean }> 
   product.dispose();
   if (!(r[0] === 1 && r[1] === 2 && r[2] === 3 && r[3] === 4)) throw new RuntimeUserError("backend 'webgpu' computed a wrong result in its self-test");
   return { ...adapter.info, software: adapter.software };
+}
+
+/** tfjs-backend-webgpu's backend class, as rnnc constructs it. */
+type WebgpuBackendClass = new (device: unknown, adapterInfo?: unknown) => tf.KernelBackend;
+
+interface GpuAdapter {
+  readonly limits: Record<string, number>;
+  readonly features: { has(name: string): boolean };
+  readonly info?: unknown;
+  requestDevice(descriptor: object): Promise<unknown>;
+}
+
+let webgpuRegistered = false;
+
+/**
+ * Registers the 'webgpu' backend over tfjs-backend-webgpu's own factory:
+ * the same device, with the adapter's storage-buffer limit per shader
+ * (a device gets 8 unless it asks), so a fused kernel reading many inputs
+ * (runtime/tfjs/webgpu-fused.ts) binds them all. Once per process: a second
+ * registration would dispose a running backend's tensors.
+ */
+function registerWebgpu(WebGPUBackend: WebgpuBackendClass): void {
+  if (webgpuRegistered) return;
+  webgpuRegistered = true;
+  if (tf.findBackendFactory('webgpu') !== null) tf.removeBackend('webgpu');
+  tf.registerBackend(
+    'webgpu',
+    async () => {
+      const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(o: object): Promise<GpuAdapter | null> } } }).navigator.gpu;
+      const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+      if (adapter === null) throw new Error('no WebGPU adapter');
+      const l = adapter.limits;
+      const device = await adapter.requestDevice({
+        requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+        requiredLimits: {
+          maxComputeWorkgroupStorageSize: l['maxComputeWorkgroupStorageSize'],
+          maxComputeWorkgroupsPerDimension: l['maxComputeWorkgroupsPerDimension'],
+          maxStorageBufferBindingSize: l['maxStorageBufferBindingSize'],
+          maxBufferSize: l['maxBufferSize'],
+          maxComputeWorkgroupSizeX: l['maxComputeWorkgroupSizeX'],
+          maxComputeInvocationsPerWorkgroup: l['maxComputeInvocationsPerWorkgroup'],
+          maxStorageBuffersPerShaderStage: l['maxStorageBuffersPerShaderStage'],
+        },
+      });
+      return new WebGPUBackend(device, adapter.info);
+    },
+    3,
+  );
 }
 
 /** An adapter's name as people know it: vendor, architecture, description. */

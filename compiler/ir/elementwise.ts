@@ -14,6 +14,9 @@
 //                  host approximations tanh_ and exp_ of
 //                  runtime/tfjs/portable-ops.ts; `cost` feeds its choice
 //                  between a host loop and one kernel per op on wasm
+//   WebGPU         `wgsl`, one element as a WGSL expression: fused groups
+//                  become one kernel per output there
+//                  (runtime/tfjs/webgpu-fused.ts)
 //   fusion         every entry may join a fused group
 //                  (passes/fuse-elementwise.ts)
 //
@@ -42,6 +45,12 @@ export interface ElementwiseOp {
   readonly tf: { readonly fn: string; readonly extra?: readonly number[] };
   /** One element in a fused host loop, over float64 operands `$0`, `$1`. */
   readonly loop: string;
+  /**
+   * One element in a fused WebGPU kernel (runtime/tfjs/webgpu-fused.ts), a
+   * WGSL expression over f32 operands `$0`, `$1`; `tanh_` is that file's
+   * tanh (WGSL's overflows to NaN on some drivers), `isnan` tfjs's.
+   */
+  readonly wgsl: string;
   /** ns per element (host loop, wasm kernel), measured; arithmetic takes the default [0.5, 0.3]. */
   readonly cost?: readonly [number, number];
   /** 'none': piecewise constant, no derivative. */
@@ -91,6 +100,7 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     f64: (x) => -x,
     tf: { fn: 'neg' },
     loop: '-$0',
+    wgsl: '-$0',
     vjp: (b, _n, [ct]) => [ct === undefined ? undefined : b.op('neg', [ct])],
   },
   {
@@ -101,6 +111,7 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     f64: Math.tanh,
     tf: { fn: 'tanh' },
     loop: 'tanh_($0)',
+    wgsl: 'tanh_($0)',
     cost: [3.5, 10],
     vjp: chain((b, n) => b.op('sub', [b.constant(1), b.op('mul', [y(n), y(n)])])),
   },
@@ -112,6 +123,7 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     f64: (x) => 1 / (1 + Math.exp(-x)),
     tf: { fn: 'sigmoid' },
     loop: '1 / (1 + exp_(-$0))',
+    wgsl: '1.0 / (1.0 + exp(-$0))',
     cost: [7, 0.85],
     vjp: chain((b, n) => b.op('mul', [y(n), b.op('sub', [b.constant(1), y(n)])])),
   },
@@ -124,6 +136,7 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     f64: (x) => (x > 0 || Number.isNaN(x) ? x : 0),
     tf: { fn: 'relu' },
     loop: '($0 > 0 || $0 !== $0 ? $0 : 0)',
+    wgsl: 'select(0.0, $0, $0 > 0.0 || isnan($0))',
     vjp: chain((b, n) => b.op('step', [x0(n)])),
   },
   {
@@ -135,6 +148,7 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     f64: (x, alpha) => (x > 0 ? x : alpha * x),
     tf: { fn: 'leakyRelu' },
     loop: '($0 > 0 ? $0 : $1 * $0)',
+    wgsl: 'select($1 * $0, $0, $0 > 0.0)',
     // slope = alpha + (1 - alpha) * step(x)
     vjp: chain((b, n) => {
       const alpha = n.attrs['alpha'] as number;
@@ -149,6 +163,7 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     f64: (x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x))),
     tf: { fn: 'softplus' },
     loop: '($0 > 0 ? $0 + Math.log1p(exp_(-$0)) : Math.log1p(exp_($0)))',
+    wgsl: 'select(log(1.0 + exp($0)), $0 + log(1.0 + exp(-$0)), $0 > 0.0)',
     vjp: chain((b, n) => b.op('sigmoid', [x0(n)])),
   },
   {
@@ -159,6 +174,7 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     f64: Math.exp,
     tf: { fn: 'exp' },
     loop: 'exp_($0)',
+    wgsl: 'exp($0)',
     cost: [5, 5.8],
     vjp: chain((_b, n) => y(n)),
   },
@@ -170,6 +186,7 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     f64: Math.log,
     tf: { fn: 'log' },
     loop: 'Math.log($0)',
+    wgsl: 'log($0)',
     cost: [9, 7.9],
     vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('div', [ct, x0(n)])],
   },
@@ -181,6 +198,7 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     f64: (x) => x * x,
     tf: { fn: 'square' },
     loop: '$0 * $0',
+    wgsl: '$0 * $0',
     vjp: chain((b, n) => b.op('mul', [b.constant(2), x0(n)])),
   },
   {
@@ -191,6 +209,7 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     f64: Math.sqrt,
     tf: { fn: 'sqrt' },
     loop: 'Math.sqrt($0)',
+    wgsl: 'sqrt($0)',
     vjp: (b, n, [ct]) => [ct === undefined ? undefined : b.op('div', [ct, b.op('mul', [b.constant(2), y(n)])])],
   },
   {
@@ -201,6 +220,7 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     f64: (x) => (x > 0 ? 1 : Number.isNaN(x) ? x : 0),
     tf: { fn: 'step', extra: [0] },
     loop: '($0 > 0 ? 1 : $0 !== $0 ? $0 : 0)',
+    wgsl: 'select(select(0.0, $0, isnan($0)), 1.0, $0 > 0.0)',
     vjp: 'none',
   },
   {
@@ -211,6 +231,7 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     f64: (a, c) => a + c,
     tf: { fn: 'add' },
     loop: '$0 + $1',
+    wgsl: '$0 + $1',
     vjp: broadcasting((_b, _n, ct) => ct, (_b, _n, ct) => ct),
   },
   {
@@ -221,6 +242,7 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     f64: (a, c) => a - c,
     tf: { fn: 'sub' },
     loop: '$0 - $1',
+    wgsl: '$0 - $1',
     vjp: broadcasting((_b, _n, ct) => ct, (b, _n, ct) => b.op('neg', [ct])),
   },
   {
@@ -231,6 +253,7 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     f64: (a, c) => a * c,
     tf: { fn: 'mul' },
     loop: '$0 * $1',
+    wgsl: '$0 * $1',
     vjp: broadcasting((b, n, ct) => b.op('mul', [ct, x1(n)]), (b, n, ct) => b.op('mul', [ct, x0(n)])),
   },
   {
@@ -241,6 +264,7 @@ export const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [
     f64: (a, c) => a / c,
     tf: { fn: 'div' },
     loop: '$0 / $1',
+    wgsl: '$0 / $1',
     // d/db (a / b) = -a / b^2 = -(ct / b) * (a / b)
     vjp: broadcasting(
       (b, n, ct) => b.op('div', [ct, x1(n)]),

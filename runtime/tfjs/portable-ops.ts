@@ -757,7 +757,7 @@ function fusedExpression(op: string, a: string, b: string | undefined): string {
  * 'd' (leading axes with trailing ones: e / (n / size)); null: none of these.
  * (The fifth mode, 'w', a window of the last axis, is the input's attribute.)
  */
-function broadcastMode(shape: readonly number[], out: readonly number[]): 'e' | 's' | 'm' | 'd' | 'w' | null {
+export function broadcastMode(shape: readonly number[], out: readonly number[]): 'e' | 's' | 'm' | 'd' | 'w' | null {
   const size = shape.reduce((a, b) => a * b, 1);
   const n = out.reduce((a, b) => a * b, 1);
   if (size === n) return 'e';

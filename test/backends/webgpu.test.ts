@@ -14,7 +14,12 @@ import type { Graph } from '../../compiler/ir/types.js';
 import { useWebgpu, webgpuAdapter } from '../../runtime/backend.js';
 import { evaluateGraph } from '../../runtime/reference/evaluate.js';
 import type { Tensor64 } from '../../runtime/reference/tensor.js';
+import { ELEMENTWISE_OPS } from '../../compiler/ir/elementwise.js';
+import type { FusedBody } from '../../compiler/ir/types.js';
 import { executeGraph } from '../../runtime/tfjs/execute.js';
+import { fused } from '../../runtime/tfjs/portable-ops.js';
+import { fusedOnWebgpu, setWebgpuFusion } from '../../runtime/tfjs/webgpu-fused.js';
+import { fusedBodyOf } from '../ir/fused-body.js';
 import { compileModel } from '../helpers/compile.js';
 import { randomFeeds } from '../helpers/feeds.js';
 import { attentionSeq2seq, attentionTagger, bidirectionalTagger, manyToOneGru, tokenLm, visualCaptioner } from '../helpers/programs.js';
@@ -119,6 +124,88 @@ describe.skipIf(skip !== undefined)('webgpu executes graphs like the float64 ref
       });
     }
   }
+
+  it("every element-wise op's WGSL (compiler/ir/elementwise.ts), in a fused kernel, matches its float64 reference", async () => {
+    // Large magnitudes check overflow (tanh, sigmoid, softplus, exp to infinity); log and sqrt read positive values.
+    const signed = [-30, -2.5, -0.75, -0.1, 0, 0.1, 0.6, 1.5, 3, 30];
+    const positive = [0.05, 0.3, 0.9, 1, 2.5, 7, 40, 0.01, 3.3, 12];
+    for (const e of ELEMENTWISE_OPS) {
+      const a = e.name === 'log' || e.name === 'sqrt' ? positive : signed;
+      // A binary op reads its second operand broadcast along the rows ([2, 5] against [5]), never zero (div).
+      const b = [1.5, -0.5, 2, 0.25, -3];
+      const body = fusedBodyOf(e.arity === 1 ? `${e.name}:i0${e.attr ? `,${e.attr.default}` : ''}` : `${e.name}:i0,i1`, [0]);
+      const ins = e.arity === 1 ? [tf.tensor(a, [2, 5])] : [tf.tensor(a, [2, 5]), tf.tensor(b, [5])];
+      const outs = fusedOnWebgpu(body, ins);
+      expect(outs, `${e.name} ran as a kernel`).not.toBeNull();
+      const got = await outs![0]!.data();
+      tf.dispose([...ins, ...outs!]);
+      a.forEach((x, i) => {
+        const want = Math.fround(e.f64(Math.fround(x), e.arity === 1 ? (e.attr?.default ?? 0) : Math.fround(b[i % 5]!)));
+        const diff = Math.abs(got[i]! - want);
+        expect(Number.isFinite(want) ? diff <= 1e-5 * Math.max(1, Math.abs(want)) : got[i] === want, `${e.name}(${x}): ${got[i]} vs ${want}`).toBe(true);
+      });
+    }
+  });
+
+  it('a fused kernel reads every broadcast and window as the op-by-op path does, and writes every output', async () => {
+    const f = (...shape: number[]): tf.Tensor => tf.tensor(Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(1.3 * i + shape.length) * 1.5), shape);
+    const cases: { body: FusedBody; inputs: tf.Tensor[]; windows?: number[] }[] = [
+      // Scalars, a trailing block [3], leading axes [2, 1] and the whole [2, 3]; three outputs.
+      { body: fusedBodyOf('add:i0,i2;tanh:t0;mul:t1,i1;sigmoid:i3;add:t3,t2;leaky_relu:t4,0.2', [2, 4, 5]), inputs: [f(2, 3), f(), f(3), f(2, 1)] },
+      // Columns of a wider input (a gate of a joined product) and a window of the other.
+      { body: fusedBodyOf('add:i0,i1;tanh:t0;mul:t1,i2', [2, 0]), inputs: [f(2, 6), f(3), f(2, 5)], windows: [3, 3, -1, -1, 1, 3] },
+      // Rank 4 with a middle axis of 1 (tfjs's own webgpu binary kernels fail to compile broadcasts of rank 6).
+      { body: fusedBodyOf('mul:i0,i1;exp:t0', [1]), inputs: [f(2, 1, 2, 3), f(3)] },
+    ];
+    for (const c of cases) {
+      const mine = fusedOnWebgpu(c.body, c.inputs, c.windows);
+      expect(mine).not.toBeNull();
+      // Read before the op-by-op path runs: a failing tfjs kernel invalidates the whole submission it is in.
+      const got = await Promise.all(mine!.map((t) => t.data()));
+      const ops = fused(c.body, c.inputs, c.windows);
+      expect(mine!.map((t) => t.shape)).toEqual(ops.map((t) => t.shape));
+      for (let k = 0; k < ops.length; k++) {
+        const [x, y] = [got[k]!, await ops[k]!.data()];
+        y.forEach((v, i) => expect(Math.abs(x[i]! - v), `case ${cases.indexOf(c)}, output ${k}, element ${i}: ${x[i]} vs ${v}`).toBeLessThan(1e-5 * Math.max(1, Math.abs(v))));
+      }
+      tf.dispose([...c.inputs, ...mine!, ...ops]);
+    }
+  });
+
+  it('fused groups cut the GPU dispatches of a training step and give the same numbers', async () => {
+    const backend = tf.backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
+    const original = backend.runWebGPUProgram;
+    let dispatches = 0;
+    backend.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
+      dispatches++;
+      return original.apply(this, a);
+    };
+    try {
+      const figures: string[] = [];
+      for (const [name, text] of [['lstm', tokenLm('h = lstm(e) with H')], ['gru', tokenLm('h = gru(e) with H')], ["a cell of the user's", CUSTOM]] as const) {
+        const model = compileModel(text);
+        const { forward, training } = trainingGraphs(model, false);
+        const feeds = randomFeeds(model, forward, { lengths: [5, 3, 4], seed: 5, randomState: true }).map(rounded);
+        const counted: number[] = [];
+        const results: Float64Array[][] = [];
+        for (const on of [false, true]) {
+          setWebgpuFusion(on);
+          await runAsync(training, feeds); // compiles the shaders
+          dispatches = 0;
+          results.push(await runAsync(training, feeds));
+          counted.push(dispatches);
+        }
+        const w = worst(training, results[1]!, results[0]!);
+        expect(w.value, w.name).toBeLessThan(1e-5);
+        expect(counted[1]!, name).toBeLessThan(counted[0]!);
+        figures.push(`${name} ${counted[0]} -> ${counted[1]}`);
+      }
+      console.log(`webgpu dispatches per training step (T 5, op by op -> fused): ${figures.join(', ')}`);
+    } finally {
+      backend.runWebGPUProgram = original;
+      setWebgpuFusion(true);
+    }
+  });
 
   it('a truncated-BPTT training graph (with its gradient gate)', async () => {
     const model = compileModel(tokenLm('h = lstm(e) with H'));
