@@ -339,7 +339,7 @@ export function handFused(cell: CellKind, data: BenchData, opts: { lr?: number; 
         return { loss: r.loss, grads: r.grads };
       });
       adam.applyGradients(Object.entries(grads).map(([name, g]) => ({ name: vars.get(name)!.name, tensor: g })));
-      const value = loss.dataSync()[0]!;
+      const value = (await loss.data())[0]!;
       tf.dispose([loss, ...Object.values(grads), ...inputTensors(inp), ...ys]);
       return value;
     },
@@ -352,7 +352,7 @@ export function handFused(cell: CellKind, data: BenchData, opts: { lr?: number; 
         const probs = tf.softmax(tf.add(tf.matMul(r.state[0]!, params['Wy'] as tf.Tensor2D), params['by']!));
         return { state: r.state, probs };
       });
-      next.probs.dataSync();
+      await next.probs.data();
       next.probs.dispose();
       if (streamState) tf.dispose(streamState);
       streamState = next.state;

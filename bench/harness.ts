@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { gflops, layerFlops, trainingFlops, type BenchShape, type CellKind, type InputKind } from './config.js';
 import { makeBenchData } from './data.js';
 import { handFused } from './hand-fused.js';
-import { IMPL_NAMES, median, peakTrainingBytes, REFERENCE_IMPL, THREAD_WARMUP_MS, timeInference, timeTraining, type BenchImpl, type ImplName } from './measure.js';
+import { setWebgpuFusion } from '../runtime/tfjs/webgpu-fused.js';
+import { IMPL_NAMES, median, peakTrainingBytes, REFERENCE_IMPL, THREAD_WARMUP_MS, timeInference, timeTraining, trainingDispatches, type BenchImpl, type ImplName } from './measure.js';
 import { COMPILED_NA, rnncCompiled } from './rnnc-compiled.js';
 import { rnncInitialParams, rnncInterpreted, rnncTrainingFlops, type InitialParams } from './rnnc-interpreted.js';
 import { rnncWorkers, WORKERS_NA } from './rnnc-workers.js';
@@ -46,6 +47,9 @@ export interface ImplResult {
   readonly inferMs?: number;
   /** Bytes the training step allocates above what is live before it (tf.profile peakBytes - numBytes before). */
   readonly peakBytes?: number;
+  /** On webgpu: GPU dispatches of one training step; for rnnc also with its fused kernels off (every op a dispatch). */
+  readonly dispatches?: number;
+  readonly dispatchesUnfused?: number;
   readonly firstLoss?: number;
   readonly lastLoss?: number;
   /**
@@ -99,8 +103,11 @@ async function makeImpl(name: ImplName, cell: CellKind, size: string, input: Inp
     case 'rnnc':
       return rnncInterpreted(cell, data, { input });
     case 'rnnc-workers':
+      if (tf.getBackend() === 'webgpu') return 'n/a (data-parallel replicas train on CPU cores, not on webgpu)';
       return o.workers < 2 ? `${WORKERS_NA} (--workers ${o.workers})` : rnncWorkers(cell, data, o.workers, { input });
     case 'rnnc-compiled': {
+      // An emitted module's trainStep reads its loss synchronously (dataSync), which webgpu cannot do in Node.js.
+      if (tf.getBackend() === 'webgpu') return `${COMPILED_NA}: its trainStep reads the loss synchronously, which the webgpu backend cannot do in Node.js`;
       const r = await rnncCompiled(cell, data, `${cell}-${size}-${input}`, { input });
       return r.ok ? r.impl : `${COMPILED_NA}: ${r.reason}`;
     }
@@ -116,7 +123,7 @@ export function implFlops(name: ImplName, cell: CellKind, shape: BenchShape, inp
 
 export async function runRow(cell: CellKind, size: string, shape: BenchShape, o: RunOptions, input: InputKind = 'tokens'): Promise<RowResult> {
   const data = makeBenchData(shape);
-  const init = rnncInitialParams(cell, shape, input);
+  const init = await rnncInitialParams(cell, shape, input);
   const rnncFlops = rnncTrainingFlops(cell, shape, input);
   const results: ImplResult[] = [];
   for (const name of IMPL_NAMES.filter((n) => o.impls.includes(n))) {
@@ -133,6 +140,16 @@ export async function runRow(cell: CellKind, size: string, shape: BenchShape, o:
       o.log(`  ${cell} ${size} ${input} ${name}: train ${t.medianMs.toFixed(1)} ms (${t.allMs.map((x) => x.toFixed(0)).join(', ')}), first loss ${t.firstLoss}`);
       const peakBytes = o.memory && made.memoryVisible !== false ? await peakTrainingBytes(made) : undefined;
       const inferMs = o.inferIters > 0 && made.inferStep ? await timeInference(made, o.inferIters, o.inferIters) : undefined;
+      const dispatches = await trainingDispatches(made);
+      let dispatchesUnfused: number | undefined;
+      if (dispatches !== undefined && name === 'rnnc') {
+        setWebgpuFusion(false);
+        try {
+          dispatchesUnfused = await trainingDispatches(made);
+        } finally {
+          setWebgpuFusion(true);
+        }
+      }
       results.push({
         impl: name,
         available: true,
@@ -142,6 +159,8 @@ export async function runRow(cell: CellKind, size: string, shape: BenchShape, o:
         gflops: gflops(flops, t.medianMs),
         ...(inferMs !== undefined ? { inferMs } : {}),
         ...(peakBytes !== undefined ? { peakBytes } : {}),
+        ...(dispatches !== undefined ? { dispatches } : {}),
+        ...(dispatchesUnfused !== undefined ? { dispatchesUnfused } : {}),
         firstLoss: t.firstLoss,
         lastLoss: t.lastLoss,
       });
@@ -181,25 +200,26 @@ export interface CeilingResult {
  * repetitions until `budgetMs` is spent (at least one, at most `maxReps`).
  * On a slow backend a single long warm-up is itself the measurement.
  */
-export function matMulCeiling(m: number, k: number, n: number, kernel: CeilingResult['kernel'] = 'tf.matMul', budgetMs = 3000, maxReps = 5): CeilingResult {
+export async function matMulCeiling(m: number, k: number, n: number, kernel: CeilingResult['kernel'] = 'tf.matMul', budgetMs = 3000, maxReps = 5): Promise<CeilingResult> {
   const a = tf.randomUniform([m, k]) as tf.Tensor2D;
   const b = tf.randomUniform([k, n]) as tf.Tensor2D;
   const multiply = kernel === 'tf.matMul' ? tf.matMul : product;
-  const run = (): number => {
+  // Read with await data(): the webgpu backend has no synchronous reads in Node.js (runtime/backend.ts).
+  const run = async (): Promise<number> => {
     const t0 = performance.now();
     const c = multiply(a, b);
-    c.dataSync();
+    await c.data();
     const ms = performance.now() - t0;
     c.dispose();
     return ms;
   };
-  const first = run();
+  const first = await run();
   const times: number[] = [];
   if (first > budgetMs) times.push(first);
   else {
     let spent = 0;
     while (times.length < maxReps && (times.length === 0 || spent < budgetMs)) {
-      const ms = run();
+      const ms = await run();
       times.push(ms);
       spent += ms;
     }

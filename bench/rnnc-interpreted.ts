@@ -85,12 +85,12 @@ function streamBatch(s: BenchShape, data: BenchData, k: number, input: InputKind
 /** rnnc's initial parameters (seeded, as `rnnc run` makes them): the other columns start from copies of these. */
 export type InitialParams = ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>;
 
-export function rnncInitialParams(cell: CellKind, s: BenchShape, input: InputKind, seed = 1): InitialParams {
+export async function rnncInitialParams(cell: CellKind, s: BenchShape, input: InputKind, seed = 1): Promise<InitialParams> {
   const { model, train } = compileBenchModel(cell, s, 1e-3, input);
   const session = new TrainingSession(model, train, sessionGraphs(model, train));
   session.initParams(seed);
   const out = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-  for (const [name, v] of session.params) out.set(name, { shape: [...v.shape], data: v.dataSync() as Float32Array });
+  for (const [name, v] of session.params) out.set(name, { shape: [...v.shape], data: (await v.data()) as Float32Array });
   session.dispose();
   return out;
 }
@@ -119,7 +119,7 @@ export function rnncInterpreted(cell: CellKind, data: BenchData, opts: { lr?: nu
     },
     async inferStep() {
       const r = session.forward(stream[pos++ % stream.length]!, states);
-      r.prediction.dataSync();
+      await r.prediction.data();
       r.prediction.dispose();
       states?.forEach((t) => t.dispose());
       states = r.states;

@@ -140,8 +140,27 @@ export function tables(rows: readonly RowResult[], impls: readonly ImplName[], w
     'Peak memory: high-water mark of tf.memory().numBytes, sampled after every kernel (tf.profile peakBytes) in one extra untimed step, minus the bytes live before it.',
     '',
     ...other,
+    ...dispatchTable(rows, shown, label),
     ...(notes.length > 0 ? ['', ...[...new Set(notes)]] : []),
   ].join('\n');
+}
+
+/** On webgpu: GPU dispatches per training batch of each column, and rnnc's with its fused kernels off (runtime/tfjs/webgpu-fused.ts). */
+function dispatchTable(rows: readonly RowResult[], shown: readonly ImplName[], label: (n: ImplName) => string): string[] {
+  const counted = rows.some((row) => row.results.some((r) => r.dispatches !== undefined));
+  if (!counted) return [];
+  const cell = (r: ImplResult | undefined, v: number | undefined): string => (r === undefined || !r.available ? 'n/a' : v !== undefined ? String(v) : '-');
+  return [
+    '',
+    '### GPU dispatches per training batch (compute programs the webgpu backend runs in one step)',
+    '',
+    `| | ${shown.map(label).join(' | ')} | rnnc op by op (fused kernels off) |`,
+    `|---|${shown.map(() => '---').join('|')}|---|`,
+    ...rows.map((row) => {
+      const rnnc = row.results.find((r) => r.impl === 'rnnc');
+      return `| ${row.cell.toUpperCase()} ${row.size} ${row.input} | ${shown.map((n) => { const r = row.results.find((x) => x.impl === n); return cell(r, r?.dispatches); }).join(' | ')} | ${cell(rnnc, rnnc?.dispatchesUnfused)} |`;
+    }),
+  ];
 }
 
 /** PyTorch's figures beside rnnc's (interpreted): the distance left, as torch ms / rnnc ms (above 1: rnnc faster). */
@@ -264,9 +283,9 @@ async function main(): Promise<void> {
   const ceiling: CeilingResult[] = [];
   if (!values['no-ceiling']) {
     log('matMul ceiling: 2048^3 and 64x512x2048');
-    ceiling.push(matMulCeiling(2048, 2048, 2048), matMulCeiling(64, 512, 2048));
+    ceiling.push(await matMulCeiling(2048, 2048, 2048), await matMulCeiling(64, 512, 2048));
     // On cpu rnnc's products are its own host loop, not the backend's kernel: its ceiling too.
-    if (backendName === 'cpu') ceiling.push(matMulCeiling(2048, 2048, 2048, 'rnnc product'), matMulCeiling(64, 512, 2048, 'rnnc product'));
+    if (backendName === 'cpu') ceiling.push(await matMulCeiling(2048, 2048, 2048, 'rnnc product'), await matMulCeiling(64, 512, 2048, 'rnnc product'));
   }
   const rows: RowResult[] = [];
   for (const input of inputs) {

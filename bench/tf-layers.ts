@@ -140,7 +140,7 @@ export function tfLayers(cell: CellKind, data: BenchData, o: LayersOptions): Ben
     async inferStep() {
       await kernel(async () => {
         const out = tf.tidy(() => tf.softmax(streaming.predict(streamInputs[pos++ % streamInputs.length]!) as tf.Tensor));
-        out.dataSync();
+        await out.data();
         out.dispose();
       });
     },

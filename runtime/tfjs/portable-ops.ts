@@ -16,10 +16,13 @@ export function hasKernel(name: string): boolean {
 /**
  * Whether matMul's transpose flags are as fast as a plain product here. On
  * the wasm and cpu backends they are 5 to 60 times slower (measured by
- * bench/matmul-transpose.ts), so the operand is transposed explicitly.
+ * bench/matmul-transpose.ts), so the operand is transposed explicitly. On
+ * webgpu the product's shader reads either layout, and a transpose would be
+ * a dispatch of its own.
  */
 export function fastTransposedMatMul(): boolean {
-  return tf.getBackend() === 'tensorflow';
+  const name = tf.getBackend();
+  return name === 'tensorflow' || name === 'webgpu';
 }
 
 /** x as rows of its last axis; a matrix as it is. */

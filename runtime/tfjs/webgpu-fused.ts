@@ -3,9 +3,13 @@
 // step of a dozen element-wise ops is a dozen dispatches. Here a `fused`
 // node's body (compiler/ir/types.ts FusedBody, built by
 // passes/fuse-elementwise.ts) becomes WGSL, generated from the IR and each
-// op's `wgsl` expression (compiler/ir/elementwise.ts): one kernel per output
-// of the group, each computing the instructions that output needs. A cell
-// of the user's gets its kernels the same way as the standard cells.
+// op's `wgsl` expression (compiler/ir/elementwise.ts): shaders of rnnc's own,
+// dispatched into the backend's command stream, each writing as many of the
+// group's outputs as the device's storage buffers allow (for the stdlib's
+// cells all of them: one dispatch per group); or, where that cannot be (a
+// profile timing kernels), one tfjs program per output, each computing the
+// instructions its output needs. A cell of the user's
+// gets its kernels the same way as the standard cells.
 //
 // A kernel reads its inputs as flat arrays, each in its broadcast mode
 // against the output (runtime/tfjs/portable-ops.ts broadcastMode: the whole
@@ -59,38 +63,49 @@ function literal(x: number): string {
   return /[.eE]/.test(s) ? s : `${s}.0`;
 }
 
+/**
+ * How a kernel reads its inputs: input k in broadcast mode modes[k] with the
+ * constants params[k] (read's comment), from the buffer of input alias[k]
+ * (the first input that is the same tensor: a joined product read through
+ * several windows is bound once).
+ */
+interface Layout {
+  readonly modes: string;
+  readonly params: readonly (readonly number[])[];
+  readonly alias: readonly number[];
+}
+
 /** The read of input k at flat output index `index`, in its mode, with its constants. */
-function read(k: number, mode: string, p: readonly number[]): string {
-  switch (mode) {
+function read(k: number, l: Layout): string {
+  const b = `T${l.alias[k]}`;
+  const p = l.params[k]!;
+  switch (l.modes[k]) {
     case 'e':
-      return `T${k}[index]`;
+      return `${b}[index]`;
     case 's':
-      return `T${k}[0]`;
+      return `${b}[0]`;
     case 'm':
-      return `T${k}[index % ${p[0]}]`;
+      return `${b}[index % ${p[0]}]`;
     case 'd':
-      return `T${k}[index / ${p[0]}]`;
+      return `${b}[index / ${p[0]}]`;
     default:
       // A window of the last axis: p = [window width, row width, window begin].
-      return `T${k}[(index / ${p[0]}) * ${p[1]} + ${p[2]} + index % ${p[0]}]`;
+      return `${b}[(index / ${p[0]}) * ${p[1]} + ${p[2]} + index % ${p[0]}]`;
   }
 }
 
-/**
- * The WGSL of one output of a body: the instructions it depends on, in
- * order, reading inputs as `modes` say; and the inputs it reads (a kernel
- * binds only those: WebGPU's automatic layout drops a buffer it never reads).
- */
-export function fusedWgsl(body: FusedBody, output: number, modes: string, params: readonly (readonly number[])[]): { code: string; reads: number[] } {
+/** The statements computing the temps `wanted` need, in order, reading inputs as the layout says; and the buffers they read (alias indices). */
+function statements(body: FusedBody, wanted: readonly number[], l: Layout): { lines: string[]; reads: number[] } {
   const need = new Set<number>();
   const visit = (t: number): void => {
     if (need.has(t)) return;
     need.add(t);
     for (const a of body.instrs[t]!.args) if ('tmp' in a) visit(a.tmp);
   };
-  visit(body.outputs[output]!);
+  wanted.forEach(visit);
   const lines: string[] = [];
   const readIns = new Set<number>();
+  const buffers = new Set<number>();
   body.instrs.forEach(({ op, args, attr }, t) => {
     if (!need.has(t)) return;
     const names = args.map((a) => {
@@ -98,7 +113,8 @@ export function fusedWgsl(body: FusedBody, output: number, modes: string, params
       if ('num' in a) return `(${literal(a.num)})`;
       if (!readIns.has(a.in)) {
         readIns.add(a.in);
-        lines.push(`let i${a.in} = ${read(a.in, modes[a.in]!, params[a.in]!)};`);
+        buffers.add(l.alias[a.in]!);
+        lines.push(`let i${a.in} = ${read(a.in, l)};`);
       }
       return `i${a.in}`;
     });
@@ -107,6 +123,17 @@ export function fusedWgsl(body: FusedBody, output: number, modes: string, params
     const b = attr !== undefined ? `(${literal(attr)})` : names[1];
     lines.push(`let t${t} = ${code.replace(/\$([01])/g, (_, k: string) => (k === '0' ? names[0]! : b ?? 'NaN'))};`);
   });
+  return { lines, reads: [...buffers].sort((a, b) => a - b) };
+}
+
+/**
+ * The user code of a tfjs program computing one output of a body (tfjs's
+ * shader prelude declares the buffers T<k> it reads, `uniforms.size`,
+ * `isnan` and `setOutputAtIndex`); and the inputs it reads (a program binds
+ * only those: WebGPU's automatic layout drops a buffer the shader never reads).
+ */
+export function fusedWgsl(body: FusedBody, output: number, l: Layout): { code: string; reads: number[] } {
+  const { lines, reads } = statements(body, [body.outputs[output]!], l);
   const code = `${HELPERS}
 fn main(index : i32) {
   if (index < uniforms.size) {
@@ -114,23 +141,85 @@ fn main(index : i32) {
     setOutputAtIndex(index, t${body.outputs[output]});
   }
 }`;
-  return { code, reads: [...readIns].sort((a, b) => a - b) };
+  return { code, reads };
 }
 
-/** Shader texts by body and modes (the same body runs at every step of a scan). */
-const sources = new WeakMap<FusedBody, Map<string, { code: string; reads: number[] }[]>>();
+/**
+ * A whole shader computing the outputs `outputs` (indices into
+ * body.outputs) of a body over n elements: the j-th of them at binding j,
+ * then the buffers it reads, each at the next binding.
+ */
+export function fusedShader(body: FusedBody, outputs: readonly number[], l: Layout, n: number): { code: string; reads: number[] } {
+  const temps = outputs.map((o) => body.outputs[o]!);
+  const { lines, reads } = statements(body, temps, l);
+  const decls = [
+    ...temps.map((_, j) => `@group(0) @binding(${j}) var<storage, read_write> O${j} : array<f32>;`),
+    ...reads.map((r, j) => `@group(0) @binding(${temps.length + j}) var<storage, read> T${r} : array<f32>;`),
+  ];
+  const code = `${decls.join('\n')}
+fn isnan(val : f32) -> bool {
+  let bits = bitcast<u32>(val);
+  return (bits & 0x7fffffffu) > 0x7f800000u;
+}
+${HELPERS}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
+  let index = i32(gid.x);
+  if (index >= ${n}) {
+    return;
+  }
+  ${lines.join('\n  ')}
+  ${temps.map((t, j) => `O${j}[index] = t${t};`).join('\n  ')}
+}`;
+  return { code, reads };
+}
 
 /**
- * Runs a fused body as WebGPU kernels, one per output; null where it cannot
- * (not the webgpu backend, turned off, taping, a dtype or broadcast it does
- * not read, more inputs than the device binds): the caller runs it op by op.
+ * The outputs of a body in groups whose shader binds at most `limit` storage
+ * buffers (its outputs and the buffers it reads), in order, each as large
+ * as fits: one group, one dispatch, for most cells.
+ */
+function shaders(body: FusedBody, l: Layout, n: number, limit: number): Shader[] {
+  const out: Shader[] = [];
+  let group: number[] = [];
+  const fits = (g: readonly number[]): boolean => g.length + statements(body, g.map((o) => body.outputs[o]!), l).reads.length <= limit;
+  body.outputs.forEach((_, o) => {
+    if (group.length > 0 && !fits([...group, o])) {
+      out.push({ ...fusedShader(body, group, l, n), outputs: group });
+      group = [];
+    }
+    group.push(o);
+  });
+  if (group.length > 0) out.push({ ...fusedShader(body, group, l, n), outputs: group });
+  // A single output whose reads alone exceed the limit cannot be a shader of ours.
+  return out.every((sh) => sh.outputs.length + sh.reads.length <= limit) ? out : [];
+}
+
+/** A shader of rnnc's own: its text, the buffers it reads, and the outputs of the body it writes. */
+interface Shader {
+  readonly code: string;
+  readonly reads: readonly number[];
+  readonly outputs: readonly number[];
+}
+
+/** Threads per workgroup of the fused kernels. */
+const WORKGROUP = 64;
+
+/** Shader texts by body and modes (the same body runs at every step of a scan). */
+const sources = new WeakMap<FusedBody, Map<string, Pick<FusedKernelAttrs, 'shaders' | 'perOutput'>>>();
+
+/**
+ * Runs a fused body as WebGPU kernels (most often one for all its outputs);
+ * null where it cannot (not the webgpu backend, turned off, taping, a dtype
+ * or broadcast it does not read, more distinct inputs than the device
+ * binds): the caller runs it op by op.
  * `windows` as runtime/tfjs/portable-ops.ts `fused` takes them.
  */
 export function fusedOnWebgpu(body: FusedBody, inputs: readonly tf.Tensor[], windows?: readonly number[]): tf.Tensor[] | null {
   if (!enabled || tf.getBackend() !== 'webgpu' || inputs.some((t) => t.dtype !== 'float32')) return null;
   if ((tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0) return null;
   const backend = tf.backend() as unknown as WebgpuBackend;
-  if (typeof backend.runWebGPUProgram !== 'function' || inputs.length + 1 > backend.device.limits.maxStorageBuffersPerShaderStage) return null;
+  if (typeof backend.runWebGPUProgram !== 'function') return null;
   const windowOf = (k: number): [number, number] | undefined =>
     windows !== undefined && windows[2 * k]! >= 0 ? [windows[2 * k]!, windows[2 * k + 1]!] : undefined;
   const shapes = inputs.map((t, k) => {
@@ -147,13 +236,20 @@ export function fusedOnWebgpu(body: FusedBody, inputs: readonly tf.Tensor[], win
     const w = windowOf(k);
     return modes[k] === 'w' ? [w![1], t.shape[t.rank - 1]!, w![0]] : modes[k] === 'm' ? [t.size] : modes[k] === 'd' ? [n / t.size] : [];
   });
-  const key = `${modes}:${params.map((p) => p.join(',')).join(';')}`;
+  const alias = inputs.map((t) => inputs.findIndex((u) => u.dataId === t.dataId));
+  const limit = backend.device.limits.maxStorageBuffersPerShaderStage;
+  // The fallback, a tfjs program per output, binds an output and at most every distinct input.
+  if (new Set(alias).size + 1 > limit) return null;
+  const key = `${modes}:${params.map((p) => p.join(',')).join(';')}:${alias.join(',')}:${n}:${limit}`;
   let byKey = sources.get(body);
   if (byKey === undefined) sources.set(body, (byKey = new Map()));
-  let codes = byKey.get(key);
-  if (codes === undefined) byKey.set(key, (codes = body.outputs.map((_, o) => fusedWgsl(body, o, modes, params))));
+  let code = byKey.get(key);
+  if (code === undefined) {
+    const l: Layout = { modes, params, alias };
+    byKey.set(key, (code = { shaders: shaders(body, l, n, limit), perOutput: body.outputs.map((_, o) => fusedWgsl(body, o, l)) }));
+  }
   registerFusedKernel();
-  const attrs: FusedKernelAttrs = { codes, key, n, shape };
+  const attrs: FusedKernelAttrs = { ...code, key, n, shape };
   const out = tf.engine().runKernel(FUSED_KERNEL, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap);
   return Array.isArray(out) ? out : [out as tf.Tensor];
 }
@@ -161,7 +257,10 @@ export function fusedOnWebgpu(body: FusedBody, inputs: readonly tf.Tensor[], win
 const FUSED_KERNEL = 'RnncFusedWebgpu';
 
 interface FusedKernelAttrs {
-  readonly codes: readonly { readonly code: string; readonly reads: readonly number[] }[];
+  /** Shaders of rnnc's own writing the outputs, most often one (none when a single output reads more buffers than the device binds). */
+  readonly shaders: readonly Shader[];
+  /** One tfjs program's user code per output, and the inputs each reads. */
+  readonly perOutput: readonly { readonly code: string; readonly reads: readonly number[] }[];
   /** The modes and constants the codes were written for (part of each shader's cache key). */
   readonly key: string;
   /** The outputs' size and shape. */
@@ -170,10 +269,109 @@ interface FusedKernelAttrs {
 }
 
 /**
- * The kernel of fused groups on webgpu, one program per output, run through
- * the engine like every tfjs kernel (tf.profile counts its outputs, tidy
- * tracks them). Inputs are bound as flat arrays of their data (the programs
- * index them themselves), the outputs made flat and given the group's shape.
+ * The internals of tfjs-backend-webgpu 4.22's backend that a kernel of rnnc's
+ * own shader needs to take its place in the backend's command stream, as the
+ * backend's recordAndSubmit does for its programs. Checked before use
+ * (hasInternals); without them every output is a tfjs program.
+ */
+interface WebgpuInternals extends WebgpuBackend {
+  readonly device: WebgpuBackend['device'] & {
+    createShaderModule(d: { code: string }): unknown;
+    createComputePipeline(d: { layout: 'auto'; compute: { module: unknown; entryPoint: string } }): { getBindGroupLayout(i: number): unknown };
+    createBindGroup(d: { layout: unknown; entries: { binding: number; resource: unknown }[] }): unknown;
+  };
+  makeTensorInfo(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  uploadToGPU(dataId: unknown): void;
+  tensorToBinding(t: tf.TensorInfo): unknown;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+  commandEncoder: { beginComputePass(d: object): ComputePass };
+  computePassEncoder: ComputePass | null;
+  commandQueueOwnedIds: { add(id: unknown): void };
+  dispatchCountInPass: number;
+  activeTimers: unknown;
+}
+
+interface ComputePass {
+  setPipeline(p: unknown): void;
+  setBindGroup(i: number, g: unknown): void;
+  dispatchWorkgroups(x: number, y: number, z: number): void;
+}
+
+function hasInternals(b: WebgpuBackend): b is WebgpuInternals {
+  const x = b as Partial<WebgpuInternals>;
+  return (
+    typeof x.makeTensorInfo === 'function' &&
+    typeof x.uploadToGPU === 'function' &&
+    typeof x.tensorToBinding === 'function' &&
+    typeof x.ensureCommandEncoderReady === 'function' &&
+    typeof x.endComputePassEncoder === 'function' &&
+    typeof x.submitQueue === 'function' &&
+    typeof x.commandQueueOwnedIds?.add === 'function' &&
+    typeof x.dispatchCountInPass === 'number' &&
+    typeof x.device?.createComputePipeline === 'function'
+  );
+}
+
+/** Compiled pipelines of rnnc's shaders, per device, by shader text. */
+const pipelines = new WeakMap<object, Map<string, { getBindGroupLayout(i: number): unknown }>>();
+
+/** The largest count of workgroups a dispatch may name along x (WebGPU's default limit). */
+const MAX_WORKGROUPS = 65535;
+
+/**
+ * Runs the shaders writing the outputs, one dispatch each, recorded into
+ * the backend's command stream; null where they cannot run (missing
+ * internals, a profile timing each program, no shaders, more workgroups
+ * than one dimension takes).
+ */
+function dispatchShaders(b: WebgpuBackend, ins: readonly tf.TensorInfo[], a: FusedKernelAttrs): tf.TensorInfo[] | null {
+  if (!hasInternals(b) || b.activeTimers != null || a.shaders.length === 0 || Math.ceil(a.n / WORKGROUP) > MAX_WORKGROUPS) return null;
+  let cache = pipelines.get(b.device);
+  if (cache === undefined) pipelines.set(b.device, (cache = new Map()));
+  const outs: tf.TensorInfo[] = new Array<tf.TensorInfo>(a.perOutput.length);
+  for (const { code, reads, outputs } of a.shaders) {
+    let pipeline = cache.get(code);
+    if (pipeline === undefined) {
+      pipeline = b.device.createComputePipeline({ layout: 'auto', compute: { module: b.device.createShaderModule({ code }), entryPoint: 'main' } });
+      cache.set(code, pipeline);
+    }
+    const written = outputs.map((o) => (outs[o] = b.makeTensorInfo([a.n], 'float32')));
+    const bound = [...written, ...reads.map((k) => ins[k]!)];
+    for (const t of bound) {
+      b.uploadToGPU(t.dataId);
+      // Buffers a recorded command reads or writes are not released before the queue is submitted.
+      b.commandQueueOwnedIds.add(t.dataId);
+    }
+    const bindGroup = b.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: bound.map((t, i) => ({ binding: i, resource: b.tensorToBinding(t) })) });
+    b.ensureCommandEncoderReady();
+    if (!b.computePassEncoder) b.computePassEncoder = b.commandEncoder.beginComputePass({});
+    b.computePassEncoder.setPipeline(pipeline);
+    b.computePassEncoder.setBindGroup(0, bindGroup);
+    b.computePassEncoder.dispatchWorkgroups(Math.ceil(a.n / WORKGROUP), 1, 1);
+    b.dispatchCountInPass++;
+    dispatched++;
+    if ((tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number) <= b.dispatchCountInPass) {
+      b.endComputePassEncoder();
+      b.submitQueue();
+    }
+  }
+  return outs.map((t) => ({ dataId: t.dataId, shape: [...a.shape], dtype: 'float32' }));
+}
+
+/** Dispatches of rnnc's own fused shaders so far (the backend's runWebGPUProgram does not see them): for counting in tests and the benchmark. */
+export function fusedDispatches(): number {
+  return dispatched;
+}
+let dispatched = 0;
+
+/**
+ * The kernel of fused groups on webgpu, run through the engine like every
+ * tfjs kernel (tf.profile counts it, tidy tracks its outputs): one dispatch
+ * of the shader writing every output, or else one tfjs program per output.
+ * Inputs are bound as flat arrays of their data (the shaders index them
+ * themselves), the outputs made flat and given the group's shape.
  */
 function registerFusedKernel(): void {
   if (tf.getKernel(FUSED_KERNEL, 'webgpu')) return;
@@ -183,22 +381,23 @@ function registerFusedKernel(): void {
     kernelFunc: ({ inputs, backend, attrs }) => {
       const b = backend as unknown as WebgpuBackend;
       const ins = inputs as unknown as tf.TensorInfo[];
-      const { codes, key, n, shape } = attrs as unknown as FusedKernelAttrs;
+      const a = attrs as unknown as FusedKernelAttrs;
+      const own = dispatchShaders(b, ins, a);
+      if (own !== null) return own;
       const flat = ins.map((t): tf.TensorInfo => ({ dataId: t.dataId, shape: [t.shape.reduce((x, y) => x * y, 1)], dtype: t.dtype }));
-      const workgroupSize: [number, number, number] = [64, 1, 1];
-      return codes.map(({ code, reads }, o) => {
+      return a.perOutput.map(({ code, reads }, o) => {
         const program: Program = {
-          outputShape: [n],
-          shaderKey: `rnncFused_${o}_${key}_${hashText(code)}`,
+          outputShape: [a.n],
+          shaderKey: `rnncFused_${o}_${a.key}_${hashText(code)}`,
           dispatchLayout: { x: [0] },
-          dispatch: [Math.ceil(n / workgroupSize[0]), 1, 1],
+          dispatch: [Math.ceil(a.n / WORKGROUP), 1, 1],
           variableNames: reads.map((k) => `T${k}`),
-          workgroupSize,
+          workgroupSize: [WORKGROUP, 1, 1],
           size: true,
           getUserCode: () => code,
         };
         const info = b.runWebGPUProgram(program, reads.map((k) => flat[k]!), 'float32');
-        return { dataId: info.dataId, shape: [...shape], dtype: 'float32' };
+        return { dataId: info.dataId, shape: [...a.shape], dtype: 'float32' };
       });
     },
   });
@@ -209,4 +408,57 @@ function hashText(s: string): string {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return (h >>> 0).toString(36);
+}
+
+/** Adam's update as a fused body per (beta1, beta2, eps): the same object every step, so its shaders are made once. */
+const adamBodies = new Map<string, FusedBody>();
+
+function adamBody(b1: number, b2: number, eps: number): FusedBody {
+  const key = `${b1},${b2},${eps}`;
+  let body = adamBodies.get(key);
+  if (body === undefined) {
+    // Inputs: p, g, m, v, lr / (1 - b1^t), 1 / (1 - b2^t). Outputs: p', m', v' (runtime/tfjs/portable-ops.ts adamStep).
+    const i = (k: number): { in: number } => ({ in: k });
+    const t = (k: number): { tmp: number } => ({ tmp: k });
+    const num = (x: number): { num: number } => ({ num: x });
+    body = {
+      instrs: [
+        { op: 'mul', args: [num(b1), i(2)] }, // t0 = b1 m
+        { op: 'mul', args: [num(1 - b1), i(1)] }, // t1 = (1 - b1) g
+        { op: 'add', args: [t(0), t(1)] }, // t2 = m'
+        { op: 'mul', args: [i(1), i(1)] }, // t3 = g^2
+        { op: 'mul', args: [num(b2), i(3)] }, // t4 = b2 v
+        { op: 'mul', args: [num(1 - b2), t(3)] }, // t5 = (1 - b2) g^2
+        { op: 'add', args: [t(4), t(5)] }, // t6 = v'
+        { op: 'mul', args: [t(6), i(5)] }, // t7 = v' / (1 - b2^t)
+        { op: 'sqrt', args: [t(7)] },
+        { op: 'add', args: [t(8), num(eps)] }, // t9 = sqrt(...) + eps
+        { op: 'mul', args: [i(4), t(2)] }, // t10 = lr m' / (1 - b1^t)
+        { op: 'div', args: [t(10), t(9)] },
+        { op: 'sub', args: [i(0), t(11)] }, // t12 = p'
+      ],
+      outputs: [12, 2, 6],
+    };
+    adamBodies.set(key, body);
+  }
+  return body;
+}
+
+/**
+ * One Adam update (runtime/tfjs/portable-ops.ts adamStep: the same maths)
+ * as one fused kernel on webgpu, where the op-by-op update is a dozen
+ * dispatches per parameter: [p', m', v'], or null off webgpu. The factors
+ * that change with the step travel as scalar inputs, so every step runs the
+ * same shader.
+ */
+export function adamOnWebgpu(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, b1: number, b2: number, eps: number, lr: number, t: number): tf.Tensor[] | null {
+  if (!enabled || tf.getBackend() !== 'webgpu' || [p, g, m, v].some((x) => x.size !== p.size)) return null;
+  const scale = tf.scalar(lr / (1 - Math.pow(b1, t)));
+  const inv = tf.scalar(1 / (1 - Math.pow(b2, t)));
+  try {
+    return fusedOnWebgpu(adamBody(b1, b2, eps), [p, g, m, v, scale, inv]);
+  } finally {
+    scale.dispose();
+    inv.dispose();
+  }
 }

@@ -141,10 +141,10 @@ describe('benchmark harness at a tiny size', () => {
     expect(a.ts.every((x) => x >= 0 && x < TINY.O)).toBe(true);
   });
 
-  it('the matMul ceiling and the transpose micro-benchmark run', () => {
-    const c = matMulCeiling(8, 8, 8, 'tf.matMul', 10, 2);
+  it('the matMul ceiling and the transpose micro-benchmark run', async () => {
+    const c = await matMulCeiling(8, 8, 8, 'tf.matMul', 10, 2);
     expect(c.gflops).toBeGreaterThan(0);
-    const own = matMulCeiling(8, 8, 8, 'rnnc product', 10, 2);
+    const own = await matMulCeiling(8, 8, 8, 'rnnc product', 10, 2);
     expect([own.kernel, own.reps]).toEqual(['rnnc product', 2]);
     const m = runMicro([{ label: 'tiny', m: 3, k: 4, n: 5 }], 1);
     expect(Object.keys(m[0]!.ms).sort()).toEqual(['explicitA', 'explicitB', 'plain', 'transposeA', 'transposeB']);
