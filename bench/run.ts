@@ -236,7 +236,8 @@ async function main(): Promise<void> {
   const backend = await startBackend(values.backend);
   const backendName = tf.getBackend();
   log(`rnnc bench: backend ${backend}`);
-  const info = machine(backendName);
+  // On webgpu the words say which adapter (a software one, lavapipe or SwiftShader, is no GPU figure).
+  const info: Record<string, unknown> = { ...machine(backendName), ...(backendName === 'webgpu' ? { backendDetail: backend } : {}) };
   const results = join(packageRoot(), 'bench', 'results');
 
   if (values.seq2seq) {
@@ -303,7 +304,7 @@ async function main(): Promise<void> {
     if (!torch.available) log(`PyTorch reference left out: ${torch.note}`);
   }
 
-  const header = `## rnnc bench: ${backendName} backend; ${info.cpu}, ${info.cores} cores, Node ${info.node}; median of ${iters} after ${warmup} warm-up`;
+  const header = `## rnnc bench: ${backendName === 'webgpu' ? backend : backendName} backend; ${info.cpu}, ${info.cores} cores, Node ${info.node}; median of ${iters} after ${warmup} warm-up`;
   const ceilingText = ceiling.length > 0 ? `\nmatMul ceiling: ${ceiling.map((c) => `${c.kernel} ${c.shape.join('x')} ${c.gflops.toFixed(1)} GFLOP/s (${fmtMs(c.ms)} ms)`).join('; ')}\n` : '';
   const loadEnd = loadavg().map((x) => +x.toFixed(2));
   console.log(`${header}; load average ${(info.loadAverageAtStart as number[]).join(' ')} at start, ${loadEnd.join(' ')} at the end\n${ceilingText}\n${tables(rows, impls, workers, backendName, ceiling)}${torch?.available ? `\n\n${torchTable(torch, rows)}` : ''}`);

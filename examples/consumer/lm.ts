@@ -86,8 +86,13 @@ export function encode(vocab: Vocabulary, text: string): Int32Array {
   });
 }
 
-/** Continues `opts.prime` one character at a time (a generator: the caller shows each as it comes). */
-export function* sampleChars(lm: LanguageModel, opts: SampleOptions): Generator<string, void, undefined> {
+/**
+ * Continues `opts.prime` one character at a time (an async generator: the
+ * caller shows each as it comes). The logits are read with `await data()`,
+ * which every backend offers (webgpu reads synchronously only slowly in a
+ * browser, and not at all in Node.js).
+ */
+export async function* sampleChars(lm: LanguageModel, opts: SampleOptions): AsyncGenerator<string, void, undefined> {
   if (!(opts.temperature > 0)) throw new Error(`temperature must be positive, got ${opts.temperature}`);
   const start = lm.vocab.tokens.includes('\n') ? '\n' : '';
   let input = encode(lm.vocab, start + opts.prime);
@@ -102,8 +107,10 @@ export function* sampleChars(lm: LanguageModel, opts: SampleOptions): Generator<
       if (state !== undefined) disposeState(state);
       state = r.state;
       // The logits of the last step, [1, T, V] -> [V], divided by the temperature (in float32, as rnnc does).
-      const scaled = tf.tidy(() => tf.div(tf.slice(r.outputs.y, [0, input.length - 1, 0], [1, 1, -1]), tf.scalar(opts.temperature)).dataSync());
+      const last = tf.tidy(() => tf.div(tf.slice(r.outputs.y, [0, input.length - 1, 0], [1, 1, -1]), tf.scalar(opts.temperature)));
       r.outputs.y.dispose();
+      const scaled = await last.data();
+      last.dispose();
       const next = sampleCategorical(scaled, rng);
       input = Int32Array.of(next);
       yield lm.vocab.tokens[next]!;

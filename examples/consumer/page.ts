@@ -1,7 +1,8 @@
 // What both web pages of examples/consumer share (web/main.ts samples text,
 // translate-web/main.ts translates dates): finding their elements and form
 // fields, marking their progress on <body data-state>, and starting the
-// WebAssembly backend of TensorFlow.js (the CPU backend if it does not start).
+// backend of TensorFlow.js the address asks for (?backend=webgpu|wasm|cpu;
+// WebAssembly by default, the CPU backend if it does not start).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -24,18 +25,47 @@ export function setState(status: HTMLElement, state: string, message: string): v
   status.textContent = message;
 }
 
-/** WebAssembly, its .wasm files served next to the page; the CPU backend when it does not start. */
-export async function startBackend(): Promise<string> {
-  setWasmPaths(new URL('./', location.href).href);
+/**
+ * The backend the address asks for (`?backend=webgpu|wasm|cpu`, wasm by
+ * default), started; the CPU backend when it does not start. Returns the
+ * backend that runs, and why it is not the one asked for, if it is not.
+ * WebGPU needs a browser that offers an adapter (Chrome and Edge do; a page
+ * from http://localhost or https); wasm fetches its .wasm files from next
+ * to the page.
+ */
+export async function startBackend(): Promise<{ name: string; note?: string }> {
+  const asked = new URLSearchParams(location.search).get('backend') ?? 'wasm';
+  if (!['webgpu', 'wasm', 'cpu'].includes(asked)) return { ...(await useCpu()), note: `unknown backend ${JSON.stringify(asked)} (webgpu, wasm or cpu)` };
+  let why = '';
   try {
-    if (await tf.setBackend('wasm')) {
-      await tf.ready();
-      return 'wasm';
+    if (asked === 'webgpu') {
+      const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+      if (gpu === undefined) why = 'this browser offers no WebGPU (navigator.gpu)';
+      else if ((await gpu.requestAdapter()) === null) why = 'this browser found no WebGPU adapter';
+      else {
+        await import('@tensorflow/tfjs-backend-webgpu');
+        if (await tf.setBackend('webgpu')) {
+          await tf.ready();
+          return { name: 'webgpu' };
+        }
+        why = 'the webgpu backend did not start';
+      }
+    } else if (asked === 'wasm') {
+      setWasmPaths(new URL('./', location.href).href);
+      if (await tf.setBackend('wasm')) {
+        await tf.ready();
+        return { name: 'wasm' };
+      }
+      why = 'the wasm backend did not start';
     }
   } catch (e) {
-    console.warn('the wasm backend did not start:', e);
+    why = `the ${asked} backend did not start: ${e instanceof Error ? e.message : String(e)}`;
   }
+  return asked === 'cpu' ? useCpu() : { ...(await useCpu()), note: why };
+}
+
+async function useCpu(): Promise<{ name: string }> {
   await tf.setBackend('cpu');
   await tf.ready();
-  return 'cpu';
+  return { name: 'cpu' };
 }

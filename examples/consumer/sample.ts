@@ -11,12 +11,26 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadLanguageModel, sampleChars } from './lm.js';
 
-const USAGE = 'usage: node sample.js --ckpt CHECKPOINT.json [--prime TEXT] [--temperature T] [--length N] [--seed S] [--backend wasm|cpu]';
+const USAGE = 'usage: node sample.js --ckpt CHECKPOINT.json [--prime TEXT] [--temperature T] [--length N] [--seed S] [--backend wasm|cpu|webgpu]';
 
 function number(name: string, text: string, ok: (n: number) => boolean): number {
   const n = Number(text);
   if (!ok(n)) throw new Error(`--${name}: ${JSON.stringify(text)} is not valid\n${USAGE}`);
   return n;
+}
+
+/**
+ * WebGPU in Node.js: Dawn (the package `webgpu`, prebuilt) provides
+ * navigator.gpu, then tfjs's webgpu backend registers. Both are loaded only
+ * when asked for (non-literal specifiers: they are optional here).
+ */
+async function startWebgpu(): Promise<void> {
+  const dawnName: string = 'webgpu';
+  const dawn = (await import(dawnName)) as { create(flags: string[]): unknown; globals: object };
+  Object.assign(globalThis, dawn.globals);
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true, writable: true });
+  const backendName: string = '@tensorflow/tfjs-backend-webgpu';
+  await import(backendName);
 }
 
 async function main(): Promise<void> {
@@ -34,9 +48,10 @@ async function main(): Promise<void> {
   const temperature = number('temperature', values.temperature, (n) => n > 0 && Number.isFinite(n));
   const length = number('length', values.length, (n) => Number.isInteger(n) && n >= 1);
   const seed = number('seed', values.seed, (n) => Number.isInteger(n) && n >= 0);
-  if (values.backend !== 'wasm' && values.backend !== 'cpu') throw new Error(`--backend must be wasm or cpu\n${USAGE}`);
+  if (values.backend !== 'wasm' && values.backend !== 'cpu' && values.backend !== 'webgpu') throw new Error(`--backend must be wasm, cpu or webgpu\n${USAGE}`);
 
   tf.env().set('PROD', true);
+  if (values.backend === 'webgpu') await startWebgpu();
   if (!(await tf.setBackend(values.backend))) throw new Error(`the ${values.backend} backend did not start`);
   await tf.ready();
   process.stderr.write(`backend: ${tf.getBackend()}\n`);
@@ -44,7 +59,7 @@ async function main(): Promise<void> {
   const lm = loadLanguageModel(JSON.parse(readFileSync(values.ckpt, 'utf8')));
   try {
     process.stdout.write(values.prime);
-    for (const ch of sampleChars(lm, { prime: values.prime, length, temperature, seed })) process.stdout.write(ch);
+    for await (const ch of sampleChars(lm, { prime: values.prime, length, temperature, seed })) process.stdout.write(ch);
     process.stdout.write('\n');
   } finally {
     lm.dispose();

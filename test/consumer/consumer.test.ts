@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webgpuAdapter } from '../../runtime/backend.js';
 import { expectOk, readCheckpoint, rnnc } from '../e2e/cli-harness.js';
 
 const run = promisify(execFile);
@@ -33,6 +34,10 @@ const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 
 const SAMPLE = { prime: 'The ', temperature: '0.7', length: '80', seed: '7' };
+
+const gpuProbe = await webgpuAdapter();
+const gpuAdapter = typeof gpuProbe === 'string' ? undefined : gpuProbe;
+const gpuMissing = typeof gpuProbe === 'string' ? gpuProbe : '';
 
 let vocab: string[] = [];
 
@@ -92,7 +97,10 @@ describe('the Node consumer (examples/consumer/sample.ts)', () => {
     { ...SAMPLE, backend: 'wasm' },
     { prime: '', temperature: '1.3', length: '60', seed: '11', backend: 'wasm' },
     { prime: 'In the ', temperature: '0.5', length: '40', seed: '2', backend: 'cpu' },
+    // The compiled module unchanged on the webgpu backend (Dawn; lavapipe without a GPU), where an adapter exists.
+    ...(gpuAdapter === undefined ? [] : [{ prime: 'The ', temperature: '0.9', length: '30', seed: '5', backend: 'webgpu' }]),
   ];
+  if (gpuAdapter === undefined) console.log(`node consumer on webgpu: SKIPPED, ${gpuMissing}`);
   for (const c of cases) {
     it(`prints the same text as rnnc sample (prime ${JSON.stringify(c.prime)}, temperature ${c.temperature}, seed ${c.seed}, ${c.backend})`, async () => {
       const flags = ['--prime', c.prime, '--temperature', c.temperature, '--length', c.length, '--seed', c.seed, '--backend', c.backend];
@@ -130,31 +138,36 @@ describe('the web page (examples/consumer/web) in headless Chromium', () => {
   if (hasChromium) console.log(`browser test: runs (${CHROMIUM} is installed)`);
   else console.log(`browser test: SKIPPED, ${CHROMIUM} is absent (install Debian's chromium package: apt-get install -y chromium)`);
 
-  let server: Server | undefined;
-  afterAll(() => server?.close());
+  let served: { server: Server; url: string } | undefined;
+  afterAll(() => served?.server.close());
 
-  it.skipIf(!hasChromium)('samples the same text on the wasm backend and shows it', async () => {
-    const site = join(gen, 'web-dist');
+  /** The page built and served once for both backends. */
+  async function site(): Promise<string> {
+    if (served) return served.url;
+    const dir = join(gen, 'web-dist');
     const built = await run(
       process.execPath,
-      [join(example, 'build-web.mjs'), '--ckpt', ckpt, '--model-ts', join(gen, 'model.ts'), '--out', site],
+      [join(example, 'build-web.mjs'), '--ckpt', ckpt, '--model-ts', join(gen, 'model.ts'), '--out', dir],
       { encoding: 'utf8', cwd: repo },
     );
     expect(built.stdout).toContain('main.js');
-    for (const f of ['index.html', 'main.js', 'checkpoint.json', 'tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) expect(existsSync(join(site, f)), f).toBe(true);
-
+    for (const f of ['index.html', 'main.js', 'checkpoint.json', 'tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) expect(existsSync(join(dir, f)), f).toBe(true);
     const { serveStatic } = (await import(join(example, 'serve.mjs'))) as {
       serveStatic: (dir: string, port?: number) => Promise<{ server: Server; url: string }>;
     };
-    const served = await serveStatic(site, 0);
-    server = served.server;
+    served = await serveStatic(dir, 0);
     expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    return served.url;
+  }
 
+  /**
+   * Opens the page with the sampling settings and `?backend=`; its state,
+   * status, backend line, text, and the errors and warnings it logged.
+   */
+  async function openPage(backend: string, args: readonly string[]): Promise<{ state: string | null; status: string; backend: string | null; text: string; problems: string[] }> {
+    const url = await site();
     const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...args] });
     try {
       const page = await browser.newPage();
       const problems: string[] = [];
@@ -162,27 +175,60 @@ describe('the web page (examples/consumer/web) in headless Chromium', () => {
       page.on('console', (m) => {
         if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
       });
-      const query = new URLSearchParams(SAMPLE).toString();
-      await page.goto(`${served.url}?${query}`);
-      await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 30_000 });
-      const status = (await page.textContent('#status')) ?? '';
-      expect(await page.getAttribute('body', 'data-state'), `${status}\n${problems.join('\n')}`).toBe('done');
-      const backend = await page.textContent('#backend');
-      const text = (await page.textContent('#sample')) ?? '';
-      console.log(`browser test: backend ${backend}; ${status}; sample ${JSON.stringify(text)}`);
-      expect(backend).toBe('wasm');
-      expect(problems).toEqual([]);
-      expect(text.startsWith(SAMPLE.prime)).toBe(true);
-      const generated = text.slice(SAMPLE.prime.length);
-      expect(generated.length).toBeGreaterThanOrEqual(Number(SAMPLE.length));
-      expect(madeOfVocabulary(generated), JSON.stringify(generated)).toBe(true);
-      // The same checkpoint, prime, temperature, length and seed as the first Node case: the same text.
-      const reference = await rnnc('sample', join(repo, 'examples', 'charlm.rnn'), '--model', 'charlm_rnn', '--ckpt', ckpt, '--backend', 'wasm',
-        '--prime', SAMPLE.prime, '--temperature', SAMPLE.temperature, '--length', SAMPLE.length, '--seed', SAMPLE.seed);
-      expectOk(reference);
-      expect(`${text}\n`).toBe(reference.stdout);
+      const query = new URLSearchParams({ ...SAMPLE, backend }).toString();
+      await page.goto(`${url}?${query}`);
+      await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 120_000 });
+      return {
+        state: await page.getAttribute('body', 'data-state'),
+        status: (await page.textContent('#status')) ?? '',
+        backend: await page.textContent('#backend'),
+        text: (await page.textContent('#sample')) ?? '',
+        problems,
+      };
     } finally {
       await browser.close();
     }
-  }, 60_000);
+  }
+
+  /** What `rnnc sample` prints for the page's settings (the first Node case's): the text the page must show. */
+  async function reference(): Promise<string> {
+    const r = await rnnc('sample', join(repo, 'examples', 'charlm.rnn'), '--model', 'charlm_rnn', '--ckpt', ckpt, '--backend', 'wasm',
+      '--prime', SAMPLE.prime, '--temperature', SAMPLE.temperature, '--length', SAMPLE.length, '--seed', SAMPLE.seed);
+    expectOk(r);
+    return r.stdout;
+  }
+
+  function expectSample(text: string): void {
+    expect(text.startsWith(SAMPLE.prime)).toBe(true);
+    const generated = text.slice(SAMPLE.prime.length);
+    expect(generated.length).toBeGreaterThanOrEqual(Number(SAMPLE.length));
+    expect(madeOfVocabulary(generated), JSON.stringify(generated)).toBe(true);
+  }
+
+  it.skipIf(!hasChromium)('samples the same text on the wasm backend and shows it', async () => {
+    const r = await openPage('wasm', ['--disable-gpu']);
+    expect(r.state, `${r.status}\n${r.problems.join('\n')}`).toBe('done');
+    console.log(`browser test: backend ${r.backend}; ${r.status}; sample ${JSON.stringify(r.text)}`);
+    expect(r.backend).toBe('wasm');
+    expect(r.problems).toEqual([]);
+    expectSample(r.text);
+    // The same checkpoint, prime, temperature, length and seed as the first Node case: the same text.
+    expect(`${r.text}\n`).toBe(await reference());
+  }, 120_000);
+
+  // Chromium's software WebGPU (SwiftShader) on a page from 127.0.0.1 (a secure context); README "Set-up".
+  it.skipIf(!hasChromium)('samples the same text on the webgpu backend (?backend=webgpu), or says why the browser offers none', async (ctx) => {
+    const r = await openPage('webgpu', ['--enable-unsafe-webgpu', '--enable-features=Vulkan,WebGPU', '--use-angle=swiftshader']);
+    expect(r.state, `${r.status}\n${r.problems.join('\n')}`).toBe('done');
+    console.log(`browser test (webgpu): backend ${r.backend}; ${r.status}`);
+    if (r.backend?.startsWith('cpu (')) {
+      // The page fell back and said why: no adapter in this browser; nothing to compare on webgpu.
+      console.log(`browser test (webgpu): SKIPPED, ${r.backend}`);
+      ctx.skip();
+    }
+    expect(r.backend).toBe('webgpu');
+    expect(r.problems).toEqual([]);
+    expectSample(r.text);
+    expect(`${r.text}\n`).toBe(await reference());
+  }, 180_000);
 });

@@ -74,8 +74,8 @@ async function main(): Promise<void> {
     if (v !== null) field(name).value = v;
   }
   const backend = await startBackend();
-  backendOut.textContent = backend;
-  backendOut.dataset['backend'] = backend;
+  backendOut.textContent = backend.note !== undefined ? `${backend.name} (${backend.note})` : backend.name;
+  backendOut.dataset['backend'] = backend.name;
   const response = await fetch(query.get('ckpt') ?? './checkpoint.json');
   if (!response.ok) throw new Error(`fetching the checkpoint: HTTP ${response.status}`);
   const translator = loadTranslator(await response.json());

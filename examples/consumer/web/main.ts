@@ -1,10 +1,11 @@
 // The web page: the same sampling as sample.ts, in a browser, on the
-// WebAssembly backend of TensorFlow.js (the pure-JavaScript CPU backend if
-// WebAssembly does not start). build-web.mjs bundles this file with the
+// WebAssembly backend of TensorFlow.js by default, on WebGPU with
+// ?backend=webgpu (the pure-JavaScript CPU backend if the one asked for does
+// not start). build-web.mjs bundles this file with the
 // compiled model (../model.ts, through ../lm.ts) and copies next to it the
 // backend's .wasm files and the checkpoint, which the page fetches.
 //
-// The form's fields can be preset from the address: ?prime=The%20&temperature=0.7&length=300&seed=0
+// The form's fields can be preset from the address: ?prime=The%20&temperature=0.7&length=300&seed=0&backend=webgpu
 // The page marks its progress on <body data-state="loading|sampling|done|error">.
 import * as tf from '@tensorflow/tfjs-core';
 import { element, field as formField, setState as markState, startBackend } from '../page.js';
@@ -35,7 +36,7 @@ async function sample(lm: LanguageModel): Promise<void> {
   sampleOut.textContent = prime;
   const t0 = performance.now();
   let n = 0;
-  for (const ch of sampleChars(lm, { prime, temperature, length, seed })) {
+  for await (const ch of sampleChars(lm, { prime, temperature, length, seed })) {
     sampleOut.textContent += ch;
     // Let the page paint as the characters come.
     if (++n % 4 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
@@ -51,8 +52,8 @@ async function main(): Promise<void> {
     if (v !== null) field(name).value = v;
   }
   const backend = await startBackend();
-  backendOut.textContent = backend;
-  backendOut.dataset['backend'] = backend;
+  backendOut.textContent = backend.note !== undefined ? `${backend.name} (${backend.note})` : backend.name;
+  backendOut.dataset['backend'] = backend.name;
   const response = await fetch(query.get('ckpt') ?? './checkpoint.json');
   if (!response.ok) throw new Error(`fetching the checkpoint: HTTP ${response.status}`);
   const lm = loadLanguageModel(await response.json());
