@@ -11,6 +11,10 @@
 // (no VJP is needed) and after every pass that pattern-matches single ops.
 // Scan bodies are fused recursively.
 //
+// In loop bodies, products that read element-wise results (and what reads
+// them) first move to the end (sinkProducts), so more of a step's ops can
+// group.
+//
 // Grouping, in node order: an elementwise node joins the groups of those of
 // its inputs made by elementwise nodes of the same shape, unless some value
 // of such a group is read by a node outside it that comes before this node
@@ -46,8 +50,34 @@ interface Group {
   readonly members: number[];
 }
 
-export function fuseElementwise(g: Graph): Graph {
-  const bodies = g.nodes.map((n) => (n.op === 'scan' ? fuseElementwise(n.body!) : undefined));
+/**
+ * A loop body's nodes with the products that read element-wise results, and
+ * everything after them that reads theirs, moved to the end (each part in
+ * its old order). A backward step's derivative of a gate (`(1 - s) * s * d`)
+ * then follows the group computing `d` directly, not after a product
+ * reading that group (which would close the group to it): an LSTM's
+ * backward step becomes one group instead of five. A forward step, whose
+ * products read only the step's inputs, keeps its order.
+ */
+function sinkProducts(g: Graph): Graph {
+  const producer = new Map<ValueId, number>();
+  g.nodes.forEach((node, i) => node.outputs.forEach((o) => producer.set(o, i)));
+  // A fused group counts as element-wise: the pass run again on its own output changes nothing.
+  const elementwise = (i: number): boolean => elementwiseOp(g.nodes[i]!.op) !== undefined || g.nodes[i]!.op === 'fused';
+  const sinks = new Array<boolean>(g.nodes.length).fill(false);
+  g.nodes.forEach((node, i) => {
+    const from = node.inputs.map((v) => producer.get(v)).filter((p): p is number => p !== undefined);
+    sinks[i] = from.some((p) => sinks[p]) || (!elementwise(i) && from.some(elementwise));
+  });
+  if (!sinks.includes(true)) return g;
+  // Nodes that stay read only nodes that stay: the order is still topological.
+  const order = [...g.nodes.keys()].filter((i) => !sinks[i]).concat([...g.nodes.keys()].filter((i) => sinks[i]));
+  return order.every((i, k) => i === k) ? g : { ...g, nodes: order.map((i) => g.nodes[i]!) };
+}
+
+export function fuseElementwise(g: Graph, loopBody = false): Graph {
+  if (loopBody) g = sinkProducts(g);
+  const bodies = g.nodes.map((n) => (n.op === 'scan' ? fuseElementwise(n.body!, true) : undefined));
   const producer = new Map<ValueId, number>();
   const readers = new Map<ValueId, number[]>();
   g.nodes.forEach((n, i) => {
