@@ -10,7 +10,7 @@ import type { TrainConfig } from '../compiler/sema/train.js';
 import { makeBatches } from '../runtime/data/batching.js';
 import type { Batch, Example, FieldSpec } from '../runtime/data/types.js';
 import { TrainingSession } from '../runtime/train/session.js';
-import { sessionGraphs } from '../src/project.js';
+import { graphsForBackend } from '../src/new-session.js';
 import { loadStdlib } from '../src/stdlib.js';
 import type { BenchShape, CellKind, InputKind } from './config.js';
 import { sequenceOf, type BenchData } from './data.js';
@@ -87,7 +87,7 @@ export type InitialParams = ReadonlyMap<string, { readonly shape: readonly numbe
 
 export async function rnncInitialParams(cell: CellKind, s: BenchShape, input: InputKind, seed = 1): Promise<InitialParams> {
   const { model, train } = compileBenchModel(cell, s, 1e-3, input);
-  const session = new TrainingSession(model, train, sessionGraphs(model, train));
+  const session = new TrainingSession(model, train, graphsForBackend(model, train));
   session.initParams(seed);
   const out = new Map<string, { shape: readonly number[]; data: Float32Array }>();
   for (const [name, v] of session.params) out.set(name, { shape: [...v.shape], data: (await v.data()) as Float32Array });
@@ -98,7 +98,7 @@ export async function rnncInitialParams(cell: CellKind, s: BenchShape, input: In
 /** FLOPs of the matrix products in the training graph the session runs on the bench batch (no padding: the unpadded variant). */
 export function rnncTrainingFlops(cell: CellKind, s: BenchShape, input: InputKind): number {
   const { model, train } = compileBenchModel(cell, s, 1e-3, input);
-  const graphs = sessionGraphs(model, train);
+  const graphs = graphsForBackend(model, train);
   return graphProductFlops((graphs.unpadded ?? graphs).training, { B: s.B, T: s.T, X: s.X, H: s.H, O: s.O });
 }
 
@@ -106,7 +106,7 @@ export function rnncInterpreted(cell: CellKind, data: BenchData, opts: { lr?: nu
   const s = data.shape;
   const input = opts.input ?? 'tokens';
   const { model, train } = compileBenchModel(cell, s, opts.lr, input);
-  const session = new TrainingSession(model, train, sessionGraphs(model, train));
+  const session = new TrainingSession(model, train, graphsForBackend(model, train));
   session.initParams(opts.seed ?? 1);
   const batch = benchBatch(data, input);
   const stream = Array.from(data.stream, (_, k) => streamBatch(s, data, k, input));

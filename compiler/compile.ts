@@ -19,7 +19,7 @@ import { truncateScans } from './autodiff/truncate.js';
 import { assumeFullMask } from './passes/assume-full-mask.js';
 import { eliminateDeadCode } from './passes/dead-code.js';
 import { liftParamTransposes } from './passes/lift-param-transposes.js';
-import { FORWARD_PIPELINE, PASSES, PRE_AUTODIFF_PIPELINE, PREDICT_PIPELINE, runPipeline, TRAINING_PIPELINE, type Pass, type PipelineOptions } from './passes/pipeline.js';
+import { FORWARD_PIPELINE, PASSES, PRE_AUTODIFF_PIPELINE, PREDICT_PIPELINE, runPipeline, TRAINING_PIPELINE, withJoinedGates, type Pass, type PipelineOptions } from './passes/pipeline.js';
 
 export interface SourceText {
   readonly file: string;
@@ -242,6 +242,12 @@ export interface GraphOptions {
   readonly assumeFullMask?: boolean;
   /** Fuse elementwise ops into `fused` groups (passes/fuse-elementwise.ts; default true). */
   readonly fuse?: boolean;
+  /**
+   * Join each cell's gate products in the training and forward graphs too
+   * (passes/pipeline.ts withJoinedGates; the predict graph always has them):
+   * for the webgpu backend, where each product is a dispatch.
+   */
+  readonly joinGates?: boolean;
 }
 
 /** The graphs a run needs. With truncated BPTT the forward scans gain a gradient gate per step. */
@@ -255,7 +261,8 @@ export function trainingGraphs(model: LoweredModel, truncated: boolean, opts: Gr
   verifyGraph(training, 'differentiation');
   const withoutLoss = (g: Graph): Graph => eliminateDeadCode({ ...g, outputs: g.outputs.filter((o) => o.role !== 'loss') });
   if (opts.optimize === false) return { forward, inference: source, predict: withoutLoss(source), training };
-  const unfused = (passes: readonly Pass[]): readonly Pass[] => (opts.fuse === false ? passes.filter((p) => p !== PASSES.fuseElementwise) : passes);
+  const joined = (passes: readonly Pass[]): readonly Pass[] => (opts.joinGates && !passes.includes(PASSES.fuseGateProducts) ? withJoinedGates(passes) : passes);
+  const unfused = (passes: readonly Pass[]): readonly Pass[] => (opts.fuse === false ? joined(passes).filter((p) => p !== PASSES.fuseElementwise) : joined(passes));
   const optimizedForward = runPipeline(forward, unfused(FORWARD_PIPELINE), pipeline);
   const graphs = {
     forward: optimizedForward,

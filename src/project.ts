@@ -252,12 +252,16 @@ export function greedyPredictGraph(p: LoadedProgram, model: LoweredModel, o: { a
 }
 
 /** The optimised graphs a session trains with. */
-export function sessionGraphs(model: LoweredModel, config: TrainConfig, opts: { remat?: boolean } = {}): SessionGraphs {
+/**
+ * The graphs a TrainingSession runs. `joinGates`: each cell's gate products
+ * joined in every graph (for the webgpu backend: src/new-session.ts).
+ */
+export function sessionGraphs(model: LoweredModel, config: TrainConfig, opts: { remat?: boolean; joinGates?: boolean } = {}): SessionGraphs {
   if (config.bptt.kind === 'truncated' && model.readsAhead) {
     throw new CliError(`model ${model.name} cannot be trained with truncated BPTT (${model.readsAhead}): use --bptt full`);
   }
   const truncated = config.bptt.kind === 'truncated';
-  const o = { liftParamTransposes: true, ...(opts.remat ? { remat: true } : {}) };
+  const o = { liftParamTransposes: true, ...(opts.remat ? { remat: true } : {}), ...(opts.joinGates ? { joinGates: true } : {}) };
   return { ...trainingGraphs(model, truncated, o), unpadded: trainingGraphs(model, truncated, { ...o, assumeFullMask: true }) };
 }
 

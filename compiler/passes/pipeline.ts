@@ -71,6 +71,18 @@ export const PREDICT_PIPELINE: readonly Pass[] = [
   PASSES.fuseElementwise,
 ];
 
+/**
+ * A pipeline with each cell's gate products joined into one product per
+ * step before the element-wise groups form (fuse-gate-products.ts): for
+ * backends where every kernel is a dispatch of its own (webgpu), where one
+ * product for all gates saves three dispatches per LSTM step.
+ */
+export function withJoinedGates(passes: readonly Pass[]): readonly Pass[] {
+  const at = passes.indexOf(PASSES.fuseElementwise);
+  const joined = [PASSES.fuseGateProducts, PASSES.pruneScanInputs, PASSES.commonSubexpressions, PASSES.deadCode];
+  return at < 0 ? [...passes, ...joined] : [...passes.slice(0, at), ...joined, ...passes.slice(at)];
+}
+
 /** For training graphs (forward plus derivative). */
 export const TRAINING_PIPELINE: readonly Pass[] = [
   PASSES.hoistWeightGradients,
