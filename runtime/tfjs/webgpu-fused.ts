@@ -73,25 +73,34 @@ interface Layout {
   readonly modes: string;
   readonly params: readonly (readonly number[])[];
   readonly alias: readonly number[];
+  /**
+   * The WGSL element type of each input's buffer: tfjs casts int32 and bool
+   * to float32 without converting the data (the buffer keeps its integers),
+   * so a float32 tensor may sit in an i32 buffer; reads convert with f32().
+   */
+  readonly types: readonly ('f32' | 'i32')[];
 }
 
 /** The read of input k at flat output index `index`, in its mode, with its constants. */
 function read(k: number, l: Layout): string {
   const b = `T${l.alias[k]}`;
   const p = l.params[k]!;
-  switch (l.modes[k]) {
-    case 'e':
-      return `${b}[index]`;
-    case 's':
-      return `${b}[0]`;
-    case 'm':
-      return `${b}[index % ${p[0]}]`;
-    case 'd':
-      return `${b}[index / ${p[0]}]`;
-    default:
-      // A window of the last axis: p = [window width, row width, window begin].
-      return `${b}[(index / ${p[0]}) * ${p[1]} + ${p[2]} + index % ${p[0]}]`;
-  }
+  const at = ((): string => {
+    switch (l.modes[k]) {
+      case 'e':
+        return 'index';
+      case 's':
+        return '0';
+      case 'm':
+        return `index % ${p[0]}`;
+      case 'd':
+        return `index / ${p[0]}`;
+      default:
+        // A window of the last axis: p = [window width, row width, window begin].
+        return `(index / ${p[0]}) * ${p[1]} + ${p[2]} + index % ${p[0]}`;
+    }
+  })();
+  return `f32(${b}[${at}])`;
 }
 
 /** The statements computing the temps `wanted` need, in order, reading inputs as the layout says; and the buffers they read (alias indices). */
@@ -154,7 +163,7 @@ export function fusedShader(body: FusedBody, outputs: readonly number[], l: Layo
   const { lines, reads } = statements(body, temps, l);
   const decls = [
     ...temps.map((_, j) => `@group(0) @binding(${j}) var<storage, read_write> O${j} : array<f32>;`),
-    ...reads.map((r, j) => `@group(0) @binding(${temps.length + j}) var<storage, read> T${r} : array<f32>;`),
+    ...reads.map((r, j) => `@group(0) @binding(${temps.length + j}) var<storage, read> T${r} : array<${l.types[r]}>;`),
   ];
   const code = `${decls.join('\n')}
 fn isnan(val : f32) -> bool {
@@ -237,15 +246,17 @@ export function fusedOnWebgpu(body: FusedBody, inputs: readonly tf.Tensor[], win
     return modes[k] === 'w' ? [w![1], t.shape[t.rank - 1]!, w![0]] : modes[k] === 'm' ? [t.size] : modes[k] === 'd' ? [n / t.size] : [];
   });
   const alias = inputs.map((t) => inputs.findIndex((u) => u.dataId === t.dataId));
+  const stored = (backend as unknown as { tensorMap?: { get(id: unknown): { dtype?: string } | undefined } }).tensorMap;
+  const types = inputs.map((t) => (stored?.get(t.dataId)?.dtype ?? 'float32') === 'float32' ? ('f32' as const) : ('i32' as const));
   const limit = backend.device.limits.maxStorageBuffersPerShaderStage;
   // The fallback, a tfjs program per output, binds an output and at most every distinct input.
   if (new Set(alias).size + 1 > limit) return null;
-  const key = `${modes}:${params.map((p) => p.join(',')).join(';')}:${alias.join(',')}:${n}:${limit}`;
+  const key = `${modes}:${params.map((p) => p.join(',')).join(';')}:${alias.join(',')}:${types.join(',')}:${n}:${limit}`;
   let byKey = sources.get(body);
   if (byKey === undefined) sources.set(body, (byKey = new Map()));
   let code = byKey.get(key);
   if (code === undefined) {
-    const l: Layout = { modes, params, alias };
+    const l: Layout = { modes, params, alias, types };
     byKey.set(key, (code = { shaders: shaders(body, l, n, limit), perOutput: body.outputs.map((_, o) => fusedWgsl(body, o, l)) }));
   }
   registerFusedKernel();

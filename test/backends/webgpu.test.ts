@@ -9,7 +9,7 @@
 // tests are skipped and say why.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { trainingGraphs } from '../../compiler/compile.js';
+import { decodingFor, trainingGraphs } from '../../compiler/compile.js';
 import type { Graph } from '../../compiler/ir/types.js';
 import { useWebgpu, webgpuAdapter } from '../../runtime/backend.js';
 import { evaluateGraph } from '../../runtime/reference/evaluate.js';
@@ -20,7 +20,7 @@ import { executeGraph } from '../../runtime/tfjs/execute.js';
 import { fused } from '../../runtime/tfjs/portable-ops.js';
 import { fusedDispatches, fusedOnWebgpu, setWebgpuFusion } from '../../runtime/tfjs/webgpu-fused.js';
 import { fusedBodyOf } from '../ir/fused-body.js';
-import { compileModel } from '../helpers/compile.js';
+import { analyzeText, compileModel } from '../helpers/compile.js';
 import { randomFeeds } from '../helpers/feeds.js';
 import { attentionSeq2seq, attentionTagger, bidirectionalTagger, manyToOneGru, tokenLm, visualCaptioner } from '../helpers/programs.js';
 
@@ -155,6 +155,11 @@ describe.skipIf(skip !== undefined)('webgpu executes graphs like the float64 ref
       { body: fusedBodyOf('add:i0,i2;tanh:t0;mul:t1,i1;sigmoid:i3;add:t3,t2;leaky_relu:t4,0.2', [2, 4, 5]), inputs: [f(2, 3), f(), f(3), f(2, 1)] },
       // Columns of a wider input (a gate of a joined product) and a window of the other.
       { body: fusedBodyOf('add:i0,i1;tanh:t0;mul:t1,i2', [2, 0]), inputs: [f(2, 6), f(3), f(2, 5)], windows: [3, 3, -1, -1, 1, 3] },
+      // Float tensors cast from int32 and bool: tfjs keeps their integer buffers (reads must convert them).
+      {
+        body: fusedBodyOf('mul:i0,i1;add:i2,t0;sub:t1,i3', [2]),
+        inputs: [tf.cast(tf.tensor([[1], [0]], [2, 1], 'int32'), 'float32'), f(3), f(2, 3), tf.cast(tf.greater(f(2, 3), 0), 'float32')],
+      },
       // Rank 4 with a middle axis of 1 (tfjs's own webgpu binary kernels fail to compile broadcasts of rank 6).
       { body: fusedBodyOf('mul:i0,i1;exp:t0', [1]), inputs: [f(2, 1, 2, 3), f(3)] },
     ];
@@ -211,6 +216,19 @@ describe.skipIf(skip !== undefined)('webgpu executes graphs like the float64 ref
     } finally {
       backend.runWebGPUProgram = original;
       setWebgpuFusion(true);
+    }
+  });
+
+  it('a decoder reading back its own greedy choices (masks made on the GPU from its tokens), gates joined or not', async () => {
+    const text = attentionSeq2seq();
+    const taught = compileModel(text);
+    const own = decodingFor(analyzeText(text), taught)!.model;
+    for (const joinGates of [false, true]) {
+      const { forward } = trainingGraphs(own, false, { joinGates });
+      const feeds = randomFeeds(own, forward, { lengths: [5, 3, 4], seed: 7, randomState: true }).map(rounded);
+      const got = await runAsync(forward, feeds);
+      const w = worst(forward, got, evaluateGraph(forward, feeds).map((t) => t.data));
+      expect(w.value, w.name).toBeLessThan(TOL);
     }
   });
 
