@@ -360,6 +360,8 @@ export function buildCli(done: (code: number) => void): Command {
 /** Runs the CLI on `argv` (without `node rnnc`) and returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let code: number = EXIT.ok;
+  // An empty RNNC_BACKEND means unset, as most tools read an empty variable.
+  if (process.env['RNNC_BACKEND'] === '') delete process.env['RNNC_BACKEND'];
   const program = buildCli((c) => {
     code = c;
   });

@@ -28,7 +28,9 @@ async function startWebgpu(): Promise<void> {
   const dawnName: string = 'webgpu';
   const dawn = (await import(dawnName)) as { create(flags: string[]): unknown; globals: object };
   Object.assign(globalThis, dawn.globals);
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true, writable: true });
+  const gpu = dawn.create([]) as { requestAdapter(): Promise<unknown> };
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  if ((await gpu.requestAdapter()) === null) throw new Error('--backend webgpu: no WebGPU adapter here (no GPU with Vulkan, Metal or Direct3D 12 drivers, and no software Vulkan such as Mesa\'s lavapipe); use --backend wasm');
   const backendName: string = '@tensorflow/tfjs-backend-webgpu';
   await import(backendName);
 }

@@ -16,7 +16,13 @@ export interface CompileOptions {
    * data source are relative to its folder (default: the working directory).
    */
   readonly file?: string;
-  /** The TensorFlow.js backend models run on: `tensorflow` (tfjs-node, when installed), `wasm` or `cpu` (default: the fastest available, as `rnnc` picks it). */
+  /**
+   * The TensorFlow.js backend models run on: `tensorflow` (tfjs-node, when
+   * installed), `webgpu` (a GPU through Dawn in Node.js, or the browser's
+   * WebGPU), `wasm` or `cpu` (default: the fastest of tensorflow, wasm and
+   * cpu, as `rnnc` picks it). Results are read asynchronously on every
+   * backend, as webgpu needs: hence the promises of {@link Model}.
+   */
   readonly backend?: BackendName;
 }
 
@@ -52,6 +58,11 @@ export interface CompileResult {
  */
 export function compile(text: string, options: CompileOptions = {}): CompileResult {
   if (typeof text !== 'string') throw new RnncError('compile(text): the program text must be a string');
+  // The names of runtime/backend.ts BACKEND_NAMES, kept here so that compile() loads no tfjs.
+  const backends = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+  if (options.backend !== undefined && !backends.includes(options.backend)) {
+    throw new RnncError(`compile(text, { backend }): unknown backend ${JSON.stringify(options.backend)} (valid: ${backends.join(', ')})`);
+  }
   const file = options.file ?? '<input>';
   const std = loadStdlib();
   const raw = checkProgram({ file, text }, std, trainSettingDiagnostics);

@@ -75,6 +75,10 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   const program = loadProgram(file);
   const modelName = pickModel(program, opts.model);
   const config = trainConfigFor(program, modelName, opts);
+  if ((opts.workers ?? 1) > 1 && opts.backend === 'webgpu') {
+    const asked = process.env['RNNC_BACKEND'] === 'webgpu' ? 'RNNC_BACKEND=webgpu' : '--backend webgpu';
+    throw new CliError(`--workers runs replicas on the CPU cores (cpu, wasm or tensorflow); with ${asked} the GPU trains the whole batch: leave --workers out`, EXIT.usage);
+  }
   const backend = await startBackend(opts.backend);
   info(`backend: ${backend}`);
   const data = loadData(program, config);
@@ -167,9 +171,6 @@ async function train(session: TrainingSession, ctx: TrainContext): Promise<numbe
 async function startWorkers(session: TrainingSession, ctx: TrainContext): Promise<DataParallelTrainer | undefined> {
   const workers = ctx.opts.workers ?? 1;
   if (workers <= 1) return undefined;
-  if (getBackend() === 'webgpu') {
-    throw new CliError('--workers runs replicas on the CPU cores (cpu, wasm or tensorflow); with --backend webgpu the GPU trains the whole batch: leave --workers out', EXIT.usage);
-  }
   if (workers > ctx.config.batch) {
     throw new CliError(`--workers ${workers} is more than the batch size ${ctx.config.batch}: each worker trains on at least one example of every batch`, EXIT.usage);
   }

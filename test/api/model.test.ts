@@ -85,6 +85,11 @@ describe('compile', () => {
     expect(syntax.diagnostics[0]!.line).toBe(1);
   });
 
+  it('an unknown backend is an RnncError at compile(), naming the valid ones', () => {
+    expect(() => compile(PROGRAM, { backend: 'gpu' as never })).toThrow(RnncError);
+    expect(() => compile(PROGRAM, { backend: 'gpu' as never })).toThrow('compile(text, { backend }): unknown backend "gpu" (valid: tensorflow, webgpu, wasm, cpu)');
+  });
+
   it('a model that does not exist, and a model without parameters, are RnncErrors', async () => {
     expect(() => compile(PROGRAM).model('nope')).toThrow(RnncError);
     expect(() => compile(PROGRAM).model('nope')).toThrow(/no model named nope \(models: majority\)/);

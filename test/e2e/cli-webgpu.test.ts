@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webgpuAdapter } from '../../runtime/backend.js';
+import { startBackend } from '../../src/backend-choice.js';
 import { abcLm, expectOk, expectUserError, readMetrics, removeDir, rnnc, tempDir, writeAbcText, writeFile } from './cli-harness.js';
 
 const probe = await webgpuAdapter();
@@ -78,9 +79,41 @@ describe.skipIf(skip !== undefined)('the commands on --backend webgpu', () => {
     expect((gpu['sa'] as { text: string }).text).toBe((cpu['sa'] as { text: string }).text);
   });
 
-  it('refuses --workers, whose replicas train on CPU cores', async () => {
-    const r = await rnnc('run', join(dir, 'lm-full.rnn'), '--backend', 'webgpu', '--workers', '2', '--out', join(dir, 'workers'), '--quiet');
+});
+
+// What needs no adapter: refusals before any backend starts, and an empty RNNC_BACKEND.
+describe('webgpu where a command cannot use it', () => {
+  it('run refuses --workers with webgpu before loading anything (flag or RNNC_BACKEND)', async () => {
+    const file = writeFile(dir, 'lm-workers.rnn', abcLm({ H: 4, bptt: 'full', epochs: 1, seed: 1 }));
+    const r = await rnnc('run', file, '--backend', 'webgpu', '--workers', '2', '--out', join(dir, 'workers'));
     expectUserError(r, 2);
     expect(r.stderr).toContain('--workers runs replicas on the CPU cores');
+    expect(r.stderr).toContain('with --backend webgpu');
+    expect(r.stderr).not.toContain('data:');
+    process.env['RNNC_BACKEND'] = 'webgpu';
+    try {
+      const e = await rnnc('run', file, '--workers', '2', '--out', join(dir, 'workers'));
+      expectUserError(e, 2);
+      expect(e.stderr).toContain('with RNNC_BACKEND=webgpu');
+    } finally {
+      delete process.env['RNNC_BACKEND'];
+    }
+  });
+
+  it('a command that cannot run on webgpu says so as a usage error, naming RNNC_BACKEND when that asked', async () => {
+    const without = { name: 'webgpu' as const, why: 'it reads each decoding step synchronously' };
+    await expect(startBackend('webgpu', without)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining("backend 'webgpu' cannot run this: it reads each decoding step synchronously; use --backend wasm or cpu") });
+  });
+
+  it('an empty RNNC_BACKEND is unset: the automatic choice', async () => {
+    const file = writeFile(dir, 'lm-empty-env.rnn', abcLm({ H: 4, bptt: 'full', epochs: 1, seed: 1 }));
+    process.env['RNNC_BACKEND'] = '';
+    try {
+      const r = await rnnc('run', file, '--out', join(dir, 'empty-env'), '--steps', '2');
+      expectOk(r);
+      expect(r.stderr).toMatch(/backend: (tensorflow|wasm|cpu) \(/);
+    } finally {
+      delete process.env['RNNC_BACKEND'];
+    }
   });
 });
