@@ -13,7 +13,9 @@ import { fixture, useExecutable, writeFile } from './cli-harness.js';
 const exe = useExecutable();
 let register: string;
 beforeAll(() => {
-  writeFile(exe.dir, 'hooks.mjs', `export async function resolve(spec, ctx, next) {\n  const r = await next(spec, ctx);\n  process.stderr.write('RESOLVED ' + r.url + '\\n');\n  return r;\n}\n`);
+  // The hooks run in a thread of their own: a synchronous write to fd 2 lands before the process can exit (process.stderr.write
+  // from that thread could be lost when the command ends first, which dropped the last packages under load).
+  writeFile(exe.dir, 'hooks.mjs', `import { writeSync } from 'node:fs';\nexport async function resolve(spec, ctx, next) {\n  const r = await next(spec, ctx);\n  writeSync(2, 'RESOLVED ' + r.url + '\\n');\n  return r;\n}\n`);
   register = writeFile(exe.dir, 'register.mjs', `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(exe.dir, 'hooks.mjs')).href)});\n`);
 });
 
