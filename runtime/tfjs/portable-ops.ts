@@ -760,7 +760,7 @@ function fusedExpression(op: string, a: string, b: string | undefined): string {
  * 'd' (leading axes with trailing ones: e / (n / size)); null: none of these.
  * (The fifth mode, 'w', a window of the last axis, is the input's attribute.)
  */
-export function broadcastMode(shape: readonly number[], out: readonly number[]): 'e' | 's' | 'm' | 'd' | 'w' | null {
+function broadcastMode(shape: readonly number[], out: readonly number[]): 'e' | 's' | 'm' | 'd' | 'w' | null {
   const size = shape.reduce((a, b) => a * b, 1);
   const n = out.reduce((a, b) => a * b, 1);
   if (size === n) return 'e';
@@ -1007,6 +1007,41 @@ export function fusedGroup(group: FusedGroup, inputs: readonly tf.Tensor[], wind
 }
 
 /**
+ * How a fused group reads its inputs (windows as `fused` takes them): each
+ * input's window, the output's shape and size, each input's broadcast mode
+ * against it (broadcastMode's letters, 'w' for a window; null: a pattern no
+ * loop reads), and for modes chosen, what each input's reads need
+ * (fusedLoop's p). The host loops and the webgpu kernels
+ * (runtime/tfjs/webgpu-fused.ts) read inputs the same way.
+ */
+export function fusedReads(
+  inputs: readonly tf.Tensor[],
+  windows: readonly number[] | undefined,
+): {
+  windowOf: (k: number) => [number, number] | undefined;
+  shape: number[];
+  n: number;
+  found: ('e' | 's' | 'm' | 'd' | 'w' | null)[];
+  params: (modes: string) => number[][];
+} {
+  const windowOf = (k: number): [number, number] | undefined =>
+    windows !== undefined && windows[2 * k]! >= 0 ? [windows[2 * k]!, windows[2 * k + 1]!] : undefined;
+  const shapes = inputs.map((t, k) => {
+    const w = windowOf(k);
+    return w === undefined ? t.shape : [...t.shape.slice(0, -1), w[1]];
+  });
+  const shape = shapes.reduce<number[]>((s, t) => tf.backend_util.assertAndGetBroadcastShape(s, t), []);
+  const n = shape.reduce((x, y) => x * y, 1);
+  const found = shapes.map((s, k) => (windowOf(k) === undefined ? broadcastMode(s, shape) : s.reduce((x, y) => x * y, 1) === n ? 'w' : null));
+  const params = (modes: string): number[][] =>
+    inputs.map((t, k) => {
+      const w = windowOf(k);
+      return modes[k] === 'w' ? [w![1], t.shape[t.rank - 1]!, w![0]] : modes[k] === 'm' ? [t.size] : modes[k] === 'd' ? [n / t.size] : [];
+    });
+  return { windowOf, shape, n, found, params };
+}
+
+/**
  * One host loop over the elements where that pays and a loop reads the
  * inputs' broadcast modes (`loopFor`: the loop and the modes it reads them
  * in), else op by op (`byOps` of the windowed inputs).
@@ -1019,24 +1054,10 @@ function runFused(
   loopFor: (modes: readonly (string | null)[]) => { loop: FusedLoop; modes: string } | null,
   byOps: (read: tf.Tensor[]) => tf.Tensor[],
 ): tf.Tensor[] {
-  const windowOf = (k: number): [number, number] | undefined =>
-    windows !== undefined && windows[2 * k]! >= 0 ? [windows[2 * k]!, windows[2 * k + 1]!] : undefined;
-  const shapes = inputs.map((t, k) => {
-    const w = windowOf(k);
-    return w === undefined ? t.shape : [...t.shape.slice(0, -1), w[1]];
-  });
-  const shape = shapes.reduce<number[]>((s, t) => tf.backend_util.assertAndGetBroadcastShape(s, t), []);
-  const n = shape.reduce((x, y) => x * y, 1);
+  const { windowOf, shape, n, found, params } = fusedReads(inputs, windows);
   if (!taping() && fusedOnHost(ops, n) && inputs.every((t) => t.dtype === 'float32')) {
-    const found = loopFor(shapes.map((s, k) => (windowOf(k) === undefined ? broadcastMode(s, shape) : s.reduce((x, y) => x * y, 1) === n ? 'w' : null)));
-    if (found) {
-      const { loop, modes } = found;
-      const p = inputs.map((t, k) => {
-        const w = windowOf(k);
-        return modes[k] === 'w' ? [w![1], t.shape[t.rank - 1]!, w![0]] : modes[k] === 'm' ? [t.size] : modes[k] === 'd' ? [n / t.size] : [];
-      });
-      return onHost(inputs, Array.from({ length: nOutputs }, () => shape), (ins, outs) => loop(ins, outs, n, p));
-    }
+    const loop = loopFor(found);
+    if (loop) return onHost(inputs, Array.from({ length: nOutputs }, () => shape), (ins, outs) => loop.loop(ins, outs, n, params(loop.modes)));
   }
   const read = inputs.map((t, k) => {
     const w = windowOf(k);

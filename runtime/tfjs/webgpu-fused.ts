@@ -21,7 +21,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ELEMENTWISE_OPS } from '../../compiler/ir/elementwise.js';
 import type { FusedBody } from '../../compiler/ir/types.js';
-import { broadcastMode } from './portable-ops.js';
+import { fusedReads } from './portable-ops.js';
 
 const WGSL = new Map(ELEMENTWISE_OPS.map((e) => [e.name, e.wgsl] as const));
 
@@ -229,22 +229,10 @@ export function fusedOnWebgpu(body: FusedBody, inputs: readonly tf.Tensor[], win
   if ((tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0) return null;
   const backend = tf.backend() as unknown as WebgpuBackend;
   if (typeof backend.runWebGPUProgram !== 'function') return null;
-  const windowOf = (k: number): [number, number] | undefined =>
-    windows !== undefined && windows[2 * k]! >= 0 ? [windows[2 * k]!, windows[2 * k + 1]!] : undefined;
-  const shapes = inputs.map((t, k) => {
-    const w = windowOf(k);
-    return w === undefined ? t.shape : [...t.shape.slice(0, -1), w[1]];
-  });
-  const shape = shapes.reduce<number[]>((s, t) => tf.backend_util.assertAndGetBroadcastShape(s, t), []);
-  const n = shape.reduce((x, y) => x * y, 1);
-  if (n === 0) return null;
-  const found = shapes.map((s, k) => (windowOf(k) === undefined ? broadcastMode(s, shape) : s.reduce((x, y) => x * y, 1) === n ? 'w' : null));
-  if (found.includes(null)) return null;
+  const { shape, n, found, params: paramsFor } = fusedReads(inputs, windows);
+  if (n === 0 || found.includes(null)) return null;
   const modes = found.join('');
-  const params = inputs.map((t, k) => {
-    const w = windowOf(k);
-    return modes[k] === 'w' ? [w![1], t.shape[t.rank - 1]!, w![0]] : modes[k] === 'm' ? [t.size] : modes[k] === 'd' ? [n / t.size] : [];
-  });
+  const params = paramsFor(modes);
   const alias = inputs.map((t) => inputs.findIndex((u) => u.dataId === t.dataId));
   const stored = (backend as unknown as { tensorMap?: { get(id: unknown): { dtype?: string } | undefined } }).tensorMap;
   const types = inputs.map((t) => (stored?.get(t.dataId)?.dtype ?? 'float32') === 'float32' ? ('f32' as const) : ('i32' as const));
