@@ -7,16 +7,15 @@
 // their depth from the inputs.
 import { basename } from 'node:path';
 import type { Expr, ModelDecl } from '../../compiler/ast/ast.js';
-import { buildModel } from '../../compiler/compile.js';
 import { walkExpr } from '../../compiler/sema/cell.js';
 import type { LoweredModel } from '../../compiler/sema/model.js';
-import { loadCheckpoint } from '../../runtime/checkpoint.js';
 import { CliError, EXIT } from '../errors.js';
 import { renderChart } from '../heatmap.js';
-import { nodeIO, writeFileAtomic } from '../node-io.js';
+import { writeFileAtomic } from '../node-io.js';
 import { checkOutput, isPng, type OutputKind } from '../output-file.js';
-import { checkDims, loadProgram, pickModel } from '../project.js';
-import { info, printDiagnostics } from '../terminal.js';
+import { loadProgram, pickModel } from '../project.js';
+import { sizedModel } from '../sized-model.js';
+import { info } from '../terminal.js';
 
 export interface GraphNode {
   readonly id: string;
@@ -161,20 +160,8 @@ export async function graphCommand(file: string, opts: GraphOptions): Promise<nu
   checkOutput(opts.output, { inputs: [file, ...(opts.ckpt ? [opts.ckpt] : [])], kind: diagramFile, force: opts.force ?? false, headBytes: 256 });
   const program = loadProgram(file, { quietWarnings: true });
   const name = pickModel(program, opts.model);
-  const dims: Record<string, number> = Object.create(null);
-  if (opts.ckpt !== undefined) {
-    const ckpt = loadCheckpoint(nodeIO, opts.ckpt);
-    const fromCkpt = ckpt.extra?.['dims'];
-    if (typeof fromCkpt === 'object' && fromCkpt !== null) for (const [k, v] of Object.entries(fromCkpt)) if (typeof v === 'number') dims[k] = v;
-  }
-  Object.assign(dims, opts.dims ?? {});
-  checkDims(dims, opts.ckpt !== undefined ? `${opts.ckpt}: the sizes of model ${name}` : `the sizes of model ${name}`);
-  const built = buildModel(program.analysis, name, dims);
-  if (!built.model) {
-    printDiagnostics(built.diagnostics, program.sources);
-    throw new CliError(`model ${name} cannot be built with these dimensions`);
-  }
-  const g = modelGraph(program.analysis.models.get(name)!, built.model);
+  const model = sizedModel(program, name, opts);
+  const g = modelGraph(program.analysis.models.get(name)!, model);
   const text = ext === 'dot' ? toDot(name, g) : await renderChart(graphSpec(name, g), ext, 'model');
   writeFileAtomic(opts.output, text);
   info(`model ${name} (${g.nodes.length} nodes) from ${basename(file)}: ${opts.output}`);

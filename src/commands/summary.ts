@@ -6,12 +6,9 @@
 // that depend on them are left out. Loads no data and no tfjs.
 import { basename } from 'node:path';
 import type { LoweredModel } from '../../compiler/sema/model.js';
-import { loadCheckpoint } from '../../runtime/checkpoint.js';
-import { CliError, EXIT } from '../errors.js';
-import { nodeIO } from '../node-io.js';
-import { buildModel } from '../../compiler/compile.js';
-import { checkDims, loadProgram, pickModel } from '../project.js';
-import { printDiagnostics } from '../terminal.js';
+import { EXIT } from '../errors.js';
+import { loadProgram, pickModel } from '../project.js';
+import { sizedModel } from '../sized-model.js';
 
 export interface SummaryOptions {
   readonly model?: string;
@@ -41,30 +38,8 @@ export function summaryRows(model: LoweredModel): Row[] {
 export async function summaryCommand(file: string, opts: SummaryOptions): Promise<number> {
   const program = loadProgram(file, { quietWarnings: true });
   const name = pickModel(program, opts.model);
-  const dims: Record<string, number> = Object.create(null);
-  if (opts.ckpt !== undefined) {
-    const ckpt = loadCheckpoint(nodeIO, opts.ckpt);
-    if (ckpt.model !== name) throw new CliError(`${opts.ckpt} is a checkpoint of model ${ckpt.model}, not ${name}`);
-    const fromCkpt = ckpt.extra?.['dims'];
-    if (typeof fromCkpt === 'object' && fromCkpt !== null) for (const [k, v] of Object.entries(fromCkpt)) if (typeof v === 'number') dims[k] = v;
-  }
-  // --dims names the model's dimensions only: a misspelt one would silently change nothing.
-  const symbolic = buildModel(program.analysis, name, {});
-  const declared = symbolic.model ? [...symbolic.model.dims.keys()] : [];
-  for (const k of Object.keys(opts.dims ?? {})) {
-    if (symbolic.model && !declared.includes(k)) {
-      throw new CliError(`--dims ${k}: model ${name} has no dimension \`${k}\` (its dimensions: ${declared.join(', ') || 'none'})`, EXIT.usage);
-    }
-  }
-  Object.assign(dims, opts.dims ?? {});
-  checkDims(dims, opts.ckpt !== undefined ? `${opts.ckpt}: the sizes of model ${name}` : `the sizes of model ${name}`);
-  // Dimensions without a value stay symbolic (the counts that need them are left out).
-  const built = buildModel(program.analysis, name, dims);
-  if (!built.model) {
-    printDiagnostics(built.diagnostics, program.sources);
-    throw new CliError(`model ${name} cannot be built with these dimensions`);
-  }
-  const model = built.model;
+  // Sizes left out stay symbolic (the counts that need them are left out).
+  const model = sizedModel(program, name, opts);
   const rows = summaryRows(model);
   const known = rows.filter((r) => r.count !== null);
   const total = known.reduce((a, r) => a + r.count!, 0);

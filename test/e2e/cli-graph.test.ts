@@ -34,6 +34,10 @@ describe('rnnc graph', () => {
     const svg = readFileSync(out, 'utf8');
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     for (const label of ['model caption', 'c1 = relu(…)', '[7, 21, 32]', 'seq&lt;token[12]&gt;']) expect(svg, label).toContain(label);
+    // A misspelt --dims would silently change nothing: it names the model's dimensions (as rnnc summary does).
+    const misspelt = await rnnc('graph', join(repo, 'examples', 'caption.rnn'), '--dims', 'Q=12', '-o', join(dir, 'q.svg'));
+    expectUserError(misspelt, 2);
+    expect(misspelt.stderr).toMatch(/--dims Q: model caption has no dimension `Q` \(its dimensions: .*K/);
     const bmp = await rnnc('graph', join(repo, 'examples', 'caption.rnn'), '-o', join(dir, 'x.bmp'));
     expectUserError(bmp, 2);
     expect(bmp.stderr).toContain('write the diagram as .dot (Graphviz), .svg, .png or .html');
