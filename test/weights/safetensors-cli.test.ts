@@ -13,29 +13,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseParamsJson } from '../../runtime/params-json.js';
 import { decodeSafetensors, encodeSafetensors } from '../../runtime/weights/safetensors.js';
-import { expectOk, expectUserError, removeDir, rnnc, tempDir, writeFile } from '../e2e/cli-harness.js';
+import { expectOk, expectUserError, removeDir, rnnc, writeFile } from '../e2e/cli-harness.js';
+import { commonModels, referenceLoss, samples, trainBlock, trainModels } from './fixture.js';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(import.meta.dirname, 'torch_check.py');
 const torchProbe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
 const hasTorch = torchProbe.status === 0;
 
-const MODELS = `
-model lstm_seq {
-  dim H = 4
-  input x: seq<[3]>
-  target y: seq<[2]>
-  h = lstm(x) with H
-  loss = mse(dense(h, 2), y)
-}
-model gru_last {
-  dim V, E = 3, H = 5
-  input x: seq<token[V]>
-  target y: [2]
-  e = embed(x, E)
-  h = gru_ra(e) with H
-  loss = mse(dense(last(h), 2), y)
-}
+const MODELS = `${commonModels('gru_ra')}
 model bi_rnn {
   input x: seq<[3]>
   target y: seq<[2]>
@@ -48,10 +34,8 @@ model gru_before {
   h = gru(x) with H = 4
   loss = mse(dense(h, 2), y)
 }
-train lstm_seq { data jsonl("seq.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 1 }
-train gru_last { data jsonl("tok.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 2 }
-train bi_rnn { data jsonl("seq.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 3 }
-train gru_before { data jsonl("seq.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 4 }
+${trainBlock('bi_rnn', 'seq', 3)}
+${trainBlock('gru_before', 'seq', 4)}
 `;
 
 /** The same chains as torch.nn layers, for torch_check.py. */
@@ -71,13 +55,7 @@ const SPECS: Record<string, object[]> = {
   ],
 };
 
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-const rand = lcg(11);
-const vectors = (T: number): number[][] => Array.from({ length: T }, () => Array.from({ length: 3 }, () => Math.round((rand() * 2 - 1) * 1000) / 1000));
-const tokens = (T: number): number[] => Array.from({ length: T }, () => Math.floor(rand() * 5));
+const { rand, vectors, tokens } = samples(11);
 const inputsFor = (model: string): (number[] | number[][])[] => (model === 'gru_last' ? [tokens(4), tokens(1), tokens(6)] : [vectors(5), vectors(1), vectors(7)]);
 
 let dir: string;
@@ -85,22 +63,7 @@ let file: string;
 const ckpt = (model: string): string => join(dir, model, 'checkpoint.json');
 
 beforeAll(async () => {
-  dir = tempDir('rnnc-safetensors-');
-  const seq = Array.from({ length: 40 }, (_, i) => {
-    const x = vectors(3 + (i % 4));
-    return JSON.stringify({ x, y: x.map((v) => [v[0]! + v[1]!, v[2]!]) });
-  });
-  const tok = Array.from({ length: 40 }, (_, i) => {
-    const x = tokens(3 + (i % 4));
-    if (i < 5) x[0] = i;
-    return JSON.stringify({ x, y: [x.length / 10, x.at(-1)! / 4] });
-  });
-  writeFile(dir, 'seq.jsonl', `${seq.join('\n')}\n`);
-  writeFile(dir, 'tok.jsonl', `${tok.join('\n')}\n`);
-  file = writeFile(dir, 'models.rnn', MODELS);
-  for (const m of ['lstm_seq', 'gru_last', 'bi_rnn', 'gru_before']) {
-    expectOk(await rnnc('run', file, '--model', m, '--backend', 'cpu', '--steps', '4', '--out', join(dir, m), '--quiet'));
-  }
+  ({ dir, file } = await trainModels('rnnc-safetensors-', { rand, vectors, tokens }, MODELS, ['lstm_seq', 'gru_last', 'bi_rnn', 'gru_before']));
 });
 afterAll(() => removeDir(dir));
 
@@ -180,7 +143,8 @@ describe('what does not fit', () => {
   it("refuses rnnc's reset-before gru under torch names", async () => {
     const r = await rnnc('export', file, '--model', 'gru_before', '--ckpt', ckpt('gru_before'), '--to', 'safetensors', '--names', 'torch', '-o', join(dir, 'gb.safetensors'));
     expectUserError(r);
-    expect(r.stderr).toContain("models.rnn:26:7: the layer `h` is rnnc's `gru`, which resets before the product; torch.nn.GRU resets after it");
+    const line = MODELS.split('\n').findIndex((l) => l.includes('h = gru(x) with H = 4')) + 1;
+    expect(r.stderr).toContain(`models.rnn:${line}:7: the layer \`h\` is rnnc's \`gru\`, which resets before the product; torch.nn.GRU resets after it`);
   });
 
   it('names a missing, an extra and a mis-shaped tensor', async () => {
@@ -259,13 +223,8 @@ describe.skipIf(!hasTorch)(`PyTorch (${hasTorch ? `${PYTHON} has torch` : `skipp
     const xTensor = model === 'gru_last' ? { shape: [1, T], data: x } : { shape: [1, T, 3], data: (x as number[][]).flat() };
     const perStep = model !== 'gru_last';
     // The float64 reference evaluator with the imported parameters: its MSE against torch's outputs is ~0, against other values not.
-    const loss = async (target: number[][]): Promise<number> => {
-      const yTensor = perStep ? { shape: [1, T, 2], data: target.flat() } : { shape: [1, 2], data: target[0]! };
-      const batch = writeFile(dir, `${model}-batch.json`, JSON.stringify({ x: xTensor, y: yTensor }));
-      const r = await rnnc('grad', file, '--model', model, '--params', params, '--batch', batch, '--reference');
-      expectOk(r);
-      return (JSON.parse(r.stdout) as { loss: number }).loss;
-    };
+    const loss = (target: number[][]): Promise<number> =>
+      referenceLoss(dir, file, model, params, { x: xTensor, y: perStep ? { shape: [1, T, 2], data: target.flat() } : { shape: [1, 2], data: target[0]! } });
     expect(await loss(y)).toBeLessThan(1e-11);
     expect(await loss(y.map((row) => row.map((v) => v + 0.01)))).toBeGreaterThan(5e-5);
   });

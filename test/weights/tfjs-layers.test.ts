@@ -16,26 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // tfjs-layers calls tensor methods (`x.flatten()`) that tfjs-core's Node bundle does not install; the benchmark's tf.layers column has the same need.
 import { installChainedOps } from '../../bench/chained-ops.js';
 import { parseParamsJson } from '../../runtime/params-json.js';
-import { expectOk, expectUserError, removeDir, rnnc, tempDir, writeFile } from '../e2e/cli-harness.js';
+import { expectOk, expectUserError, removeDir, rnnc, writeFile } from '../e2e/cli-harness.js';
+import { commonModels, referenceLoss, samples, trainBlock, trainModels } from './fixture.js';
 
 let dir: string;
 
-const MODELS = `
-model lstm_seq {
-  dim H = 4
-  input x: seq<[3]>
-  target y: seq<[2]>
-  h = lstm(x) with H
-  loss = mse(dense(h, 2), y)
-}
-model gru_last {
-  dim V, E = 3, H = 5
-  input x: seq<token[V]>
-  target y: [2]
-  e = embed(x, E)
-  h = gru(e) with H
-  loss = mse(dense(last(h), 2), y)
-}
+const MODELS = `${commonModels('gru')}
 model bi_seq {
   input x: seq<[3]>
   target y: seq<[2]>
@@ -64,44 +50,18 @@ model keras_gru {
   h = gru_ra(x) with H = 4
   loss = mse(dense(h, 2), y)
 }
-train lstm_seq { data jsonl("seq.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 1 }
-train gru_last { data jsonl("tok.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 2 }
-train bi_seq { data jsonl("seq.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 3 }
-train nested { data jsonl("tok.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 5 }
-train relu_onehot { data jsonl("tok.jsonl"); optimizer adam(lr = 0.05); batch 8; epochs 1; seed 4 }
+${trainBlock('bi_seq', 'seq', 3)}
+${trainBlock('nested', 'tok', 5)}
+${trainBlock('relu_onehot', 'tok', 4)}
 `;
 
-/** A seeded stream of numbers in [0, 1). */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
-const rand = lcg(7);
-const vectors = (T: number): number[][] => Array.from({ length: T }, () => Array.from({ length: 3 }, () => Math.round((rand() * 2 - 1) * 1000) / 1000));
-const tokens = (T: number): number[] => Array.from({ length: T }, () => Math.floor(rand() * 5));
+const { rand, vectors, tokens } = samples(7);
 
 let file: string;
 
 beforeAll(async () => {
   installChainedOps();
-  dir = tempDir('rnnc-weights-');
-  const seq = Array.from({ length: 40 }, (_, i) => {
-    const x = vectors(3 + (i % 4));
-    return JSON.stringify({ x, y: x.map((v) => [v[0]! + v[1]!, v[2]!]) });
-  });
-  const tok = Array.from({ length: 40 }, (_, i) => {
-    const x = tokens(3 + (i % 4));
-    // Every id 0..4 appears, so V = 5.
-    if (i < 5) x[0] = i;
-    return JSON.stringify({ x, y: [x.length / 10, x.at(-1)! / 4] });
-  });
-  writeFile(dir, 'seq.jsonl', `${seq.join('\n')}\n`);
-  writeFile(dir, 'tok.jsonl', `${tok.join('\n')}\n`);
-  file = writeFile(dir, 'models.rnn', MODELS);
-  for (const m of ['lstm_seq', 'gru_last', 'bi_seq', 'relu_onehot', 'nested']) {
-    expectOk(await rnnc('run', file, '--model', m, '--backend', 'cpu', '--steps', '4', '--out', join(dir, m), '--quiet'));
-  }
+  ({ dir, file } = await trainModels('rnnc-weights-', { rand, vectors, tokens }, MODELS, ['lstm_seq', 'gru_last', 'bi_seq', 'relu_onehot', 'nested']));
 });
 afterAll(() => removeDir(dir));
 
@@ -214,12 +174,7 @@ describe('rnnc import of a model tfjs-layers saved itself', () => {
     expect(p.get('h.W_g')!.data[1 * 3 + 2]).toBe(kernel[2]![2 * 4 + 1]);
     expect(p.get('h.W_o')!.data[3 * 3 + 0]).toBe(kernel[0]![3 * 4 + 3]);
     // The float64 reference evaluator with the imported parameters: its MSE against the Layers model's own outputs is ~0, against other values not.
-    const loss = async (target: number[][]): Promise<number> => {
-      const batch = writeFile(dir, 'tfl-own-batch.json', JSON.stringify({ x: { shape: [1, 5, 3], data: x.flat() }, y: { shape: [1, 5, 2], data: target.flat() } }));
-      const r = await rnnc('grad', file, '--model', 'lstm_seq', '--params', params, '--batch', batch, '--reference');
-      expectOk(r);
-      return (JSON.parse(r.stdout) as { loss: number }).loss;
-    };
+    const loss = (target: number[][]): Promise<number> => referenceLoss(dir, file, 'lstm_seq', params, { x: { shape: [1, 5, 3], data: x.flat() }, y: { shape: [1, 5, 2], data: target.flat() } });
     expect(await loss(y)).toBeLessThan(1e-12);
     expect(await loss(y.map((row) => row.map((v) => v + 0.01)))).toBeGreaterThan(5e-5);
   });
@@ -245,12 +200,7 @@ describe('rnnc import of a bidirectional model tfjs-layers saved itself', () => 
     m.dispose();
     const params = join(dir, 'tfl-bidir.json');
     expectOk(await rnnc('import', file, '--model', 'bi_seq', '--from', join(folder, 'model.json'), '-o', params));
-    const loss = async (target: number[][]): Promise<number> => {
-      const batch = writeFile(dir, 'tfl-bidir-batch.json', JSON.stringify({ x: { shape: [1, 4, 3], data: x.flat() }, y: { shape: [1, 4, 2], data: target.flat() } }));
-      const r = await rnnc('grad', file, '--model', 'bi_seq', '--params', params, '--batch', batch, '--reference');
-      expectOk(r);
-      return (JSON.parse(r.stdout) as { loss: number }).loss;
-    };
+    const loss = (target: number[][]): Promise<number> => referenceLoss(dir, file, 'bi_seq', params, { x: { shape: [1, 4, 3], data: x.flat() }, y: { shape: [1, 4, 2], data: target.flat() } });
     expect(await loss(y)).toBeLessThan(1e-12);
     expect(await loss(y.map((row) => row.map((v) => v - 0.01)))).toBeGreaterThan(5e-5);
   });
@@ -325,12 +275,7 @@ describe('rnnc import of a Keras GRU with reset_after=True (as the tensorflowjs 
     expect(p.get('h.b_z')!.data[1]).toBe(bias[0]![1]! + bias[1]![1]!);
     const x = vectors(6);
     const y = kerasForward(x, k, rk, bias, dk, db);
-    const loss = async (target: number[][]): Promise<number> => {
-      const batch = writeFile(dir, 'keras-gru-batch.json', JSON.stringify({ x: { shape: [1, 6, 3], data: x.flat() }, y: { shape: [1, 6, 2], data: target.flat() } }));
-      const r = await rnnc('grad', file, '--model', 'keras_gru', '--params', params, '--batch', batch, '--reference');
-      expectOk(r);
-      return (JSON.parse(r.stdout) as { loss: number }).loss;
-    };
+    const loss = (target: number[][]): Promise<number> => referenceLoss(dir, file, 'keras_gru', params, { x: { shape: [1, 6, 3], data: x.flat() }, y: { shape: [1, 6, 2], data: target.flat() } });
     // Not 0: b_z and b_r, sums of two float32 values, are rounded to float32 as parameters.
     expect(await loss(y)).toBeLessThan(1e-12);
     expect(await loss(y.map((row) => row.map((v) => v + 0.01)))).toBeGreaterThan(5e-5);
