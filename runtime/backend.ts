@@ -2,17 +2,20 @@
 //   1. 'tensorflow' (@tensorflow/tfjs-node, native TensorFlow): fastest, but an
 //      optionalDependency whose native addon often fails to install, so it is
 //      loaded with a dynamic import whose failure is expected and harmless;
-//   2. 'wasm' (@tensorflow/tfjs-backend-wasm): portable and much faster than
+//   2. 'webgpu' (@tensorflow/tfjs-backend-webgpu on Dawn, the optional package
+//      `webgpu`), when the machine has a GPU: on Linux a device node
+//      (/dev/dri/renderD*, /dev/nvidia*) must exist before Dawn is even
+//      loaded (looking for an adapter costs about 0.3 s and prints Dawn's
+//      warnings), and the adapter found must be a hardware one: a software
+//      Vulkan (Mesa's lavapipe, SwiftShader) computes the same numbers far
+//      slower than wasm, so it runs only when asked for;
+//   3. 'wasm' (@tensorflow/tfjs-backend-wasm): portable and much faster than
 //      plain JS. In Node its main entry (dist/tf-backend-wasm.node.js) finds
 //      its .wasm files next to itself through __dirname, so setWasmPaths is
 //      not needed (it is for bundlers and browsers);
-//   3. 'cpu' (@tensorflow/tfjs-backend-cpu): pure JS, always available.
-// 'webgpu' (@tensorflow/tfjs-backend-webgpu on Dawn, the optional package
-// `webgpu`) runs only when asked for (--backend webgpu). It is not in the
-// automatic order yet: each of its kernels costs tens of microseconds of
-// dispatch, so until the fused cell kernels exist a graph of small ops there
-// is not known to beat wasm, and looking for an adapter costs about 0.3 s
-// (Dawn's start and the Vulkan drivers' enumeration) on every command.
+//   4. 'cpu' (@tensorflow/tfjs-backend-cpu): pure JS, always available.
+// --backend or RNNC_BACKEND overrides the order; a command that cannot run
+// on a backend (rnnc translate on webgpu) passes it over.
 // Every chosen backend runs a tiny smoke computation before it is reported as
 // selected, so a backend that registers but cannot compute is skipped (when
 // choosing) or reported (when requested).
@@ -41,8 +44,8 @@ export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 /** The backends there are. */
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
-/** The backends a command chooses from when none is named, in order of preference (the comment at the top says why not webgpu). */
-const AUTOMATIC: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+/** The backends a command chooses from when none is named, in order of preference (the comment at the top says when webgpu). */
+const AUTOMATIC: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /** What a WebGPU adapter says of itself (GPUAdapterInfo). */
 export interface AdapterInfo {
@@ -83,6 +86,47 @@ export async function webgpuAdapter(): Promise<{ info: AdapterInfo; software: bo
   const info: AdapterInfo = { vendor: i?.vendor ?? '', architecture: i?.architecture ?? '', device: i?.device ?? '', description: i?.description ?? '' };
   const text = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.device ?? ''} ${info.description ?? ''}`;
   return { info, software: adapter.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software/i.test(text) };
+}
+
+/**
+ * The GPU device nodes of a Linux machine (/dev/dri/renderD*, /dev/nvidia0...);
+ * null elsewhere (macOS and Windows always have a GPU API; a browser has no
+ * /dev), where the adapter itself is asked.
+ */
+export async function gpuDeviceNodes(): Promise<string[] | null> {
+  const proc = (globalThis as { process?: { platform?: string } }).process;
+  if (proc?.platform !== 'linux') return null;
+  const { readdirSync } = await import('node:fs');
+  const list = (dir: string): string[] => {
+    try {
+      return readdirSync(dir).map((f) => `${dir}/${f}`);
+    } catch {
+      return [];
+    }
+  };
+  return [...list('/dev/dri').filter((f) => /\/renderD\d+$/.test(f)), ...list('/dev').filter((f) => /^\/dev\/nvidia\d+$/.test(f))];
+}
+
+/** What the automatic choice asks of the machine before trying webgpu (gpuDeviceNodes, webgpuAdapter); tests give their own. */
+export interface GpuProbe {
+  deviceNodes(): Promise<string[] | null>;
+  adapter(): Promise<{ info: AdapterInfo; software: boolean } | string>;
+}
+
+const MACHINE: GpuProbe = { deviceNodes: gpuDeviceNodes, adapter: webgpuAdapter };
+
+/**
+ * Why the automatic choice passes webgpu over on this machine, or null to
+ * try it: no GPU device node (Linux; Dawn is then not loaded), no adapter,
+ * or only a software one (the comment at the top of this file says why).
+ */
+export async function webgpuPassedOver(probe: GpuProbe = MACHINE): Promise<string | null> {
+  const nodes = await probe.deviceNodes();
+  if (nodes !== null && nodes.length === 0) return 'no GPU device (no /dev/dri/renderD* or /dev/nvidia*)';
+  const adapter = await probe.adapter();
+  if (typeof adapter === 'string') return adapter;
+  if (adapter.software) return `only a software adapter (${adapterName(adapter.info)}), slower than wasm; --backend webgpu runs on it`;
+  return null;
 }
 
 /**
@@ -233,11 +277,17 @@ function requestedError(name: BackendName, why: string): RuntimeUserError {
 
 /**
  * Selects and activates a backend. With `requested` exactly that one (or a
- * RuntimeUserError); otherwise the first of tensorflow, wasm, cpu that works.
- * `reason` says why, for the CLI to print. `without` names a backend the
- * caller cannot run on (with why): asking for it is a RuntimeUserError.
+ * RuntimeUserError); otherwise the first of tensorflow, webgpu (on a GPU,
+ * webgpuPassedOver), wasm, cpu that works. `reason` says why, for the CLI
+ * to print. `without` names a backend the caller cannot run on (with why):
+ * asking for it is a RuntimeUserError, and the automatic choice passes it
+ * over. `probe` looks for a GPU (tests give their own).
  */
-export async function selectBackend(requested?: string, without?: { readonly name: BackendName; readonly why: string }): Promise<{ name: BackendName; reason: string }> {
+export async function selectBackend(
+  requested?: string,
+  without?: { readonly name: BackendName; readonly why: string },
+  probe: GpuProbe = MACHINE,
+): Promise<{ name: BackendName; reason: string }> {
   if (requested !== undefined) {
     if (!isBackendName(requested)) {
       throw new RuntimeUserError(`unknown backend '${requested}' (valid: ${BACKEND_NAMES.join(', ')})`);
@@ -249,8 +299,10 @@ export async function selectBackend(requested?: string, without?: { readonly nam
   }
   const skipped: string[] = [];
   for (const name of AUTOMATIC) {
-    const why = await activate(name);
+    if (name === without?.name) continue;
+    const why = name === 'webgpu' ? ((await webgpuPassedOver(probe)) ?? (await activate(name))) : await activate(name);
     if (why === null) {
+      if (name === 'webgpu') skipped.push(`adapter ${adapterName(startedAdapter!)}`);
       const reason = skipped.length === 0 ? 'the fastest available' : `chosen automatically; ${skipped.join('; ')}`;
       return { name, reason };
     }

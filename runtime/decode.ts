@@ -37,22 +37,40 @@ export interface BeamRow {
   readonly tokens: readonly number[];
 }
 
+/** What one step of beam search asks for: the decoder's scores of these rows at step t. */
+export interface BeamStep {
+  readonly rows: readonly BeamRow[];
+  readonly t: number;
+}
+
+/** The decoder's scores [rows.length, k] of a BeamStep's rows. */
+export interface BeamScores {
+  readonly data: ArrayLike<number>;
+  readonly k: number;
+}
+
+/** What beam search returns for each input: the best output's tokens and log-probability. */
+export interface BeamBest {
+  tokens: number[];
+  logProb: number;
+}
+
 /**
  * Beam search over `count` inputs, keeping `width` hypotheses each; at most
  * `lengths[i]` tokens for input i, ending a hypothesis at `end` when given.
- * `scores(rows, t)` gives the decoder's scores [rows.length, K] at step t
- * for each row (its input, and the tokens it reads back); all inputs' open
- * hypotheses share each step's call. Scores are divided by
+ * Each step yields the rows to score (each row's input, and the tokens it
+ * reads back) and takes their scores [rows.length, K] at that step; all
+ * inputs' open hypotheses share each step. Scores are divided by
  * lengthPenalty(length, alpha). Ties go to the earlier candidate (the
  * earlier hypothesis, the smaller token id), as an argmax does, so width 1
- * is greedy decoding.
+ * is greedy decoding. beamSearchWith and beamSearchWithAsync drive it with a
+ * scoring function that answers at once or later (reading a GPU).
  */
-export function beamSearchWith(
+export function* beamSearchSteps(
   count: number,
   width: number,
   limits: { readonly lengths: readonly number[]; readonly end?: number; readonly alpha?: number },
-  scores: (rows: readonly BeamRow[], t: number) => { readonly data: ArrayLike<number>; readonly k: number },
-): { tokens: number[]; logProb: number }[] {
+): Generator<BeamStep, BeamBest[], BeamScores> {
   const alpha = limits.alpha ?? 0;
   const score = (h: BeamHypothesis): number => h.logProb / lengthPenalty(h.tokens.length + (h.done ? 1 : 0), alpha);
   const beams: BeamHypothesis[][] = Array.from({ length: count }, () => [{ tokens: [], logProb: 0, done: false }]);
@@ -63,7 +81,7 @@ export function beamSearchWith(
       if (t < limits.lengths[e]!) hs.forEach((h, i) => !h.done && rows.push({ source: e, hyp: i, tokens: h.tokens }));
     });
     if (rows.length === 0) break;
-    const { data, k: K } = scores(rows, t);
+    const { data, k: K } = yield { rows, t };
     const lp = logSoftmaxRows(data, K);
     const candidates = new Map<number, BeamHypothesis[]>();
     rows.forEach((r, i) => {
@@ -87,4 +105,32 @@ export function beamSearchWith(
     const best = [...hs].sort((a, b) => score(b) - score(a))[0]!;
     return { tokens: best.tokens, logProb: best.logProb };
   });
+}
+
+/** beamSearchSteps with a scoring function that answers at once: `scores(rows, t)`. */
+export function beamSearchWith(
+  count: number,
+  width: number,
+  limits: { readonly lengths: readonly number[]; readonly end?: number; readonly alpha?: number },
+  scores: (rows: readonly BeamRow[], t: number) => BeamScores,
+): BeamBest[] {
+  const steps = beamSearchSteps(count, width, limits);
+  for (let r = steps.next(); ; ) {
+    if (r.done) return r.value;
+    r = steps.next(scores(r.value.rows, r.value.t));
+  }
+}
+
+/** beamSearchSteps with a scoring function that answers later (a GPU read: `await t.data()`). */
+export async function beamSearchWithAsync(
+  count: number,
+  width: number,
+  limits: { readonly lengths: readonly number[]; readonly end?: number; readonly alpha?: number },
+  scores: (rows: readonly BeamRow[], t: number) => Promise<BeamScores>,
+): Promise<BeamBest[]> {
+  const steps = beamSearchSteps(count, width, limits);
+  for (let r = steps.next(); ; ) {
+    if (r.done) return r.value;
+    r = steps.next(await scores(r.value.rows, r.value.t));
+  }
 }

@@ -3,7 +3,7 @@
 // batch size and steps they agree on, and a state passed in.
 import type { IoSpec } from '../sema/model.js';
 import { quote } from './emit-graph.js';
-import { fn, isSeq, isTokens, type ModuleParts, type Statement } from './module-parts.js';
+import { fn, gen, isSeq, isTokens, type ModuleParts, type Statement } from './module-parts.js';
 
 /** Sizes, checkField, checkInputs, checkTargets and checkState. */
 export function emitChecks(m: ModuleParts): Statement[] {
@@ -16,12 +16,12 @@ export function emitChecks(m: ModuleParts): Statement[] {
     specs
       .map((s) => {
         const vocab = s.type.kind === 'tokens' || s.type.kind === 'token' ? String(ctx.dim(s.type.vocab)) : 'null';
-        return `checkField(${obj}[${quote(s.name)}], ${quote(`${what}.${s.name}`)}, ${isTokens(s) ? "'int32'" : "'float32'"}, ${isSeq(s)}, [${fieldShape(s).join(', ')}], ${vocab}, sizes${own ? `, ${s.name === own}` : ''});`;
+        return `yield* checkField(${obj}[${quote(s.name)}], ${quote(`${what}.${s.name}`)}, ${isTokens(s) ? "'int32'" : "'float32'"}, ${isSeq(s)}, [${fieldShape(s).join(', ')}], ${vocab}, sizes${own ? `, ${s.name === own}` : ''});`;
       })
       .join('\n');
   add(
     `/** The batch size and sequence length of a batch, and which field fixed them (for error messages)${own ? '; targetSteps: the steps of the target of its own length' : ''}. */\ninterface Sizes { batchSize: number; steps: number; batchFrom: string; stepsFrom: string;${own ? ' targetSteps: number;' : ''} }`,
-    fn('checkField', 'Checks one input or target tensor: dtype, rank, sizes, token ids.', [
+    gen('checkField', 'Checks one input or target tensor: dtype, rank, sizes, token ids (read back: a Reads).', [
       { name: 't', type: 'tf.Tensor | undefined' }, { name: 'what', type: 'string' }, { name: 'dtype', type: "'int32' | 'float32'" }, { name: 'seq', type: 'boolean' },
       { name: 'inner', type: 'readonly number[]' }, { name: 'vocab', type: 'number | null' }, { name: 'sizes', type: 'Sizes' },
       ...(own ? [{ name: 'ownSteps', type: 'boolean' }] : []),
@@ -50,7 +50,8 @@ ${own ? `if (seq && ownSteps) {
   } else if (steps !== sizes.steps) throw new Error(\`\${what} has \${steps} steps but \${sizes.stepsFrom} has \${sizes.steps}\`);
 }
 if (vocab !== null) {
-  const ids = t.dataSync();
+  // The caller's tensor: read, not disposed.
+  const ids = yield t;
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     // The position as people index a batch, in the words of the runtime's check (runtime/train/feeds.ts).
@@ -58,7 +59,7 @@ if (vocab !== null) {
     if (!(id >= 0 && id < vocab)) throw new Error(\`\${what}: token id \${id} (\${where}) is outside [0, \${vocab})\`);
   }
 }`),
-    fn('checkInputs', 'Checks the inputs at the entry; returns the batch size and the number of steps.', [{ name: 'inputs', type: 'Inputs' }], 'Sizes',
+    gen('checkInputs', 'Checks the inputs at the entry; returns the batch size and the number of steps.', [{ name: 'inputs', type: 'Inputs' }], 'Sizes',
       `if (typeof inputs !== 'object' || inputs === null) throw new Error(${quote(`inputs must be an object: ${model.inputs.map((s) => s.name).join(', ')}`)});
 const sizes: Sizes = { batchSize: -1, steps: -1, batchFrom: '', stepsFrom: ''${own ? ', targetSteps: -1' : ''} };
 ${checkLines(model.inputs, 'inputs', 'inputs')}
@@ -73,7 +74,7 @@ ${(own ? inputsHaveSeq : hasSeq) ? `if (inputs.lengths !== undefined) {
 return sizes;`),
   );
   if (labelled) {
-    add(fn('checkTargets', 'Checks the targets against the inputs\' batch size and steps.', [{ name: 'targets', type: 'Targets' }, { name: 'sizes', type: 'Sizes' }], 'void',
+    add(gen('checkTargets', 'Checks the targets against the inputs\' batch size and steps.', [{ name: 'targets', type: 'Targets' }, { name: 'sizes', type: 'Sizes' }], 'void',
       `if (typeof targets !== 'object' || targets === null) throw new Error(${quote(`targets must be an object: ${model.targets.map((s) => s.name).join(', ')}`)});
 ${checkLines(model.targets, 'targets', 'targets')}
 if (sizes.steps < 0) sizes.steps = 1;${own ? `

@@ -5,7 +5,7 @@
 import { bindInit, CodegenError } from './bind.js';
 import { numberLiteral } from './emit-ops.js';
 import { propertyKey } from './escape.js';
-import { fn, type ModuleParts, type Statement } from './module-parts.js';
+import { fn, readingFns, type ModuleParts, type Statement } from './module-parts.js';
 import { INITS, RNG } from './prelude.js';
 
 /** The generator, the initialisers, initParams, loadParams, saveParams and checkParams. */
@@ -87,8 +87,8 @@ ${perParam(`for (const name of PARAM_NAMES) {
   }
 }
 return mapParams((name) => tf.tensor(Float32Array.from(json[name]!.data), [...PARAM_SHAPES[name]], 'float32'));`, '// This model has no parameters.\nreturn {};')}`, true),
-    fn('saveParams', 'Parameters as JSON (the format of `rnnc params`). Reads the tensors back synchronously.', [{ name: 'p', type: 'Params' }], 'ParamsJson',
-      `const out: ParamsJson = {};\n${perParam('for (const name of PARAM_NAMES) out[name] = { shape: [...p[name].shape], data: Array.from(p[name].dataSync()) };', '// This model has no parameters.\nvoid p;')}\nreturn out;`, true),
+    ...readingFns('saveParams', 'Parameters as JSON (the format of `rnnc params`).', [{ name: 'p', type: 'Params' }], 'ParamsJson',
+      `const out: ParamsJson = {};\n${perParam('for (const name of PARAM_NAMES) out[name] = { shape: [...p[name].shape], data: Array.from(yield p[name]) };', '// This model has no parameters.\nvoid p;')}\nreturn out;`),
     fn('checkParams', undefined, [{ name: 'p', type: 'Params' }], 'void',
       perParam(`for (const name of PARAM_NAMES) {
   const t = p[name];

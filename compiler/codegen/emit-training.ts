@@ -6,7 +6,7 @@ import { StructureKind } from 'ts-morph';
 import { bindOptimizer, bindSchedule, CodegenError, defaultLr, OPTIMIZER_SLOTS } from './bind.js';
 import { quote } from './emit-graph.js';
 import { numberLiteral } from './emit-ops.js';
-import { fn, type ModuleParts, type Statement } from './module-parts.js';
+import { fn, gen, readingFns, type ModuleParts, type Statement } from './module-parts.js';
 
 /** loss, gradients, the schedule, clipping, the optimizer and trainStep (the train target). */
 export function emitTraining(m: ModuleParts): Statement[] {
@@ -16,22 +16,24 @@ export function emitTraining(m: ModuleParts): Statement[] {
     out.push(...s);
   };
   if (train && lossFn && trainingFn) {
-    add(fn('loss', `The mean loss of a batch (${model.loss}, per ${model.lossPer === 'example' ? 'sequence' : 'position'}), over the whole sequences.`,
+    add(...readingFns('loss', `The mean loss of a batch (${model.loss}, per ${model.lossPer === 'example' ? 'sequence' : 'position'}), over the whole sequences.`,
       [{ name: 'p', type: 'Params' }, { name: 'inputs', type: 'Inputs' }, { name: 'targets', type: 'Targets' }], 'number',
       `checkParams(p);
-const sizes = checkInputs(inputs);
-checkTargets(targets, sizes);
-return scoped(() => {
+const sizes = yield* checkInputs(inputs);
+yield* checkTargets(targets, sizes);
+const loss = scoped(() => {
   const batch = prepareBatch(inputs, targets, sizes);
-  return ${callEither(lossFn, lossFullFn!, 'batch', 'zeroState(sizes.batchSize)', '0', '')}.loss.dataSync()[0]!;
-});`, true));
+  return tf.keep(${callEither(lossFn, lossFullFn!, 'batch', 'zeroState(sizes.batchSize)', '0', '')}.loss);
+});
+return (yield* readOwned(loss))[0]!;`));
     const gateParam = truncated ? [{ name: 'gate', type: 'Float32Array' }] : [];
-    add(fn('differentiate', 'The training graph on a batch or window: the loss, and gradients and final states that the caller owns.',
+    add(gen('differentiate', 'The training graph on a batch or window: the loss (read back), and gradients and final states that the caller owns.',
       [{ name: 'p', type: 'Params' }, { name: 'batch', type: 'LabelledBatch' }, { name: 's', type: 'State' }, { name: 'lossFrom', type: 'number' }, ...gateParam], '{ loss: number; grads: Params; state: State }',
-      `return scoped(() => {
+      `const r = scoped(() => {
   const r = ${callEither(trainingFn, trainingFullFn!, 'batch', 's', 'lossFrom', 'gate')};
-  return { loss: r.loss.dataSync()[0]!, grads: ${trainingFn.returns.includes('grads') ? 'mapParams((name) => tf.keep(r.grads[name]))' : 'mapParams(() => tf.zeros([]))'}, state: ${keepState(trainingFn, 'r')} };
-});`));
+  return { loss: tf.keep(r.loss), grads: ${trainingFn.returns.includes('grads') ? 'mapParams((name) => tf.keep(r.grads[name]))' : 'mapParams(() => tf.zeros([]))'}, state: ${keepState(trainingFn, 'r')} };
+});
+return { loss: (yield* readOwned(r.loss))[0]!, grads: r.grads, state: r.state };`));
     if (truncated) {
       add(fn('advance', 'Runs the forward graph over a part of a batch only to move the states on (the caller owns the result).',
         [{ name: 'p', type: 'Params' }, { name: 'batch', type: 'Batch' }, { name: 's', type: 'State' }], 'State',
@@ -41,37 +43,40 @@ return scoped(() => {
     // gradients
     const bptt = train.bptt;
     if (bptt.kind === 'full') {
-      add(fn('gradients', 'The loss and d(loss)/d(param) of a batch (full BPTT), parameters held fixed. The caller owns (and disposes) the gradients.',
+      add(...readingFns('gradients', 'The loss and d(loss)/d(param) of a batch (full BPTT), parameters held fixed. The caller owns (and disposes) the gradients.',
         [{ name: 'p', type: 'Params' }, { name: 'inputs', type: 'Inputs' }, { name: 'targets', type: 'Targets' }], '{ loss: number; grads: Params }',
         `checkParams(p);
-const sizes = checkInputs(inputs);
-checkTargets(targets, sizes);
-return scoped(() => {
-  const r = differentiate(p, prepareBatch(inputs, targets, sizes), zeroState(sizes.batchSize), 0);
-  disposeState(r.state);
-  return { loss: r.loss, grads: r.grads };
-});`, true));
+const sizes = yield* checkInputs(inputs);
+yield* checkTargets(targets, sizes);
+const r = yield* differentiate(p, prepareBatch(inputs, targets, sizes), zeroState(sizes.batchSize), 0);
+disposeState(r.state);
+return { loss: r.loss, grads: r.grads };`));
     } else {
-      add(fn('gradients', `The loss and gradients of each truncated-BPTT window (k1 = ${bptt.k1}, k2 = ${bptt.k2}) that has loss positions, parameters held fixed, states carried from window to window. The caller owns (and disposes) the gradients.`,
+      add(...readingFns('gradients', `The loss and gradients of each truncated-BPTT window (k1 = ${bptt.k1}, k2 = ${bptt.k2}) that has loss positions, parameters held fixed, states carried from window to window. The caller owns (and disposes) the gradients.`,
         [{ name: 'p', type: 'Params' }, { name: 'inputs', type: 'Inputs' }, { name: 'targets', type: 'Targets' }], '{ windows: { loss: number; grads: Params }[] }',
         `checkParams(p);
-const sizes = checkInputs(inputs);
-checkTargets(targets, sizes);
-return scoped(() => {
-  const windows: { loss: number; grads: Params }[] = [];
-  walkWindows(prepareBatch(inputs, targets, sizes), (part, s, gate, lossFrom) => {
-    const r = differentiate(p, part, s, lossFrom, gate);
-    windows.push({ loss: r.loss, grads: r.grads });
-    return r;
-  }, () => p);
-  return { windows };
-});`, true));
-      add(fn('walkWindows', 'Walks the truncated-BPTT windows of a batch (as rnnc\'s runtime/train/window-runner.ts), carrying the states from window to window; `run` differentiates one window (and may update the parameters, which `params` then returns). Returns each window\'s loss and loss count.',
-        [{ name: 'batch', type: 'LabelledBatch' }, { name: 'run', type: '(part: LabelledBatch, s: State, gate: Float32Array, lossFrom: number) => { loss: number; state: State }' }, { name: 'params', type: '() => Params' }],
+const sizes = yield* checkInputs(inputs);
+yield* checkTargets(targets, sizes);
+const windows: { loss: number; grads: Params }[] = [];
+yield* walkWindows(prepareBatch(inputs, targets, sizes), function* (part, s, gate, lossFrom) {
+  const r = yield* differentiate(p, part, s, lossFrom, gate);
+  windows.push({ loss: r.loss, grads: r.grads });
+  return r;
+}, () => p);
+return { windows };`));
+      add(gen('walkWindows', 'Walks the truncated-BPTT windows of a batch (as rnnc\'s runtime/train/window-runner.ts), carrying the states from window to window; `run` differentiates one window (and may update the parameters, which `params` then returns). Returns each window\'s loss and loss count.',
+        [{ name: 'whole', type: 'LabelledBatch' }, { name: 'run', type: '(part: LabelledBatch, s: State, gate: Float32Array, lossFrom: number) => Reads<{ loss: number; state: State }>' }, { name: 'params', type: '() => Params' }],
         '{ losses: number[]; counts: number[] }',
-        `const losses: number[] = [];
+        `// Each window's loss is read back: the batch is held (kept) across the reads, and released at the end.
+const batch = holdBatch(whole);
+const losses: number[] = [];
 const counts: number[] = [];
-let states: State = zeroState(batch.batchSize);
+// Kept: the states live from window to window, across the reads.
+let states: State = scoped(() => {
+  const zero = zeroState(batch.batchSize);
+  for (const t of Object.values(zero)) tf.keep(t);
+  return zero;
+});
 let statePos = 0;
 const windows = planWindows(batch.steps, ${bptt.k1}, ${bptt.k2});
 for (let wi = 0; wi < windows.length; wi++) {
@@ -86,7 +91,7 @@ for (let wi = 0; wi < windows.length; wi++) {
   const lossFrom = w.lossFrom - w.start;
   const n = lossCount(part, lossFrom);
   if (n === 0) continue;
-  const r = run(part, states, windowGate(w), lossFrom);
+  const r = yield* run(part, states, windowGate(w), lossFrom);
   losses.push(r.loss);
   counts.push(n);
   const stop = !Number.isFinite(r.loss);
@@ -99,7 +104,13 @@ for (let wi = 0; wi < windows.length; wi++) {
   if (stop) break;
 }
 disposeState(states);
+releaseBatch(batch);
 return { losses, counts };`));
+      add(fn('holdBatch', 'A batch\'s tensors as handles of their own (tf.clone shares the data) that outlive the scope: releaseBatch disposes them.', [{ name: 'batch', type: 'LabelledBatch' }], 'LabelledBatch',
+        `const hold = <T extends object>(ts: T): T => Object.fromEntries(Object.entries(ts).map(([k, t]) => [k, tf.keep(tf.clone(t as tf.Tensor))])) as T;
+return { ...batch, inputs: hold(batch.inputs), targets: hold(batch.targets) };`),
+        fn('releaseBatch', 'Disposes the handles of holdBatch.', [{ name: 'batch', type: 'LabelledBatch' }], 'void',
+          `for (const t of [...Object.values(batch.inputs), ...Object.values(batch.targets)]) (t as tf.Tensor).dispose();`));
     }
 
     // optimizer
@@ -193,40 +204,36 @@ disposeParams(params);
 disposeOptimizer(optimizer);
 params = next.params;
 optimizer = next.optimizer;`;
-    add(fn('trainStep', trainDoc,
+    add(...readingFns('trainStep', trainDoc,
       [{ name: 'p', type: 'Params' }, { name: 'optimizer', type: 'OptimizerState' }, { name: 'inputs', type: 'Inputs' }, { name: 'targets', type: 'Targets' }], 'TrainStepResult',
       bptt.kind === 'full'
         ? `checkParams(p);
-const sizes = checkInputs(inputs);
-checkTargets(targets, sizes);
-return scoped(() => {
-  let params = p;
-  const r = differentiate(p, prepareBatch(inputs, targets, sizes), zeroState(sizes.batchSize), 0);
-  disposeState(r.state);
+const sizes = yield* checkInputs(inputs);
+yield* checkTargets(targets, sizes);
+let params = p;
+const r = yield* differentiate(p, prepareBatch(inputs, targets, sizes), zeroState(sizes.batchSize), 0);
+disposeState(r.state);
+if (Number.isFinite(r.loss)) {
+  ${commit.split('\n').join('\n  ')}
+}
+disposeParams(r.grads);
+return { params, optimizer, loss: r.loss };`
+        : `checkParams(p);
+const sizes = yield* checkInputs(inputs);
+yield* checkTargets(targets, sizes);
+let params = p;
+const { losses, counts } = yield* walkWindows(prepareBatch(inputs, targets, sizes), function* (part, s, gate, lossFrom) {
+  const r = yield* differentiate(params, part, s, lossFrom, gate);
   if (Number.isFinite(r.loss)) {
     ${commit.split('\n').join('\n    ')}
   }
   disposeParams(r.grads);
-  return { params, optimizer, loss: r.loss };
-});`
-        : `checkParams(p);
-const sizes = checkInputs(inputs);
-checkTargets(targets, sizes);
-return scoped(() => {
-  let params = p;
-  const { losses, counts } = walkWindows(prepareBatch(inputs, targets, sizes), (part, s, gate, lossFrom) => {
-    const r = differentiate(params, part, s, lossFrom, gate);
-    if (Number.isFinite(r.loss)) {
-      ${commit.split('\n').join('\n      ')}
-    }
-    disposeParams(r.grads);
-    return r;
-  }, () => params);
-  const bad = losses.find((l) => !Number.isFinite(l));
-  const total = counts.reduce((a, b) => a + b, 0);
-  const loss = bad !== undefined ? bad : total > 0 ? losses.reduce((acc, l, i) => acc + l * counts[i]!, 0) / total : 0;
-  return { params, optimizer, loss };
-});`, true));
+  return r;
+}, () => params);
+const bad = losses.find((l) => !Number.isFinite(l));
+const total = counts.reduce((a, b) => a + b, 0);
+const loss = bad !== undefined ? bad : total > 0 ? losses.reduce((acc, l, i) => acc + l * counts[i]!, 0) / total : 0;
+return { params, optimizer, loss };`));
   }
   return out;
 }

@@ -5,7 +5,7 @@
 // optimised graphs and their emitted functions, the names and shapes of
 // parameters, state and outputs, and the small helpers the emitters share.
 // Pure: no fs, no process.
-import type { StatementStructures } from 'ts-morph';
+import type { FunctionDeclarationStructure, StatementStructures } from 'ts-morph';
 import { StructureKind } from 'ts-morph';
 import { trainingGraphs } from '../compile.js';
 import { InternalError } from '../diagnostics/diagnostic.js';
@@ -58,6 +58,34 @@ export const fn = (name: string, doc: string | undefined, parameters: { name: st
   returnType,
   statements: body,
 });
+
+/** A generator function that reads tensors back (the prelude's `Reads<returnType>`). */
+export const gen = (name: string, doc: string | undefined, parameters: { name: string; type: string }[], returnType: string, body: string): FunctionDeclarationStructure => ({
+  kind: StructureKind.Function,
+  name,
+  isGenerator: true,
+  ...(doc !== undefined ? { docs: [doc] } : {}),
+  parameters,
+  returnType: `Reads<${returnType}>`,
+  statements: body,
+});
+
+/**
+ * A function of the module that reads tensors back to the host (a loss, ids
+ * to check, scores to decode): its body, written once as a generator
+ * `<name>Reads` that yields each tensor to read (the prelude's `Reads`), and
+ * two exported functions that run it: `name` reading synchronously
+ * (dataSync) and `nameAsync` reading with `await t.data()`, which runs on
+ * every backend, webgpu in Node.js included.
+ */
+export const readingFns = (name: string, doc: string, parameters: { name: string; type: string }[], returnType: string, body: string): StatementStructures[] => {
+  const args = parameters.map((p) => p.name.replace(/\?$/, '')).join(', ');
+  return [
+    gen(`${name}Reads`, `The body of ${name} and ${name}Async: yields each tensor it reads.`, parameters, returnType, body),
+    fn(name, `${doc} Reads tensors back synchronously (dataSync): on the cpu, wasm and tensorflow backends; on webgpu use ${name}Async.`, parameters, returnType, `return readSync(${name}Reads(${args}), ${quote(name)});`, true),
+    fn(`${name}Async`, `${name}, reading tensors back with \`await t.data()\`: on every backend, webgpu (in Node.js or a browser) included.`, parameters, `Promise<${returnType}>`, `return readAsync(${name}Reads(${args}));`, true),
+  ];
+};
 
 /** What the emitters of a module share. */
 export type ModuleParts = ReturnType<typeof moduleParts>;

@@ -12,13 +12,13 @@ import { DECODE_SOURCE, INIT_SOURCES, OP_HELPERS as OP_HELPERS_TEXT, RNG_SOURCE 
 /** Names the emitted module defines at top level: no local variable may take them. */
 export const PRELUDE_NAMES = [
   'tf', 'ELEMENTWISE_CODE', 'FusedArg', 'FusedInstr', 'FusedBody', 'hasKernel', 'fastTransposedMatMul', 'unstackTime', 'flatRows', 'sumTo', 'broadcastLike', 'linear', 'mm', 'outer', 'leadLast', 'outerLt', 'sliceLast', 'padLast',
-  'squeezeLast', 'scatterAdd', 'gatherRows', 'oneHot', 'xent', 'xentGrad', 'timeIndex', 'timePlace', 'scoped', 'Rng', 'rotl',
+  'squeezeLast', 'scatterAdd', 'gatherRows', 'oneHot', 'xent', 'xentGrad', 'timeIndex', 'timePlace', 'scoped', 'Reads', 'readSync', 'readAsync', 'readOwned', 'Rng', 'rotl',
   'initGlorot', 'initHe', 'initUniform', 'initNormal', 'initOrthogonal', 'initIdentity', 'initFill', 'fans', 'RngState',
   'planWindows', 'windowGate', 'WindowPlan', 'shapeText', 'sameShape', 'restrictFrom', 'unpadded', 'batchMajor', 'timeMajor',
   'sliceTime', 'learningRate', 'DIMS', 'PARAM_NAMES', 'PARAM_SHAPES', 'STATE_NAMES', 'mapParams', 'mapState',
   'Params', 'ParamsJson', 'Inputs', 'Targets', 'State', 'Outputs', 'ParamName', 'StateName', 'Batch',
   'LabelledBatch', 'InputTensors', 'TargetTensors', 'undefined', 'Math', 'Number', 'Array', 'Error', 'Object',
-  'Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array', 'logSoftmaxRows', 'lengthPenalty', 'beamSearchWith', 'BeamRow', 'BeamHypothesis',
+  'Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array', 'logSoftmaxRows', 'lengthPenalty', 'beamSearchWith', 'beamSearchSteps', 'beamSearchWithAsync', 'BeamRow', 'BeamHypothesis', 'BeamStep', 'BeamScores', 'BeamBest',
   // Every top-level declaration of the op helpers, read from their text (a helper added there is reserved too).
   ...[...OP_HELPERS_TEXT.matchAll(/^(?:async )?(?:function|const|let|class|interface|type) ([A-Za-z_$][\w$]*)/gm)].map((m) => m[1]!),
 ];
@@ -40,6 +40,53 @@ function scoped<R>(fn: () => R): R {
     box.push(fn());
   });
   return box[0] as R;
+}
+
+/**
+ * A computation that reads tensors back to the host: it yields each tensor to
+ * read and goes on with its values; readSync and readAsync run it. Each
+ * stretch between two reads runs in a tfjs scope, so a tensor it yields, or
+ * uses after a read, must be one it kept (tf.keep; it disposes it itself) or
+ * one the caller owns.
+ */
+type Reads<R> = Generator<tf.Tensor, R, tf.TypedArray>;
+
+/**
+ * Runs \`reads\`, reading with dataSync: the cpu, wasm and tensorflow
+ * backends (webgpu only in a browser, slowly). \`name\` is the function
+ * called, for the error where it cannot read.
+ */
+function readSync<R>(reads: Reads<R>, name: string): R {
+  let step = scoped(() => reads.next());
+  while (!step.done) {
+    let values: tf.TypedArray;
+    try {
+      values = step.value.dataSync();
+    } catch (e) {
+      // tfjs's webgpu backend reads GPU data synchronously only through an OffscreenCanvas, which Node.js lacks.
+      if (tf.getBackend() === 'webgpu') throw new Error(\`\${name} reads tensors back synchronously, which the webgpu backend cannot do here (\${String(e)}): use \${name}Async\`);
+      throw e;
+    }
+    step = scoped(() => reads.next(values));
+  }
+  return step.value;
+}
+
+/** Runs \`reads\`, reading with \`await t.data()\`: every backend, webgpu in Node.js included. */
+async function readAsync<R>(reads: Reads<R>): Promise<R> {
+  let step = scoped(() => reads.next());
+  while (!step.done) {
+    const values = await step.value.data();
+    step = scoped(() => reads.next(values));
+  }
+  return step.value;
+}
+
+/** Reads a tensor the computation kept, then disposes it. */
+function* readOwned(t: tf.Tensor): Reads<tf.TypedArray> {
+  const values = yield t;
+  t.dispose();
+  return values;
 }
 
 function shapeText(shape: readonly number[]): string {

@@ -13,7 +13,7 @@
 //     the same seeded generator (xoshiro128**, below) and the same walk
 //     down the cumulative probabilities.
 import * as tf from '@tensorflow/tfjs-core';
-import { DIMS, disposeParams, disposeState, forward, loadParams, Rng, type Params, type ParamsJson, type State } from './model.js';
+import { DIMS, disposeParams, disposeState, forwardAsync, loadParams, Rng, type Params, type ParamsJson, type State } from './model.js';
 
 /** The vocabulary `rnnc run` stores in a checkpoint (`extra.vocabs.inputs[0]`): id -> token. */
 export interface Vocabulary {
@@ -102,7 +102,7 @@ export async function* sampleChars(lm: LanguageModel, opts: SampleOptions): Asyn
   try {
     for (let i = 0; i < opts.length; i++) {
       const chars = tf.tensor2d(input, [1, input.length], 'int32');
-      const r = forward(lm.params, { chars }, state);
+      const r = await forwardAsync(lm.params, { chars }, state);
       chars.dispose();
       if (state !== undefined) disposeState(state);
       state = r.state;

@@ -7,10 +7,11 @@
 // (through the module's loadParams) and its vocabularies, `extra.vocabs`
 // (inputs[0]: the characters of the source; targets[0]: the output tokens).
 // A text becomes one id per character; the module decodes a batch of them,
-// greedily (`decode`) or by beam search (`beamSearch`), as rnnc translate
-// does, and each output's ids become text again.
+// greedily (`decodeAsync`) or by beam search (`beamSearchAsync`), as rnnc
+// translate does, and each output's ids become text again. The async
+// functions read with `await data()`: every backend, webgpu included.
 import * as tf from '@tensorflow/tfjs-core';
-import { beamSearch, decode, DIMS, disposeParams, loadParams, type Decoded, type Params, type ParamsJson } from './dates-model.js';
+import { beamSearchAsync, decodeAsync, DIMS, disposeParams, loadParams, type Decoded, type Params, type ParamsJson } from './dates-model.js';
 
 /** A vocabulary `rnnc run` stores in a checkpoint: id -> token. */
 interface Vocabulary {
@@ -33,7 +34,8 @@ export interface Translator {
   readonly model: string;
   readonly source: Vocabulary;
   readonly target: Vocabulary;
-  translate(texts: readonly string[], options?: { beam?: number; maxLen?: number }): Translation[];
+  /** Reads the decoder's scores with `await data()`, which every backend offers (webgpu included). */
+  translate(texts: readonly string[], options?: { beam?: number; maxLen?: number }): Promise<Translation[]>;
   dispose(): void;
 }
 
@@ -75,7 +77,7 @@ export function loadTranslator(json: unknown): Translator {
     model: String(ckpt.model),
     source,
     target,
-    translate(texts, options = {}) {
+    async translate(texts, options = {}) {
       const rows = texts.map(encode);
       const T = Math.max(...rows.map((r) => r.length));
       // Batch-major ids [B, T], padded with 0 past each text's length.
@@ -86,7 +88,7 @@ export function loadTranslator(json: unknown): Translator {
         const inputs = { src, lengths: rows.map((r) => r.length) };
         const maxLen = options.maxLen ?? 100;
         const beam = options.beam ?? 1;
-        const decoded: Decoded[] = beam > 1 ? beamSearch(params, inputs, { width: beam, maxLen }) : decode(params, inputs, { maxLen, attention: true });
+        const decoded: Decoded[] = beam > 1 ? await beamSearchAsync(params, inputs, { width: beam, maxLen }) : await decodeAsync(params, inputs, { maxLen, attention: true });
         return decoded.map((d, i) => ({
           input: texts[i]!,
           output: d.tokens.map((id) => target.tokens[id]!).join(''),

@@ -79,7 +79,8 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
     const asked = process.env['RNNC_BACKEND'] === 'webgpu' ? 'RNNC_BACKEND=webgpu' : '--backend webgpu';
     throw new CliError(`--workers runs replicas on the CPU cores (cpu, wasm or tensorflow); with ${asked} the GPU trains the whole batch: leave --workers out`, EXIT.usage);
   }
-  const backend = await startBackend(opts.backend);
+  // Replicas train on the CPU cores: the automatic choice passes webgpu over.
+  const backend = await startBackend(opts.backend, (opts.workers ?? 1) > 1 ? { name: 'webgpu', why: '--workers runs replicas on the CPU cores' } : undefined);
   info(`backend: ${backend}`);
   const data = loadData(program, config);
   info(`data: ${data.description}`);

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodingFor, trainingGraphs } from '../../compiler/compile.js';
 import type { Graph } from '../../compiler/ir/types.js';
-import { useWebgpu, webgpuAdapter } from '../../runtime/backend.js';
+import { selectBackend, useWebgpu, webgpuAdapter } from '../../runtime/backend.js';
 import { evaluateGraph } from '../../runtime/reference/evaluate.js';
 import type { Tensor64 } from '../../runtime/reference/tensor.js';
 import { ELEMENTWISE_OPS } from '../../compiler/ir/elementwise.js';
@@ -230,6 +230,18 @@ describe.skipIf(skip !== undefined)('webgpu executes graphs like the float64 ref
       const w = worst(forward, got, evaluateGraph(forward, feeds).map((t) => t.data));
       expect(w.value, w.name).toBeLessThan(TOL);
     }
+  });
+
+  it('the automatic choice takes webgpu where the adapter is a hardware one (this software one stands in for it)', async () => {
+    const asHardware = { deviceNodes: async () => ['/dev/nvidia0'], adapter: async () => ({ info: (probe as Exclude<typeof probe, string>).info, software: false }) };
+    const chosen = await selectBackend(undefined, undefined, asHardware);
+    expect(chosen.name).toBe('webgpu');
+    expect(chosen.reason).toMatch(/adapter \S/);
+    expect(tf.getBackend()).toBe('webgpu');
+    // A command that cannot run on webgpu passes it over.
+    expect((await selectBackend(undefined, { name: 'webgpu', why: 'test' }, asHardware)).name).not.toBe('webgpu');
+    await useWebgpu();
+    tf.env().set('WEBGPU_CPU_FORWARD', false);
   });
 
   it('a truncated-BPTT training graph (with its gradient gate)', async () => {

@@ -48,10 +48,10 @@ export async function compileText(
   return { model: built.model, ...(train ? { train } : {}), code };
 }
 
-/** Writes an emitted module under test/.generated/ and returns its path. */
-export function writeGenerated(name: string, code: string): string {
-  mkdirSync(GENERATED_DIR, { recursive: true });
-  const path = join(GENERATED_DIR, `${name}.ts`);
+/** Writes an emitted module under test/.generated/ (or another folder of test/, so that tfjs resolves) and returns its path. */
+export function writeGenerated(name: string, code: string, dir = GENERATED_DIR): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}.ts`);
   writeFileSync(path, code);
   return path;
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { selectBackend, useBackend } from '../../runtime/backend.js';
+import { selectBackend, useBackend, webgpuPassedOver, type GpuProbe } from '../../runtime/backend.js';
 import { RuntimeUserError } from '../../runtime/io.js';
 
 function product(): number[] {
@@ -56,6 +56,26 @@ describe('backend selection', () => {
     expect(tf.getBackend()).toBe('wasm');
   });
 
+  it.skipIf(hasTfjsNode)('passes webgpu over without a GPU, saying why, and takes wasm', async () => {
+    const noGpu: GpuProbe = { deviceNodes: async () => [], adapter: async () => expect.fail('Dawn must not be loaded without a GPU device') };
+    const chosen = await selectBackend(undefined, undefined, noGpu);
+    expect(chosen.name).toBe('wasm');
+    expect(chosen.reason).toMatch(/; webgpu unavailable \(no GPU device \(no \/dev\/dri\/renderD\* or \/dev\/nvidia\*\)\)$/);
+  });
+
+  it('tries webgpu automatically only on a hardware adapter (webgpuPassedOver)', async () => {
+    const probe = (nodes: string[] | null, adapter: Awaited<ReturnType<GpuProbe['adapter']>>): GpuProbe => ({ deviceNodes: async () => nodes, adapter: async () => adapter });
+    const lavapipe = { info: { vendor: 'mesa', architecture: 'software', description: 'llvmpipe' }, software: true };
+    const nvidia = { info: { vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100' }, software: false };
+    expect(await webgpuPassedOver(probe([], nvidia))).toMatch(/^no GPU device/);
+    expect(await webgpuPassedOver(probe(['/dev/dri/renderD128'], lavapipe))).toBe('only a software adapter (mesa software llvmpipe), slower than wasm; --backend webgpu runs on it');
+    expect(await webgpuPassedOver(probe(['/dev/nvidia0'], 'no WebGPU adapter'))).toBe('no WebGPU adapter');
+    expect(await webgpuPassedOver(probe(['/dev/nvidia0'], nvidia))).toBeNull();
+    // macOS and Windows have no device nodes to look at: the adapter decides.
+    expect(await webgpuPassedOver(probe(null, nvidia))).toBeNull();
+    expect(await webgpuPassedOver(probe(null, lavapipe))).toMatch(/^only a software adapter/);
+  });
+
   it('rejects unknown names, listing the valid ones', async () => {
     await expect(selectBackend('webgl')).rejects.toThrow("unknown backend 'webgl' (valid: tensorflow, webgpu, wasm, cpu)");
   });
@@ -64,7 +84,8 @@ describe('backend selection', () => {
     // rnnc translate's beam search reads synchronously, which webgpu cannot (src/commands/translate.ts).
     const without = { name: 'webgpu' as const, why: 'it reads each step synchronously' };
     await expect(selectBackend('webgpu', without)).rejects.toThrow("backend 'webgpu' cannot run this: it reads each step synchronously; use --backend wasm or cpu");
-    expect((await selectBackend(undefined, without)).name).not.toBe('webgpu');
+    const gpu: GpuProbe = { deviceNodes: async () => ['/dev/nvidia0'], adapter: async () => ({ info: { vendor: 'nvidia' }, software: false }) };
+    expect((await selectBackend(undefined, without, gpu)).name).not.toBe('webgpu');
     expect(await selectBackend('cpu', without)).toEqual({ name: 'cpu', reason: 'requested' });
   });
 });

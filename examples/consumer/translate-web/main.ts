@@ -53,13 +53,13 @@ function showAttention(t: Translation): void {
   });
 }
 
-function translate(translator: Translator): void {
+async function translate(translator: Translator): Promise<void> {
   const text = field('text').value.trim();
   const beam = Number(field('beam').value);
   if (!(Number.isInteger(beam) && beam >= 1)) throw new Error('beam must be a whole number >= 1');
   setState('translating', `translating ${JSON.stringify(text)}…`);
   const t0 = performance.now();
-  const [t] = translator.translate([text], { beam });
+  const [t] = await translator.translate([text], { beam });
   output.textContent = t!.output;
   output.dataset['logprob'] = String(t!.logProb);
   showAttention(t!);
@@ -81,13 +81,9 @@ async function main(): Promise<void> {
   const translator = loadTranslator(await response.json());
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    try {
-      translate(translator);
-    } catch (e) {
-      showError(e);
-    }
+    translate(translator).catch(showError);
   });
-  translate(translator);
+  await translate(translator);
 }
 
 function showError(e: unknown): void {
