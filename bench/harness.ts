@@ -106,8 +106,6 @@ async function makeImpl(name: ImplName, cell: CellKind, size: string, input: Inp
       if (tf.getBackend() === 'webgpu') return 'n/a (data-parallel replicas train on CPU cores, not on webgpu)';
       return o.workers < 2 ? `${WORKERS_NA} (--workers ${o.workers})` : rnncWorkers(cell, data, o.workers, { input });
     case 'rnnc-compiled': {
-      // An emitted module's trainStep reads its loss synchronously (dataSync), which webgpu cannot do in Node.js.
-      if (tf.getBackend() === 'webgpu') return `${COMPILED_NA}: its trainStep reads the loss synchronously, which the webgpu backend cannot do in Node.js`;
       const r = await rnncCompiled(cell, data, `${cell}-${size}-${input}`, { input });
       return r.ok ? r.impl : `${COMPILED_NA}: ${r.reason}`;
     }

@@ -24,7 +24,9 @@ interface EmittedModule {
   initParams(seed: number): Tensors;
   initOptimizer(p: Tensors): unknown;
   trainStep(p: Tensors, optimizer: unknown, inputs: Tensors, targets: Tensors): { params: Tensors; optimizer: unknown; loss: number };
+  trainStepAsync(p: Tensors, optimizer: unknown, inputs: Tensors, targets: Tensors): Promise<{ params: Tensors; optimizer: unknown; loss: number }>;
   forward(p: Tensors, inputs: Tensors, state?: Tensors): { outputs: Tensors; state: Tensors };
+  forwardAsync(p: Tensors, inputs: Tensors, state?: Tensors): Promise<{ outputs: Tensors; state: Tensors }>;
   disposeParams(p: Tensors): void;
   disposeOptimizer(o: unknown): void;
   disposeState(s: Tensors): void;
@@ -32,7 +34,7 @@ interface EmittedModule {
 
 export type CompiledResult = { ok: true; impl: BenchImpl } | { ok: false; reason: string };
 
-const EXPECTED = ['initParams', 'initOptimizer', 'trainStep', 'forward', 'disposeParams', 'disposeOptimizer', 'disposeState'];
+const EXPECTED = ['initParams', 'initOptimizer', 'trainStep', 'trainStepAsync', 'forward', 'forwardAsync', 'disposeParams', 'disposeOptimizer', 'disposeState'];
 
 async function emitAndLoad(cell: CellKind, data: BenchData, tag: string, input: InputKind): Promise<EmittedModule> {
   // A variable specifier: the build must not fail while the code generator does not exist yet.
@@ -92,18 +94,21 @@ export async function rnncCompiled(cell: CellKind, data: BenchData, tag: string,
   const stream = Array.from(data.stream, (id, k) => ({ x: input === 'tokens' ? tf.tensor2d([id], [1, 1], 'int32') : tf.tensor3d(data.streamFeats.slice(k * s.X, (k + 1) * s.X), [1, 1, s.X]) }));
   let state: Tensors | undefined;
   let pos = 0;
+  const gpu = tf.getBackend() === 'webgpu';
   const impl: BenchImpl = {
     name: 'rnnc-compiled',
     async trainStep() {
-      const r = mod.trainStep(params, optimizer, inputs, targets);
+      // On webgpu the async twin (Node.js has no synchronous GPU reads); elsewhere the synchronous one, as applications call it.
+      const r = gpu ? await mod.trainStepAsync(params, optimizer, inputs, targets) : mod.trainStep(params, optimizer, inputs, targets);
       params = r.params;
       optimizer = r.optimizer;
       return r.loss;
     },
     async inferStep() {
-      const r = mod.forward(streamParams, stream[pos++ % stream.length]!, state);
+      const r = gpu ? await mod.forwardAsync(streamParams, stream[pos++ % stream.length]!, state) : mod.forward(streamParams, stream[pos++ % stream.length]!, state);
       for (const t of Object.values(r.outputs)) {
-        t.dataSync();
+        if (gpu) await t.data();
+        else t.dataSync();
         t.dispose();
       }
       if (state) mod.disposeState(state);

@@ -29,7 +29,7 @@ import { heatmapFormat, renderHeatmap, renderImageAttention } from '../heatmap.j
 import { checkOutput, heatmapFile } from '../output-file.js';
 import { info } from '../terminal.js';
 import type { CheckpointExtra } from './run.js';
-import { beamSearchWith, logSoftmaxRows } from '../../runtime/decode.js';
+import { beamSearchWithAsync, logSoftmaxRows } from '../../runtime/decode.js';
 
 /** The longest output of a decoder with an end token, unless --max-len says otherwise. */
 export const DEFAULT_MAX_LEN = 100;
@@ -143,8 +143,7 @@ export async function translateCommand(file: string, texts: readonly string[], o
 
   const format = opts.attention !== undefined ? heatmapFormat(opts.attention) : undefined;
   if (opts.attention !== undefined) checkOutput(opts.attention, { inputs: [file, opts.ckpt, ...(opts.input ? [opts.input] : [])], kind: heatmapFile, force: opts.force ?? false, headBytes: 256 });
-  // Beam search (runtime/decode.ts, shared with compiled modules) reads each step's scores synchronously.
-  info(`backend: ${await startBackend(opts.backend, { name: 'webgpu', why: 'rnnc translate reads each decoding step synchronously, which webgpu cannot do in Node.js' })}`);
+  info(`backend: ${await startBackend(opts.backend)}`);
   const session = newSession(model, trainConfigFor(program, name));
   try {
     session.restore(ckpt, opts.ckpt);
@@ -158,12 +157,12 @@ export async function translateCommand(file: string, texts: readonly string[], o
     const limits: Limits = { lengths, own, ...(end !== undefined ? { end } : {}), alpha: opts.alpha ?? 0, ...(image ? { dims: image } : {}) };
     if (opts.sample && opts.beam > 1) throw new CliError('--sample draws one output per input: leave out --beam', EXIT.usage);
     const decoded = opts.sample
-      ? sampleDecode(session, sources, limits, opts.temperature ?? 1, new Rng(opts.seed ?? 0))
+      ? await sampleDecode(session, sources, limits, opts.temperature ?? 1, new Rng(opts.seed ?? 0))
       : opts.beam > 1
-        ? beamSearch(session, sources, opts.beam, limits)
-        : greedy(session, greedyPredictGraph(program, model), sources, limits);
+        ? await beamSearch(session, sources, opts.beam, limits)
+        : await greedy(session, greedyPredictGraph(program, model), sources, limits);
     const wantWeights = format !== undefined || opts.showAttention === true;
-    const weights = wantWeights ? attentionWeights(session, withFeed(program, model, { kind: 'teacher' }, { attention: true }), sources, decoded, image) : undefined;
+    const weights = wantWeights ? await attentionWeights(session, withFeed(program, model, { kind: 'teacher' }, { attention: true }), sources, decoded, image) : undefined;
     if (wantWeights && weights!.every((w) => Object.keys(w).length === 0)) {
       throw new CliError(`model ${name} has no attention (no \`attend\` in its cells): there are no weights to show`);
     }
@@ -208,7 +207,7 @@ export async function translateCommand(file: string, texts: readonly string[], o
  * and the input's positions l. The model taught with the output's own tokens
  * computes exactly what decoding computed (step t reads token t-1).
  */
-export function attentionWeights(session: TrainingSession, taught: LoweredModel, sources: readonly Source[], decoded: readonly Decoded[], dims?: readonly number[]): Record<string, number[][]>[] {
+export async function attentionWeights(session: TrainingSession, taught: LoweredModel, sources: readonly Source[], decoded: readonly Decoded[], dims?: readonly number[]): Promise<Record<string, number[][]>[]> {
   const graph = trainingGraphs(taught, false, { liftParamTransposes: true }).predict;
   const steps = decoded.map((d) => Math.max(1, d.tokens.length));
   const targets = decoded.map((d) => d.tokens);
@@ -217,7 +216,7 @@ export function attentionWeights(session: TrainingSession, taught: LoweredModel,
   for (const [name, t] of outs) {
     if (name.endsWith('.alpha')) {
       const [T, B, L] = t.shape as [number, number, number];
-      const data = t.dataSync();
+      const data = await t.data();
       sources.forEach((s, b) => {
         // A sequence's padded positions are left out; every location of a per-example memory counts.
         const n = s instanceof Int32Array ? s.length : L;
@@ -343,11 +342,11 @@ function decodingBatch(sources: readonly Source[], targets: readonly (readonly n
 }
 
 /** Greedy decoding: the graph whose decoders read back their own most likely token. */
-export function greedy(session: TrainingSession, graph: Parameters<TrainingSession['predictWith']>[0], sources: readonly Source[], limits: Limits): Decoded[] {
+export async function greedy(session: TrainingSession, graph: Parameters<TrainingSession['predictWith']>[0], sources: readonly Source[], limits: Limits): Promise<Decoded[]> {
   const batch = decodingBatch(sources, undefined, limits.lengths, limits);
   const pred = session.predictWith(graph, batch);
   const [T, B, K] = pred.shape as [number, number, number];
-  const lp = logSoftmaxRows(pred.dataSync() as Float32Array, K);
+  const lp = logSoftmaxRows((await pred.data()) as Float32Array, K);
   pred.dispose();
   return sources.map((_, b) => {
     const tokens: number[] = [];
@@ -365,8 +364,8 @@ export function greedy(session: TrainingSession, graph: Parameters<TrainingSessi
 }
 
 /** Beam search with `width` hypotheses per input; all inputs' open hypotheses share each step's batch. */
-export function beamSearch(session: TrainingSession, sources: readonly Source[], width: number, limits: Limits): Decoded[] {
-  return beamSearchWith(sources.length, width, limits, (rows, t) => {
+export function beamSearch(session: TrainingSession, sources: readonly Source[], width: number, limits: Limits): Promise<Decoded[]> {
+  return beamSearchWithAsync(sources.length, width, limits, async (rows, t) => {
     const batch = decodingBatch(
       rows.map((r) => sources[r.source]!),
       rows.map((r) => r.tokens),
@@ -378,7 +377,7 @@ export function beamSearch(session: TrainingSession, sources: readonly Source[],
     const k = prediction.shape[2]!;
     const step = tf.tidy(() => tf.slice(prediction, [t, 0, 0], [1, rows.length, k]));
     prediction.dispose();
-    const data = step.dataSync();
+    const data = await step.data();
     step.dispose();
     return { data, k };
   });
@@ -389,7 +388,7 @@ export function beamSearch(session: TrainingSession, sources: readonly Source[],
  * temperature) with `rng` (below 1: safer, above 1: more varied), feeding
  * the drawn tokens back like beam search does; stops at the end token.
  */
-export function sampleDecode(session: TrainingSession, sources: readonly Source[], limits: Limits, temperature: number, rng: Rng): Decoded[] {
+export async function sampleDecode(session: TrainingSession, sources: readonly Source[], limits: Limits, temperature: number, rng: Rng): Promise<Decoded[]> {
   const out = sources.map(() => ({ tokens: [] as number[], logProb: 0, done: false }));
   const maxLen = Math.max(...limits.lengths);
   for (let t = 0; t < maxLen; t++) {
@@ -406,7 +405,7 @@ export function sampleDecode(session: TrainingSession, sources: readonly Source[
     const K = prediction.shape[2]!;
     const step = tf.tidy(() => tf.slice(prediction, [t, 0, 0], [1, rows.length, K]));
     prediction.dispose();
-    const scores = step.dataSync() as Float32Array;
+    const scores = (await step.data()) as Float32Array;
     step.dispose();
     const lp = logSoftmaxRows(scores, K);
     const tempered = logSoftmaxRows(Float32Array.from(scores, (x) => x / temperature), K);

@@ -5,7 +5,7 @@
 // user's, a bidirectional tagger, attention, a decoder and a convolutional
 // captioner. Results are read with `await data()`: the webgpu backend has no
 // synchronous reads in Node.js. Without a GPU this runs on Mesa's lavapipe
-// (software Vulkan; README "Backends"); where no adapter exists at all the
+// (software Vulkan; README "Set-up"); where no adapter exists at all the
 // tests are skipped and say why.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -5,7 +5,7 @@
 // with the same checks and no tensor left behind; on webgpu (where Node.js
 // has no synchronous reads) the same module, unchanged, trains and decodes
 // like cpu within float32 tolerances. Without a WebGPU adapter the webgpu
-// part is skipped and says why (on CI: Mesa's lavapipe, README "Backends").
+// part is skipped and says why (on CI: Mesa's lavapipe, README "Set-up").
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { rmSync } from 'node:fs';

@@ -336,10 +336,10 @@ describe('emitted modules', () => {
       );
       const limits = { lengths: noEnd ? lengths : new Array<number>(B).fill(maxLen), own: true, alpha: 0, ...(decoding.end !== undefined ? { end: decoding.end } : {}), ...(dims ? { dims } : {}) };
       const graph = trainingGraphs(decoding.model, false, { liftParamTransposes: true }).predict;
-      const ref = greedy(session, graph, sources, limits);
+      const ref = await greedy(session, graph, sources, limits);
       const dimValues = Object.fromEntries([...model.dims].filter(([, v]) => typeof v === 'number')) as Record<string, number>;
       const taught = buildModel(a, model.name, dimValues, { kind: 'teacher' }, { attention: true }).model!;
-      const weights = attentionWeights(session, taught, sources, ref, dims);
+      const weights = await attentionWeights(session, taught, sources, ref, dims);
       expect(decoded.map((d) => d.tokens)).toEqual(ref.map((d) => d.tokens));
       expect(decoded.some((d) => d.tokens.length > 0)).toBe(true);
       decoded.forEach((d, b) => {
@@ -358,7 +358,7 @@ describe('emitted modules', () => {
       const beamLen = noEnd ? {} : { maxLen };
       expect(mod.beamSearch!(p, inputs, { width: 1, ...beamLen }).map((d) => d.tokens)).toEqual(ref.map((d) => d.tokens));
       const beam = mod.beamSearch!(p, inputs, { width: 3, ...beamLen, alpha: 0.6 });
-      const refBeam = beamSearch(session, sources, 3, { ...limits, alpha: 0.6 });
+      const refBeam = await beamSearch(session, sources, 3, { ...limits, alpha: 0.6 });
       expect(beam.map((d) => d.tokens)).toEqual(refBeam.map((d) => d.tokens));
       beam.forEach((d, b) => expect(Math.abs(d.logProb - refBeam[b]!.logProb)).toBeLessThan(1e-4 * Math.max(1, Math.abs(refBeam[b]!.logProb))));
       expect(() => mod.beamSearch!(p, inputs, { width: 0 })).toThrow('beamSearch: width must be a whole number of at least 1, got 0');

@@ -2,15 +2,16 @@
 // trains as on cpu, step by step (loss and gradient norm of every update,
 // full and truncated BPTT, clipping by the global norm over more than seven
 // parameters: webgpu's AddN binds at most seven inputs, runtime/tfjs/portable-ops.ts
-// addMany), and evaluate, predict, score and sample give cpu's results from
-// the same checkpoint. Every read on webgpu is `await t.data()` (the session,
+// addMany), and evaluate, predict, score, sample and translate (greedy,
+// beam, sampled) give cpu's results from the same checkpoint. Every read on webgpu is `await t.data()` (the session,
 // runtime/train/session.ts readScalar). Without a GPU this runs on Mesa's
-// lavapipe (README "Backends"); where no adapter exists the tests say why
+// lavapipe (README "Set-up"); where no adapter exists the tests say why
 // and are skipped.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webgpuAdapter } from '../../runtime/backend.js';
 import { startBackend } from '../../src/backend-choice.js';
+import { attentionSeq2seq } from '../helpers/programs.js';
 import { abcLm, expectOk, expectUserError, readMetrics, removeDir, rnnc, tempDir, writeAbcText, writeFile } from './cli-harness.js';
 
 const probe = await webgpuAdapter();
@@ -101,8 +102,38 @@ describe('webgpu where a command cannot use it', () => {
   });
 
   it('a command that cannot run on webgpu says so as a usage error, naming RNNC_BACKEND when that asked', async () => {
-    const without = { name: 'webgpu' as const, why: 'it reads each decoding step synchronously' };
-    await expect(startBackend('webgpu', without)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining("backend 'webgpu' cannot run this: it reads each decoding step synchronously; use --backend wasm or cpu") });
+    const without = { name: 'webgpu' as const, why: '--workers runs replicas on the CPU cores' };
+    await expect(startBackend('webgpu', without)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining("backend 'webgpu' cannot run this: --workers runs replicas on the CPU cores; use --backend wasm or cpu") });
+  });
+
+  it('translate decodes as on cpu: greedy with the attention weights, beam search and sampling (every step read with await)', async () => {
+    const file = writeFile(dir, 'rev.rnn', attentionSeq2seq('additive', {}, `train m {
+  data reversal(symbols = 5, min_len = 2, max_len = 5, n = 64, valid = 16)
+  optimizer adam(lr = 0.01)
+  batch 8; epochs 2; seed 3
+}`).replace('dim V = 6,', 'dim V,'));
+    const out = join(dir, 'rev');
+    expectOk(await rnnc('run', file, '--backend', 'cpu', '--out', out, '--quiet'));
+    const ckpt = join(out, 'checkpoint.json');
+    const rows = (r: { stdout: string }): { output: string; logprob: number; attention?: Record<string, number[][]> }[] => r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    for (const extra of [['--show-attention'], ['--beam', '3'], ['--sample', '--seed', '4']]) {
+      const on: Record<string, ReturnType<typeof rows>> = {};
+      for (const backend of ['cpu', 'webgpu']) {
+        const r = await rnnc('translate', file, '--ckpt', ckpt, '--backend', backend, '--json', ...extra, '1234', '3021', '44');
+        expectOk(r);
+        if (backend === 'webgpu') expect(r.stderr).toMatch(/^backend: webgpu \(requested; adapter /m);
+        on[backend] = rows(r);
+      }
+      expect(on['webgpu']!.map((x) => x.output), extra.join(' ')).toEqual(on['cpu']!.map((x) => x.output));
+      on['webgpu']!.forEach((x, i) => expect(rel(x.logprob, on['cpu']![i]!.logprob), extra.join(' ')).toBeLessThan(1e-4));
+      if (extra[0] === '--show-attention') {
+        on['webgpu']!.forEach((x, i) => {
+          const [w, c] = [Object.values(x.attention!)[0]!.flat(), Object.values(on['cpu']![i]!.attention!)[0]!.flat()];
+          expect(w.length).toBe(c.length);
+          w.forEach((v, k) => expect(Math.abs(v - c[k]!)).toBeLessThan(1e-4));
+        });
+      }
+    }
   });
 
   it('an empty RNNC_BACKEND is unset: the automatic choice', async () => {

@@ -81,9 +81,9 @@ describe('backend selection', () => {
   });
 
   it('refuses a backend the command cannot run on, saying why, and never chooses it', async () => {
-    // rnnc translate's beam search reads synchronously, which webgpu cannot (src/commands/translate.ts).
-    const without = { name: 'webgpu' as const, why: 'it reads each step synchronously' };
-    await expect(selectBackend('webgpu', without)).rejects.toThrow("backend 'webgpu' cannot run this: it reads each step synchronously; use --backend wasm or cpu");
+    // rnnc run --workers trains replicas on the CPU cores (src/commands/run.ts).
+    const without = { name: 'webgpu' as const, why: '--workers runs replicas on the CPU cores' };
+    await expect(selectBackend('webgpu', without)).rejects.toThrow("backend 'webgpu' cannot run this: --workers runs replicas on the CPU cores; use --backend wasm or cpu");
     const gpu: GpuProbe = { deviceNodes: async () => ['/dev/nvidia0'], adapter: async () => ({ info: { vendor: 'nvidia' }, software: false }) };
     expect((await selectBackend(undefined, without, gpu)).name).not.toBe('webgpu');
     expect(await selectBackend('cpu', without)).toEqual({ name: 'cpu', reason: 'requested' });

@@ -42,7 +42,7 @@ model m {
 }`;
 
 describe('beam search', () => {
-  it('finds the best sequence greedy decoding misses (probabilities set by hand)', () => {
+  it('finds the best sequence greedy decoding misses (probabilities set by hand)', async () => {
     const { session, greedyGraph } = sessionOf(HAND_SET);
     const never = -30;
     const col = (p1: number, p2: number) => [never, Math.log(p1), Math.log(p2)];
@@ -52,34 +52,35 @@ describe('beam search', () => {
     session.loadParams(new Map([['y.E', { shape: [3, 3], data: E }]]), 'test');
     const src = [Int32Array.from([1, 1])];
     const lim = { lengths: [2], own: false };
-    const g = greedy(session, greedyGraph, src, lim)[0]!;
+    const g = (await greedy(session, greedyGraph, src, lim))[0]!;
     expect(g.tokens[0]).toBe(1);
     expect(g.logProb).toBeCloseTo(Math.log(0.3), 4);
-    const b = beamSearch(session, src, 2, lim)[0]!;
+    const b = (await beamSearch(session, src, 2, lim))[0]!;
     expect(b.tokens).toEqual([2, 2]);
     expect(b.logProb).toBeCloseTo(Math.log(0.38), 4);
-    expect(beamSearch(session, src, 1, lim)[0]!.tokens).toEqual(g.tokens);
+    expect((await beamSearch(session, src, 1, lim))[0]!.tokens).toEqual(g.tokens);
     // With token 1 as the end token, greedy stops at once (its probability counts, the token is not output).
-    const ended = greedy(session, greedyGraph, src, { ...lim, end: 1 })[0]!;
+    const ended = (await greedy(session, greedyGraph, src, { ...lim, end: 1 }))[0]!;
     expect(ended.tokens).toEqual([]);
     expect(ended.logProb).toBeCloseTo(Math.log(0.6), 4);
-    expect(beamSearch(session, src, 2, { ...lim, end: 1 })[0]!.tokens).toEqual([]);
+    expect((await beamSearch(session, src, 2, { ...lim, end: 1 }))[0]!.tokens).toEqual([]);
     session.dispose();
   });
 
-  it('with width 1 is greedy decoding, and batched beams equal one-by-one beams (an attention model, inputs of different lengths)', () => {
+  it('with width 1 is greedy decoding, and batched beams equal one-by-one beams (an attention model, inputs of different lengths)', async () => {
     const { session, greedyGraph } = sessionOf(attentionSeq2seq());
     session.initParams(3);
     const sources = [Int32Array.from([1, 2, 3, 4, 5]), Int32Array.from([5, 1]), Int32Array.from([2, 2, 3])];
     const lim = { lengths: sources.map((x) => x.length + 1), own: true };
-    const g = greedy(session, greedyGraph, sources, lim);
-    const b1 = beamSearch(session, sources, 1, lim);
+    const g = await greedy(session, greedyGraph, sources, lim);
+    const b1 = await beamSearch(session, sources, 1, lim);
     b1.forEach((b, i) => {
       expect(b.tokens).toEqual(g[i]!.tokens);
       expect(b.logProb).toBeCloseTo(g[i]!.logProb, 4);
     });
-    const batched = beamSearch(session, sources, 3, lim);
-    const single = sources.map((s, i) => beamSearch(session, [s], 3, { ...lim, lengths: [lim.lengths[i]!] })[0]!);
+    const batched = await beamSearch(session, sources, 3, lim);
+    const single: { tokens: number[]; logProb: number }[] = [];
+    for (const [i, s] of sources.entries()) single.push((await beamSearch(session, [s], 3, { ...lim, lengths: [lim.lengths[i]!] }))[0]!);
     batched.forEach((b, i) => {
       expect(b.tokens).toEqual(single[i]!.tokens);
       expect(b.logProb).toBeCloseTo(single[i]!.logProb, 4);
