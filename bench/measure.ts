@@ -10,7 +10,6 @@
 // top of the parameters and optimizer state it starts with. (Profiling adds
 // per-kernel bookkeeping, which is why that step is not timed.)
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedDispatches } from '../runtime/tfjs/webgpu-fused.js';
 import { performance } from 'node:perf_hooks';
 
 /**
@@ -92,27 +91,27 @@ export async function timeInference(impl: BenchImpl, warmup: number, iters: numb
 }
 
 /**
- * GPU dispatches of one training step on the webgpu backend: the compute
- * programs the backend runs (tfjs's kernels and rnnc's fused ones alike go
- * through its runWebGPUProgram); undefined on other backends.
+ * GPU dispatches of one training step on the webgpu backend: every
+ * dispatchWorkgroups call of a compute pass, whoever records it (tfjs's
+ * programs, rnnc's fused shaders in the interpreter or in a compiled
+ * module); undefined on other backends.
  */
 export async function trainingDispatches(impl: BenchImpl): Promise<number | undefined> {
   if (tf.getBackend() !== 'webgpu') return undefined;
-  const backend = tf.backend() as unknown as { runWebGPUProgram: (...args: unknown[]) => unknown };
-  const original = backend.runWebGPUProgram;
+  const pass = (globalThis as { GPUComputePassEncoder?: { prototype: { dispatchWorkgroups: (...args: unknown[]) => unknown } } }).GPUComputePassEncoder?.prototype;
+  if (pass === undefined) return undefined;
+  const original = pass.dispatchWorkgroups;
   let count = 0;
-  backend.runWebGPUProgram = function (this: unknown, ...args: unknown[]) {
+  pass.dispatchWorkgroups = function (this: unknown, ...args: unknown[]) {
     count++;
     return original.apply(this, args);
   };
-  // rnnc's fused kernels dispatch their own shaders (runtime/tfjs/webgpu-fused.ts), beside the backend's programs.
-  const own = fusedDispatches();
   try {
     await impl.trainStep();
   } finally {
-    backend.runWebGPUProgram = original;
+    pass.dispatchWorkgroups = original;
   }
-  return count + fusedDispatches() - own;
+  return count;
 }
 
 /** Bytes a training step allocates above what is live before it (see the file comment). */

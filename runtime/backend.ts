@@ -3,10 +3,10 @@
 //      optionalDependency whose native addon often fails to install, so it is
 //      loaded with a dynamic import whose failure is expected and harmless;
 //   2. 'webgpu' (@tensorflow/tfjs-backend-webgpu on Dawn, the optional package
-//      `webgpu`), when the machine has a GPU: on Linux a device node
-//      (/dev/dri/renderD*, /dev/nvidia*) must exist before Dawn is even
-//      loaded (looking for an adapter costs about 0.3 s and prints Dawn's
-//      warnings), and the adapter found must be a hardware one: a software
+//      `webgpu`), when the machine has a GPU: on Linux the CLI first looks
+//      for a device node (/dev/dri/renderD*, /dev/nvidia*: src/backend-choice.ts)
+//      before Dawn is even loaded (looking for an adapter costs about 0.3 s
+//      and prints Dawn's warnings), and the adapter found must be a hardware one: a software
 //      Vulkan (Mesa's lavapipe, SwiftShader) computes the same numbers far
 //      slower than wasm, so it runs only when asked for;
 //   3. 'wasm' (@tensorflow/tfjs-backend-wasm): portable and much faster than
@@ -89,31 +89,18 @@ export async function webgpuAdapter(): Promise<{ info: AdapterInfo; software: bo
 }
 
 /**
- * The GPU device nodes of a Linux machine (/dev/dri/renderD*, /dev/nvidia0...);
- * null elsewhere (macOS and Windows always have a GPU API; a browser has no
- * /dev), where the adapter itself is asked.
+ * What the automatic choice asks of the machine before trying webgpu: its
+ * GPU device nodes (null: not known, the adapter decides; the CLI lists
+ * Linux's: src/backend-choice.ts), and its adapter (webgpuAdapter). Tests
+ * give their own.
  */
-export async function gpuDeviceNodes(): Promise<string[] | null> {
-  const proc = (globalThis as { process?: { platform?: string } }).process;
-  if (proc?.platform !== 'linux') return null;
-  const { readdirSync } = await import('node:fs');
-  const list = (dir: string): string[] => {
-    try {
-      return readdirSync(dir).map((f) => `${dir}/${f}`);
-    } catch {
-      return [];
-    }
-  };
-  return [...list('/dev/dri').filter((f) => /\/renderD\d+$/.test(f)), ...list('/dev').filter((f) => /^\/dev\/nvidia\d+$/.test(f))];
-}
-
-/** What the automatic choice asks of the machine before trying webgpu (gpuDeviceNodes, webgpuAdapter); tests give their own. */
 export interface GpuProbe {
   deviceNodes(): Promise<string[] | null>;
   adapter(): Promise<{ info: AdapterInfo; software: boolean } | string>;
 }
 
-const MACHINE: GpuProbe = { deviceNodes: gpuDeviceNodes, adapter: webgpuAdapter };
+/** Without a list of device nodes (runtime/ reads no files): the adapter decides. */
+const MACHINE: GpuProbe = { deviceNodes: async () => null, adapter: webgpuAdapter };
 
 /**
  * Why the automatic choice passes webgpu over on this machine, or null to

@@ -11,7 +11,7 @@
 //   <name>_tensors(inputs: tf.Tensor...): tf.Tensor[]
 //       the same body over tensors, one tf call per op (the unfused ops'
 //       kernels: other backends, and while tfjs's own autodiff records);
-//   const <name>: FusedGroup = { loop, modes, tensors, ops, outputs }
+//   const <name>: FusedGroup = { loop, modes, tensors, body }
 //       what the call `fusedGroup(<name>, [inputs], windows)` runs
 //       (runtime/tfjs/portable-ops.ts, carried by every emitted module).
 //
@@ -217,6 +217,13 @@ function tensorsFunction(ctx: CodegenContext, body: FusedBody, inNames: readonly
   ];
 }
 
+/** A fused body as a TypeScript literal (compiler/ir/types.ts FusedBody). */
+function bodyLiteral(body: FusedBody): string {
+  const arg = (a: FusedArg): string => ('in' in a ? `{ in: ${a.in} }` : 'tmp' in a ? `{ tmp: ${a.tmp} }` : `{ num: ${numberLiteral(a.num)} }`);
+  const instrs = body.instrs.map((i) => `{ op: ${stringLiteral(i.op)}, args: [${i.args.map(arg).join(', ')}]${i.attr !== undefined ? `, attr: ${numberLiteral(i.attr)}` : ''} }`);
+  return `{ instrs: [${instrs.join(', ')}], outputs: [${body.outputs.join(', ')}] }`;
+}
+
 function groupConstant(body: FusedBody, modes: string): string {
-  return `/** ${sourcesOf(body)}: fusedGroup runs it, on the host or op by op. */\nconst ${NAME}: FusedGroup = { loop: ${NAME}_loop, modes: ${stringLiteral(modes)}, tensors: ${NAME}_tensors, ops: [${body.instrs.map((i) => stringLiteral(i.op)).join(', ')}], outputs: ${body.outputs.length} };`;
+  return `/** ${sourcesOf(body)}: fusedGroup runs it, on the host, as generated WebGPU kernels (from its body) or op by op. */\nconst ${NAME}: FusedGroup = { loop: ${NAME}_loop, modes: ${stringLiteral(modes)}, tensors: ${NAME}_tensors, body: ${bodyLiteral(body)} };`;
 }

@@ -1,10 +1,11 @@
 // The helpers every module carries (compiler/codegen/module.ts assembles the
-// module): the element-wise table, the op helpers (runtime/tfjs/portable-ops.ts),
+// module): the element-wise table, the op helpers (runtime/tfjs/portable-ops.ts)
+// and their webgpu kernels (runtime/tfjs/webgpu-fused.ts),
 // scopes and batch helpers, the kept weight transposes, and the maps and
 // disposers of parameters and state.
 import { elementwiseCodeDeclaration } from './emit-ops.js';
 import { fn, type ModuleParts, type Statement } from './module-parts.js';
-import { OP_HELPERS, SCOPE_HELPERS } from './prelude.js';
+import { OP_HELPERS, SCOPE_HELPERS, WEBGPU_KERNELS } from './prelude.js';
 
 /** The op and scope helpers, transposes kept per Params, mapParams / mapState, the disposers and zeroState. */
 export function emitHelpers(m: ModuleParts): Statement[] {
@@ -13,7 +14,7 @@ export function emitHelpers(m: ModuleParts): Statement[] {
   const add = (...s: Statement[]): void => {
     out.push(...s);
   };
-  add(elementwiseCodeDeclaration(), OP_HELPERS, SCOPE_HELPERS);
+  add(elementwiseCodeDeclaration(), OP_HELPERS, WEBGPU_KERNELS, SCOPE_HELPERS);
   if (liftsTransposes) {
     add(
       `/** Weight transposes forward() made, per Params object (Params are never changed in place); disposeParams frees them. */\nconst TRANSPOSES = new WeakMap<Params, Map<string, tf.Tensor>>();`,

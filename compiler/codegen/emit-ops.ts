@@ -107,7 +107,7 @@ export const OP_EMITTERS: Readonly<Record<KernelOp, OpEmitter>> & Readonly<Recor
 export function elementwiseCodeDeclaration(): string {
   const entries = ELEMENTWISE_OPS.map((e) => {
     const c = ELEMENTWISE_CODE[e.name]!;
-    return `${e.name}: { inputs: ${c.inputs}, tf: ${stringLiteral(c.tf)}, extra: [${c.extra.map(numberLiteral).join(', ')}], loop: ${stringLiteral(c.loop)}, cost: [${c.cost.map(numberLiteral).join(', ')}] },`;
+    return `${e.name}: { inputs: ${c.inputs}, tf: ${stringLiteral(c.tf)}, extra: [${c.extra.map(numberLiteral).join(', ')}], loop: ${stringLiteral(c.loop)}, cost: [${c.cost.map(numberLiteral).join(', ')}], wgsl: ${stringLiteral(c.wgsl)} },`;
   });
   return `/** What an instruction of a fused group reads: input k, the result of instruction k, or a number. */
 type FusedArg = { readonly in: number } | { readonly tmp: number } | { readonly num: number };
@@ -115,8 +115,8 @@ type FusedArg = { readonly in: number } | { readonly tmp: number } | { readonly 
 interface FusedInstr { readonly op: string; readonly args: readonly FusedArg[]; readonly attr?: number; }
 /** A fused group: its instructions (instruction k's result is temp k) and the temps it returns. */
 interface FusedBody { readonly instrs: readonly FusedInstr[]; readonly outputs: readonly number[]; }
-/** The element-wise ops as fused groups run them: tf.<tf> op by op, or \`loop\` per element on the host. */
-const ELEMENTWISE_CODE: Readonly<Record<string, { readonly inputs: number; readonly tf: string; readonly extra: readonly number[]; readonly loop: string; readonly cost: readonly [number, number] } | undefined>> = {
+/** The element-wise ops as fused groups run them: tf.<tf> op by op, \`loop\` per element on the host, or \`wgsl\` per element in a WebGPU kernel. */
+const ELEMENTWISE_CODE: Readonly<Record<string, { readonly inputs: number; readonly tf: string; readonly extra: readonly number[]; readonly loop: string; readonly cost: readonly [number, number]; readonly wgsl: string } | undefined>> = {
 ${entries.join('\n')}
 };`;
 }

@@ -7,7 +7,7 @@
 // list of top-level statements; module.ts includes only what a model uses.
 // Tests compare every port with the runtime it copies, so a change on one
 // side shows up as a failing parity test.
-import { DECODE_SOURCE, INIT_SOURCES, OP_HELPERS as OP_HELPERS_TEXT, RNG_SOURCE } from './portable.generated.js';
+import { DECODE_SOURCE, INIT_SOURCES, OP_HELPERS as OP_HELPERS_TEXT, RNG_SOURCE, WEBGPU_KERNELS } from './portable.generated.js';
 
 /** Names the emitted module defines at top level: no local variable may take them. */
 export const PRELUDE_NAMES = [
@@ -19,12 +19,12 @@ export const PRELUDE_NAMES = [
   'Params', 'ParamsJson', 'Inputs', 'Targets', 'State', 'Outputs', 'ParamName', 'StateName', 'Batch',
   'LabelledBatch', 'InputTensors', 'TargetTensors', 'undefined', 'Math', 'Number', 'Array', 'Error', 'Object',
   'Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array', 'logSoftmaxRows', 'lengthPenalty', 'beamSearchWith', 'beamSearchSteps', 'beamSearchWithAsync', 'BeamRow', 'BeamHypothesis', 'BeamStep', 'BeamScores', 'BeamBest',
-  // Every top-level declaration of the op helpers, read from their text (a helper added there is reserved too).
-  ...[...OP_HELPERS_TEXT.matchAll(/^(?:async )?(?:function|const|let|class|interface|type) ([A-Za-z_$][\w$]*)/gm)].map((m) => m[1]!),
+  // Every top-level declaration of the op helpers and the webgpu kernels, read from their text (a helper added there is reserved too).
+  ...[...`${OP_HELPERS_TEXT}\n${WEBGPU_KERNELS}`.matchAll(/^(?:async )?(?:function|const|let|class|interface|type) ([A-Za-z_$][\w$]*)/gm)].map((m) => m[1]!),
 ];
 
-/** The op helpers: the text of runtime/tfjs/portable-ops.ts, the interpreter's own code. */
-export { OP_HELPERS } from './portable.generated.js';
+/** The op helpers: the text of runtime/tfjs/portable-ops.ts, the interpreter's own code; and its webgpu kernels (runtime/tfjs/webgpu-fused.ts). */
+export { OP_HELPERS, WEBGPU_KERNELS } from './portable.generated.js';
 
 /** Log-softmax and beam search over a scoring function: the text of runtime/decode.ts, as rnnc translate runs it. */
 export const DECODE = DECODE_SOURCE;

@@ -65,6 +65,7 @@ export interface ElementwiseCode {
   readonly extra: readonly number[];
   readonly loop: string;
   readonly cost: readonly [number, number];
+  readonly wgsl: string;
 }
 
 // ------------------------------------------------------------------ helpers of the VJP rules
@@ -286,5 +287,5 @@ export const LANGUAGE_FUNCTIONS: ReadonlyMap<string, ElementwiseOp> = new Map(EL
 /** The runtime's view of every entry, keyed by op name (a null-prototype record: only entries are keys). */
 export const ELEMENTWISE_CODE: Readonly<Record<string, ElementwiseCode>> = Object.assign(
   Object.create(null) as Record<string, ElementwiseCode>,
-  Object.fromEntries(ELEMENTWISE_OPS.map((e) => [e.name, { inputs: e.arity, tf: e.tf.fn, extra: e.tf.extra ?? [], loop: e.loop, cost: e.cost ?? [0.5, 0.3] }])),
+  Object.fromEntries(ELEMENTWISE_OPS.map((e) => [e.name, { inputs: e.arity, tf: e.tf.fn, extra: e.tf.extra ?? [], loop: e.loop, cost: e.cost ?? [0.5, 0.3], wgsl: e.wgsl }])),
 );

@@ -8,7 +8,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { FusedBody, Graph, ValueId } from '../../compiler/ir/types.js';
 import { tfKernels } from './kernels.js';
 import { fused, stackTime, unstackTime } from './portable-ops.js';
-import { fusedOnWebgpu } from './webgpu-fused.js';
 
 /** Values of a graph that some reader needs whole (not only as the xs of a scan). */
 const wholeReaders = new WeakMap<Graph, ReadonlySet<ValueId>>();
@@ -62,8 +61,8 @@ export function executeGraph(g: Graph, inputs: readonly tf.Tensor[]): tf.Tensor[
       const windows = node.attrs['windows'] as readonly number[] | undefined;
       const body = node.attrs['body'] as FusedBody;
       const ins = node.inputs.map(get);
-      // On webgpu one generated kernel per output (runtime/tfjs/webgpu-fused.ts); elsewhere a host loop or op by op.
-      (fusedOnWebgpu(body, ins, windows) ?? fused(body, ins, windows)).forEach((t, i) =>
+      // On webgpu generated kernels (runtime/tfjs/webgpu-fused.ts); elsewhere a host loop or op by op.
+      fused(body, ins, windows).forEach((t, i) =>
         env.set(node.outputs[i]!, t),
       );
     } else {

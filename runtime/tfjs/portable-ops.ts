@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ELEMENTWISE_CODE } from '../../compiler/ir/elementwise.js';
 import type { FusedArg, FusedBody } from '../../compiler/ir/types.js';
+import { adamOnWebgpu, fusedOnWebgpu } from './webgpu-fused.js';
 
 /** Whether the active backend implements a kernel (wasm lacks a few; those ops get another lowering). */
 export function hasKernel(name: string): boolean {
@@ -503,6 +504,9 @@ export function xentGrad(logits: tf.Tensor, labels: tf.Tensor, ct: tf.Tensor): t
  * on cpu where the kernels took 30).
  */
 export function adamStep(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, b1: number, b2: number, eps: number, lr: number, t: number): tf.Tensor[] {
+  // On webgpu one generated kernel per parameter (runtime/tfjs/webgpu-fused.ts).
+  const gpu = adamOnWebgpu(p, g, m, v, b1, b2, eps, lr, t);
+  if (gpu !== null) return gpu;
   const [c1, c2] = [1 - Math.pow(b1, t), 1 - Math.pow(b2, t)];
   if (hostBackend() && !taping() && [p, g, m, v].every((x) => x.dtype === 'float32' && x.size === p.size)) {
     return onHost([p, g, m, v], [p.shape, p.shape, p.shape], ([pv, gv, mv, vv], [po, mo, vo]) => {
@@ -858,10 +862,8 @@ export interface FusedGroup {
   readonly modes: string;
   /** The same body over tensors, one tf call per op (the ops' unfused kernels); returns the outputs. */
   readonly tensors: (...inputs: tf.Tensor[]) => tf.Tensor[];
-  /** Its ops in order: what the choice between the host loop and one kernel per op weighs (fusedOnHost). */
-  readonly ops: readonly string[];
-  /** How many outputs it has. */
-  readonly outputs: number;
+  /** Its instructions and outputs: the ops the choice between the host loop and one kernel per op weighs (fusedOnHost), and what the webgpu kernels are generated from. */
+  readonly body: FusedBody;
 }
 
 /**
@@ -991,6 +993,9 @@ function taping(): boolean {
  * computed for all gates at once.
  */
 export function fused(body: FusedBody, inputs: readonly tf.Tensor[], windows?: readonly number[]): tf.Tensor[] {
+  // On webgpu generated kernels, most often one for the whole group (runtime/tfjs/webgpu-fused.ts).
+  const gpu = fusedOnWebgpu(body, inputs, windows);
+  if (gpu !== null) return gpu;
   const ops = body.instrs.map((instr) => instr.op);
   const loopFor = (modes: readonly (string | null)[]): { loop: FusedLoop; modes: string } | null => {
     const loop = modes.includes(null) ? null : fusedLoop(body, modes.join(''));
@@ -1001,9 +1006,12 @@ export function fused(body: FusedBody, inputs: readonly tf.Tensor[], windows?: r
 
 /** Runs a fused group of an emitted module (FusedGroup) on its inputs, as `fused` runs a body; returns its outputs. */
 export function fusedGroup(group: FusedGroup, inputs: readonly tf.Tensor[], windows?: readonly number[]): tf.Tensor[] {
+  const gpu = fusedOnWebgpu(group.body, inputs, windows);
+  if (gpu !== null) return gpu;
   const loopFor = (modes: readonly (string | null)[]): { loop: FusedLoop; modes: string } | null =>
     modes.every((m, k) => readsAs(group.modes[k]!, m)) ? { loop: group.loop, modes: group.modes } : null;
-  return runFused(group.ops, group.outputs, inputs, windows, loopFor, (read) => asFused(group.tensors(...read), read));
+  const ops = group.body.instrs.map((instr) => instr.op);
+  return runFused(ops, group.body.outputs.length, inputs, windows, loopFor, (read) => asFused(group.tensors(...read), read));
 }
 
 /**

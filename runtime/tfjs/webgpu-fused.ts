@@ -18,12 +18,14 @@
 // cache key names them. Groups whose inputs need more storage buffers than
 // the device offers, broadcasts of another pattern, other dtypes and
 // tfjs's own autodiff (tests check ours with it) take the op-by-op path.
+//
+// Emitted modules carry this file's text too (compiler/codegen/portable.generated.ts):
+// runtime/tfjs/portable-ops.ts's `fused`, `fusedGroup` and `adamStep` try
+// these kernels first, so a compiled module on webgpu runs the same shaders.
 import * as tf from '@tensorflow/tfjs-core';
-import { ELEMENTWISE_OPS } from '../../compiler/ir/elementwise.js';
+import { ELEMENTWISE_CODE } from '../../compiler/ir/elementwise.js';
 import type { FusedBody } from '../../compiler/ir/types.js';
 import { fusedReads } from './portable-ops.js';
-
-const WGSL = new Map(ELEMENTWISE_OPS.map((e) => [e.name, e.wgsl] as const));
 
 /** tanh without overflow: sign(x) (1 - e^-2|x|) / (1 + e^-2|x|) (as tfjs's webgpu tanh). */
 const HELPERS = `
@@ -127,7 +129,7 @@ function statements(body: FusedBody, wanted: readonly number[], l: Layout): { li
       }
       return `i${a.in}`;
     });
-    const code = WGSL.get(op);
+    const code = ELEMENTWISE_CODE[op]?.wgsl;
     if (code === undefined) throw new Error(`internal: fused op ${op} has no WGSL`);
     const b = attr !== undefined ? `(${literal(attr)})` : names[1];
     lines.push(`let t${t} = ${code.replace(/\$([01])/g, (_, k: string) => (k === '0' ? names[0]! : b ?? 'NaN'))};`);

@@ -29,7 +29,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { RuntimeUserError } from '../io.js';
 import { checkTensorJson, isPlainObject } from '../params-json.js';
 import { optimizerUpdate } from '../tfjs/portable-ops.js';
-import { adamOnWebgpu } from '../tfjs/webgpu-fused.js';
 import { bindOptimizerArgs, optimizerRule, type Hyper, type OptimizerRule, type OptimizerSpec } from './optimizer-rules.js';
 
 export { OPTIMIZER_NAMES, type OptimizerSpec } from './optimizer-rules.js';
@@ -73,9 +72,8 @@ interface Rule extends OptimizerRule {
 const update =
   (name: string): Update =>
   (p, g, s, h, lr, t) => {
-    // On webgpu Adam's update is one generated kernel per parameter (runtime/tfjs/webgpu-fused.ts).
-    const gpu = name === 'adam' ? adamOnWebgpu(p, g, s['m']!, s['v']!, h['beta1']!, h['beta2']!, h['eps']!, lr, t) : null;
-    const r = gpu !== null ? { p: gpu[0]!, slots: { m: gpu[1]!, v: gpu[2]! } } : optimizerUpdate(name, p, g, s, h, lr, t);
+    // On webgpu Adam's update is one generated kernel per parameter (portable-ops.ts adamStep).
+    const r = optimizerUpdate(name, p, g, s, h, lr, t);
     for (const [slot, v] of Object.entries(r.slots)) s[slot]!.assign(v);
     p.assign(r.p);
   };

@@ -4,7 +4,7 @@
 // readingFns). On cpu they give exactly what the synchronous functions give,
 // with the same checks and no tensor left behind; on webgpu (where Node.js
 // has no synchronous reads) the same module, unchanged, trains and decodes
-// like cpu within float32 tolerances. Without a WebGPU adapter the webgpu
+// like cpu within float32 tolerances, its fused groups as its own shaders. Without a WebGPU adapter the webgpu
 // part is skipped and says why (on CI: Mesa's lavapipe, README "Set-up").
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -167,6 +167,29 @@ function relDiff(a: readonly number[], b: readonly number[]): number {
   return Math.max(0, ...a.map((x, i) => Math.abs(x - b[i]!) / scale));
 }
 
+/** GPU dispatches (every dispatchWorkgroups of a compute pass) and tfjs programs (the backend's runWebGPUProgram) while `f` runs. */
+async function countDispatches(f: () => Promise<void>): Promise<{ dispatches: number; programs: number }> {
+  const pass = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: unknown[]) => unknown } } }).GPUComputePassEncoder.prototype;
+  const backend = tf.backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
+  const [dispatch, run] = [pass.dispatchWorkgroups, backend.runWebGPUProgram];
+  const n = { dispatches: 0, programs: 0 };
+  pass.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
+    n.dispatches++;
+    return dispatch.apply(this, a);
+  };
+  backend.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
+    n.programs++;
+    return run.apply(this, a);
+  };
+  try {
+    await f();
+  } finally {
+    pass.dispatchWorkgroups = dispatch;
+    backend.runWebGPUProgram = run;
+  }
+  return n;
+}
+
 describe.skipIf(skip !== undefined)('the same module, unchanged, on webgpu (async reads)', () => {
   const TOL = 1e-4;
   afterAll(async () => {
@@ -189,6 +212,16 @@ describe.skipIf(skip !== undefined)('the same module, unchanged, on webgpu (asyn
     expect(relDiff(lossesOf(g), lossesOf(onCpu.g))).toBeLessThan(TOL);
     const grads = await jsonOf(gradsOf(g));
     grads.forEach((w, i) => Object.entries(w).forEach(([k, v]) => expect(relDiff(v, cpuGrads[i]![k]!), k).toBeLessThan(TOL)));
+    // The module's fused groups and Adam's update run as its own generated shaders (the text of runtime/tfjs/webgpu-fused.ts it
+    // carries): dispatches that are not tfjs programs. A step of the LSTM forward and one backward are a shader each at least.
+    const { dispatches, programs } = await countDispatches(async () => {
+      const o = mod.initOptimizer(p);
+      const r = await mod.trainStepAsync(mod.initParams(1), o, batch.inputs, batch.targets);
+      mod.disposeParams(r.params);
+      mod.disposeOptimizer(r.optimizer);
+    });
+    console.log(`compiled LM module, one trainStepAsync on webgpu: ${dispatches} dispatches, ${programs} of them tfjs programs`);
+    expect(dispatches - programs).toBeGreaterThanOrEqual(2 * 7);
     const run = await train(mod, batch, true);
     expect(relDiff(run.losses, onCpu.run.losses)).toBeLessThan(TOL);
     for (const [k, v] of Object.entries(run.params)) expect(relDiff(v.data, onCpu.run.params[k]!.data), k).toBeLessThan(TOL);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { selectBackend, useBackend, webgpuPassedOver, type GpuProbe } from '../../runtime/backend.js';
 import { RuntimeUserError } from '../../runtime/io.js';
+import { gpuDeviceNodes } from '../../src/backend-choice.js';
 
 function product(): number[] {
   return tf.tidy(() => {
@@ -61,6 +62,12 @@ describe('backend selection', () => {
     const chosen = await selectBackend(undefined, undefined, noGpu);
     expect(chosen.name).toBe('wasm');
     expect(chosen.reason).toMatch(/; webgpu unavailable \(no GPU device \(no \/dev\/dri\/renderD\* or \/dev\/nvidia\*\)\)$/);
+  });
+
+  it("lists a Linux machine's GPU device nodes without loading Dawn (src/backend-choice.ts)", async () => {
+    const nodes = await gpuDeviceNodes();
+    if (process.platform !== 'linux') expect(nodes).toBeNull();
+    else for (const n of nodes!) expect(n).toMatch(/^\/dev\/(dri\/renderD\d+|nvidia\d+)$/);
   });
 
   it('tries webgpu automatically only on a hardware adapter (webgpuPassedOver)', async () => {
