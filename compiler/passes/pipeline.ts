@@ -9,6 +9,7 @@ import { eliminateCommonSubexpressions } from './common-subexpressions.js';
 import { eliminateDeadCode } from './dead-code.js';
 import { fuseElementwise } from './fuse-elementwise.js';
 import { fuseGateProducts } from './fuse-gate-products.js';
+import { joinSummedProducts } from './join-summed-products.js';
 import { sinkOutputProjections } from './sink-output-projections.js';
 import { dedupeScanOutputs } from './dedupe-scan-outputs.js';
 import { hoistWeightGradients } from './hoist-weight-gradients.js';
@@ -38,6 +39,7 @@ export const PASSES = {
   commonSubexpressions: { name: 'common-subexpressions', run: eliminateCommonSubexpressions },
   deadCode: { name: 'dead-code', run: eliminateDeadCode },
   fuseGateProducts: { name: 'fuse-gate-products', run: fuseGateProducts },
+  joinSummedProducts: { name: 'join-summed-products', run: joinSummedProducts },
   sinkOutputProjections: { name: 'sink-output-projections', run: sinkOutputProjections },
   fuseElementwise: { name: 'fuse-elementwise', run: fuseElementwise },
 } as const satisfies Record<string, Pass>;
@@ -73,13 +75,15 @@ export const PREDICT_PIPELINE: readonly Pass[] = [
 
 /**
  * A pipeline with each cell's gate products joined into one product per
- * step before the element-wise groups form (fuse-gate-products.ts): for
- * backends where every kernel is a dispatch of its own (webgpu), where one
- * product for all gates saves three dispatches per LSTM step.
+ * step before the element-wise groups form (fuse-gate-products.ts), and in
+ * a backward step the gates' summed products too (join-summed-products.ts):
+ * for backends where every kernel is a dispatch of its own (webgpu), where
+ * one product for all gates saves three dispatches per LSTM step, forward
+ * and backward.
  */
 export function withJoinedGates(passes: readonly Pass[]): readonly Pass[] {
   const at = passes.indexOf(PASSES.fuseElementwise);
-  const joined = [PASSES.fuseGateProducts, PASSES.pruneScanInputs, PASSES.commonSubexpressions, PASSES.deadCode];
+  const joined = [PASSES.fuseGateProducts, PASSES.joinSummedProducts, PASSES.pruneScanInputs, PASSES.commonSubexpressions, PASSES.deadCode];
   return at < 0 ? [...passes, ...joined] : [...passes.slice(0, at), ...joined, ...passes.slice(at)];
 }
 

@@ -17,7 +17,7 @@ import { verifyGraph } from '../../compiler/ir/verify.js';
 import { assumeFullMask } from '../../compiler/passes/assume-full-mask.js';
 import { eliminateDeadCode } from '../../compiler/passes/dead-code.js';
 import { liftParamTransposes } from '../../compiler/passes/lift-param-transposes.js';
-import { FORWARD_PIPELINE, PASSES, PRE_AUTODIFF_PIPELINE, PREDICT_PIPELINE, TRAINING_PIPELINE, type Pass } from '../../compiler/passes/pipeline.js';
+import { FORWARD_PIPELINE, PASSES, PRE_AUTODIFF_PIPELINE, PREDICT_PIPELINE, TRAINING_PIPELINE, withJoinedGates, type Pass } from '../../compiler/passes/pipeline.js';
 import { unrollScans } from '../../compiler/passes/unroll-scans.js';
 import type { LoweredModel } from '../../compiler/sema/model.js';
 import { evaluateGraph } from '../../runtime/reference/evaluate.js';
@@ -80,6 +80,7 @@ const CHANGES: Readonly<Record<string, readonly [(g: Graph) => number, 'lower' |
   'fuse-elementwise': [ops('fused'), 'higher'],
   'sink-output-projections': [ops('linear', 'top'), 'lower'],
   'fuse-gate-products': [(g) => ops('mm', 'body')(g) + ops('linear', 'body')(g), 'lower'],
+  'join-summed-products': [ops('mm', 'body'), 'lower'],
   'hoist-weight-gradients': [ops('outer', 'body'), 'lower'],
   'transpose-outer-operands': [ops('outer'), 'lower'],
 };
@@ -107,6 +108,8 @@ function steps(): Step[] {
     const base = run(model.graph, PRE_AUTODIFF_PIPELINE);
     run(base, FORWARD_PIPELINE);
     run(differentiate(base, 'loss'), TRAINING_PIPELINE);
+    // With the gate products joined, as sessions on webgpu train (src/new-session.ts).
+    run(differentiate(base, 'loss'), withJoinedGates(TRAINING_PIPELINE));
     run(eliminateDeadCode({ ...base, outputs: base.outputs.filter((o) => o.role !== 'loss') }), PREDICT_PIPELINE);
   }
   // Lowering and the other passes build through GraphBuilder, which already shares equal nodes, so none of the

@@ -1,4 +1,5 @@
-// passes/fuse-gate-products.ts on the predict graph (sampling, streaming):
+// passes/fuse-gate-products.ts on the predict graph (sampling, streaming),
+// and join-summed-products.ts on a training graph with joined gates:
 // a cell's gate products become one product and its input lookups one
 // lookup; the elementwise group reads the gates' columns through windows,
 // so the loop runs no slice; the graph computes what the evaluation graph
@@ -50,6 +51,22 @@ model m {
     expect((fused.attrs['windows'] as number[]).filter((w, i) => i % 2 === 0 && w >= 0)).toHaveLength(8); // 4 gates x (input, product)
     const scan = g.nodes.find((n) => n.op === 'scan')!;
     expect(scan.attrs['nXs']).toBe(1); // the four gates' input projections: one per-step input (no mask: unpadded)
+  });
+
+  it("join-summed-products: an LSTM backward step sums its gates' products as one product of the derivatives side by side, with the forward's joined matrix", () => {
+    const joined = trainingGraphs(compileModel(tokenLm('h = lstm(e) with H')), false, { joinGates: true }).training;
+    const backward = body(joined, 1);
+    expect(ops(backward, 'mm')).toBe(0);
+    const product = backward.nodes.filter((n) => n.op === 'linear');
+    expect(product).toHaveLength(1);
+    const operand = backward.nodes.find((n) => n.outputs[0] === product[0]!.inputs[0])!;
+    expect(operand.op).toBe('concat');
+    expect(operand.inputs).toHaveLength(4);
+    // One matrix for both loops: the same outer value passed to the forward and the backward scan.
+    const [fw, bw] = joined.nodes.filter((n) => n.op === 'scan');
+    expect(fw!.inputs.at(-1)).toBe(bw!.inputs.at(-1));
+    // Without joined gates (cpu, wasm) the four products stay.
+    expect(ops(body(trainingGraphs(compileModel(tokenLm('h = lstm(e) with H')), false).training, 1), 'mm')).toBe(4);
   });
 
   it('a GRU step: the update and reset gates share one product; the candidate, which reads r * h, has its own', () => {
