@@ -155,6 +155,8 @@ export interface RebuildContext {
   readonly get: (v: ValueId) => ValueId;
   /** Emit options that keep the node's source location. */
   readonly src: EmitOptions;
+  /** The inputs `extraInputs` asked for, after the graph's own. */
+  readonly extra: readonly ValueId[];
 }
 
 /**
@@ -163,10 +165,15 @@ export interface RebuildContext {
  * undefined to copy it as it is. Names, sources, inputs and outputs carry
  * over. The shared skeleton of the passes that rewrite a few nodes.
  */
-export function rebuildGraph(g: Graph, rewrite: (node: Node, ctx: RebuildContext) => ValueId[] | undefined): Graph {
+export function rebuildGraph(
+  g: Graph,
+  rewrite: (node: Node, ctx: RebuildContext) => ValueId[] | undefined,
+  extraInputs: readonly { readonly type: ValueType; readonly role: InputRole; readonly name: string }[] = [],
+): Graph {
   const b = new GraphBuilder();
   const map = new Map<ValueId, ValueId>();
   g.inputs.forEach((inp) => map.set(inp.value, b.input(g.values[inp.value]!.type, inp.role, inp.name)));
+  const extra = extraInputs.map((x) => b.input(x.type, x.role, x.name));
   const get = (v: ValueId): ValueId => {
     const m = map.get(v);
     if (m === undefined) throw new InternalError(`rebuild: %${v} used before definition`);
@@ -175,7 +182,7 @@ export function rebuildGraph(g: Graph, rewrite: (node: Node, ctx: RebuildContext
   for (const node of g.nodes) {
     const src: EmitOptions = node.source !== undefined ? { source: node.source } : {};
     const outs =
-      rewrite(node, { b, get, src }) ?? b.emit(node.op, node.inputs.map(get), node.attrs, node.body ? { ...src, body: node.body } : src);
+      rewrite(node, { b, get, src, extra }) ?? b.emit(node.op, node.inputs.map(get), node.attrs, node.body ? { ...src, body: node.body } : src);
     node.outputs.forEach((o, k) => {
       map.set(o, outs[k]!);
       const name = g.values[o]?.name;

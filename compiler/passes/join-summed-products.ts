@@ -20,7 +20,7 @@
 // (the same dot products, summed in another order); the same object when no
 // loop has such a sum. Not handled: nested scans; products whose matrices
 // are computed inside the loop; sums that also feed something else midway.
-import { GraphBuilder, rebuildGraph } from '../ir/builder.js';
+import { rebuildGraph } from '../ir/builder.js';
 import type { Graph, Node, ValueId } from '../ir/types.js';
 import { scanAttrs } from '../ir/types.js';
 import { eliminateDeadCode } from './dead-code.js';
@@ -100,39 +100,29 @@ export function joinSummedProducts(g: Graph): Graph {
 
 /** The body with each plan's sum rebuilt from its other terms and one joined product, read from one new constant per plan. */
 function rewriteBody(body: Graph, plans: readonly SumPlan[]): Graph {
-  const b = new GraphBuilder();
-  const map = new Map<ValueId, ValueId>();
-  body.inputs.forEach((inp) => map.set(inp.value, b.input(body.values[inp.value]!.type, inp.role, inp.name)));
+  const byRoot = new Map(plans.map((p, k) => [p.root, k] as const));
   const matrices = plans.map((p, k) => {
     const shapes = p.constIndex.map((c) => body.values[body.inputs[c]!.value]!.type.shape);
-    return b.input({ shape: [shapes[0]![1]!, shapes.reduce((a, s) => a + (s[0] as number), 0)], dtype: 'f32' }, 'arg', `summed_W${k}`);
+    return { type: { shape: [shapes[0]![1]!, shapes.reduce((a, s) => a + (s[0] as number), 0)], dtype: 'f32' as const }, role: 'arg' as const, name: `summed_W${k}` };
   });
-  const byRoot = new Map(plans.map((p, k) => [p.root, k] as const));
-  for (const node of body.nodes) {
-    const src = node.source !== undefined ? { source: node.source } : {};
-    const k = byRoot.get(node);
-    let outs: ValueId[];
-    if (k !== undefined) {
+  const rebuilt = rebuildGraph(
+    body,
+    (node, { b, get, src, extra }) => {
+      const k = byRoot.get(node);
+      if (k === undefined) return undefined;
       const p = plans[k]!;
-      const joined = b.op('linear', [b.op('concat', p.products.map((n) => map.get(n.inputs[0]!)!), {}, src), matrices[k]!], {}, src);
+      const joined = b.op('linear', [b.op('concat', p.products.map((n) => get(n.inputs[0]!)), {}, src), extra[k]!], {}, src);
       const products = new Set(p.products.map((n) => n.outputs[0]!));
       // The other terms in their order, then the joined product in the place of the first product.
       const terms: ValueId[] = [];
       for (const v of p.leaves) {
-        if (!products.has(v)) terms.push(map.get(v)!);
+        if (!products.has(v)) terms.push(get(v));
         else if (v === p.leaves.find((x) => products.has(x))) terms.push(joined);
       }
-      outs = [terms.slice(1).reduce((acc, t) => b.op('add', [acc, t], {}, src), terms[0]!)];
-    } else {
-      outs = b.emit(node.op, node.inputs.map((v) => map.get(v)!), node.attrs, node.body ? { ...src, body: node.body } : src);
-    }
-    node.outputs.forEach((o, j) => {
-      map.set(o, outs[j]!);
-      const name = body.values[o]?.name;
-      if (name !== undefined) b.rename(outs[j]!, name);
-    });
-  }
-  body.outputs.forEach((o) => b.output(map.get(o.value)!, o.role, o.name));
+      return [terms.slice(1).reduce((acc, t) => b.op('add', [acc, t], {}, src), terms[0]!)];
+    },
+    matrices,
+  );
   // The products and adds the joined sum replaced are read by nothing now.
-  return eliminateDeadCode(b.build());
+  return eliminateDeadCode(rebuilt);
 }
