@@ -15,7 +15,7 @@
 //      not needed (it is for bundlers and browsers);
 //   4. 'cpu' (@tensorflow/tfjs-backend-cpu): pure JS, always available.
 // --backend or RNNC_BACKEND overrides the order; a command that cannot run
-// on a backend (rnnc translate on webgpu) passes it over.
+// on a backend (rnnc run --workers on webgpu) passes it over, and says so.
 // Every chosen backend runs a tiny smoke computation before it is reported as
 // selected, so a backend that registers but cannot compute is skipped (when
 // choosing) or reported (when requested).
@@ -37,6 +37,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { RuntimeUserError } from './io.js';
+import { registerWebgpuBackend } from './tfjs/webgpu-fused.js';
 
 /** A TensorFlow.js backend rnnc runs on: native TensorFlow (tfjs-node), WebGPU, WebAssembly, or plain JavaScript. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -109,7 +110,7 @@ const MACHINE: GpuProbe = { deviceNodes: async () => null, adapter: webgpuAdapte
  */
 export async function webgpuPassedOver(probe: GpuProbe = MACHINE): Promise<string | null> {
   const nodes = await probe.deviceNodes();
-  if (nodes !== null && nodes.length === 0) return 'no GPU device (no /dev/dri/renderD* or /dev/nvidia*)';
+  if (nodes !== null && nodes.length === 0) return 'no GPU device in /dev/dri or /dev/nvidia*; --backend webgpu looks for a software adapter';
   const adapter = await probe.adapter();
   if (typeof adapter === 'string') return adapter;
   if (adapter.software) return `only a software adapter (${adapterName(adapter.info)}), slower than wasm; --backend webgpu runs on it`;
@@ -127,7 +128,7 @@ export async function useWebgpu(): Promise<AdapterInfo & { software: boolean }> 
   if (typeof adapter === 'string') throw new RuntimeUserError(`backend 'webgpu' is not available: ${adapter}`);
   try {
     const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
-    registerWebgpu(WebGPUBackend as unknown as WebgpuBackendClass);
+    registerWebgpuBackend(WebGPUBackend);
   } catch (e) {
     const why = (e as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' ? 'the optional package @tensorflow/tfjs-backend-webgpu is not installed' : String(e);
     throw new RuntimeUserError(`backend 'webgpu' is not available: ${why}`);
@@ -139,54 +140,6 @@ export async function useWebgpu(): Promise<AdapterInfo & { software: boolean }> 
   product.dispose();
   if (!(r[0] === 1 && r[1] === 2 && r[2] === 3 && r[3] === 4)) throw new RuntimeUserError("backend 'webgpu' computed a wrong result in its self-test");
   return { ...adapter.info, software: adapter.software };
-}
-
-/** tfjs-backend-webgpu's backend class, as rnnc constructs it. */
-type WebgpuBackendClass = new (device: unknown, adapterInfo?: unknown) => tf.KernelBackend;
-
-interface GpuAdapter {
-  readonly limits: Record<string, number>;
-  readonly features: { has(name: string): boolean };
-  readonly info?: unknown;
-  requestDevice(descriptor: object): Promise<unknown>;
-}
-
-let webgpuRegistered = false;
-
-/**
- * Registers the 'webgpu' backend over tfjs-backend-webgpu's own factory:
- * the same device, with the adapter's storage-buffer limit per shader
- * (a device gets 8 unless it asks), so a fused kernel reading many inputs
- * (runtime/tfjs/webgpu-fused.ts) binds them all. Once per process: a second
- * registration would dispose a running backend's tensors.
- */
-function registerWebgpu(WebGPUBackend: WebgpuBackendClass): void {
-  if (webgpuRegistered) return;
-  webgpuRegistered = true;
-  if (tf.findBackendFactory('webgpu') !== null) tf.removeBackend('webgpu');
-  tf.registerBackend(
-    'webgpu',
-    async () => {
-      const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(o: object): Promise<GpuAdapter | null> } } }).navigator.gpu;
-      const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-      if (adapter === null) throw new Error('no WebGPU adapter');
-      const l = adapter.limits;
-      const device = await adapter.requestDevice({
-        requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
-        requiredLimits: {
-          maxComputeWorkgroupStorageSize: l['maxComputeWorkgroupStorageSize'],
-          maxComputeWorkgroupsPerDimension: l['maxComputeWorkgroupsPerDimension'],
-          maxStorageBufferBindingSize: l['maxStorageBufferBindingSize'],
-          maxBufferSize: l['maxBufferSize'],
-          maxComputeWorkgroupSizeX: l['maxComputeWorkgroupSizeX'],
-          maxComputeInvocationsPerWorkgroup: l['maxComputeInvocationsPerWorkgroup'],
-          maxStorageBuffersPerShaderStage: l['maxStorageBuffersPerShaderStage'],
-        },
-      });
-      return new WebGPUBackend(device, adapter.info);
-    },
-    3,
-  );
 }
 
 /** An adapter's name as people know it: vendor, architecture, description. */
@@ -219,7 +172,10 @@ async function register(name: BackendName): Promise<string | null> {
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' && name === 'tensorflow') return '@tensorflow/tfjs-node is not installed';
-    return e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    const message = e instanceof Error ? e.message.split('\n')[0]!.trim() : String(e);
+    // tfjs-node installed without its native part (its install step downloads libtensorflow): its message names a path.
+    if (name === 'tensorflow' && /native addon module/.test(message)) return "@tensorflow/tfjs-node's native addon is missing (its install step failed or was skipped)";
+    return message;
   }
 }
 
@@ -286,7 +242,10 @@ export async function selectBackend(
   }
   const skipped: string[] = [];
   for (const name of AUTOMATIC) {
-    if (name === without?.name) continue;
+    if (name === without?.name) {
+      skipped.push(`${name} passed over (${without.why})`);
+      continue;
+    }
     const why = name === 'webgpu' ? ((await webgpuPassedOver(probe)) ?? (await activate(name))) : await activate(name);
     if (why === null) {
       if (name === 'webgpu') skipped.push(`adapter ${adapterName(startedAdapter!)}`);

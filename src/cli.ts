@@ -100,7 +100,7 @@ function version(): string {
 }
 
 const backendOption = () =>
-  new Option('--backend <name>', 'tensorflow | webgpu | wasm | cpu (default: the fastest of tensorflow, wasm, cpu that loads)')
+  new Option('--backend <name>', 'tensorflow | webgpu | wasm | cpu (default: the first of tensorflow, webgpu on a hardware GPU, wasm, cpu that loads)')
     .choices(['tensorflow', 'webgpu', 'wasm', 'cpu'])
     .env('RNNC_BACKEND');
 

@@ -44,13 +44,14 @@ const r = scoped(() => {
   const r = ${callGraph(greedyFn, 'batch', 'start', '0', '')};
   return { output: tf.keep(r.output), results: ${greedyFn.returns.includes('results') ? "Object.fromEntries(Object.entries(r.results).map(([name, w]) => [name, tf.keep(w)]))" : '{}'} as Record<string, tf.Tensor> };
 });
-const scores = yield* readOwned(r.output);
-// The weights of each \`attend\` [U, B, L], read on request.
+// The weights of each \`attend\` [U, B, L], read on request; all disposed, also when a read fails.
 const weights: Record<string, { data: tf.TypedArray; L: number }> = {};
-for (const [name, w] of Object.entries(r.results)) {
-  const L = w.shape[2]!;
-  if (options.attention) weights[name] = { data: yield* readOwned(w), L };
-  else w.dispose();
+let scores: tf.TypedArray;
+try {
+  scores = yield* readOwned(r.output);
+  for (const [name, w] of Object.entries(r.results)) if (options.attention) weights[name] = { data: yield* readOwned(w), L: w.shape[2]! };
+} finally {
+  for (const w of Object.values(r.results)) if (!w.isDisposed) w.dispose();
 }
 const B = sizes.batchSize;
 const K = ${K};

@@ -14,7 +14,8 @@ export function emitHelpers(m: ModuleParts): Statement[] {
   const add = (...s: Statement[]): void => {
     out.push(...s);
   };
-  add(elementwiseCodeDeclaration(), OP_HELPERS, WEBGPU_KERNELS, SCOPE_HELPERS);
+  // registerWebgpuBackend is the module's own: a consumer starts webgpu with it (README "Compile and ship").
+  add(elementwiseCodeDeclaration(), OP_HELPERS, WEBGPU_KERNELS, 'export { registerWebgpuBackend };', SCOPE_HELPERS);
   if (liftsTransposes) {
     add(
       `/** Weight transposes forward() made, per Params object (Params are never changed in place); disposeParams frees them. */\nconst TRANSPOSES = new WeakMap<Params, Map<string, tf.Tensor>>();`,

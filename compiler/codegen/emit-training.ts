@@ -33,7 +33,16 @@ return (yield* readOwned(loss))[0]!;`));
   const r = ${callEither(trainingFn, trainingFullFn!, 'batch', 's', 'lossFrom', 'gate')};
   return { loss: tf.keep(r.loss), grads: ${trainingFn.returns.includes('grads') ? 'mapParams((name) => tf.keep(r.grads[name]))' : 'mapParams(() => tf.zeros([]))'}, state: ${keepState(trainingFn, 'r')} };
 });
-return { loss: (yield* readOwned(r.loss))[0]!, grads: r.grads, state: r.state };`));
+let loss: number;
+try {
+  loss = (yield* readOwned(r.loss))[0]!;
+} catch (e) {
+  // A read that failed (webgpu without synchronous reads): nothing is left behind.
+  disposeParams(r.grads);
+  disposeState(r.state);
+  throw e;
+}
+return { loss, grads: r.grads, state: r.state };`));
     if (truncated) {
       add(fn('advance', 'Runs the forward graph over a part of a batch only to move the states on (the caller owns the result).',
         [{ name: 'p', type: 'Params' }, { name: 'batch', type: 'Batch' }, { name: 's', type: 'State' }], 'State',
@@ -79,32 +88,36 @@ let states: State = scoped(() => {
 });
 let statePos = 0;
 const windows = planWindows(batch.steps, ${bptt.k1}, ${bptt.k2});
-for (let wi = 0; wi < windows.length; wi++) {
-  const w = windows[wi]!;
-  if (statePos < w.start) {
-    const next = advance(params(), sliceBatch(batch, statePos, w.start), states);
-    disposeState(states);
-    states = next;
-    statePos = w.start;
+try {
+  for (let wi = 0; wi < windows.length; wi++) {
+    const w = windows[wi]!;
+    if (statePos < w.start) {
+      const next = advance(params(), sliceBatch(batch, statePos, w.start), states);
+      disposeState(states);
+      states = next;
+      statePos = w.start;
+    }
+    const part = sliceBatch(batch, w.start, w.end);
+    const lossFrom = w.lossFrom - w.start;
+    const n = lossCount(part, lossFrom);
+    if (n === 0) continue;
+    const r = yield* run(part, states, windowGate(w), lossFrom);
+    losses.push(r.loss);
+    counts.push(n);
+    const stop = !Number.isFinite(r.loss);
+    if (!stop && windows[wi + 1]?.start === w.end) {
+      // The next window starts where this one ends (k2 <= k1): keep its states.
+      disposeState(states);
+      states = r.state;
+      statePos = w.end;
+    } else disposeState(r.state);
+    if (stop) break;
   }
-  const part = sliceBatch(batch, w.start, w.end);
-  const lossFrom = w.lossFrom - w.start;
-  const n = lossCount(part, lossFrom);
-  if (n === 0) continue;
-  const r = yield* run(part, states, windowGate(w), lossFrom);
-  losses.push(r.loss);
-  counts.push(n);
-  const stop = !Number.isFinite(r.loss);
-  if (!stop && windows[wi + 1]?.start === w.end) {
-    // The next window starts where this one ends (k2 <= k1): keep its states.
-    disposeState(states);
-    states = r.state;
-    statePos = w.end;
-  } else disposeState(r.state);
-  if (stop) break;
+} finally {
+  // Also when a read fails (webgpu without synchronous reads): nothing is left behind.
+  disposeState(states);
+  releaseBatch(batch);
 }
-disposeState(states);
-releaseBatch(batch);
 return { losses, counts };`));
       add(fn('holdBatch', 'A batch\'s tensors as handles of their own (tf.clone shares the data) that outlive the scope: releaseBatch disposes them.', [{ name: 'batch', type: 'LabelledBatch' }], 'LabelledBatch',
         `const hold = <T extends object>(ts: T): T => Object.fromEntries(Object.entries(ts).map(([k, t]) => [k, tf.keep(tf.clone(t as tf.Tensor))])) as T;

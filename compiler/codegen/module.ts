@@ -56,7 +56,9 @@ function moduleHeader(o: EmitOptions, truncated: boolean, train: TrainConfig | u
     'It depends only on @tensorflow/tfjs-core, versions 4.22.x (a peer dependency): register a backend',
     'first (tfjs-node, webgpu, wasm, webgl or cpu). Each function that reads tensors back (even',
     'forward, which checks token ids) has an async twin, nameAsync, reading with `await t.data()`:',
-    'use those on webgpu, which cannot read synchronously in Node.js.',
+    'on webgpu use those (in Node.js the synchronous ones fail as soon as what they read is on the',
+    'GPU), and register the backend with registerWebgpuBackend(WebGPUBackend) before',
+    "tf.setBackend('webgpu'), so that the fused kernels bind all their inputs.",
     'Inputs are batch-major as people write data; inside, sequences are time-major [T, B, ...]',
     'and each recurrence is a loop over time whose step is one function below.',
     '',
@@ -65,13 +67,15 @@ function moduleHeader(o: EmitOptions, truncated: boolean, train: TrainConfig | u
           'Tensor ownership: nothing passed in is disposed, except by trainStep, which takes the',
           'parameters and optimizer state it is given and returns their successors. Every tensor a',
           'function returns belongs to the caller (dispose it, or use disposeParams / disposeState /',
-          'disposeOptimizer); every other tensor is released before the function returns, so',
+          'disposeOptimizer; free parameters with disposeParams, which also frees the weight transposes',
+          'kept per Params object); every other tensor is released before the function returns, so',
           'tf.memory().numTensors stays flat over a training loop.',
         ]
       : [
           'Tensor ownership: nothing passed in is disposed. Every tensor a function returns belongs',
-          'to the caller (dispose it, or use disposeParams / disposeState); every other tensor is',
-          'released before the function returns.',
+          'to the caller (dispose it, or use disposeParams / disposeState; free parameters with',
+          'disposeParams, which also frees the weight transposes kept per Params object); every other',
+          'tensor is released before the function returns.',
         ]),
   ];
   if (train) {

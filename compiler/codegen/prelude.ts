@@ -64,8 +64,10 @@ function readSync<R>(reads: Reads<R>, name: string): R {
       values = step.value.dataSync();
     } catch (e) {
       // tfjs's webgpu backend reads GPU data synchronously only through an OffscreenCanvas, which Node.js lacks.
-      if (tf.getBackend() === 'webgpu') throw new Error(\`\${name} reads tensors back synchronously, which the webgpu backend cannot do here (\${String(e)}): use \${name}Async\`);
-      throw e;
+      const error = tf.getBackend() === 'webgpu' ? new Error(\`\${name} reads tensors back synchronously, which the webgpu backend cannot do here (\${String(e)}): use \${name}Async\`) : e;
+      // The computation releases what it holds (its catch and finally blocks run), then the error goes on.
+      scoped(() => reads.throw(error));
+      throw error;
     }
     step = scoped(() => reads.next(values));
   }
@@ -76,17 +78,25 @@ function readSync<R>(reads: Reads<R>, name: string): R {
 async function readAsync<R>(reads: Reads<R>): Promise<R> {
   let step = scoped(() => reads.next());
   while (!step.done) {
-    const values = await step.value.data();
+    let values: tf.TypedArray;
+    try {
+      values = await step.value.data();
+    } catch (e) {
+      scoped(() => reads.throw(e));
+      throw e;
+    }
     step = scoped(() => reads.next(values));
   }
   return step.value;
 }
 
-/** Reads a tensor the computation kept, then disposes it. */
+/** Reads a tensor the computation kept, then disposes it (also when the read fails). */
 function* readOwned(t: tf.Tensor): Reads<tf.TypedArray> {
-  const values = yield t;
-  t.dispose();
-  return values;
+  try {
+    return yield t;
+  } finally {
+    t.dispose();
+  }
 }
 
 function shapeText(shape: readonly number[]): string {

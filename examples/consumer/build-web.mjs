@@ -59,13 +59,15 @@ if (modelTs === undefined) {
   execFileSync(process.execPath, [bin, ...args], { stdio: 'inherit' });
 }
 
-// 2. The bundle. lm.ts imports './model.js', translator.ts './dates-model.js': it is the module given (or just compiled).
+// 2. The bundle. lm.ts imports './model.js', translator.ts './dates-model.js', the pages' main.ts '../model.js' or
+// '../dates-model.js' (for registerWebgpuBackend): it is the module given (or just compiled).
 const model = modelTs;
-const imported = new RegExp(`^\\./${page.moduleFile.replace('.ts', '').replace('-', '\\-')}\\.js$`);
+const moduleJs = join(here, page.moduleFile.replace(/\.ts$/, '.js'));
+const imported = new RegExp(`(^|/)${page.moduleFile.replace('.ts', '').replace('-', '\\-')}\\.js$`);
 const modelModule = {
   name: 'compiled-model',
   setup(build) {
-    build.onResolve({ filter: imported }, (args) => (resolve(args.resolveDir) === here ? { path: model } : undefined));
+    build.onResolve({ filter: imported }, (args) => (resolve(args.resolveDir, args.path) === moduleJs ? { path: model } : undefined));
   },
 };
 const result = await esbuild.build({

@@ -30,10 +30,12 @@ export function setState(status: HTMLElement, state: string, message: string): v
  * default), started; the CPU backend when it does not start. Returns the
  * backend that runs, and why it is not the one asked for, if it is not.
  * WebGPU needs a browser that offers an adapter (Chrome and Edge do; a page
- * from http://localhost or https); wasm fetches its .wasm files from next
- * to the page.
+ * from http://localhost or https), and is registered through the compiled
+ * module's `registerWebgpuBackend` (a device with the adapter's
+ * storage-buffer limit, which its fused kernels need); wasm fetches its
+ * .wasm files from next to the page.
  */
-export async function startBackend(): Promise<{ name: string; note?: string }> {
+export async function startBackend(registerWebgpuBackend: (WebGPUBackend: unknown) => void): Promise<{ name: string; note?: string }> {
   const asked = new URLSearchParams(location.search).get('backend') ?? 'wasm';
   if (!['webgpu', 'wasm', 'cpu'].includes(asked)) return { ...(await useCpu()), note: `unknown backend ${JSON.stringify(asked)} (webgpu, wasm or cpu)` };
   let why = '';
@@ -43,7 +45,8 @@ export async function startBackend(): Promise<{ name: string; note?: string }> {
       if (gpu === undefined) why = 'this browser offers no WebGPU (navigator.gpu)';
       else if ((await gpu.requestAdapter()) === null) why = 'this browser found no WebGPU adapter';
       else {
-        await import('@tensorflow/tfjs-backend-webgpu');
+        const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+        registerWebgpuBackend(WebGPUBackend);
         if (await tf.setBackend('webgpu')) {
           await tf.ready();
           return { name: 'webgpu' };

@@ -10,6 +10,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadLanguageModel, sampleChars } from './lm.js';
+import { registerWebgpuBackend } from './model.js';
 
 const USAGE = 'usage: node sample.js --ckpt CHECKPOINT.json [--prime TEXT] [--temperature T] [--length N] [--seed S] [--backend wasm|cpu|webgpu]';
 
@@ -21,8 +22,10 @@ function number(name: string, text: string, ok: (n: number) => boolean): number 
 
 /**
  * WebGPU in Node.js: Dawn (the package `webgpu`, prebuilt) provides
- * navigator.gpu, then tfjs's webgpu backend registers. Both are loaded only
- * when asked for (non-literal specifiers: they are optional here).
+ * navigator.gpu, then the compiled module registers tfjs's webgpu backend
+ * (registerWebgpuBackend: a device with the adapter's storage-buffer limit,
+ * which its fused kernels need). Both packages are loaded only when asked
+ * for (non-literal specifiers: they are optional here).
  */
 async function startWebgpu(): Promise<void> {
   const dawnName: string = 'webgpu';
@@ -32,7 +35,8 @@ async function startWebgpu(): Promise<void> {
   Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   if ((await gpu.requestAdapter()) === null) throw new Error('--backend webgpu: no WebGPU adapter here (no GPU with Vulkan, Metal or Direct3D 12 drivers, and no software Vulkan such as Mesa\'s lavapipe); use --backend wasm');
   const backendName: string = '@tensorflow/tfjs-backend-webgpu';
-  await import(backendName);
+  const { WebGPUBackend } = (await import(backendName)) as { WebGPUBackend: unknown };
+  registerWebgpuBackend(WebGPUBackend);
 }
 
 async function main(): Promise<void> {

@@ -404,6 +404,55 @@ function registerFusedKernel(): void {
   });
 }
 
+interface GpuAdapter {
+  readonly limits: Record<string, number>;
+  readonly features: { has(name: string): boolean };
+  readonly info?: unknown;
+  requestDevice(descriptor: object): Promise<unknown>;
+}
+
+/**
+ * Registers tfjs's 'webgpu' backend over tfjs-backend-webgpu's own factory
+ * (pass its class, `WebGPUBackend`): the same backend on a device with the
+ * adapter's storage-buffer limit per shader (a device gets 8 unless it
+ * asks), so a fused kernel reading many inputs binds them all; with 8 most
+ * of a cell's backward groups run op by op. Call it before
+ * `tf.setBackend('webgpu')`. Once per process, whoever calls it (rnnc's
+ * runtime/backend.ts, or a compiled module that exports it): a second
+ * registration would dispose a running backend's tensors.
+ */
+export function registerWebgpuBackend(WebGPUBackend: unknown): void {
+  const flag = Symbol.for('rnnc.webgpuBackendRegistered');
+  const g = globalThis as Record<symbol, unknown>;
+  if (g[flag] === true) return;
+  g[flag] = true;
+  const Backend = WebGPUBackend as new (device: unknown, adapterInfo?: unknown) => tf.KernelBackend;
+  if (tf.findBackendFactory('webgpu') !== null) tf.removeBackend('webgpu');
+  tf.registerBackend(
+    'webgpu',
+    async () => {
+      const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(o: object): Promise<GpuAdapter | null> } } }).navigator.gpu;
+      const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+      if (adapter === null) throw new Error('no WebGPU adapter');
+      const l = adapter.limits;
+      const device = await adapter.requestDevice({
+        requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+        requiredLimits: {
+          maxComputeWorkgroupStorageSize: l['maxComputeWorkgroupStorageSize'],
+          maxComputeWorkgroupsPerDimension: l['maxComputeWorkgroupsPerDimension'],
+          maxStorageBufferBindingSize: l['maxStorageBufferBindingSize'],
+          maxBufferSize: l['maxBufferSize'],
+          maxComputeWorkgroupSizeX: l['maxComputeWorkgroupSizeX'],
+          maxComputeInvocationsPerWorkgroup: l['maxComputeInvocationsPerWorkgroup'],
+          maxStorageBuffersPerShaderStage: l['maxStorageBuffersPerShaderStage'],
+        },
+      });
+      return new Backend(device, adapter.info);
+    },
+    3,
+  );
+}
+
 /** A short hash of a shader's text, so two bodies never share a cache key. */
 function hashText(s: string): string {
   let h = 2166136261;

@@ -46,7 +46,7 @@ export async function predictCommand(file: string, opts: PredictOptions): Promis
     throw new CliError(`${opts.ckpt}: "extra.vocabs" must hold the lists "inputs" and "targets" (was the checkpoint edited?)`);
   }
   const model = bindModel(program, name, extra.dims);
-  if (model.targetAxis !== undefined) throw new CliError(`model ${name} has a decoder that writes outputs of their own length: use rnnc translate (on wasm or cpu: it does not run on webgpu yet)`, EXIT.usage);
+  if (model.targetAxis !== undefined) throw new CliError(`model ${name} has a decoder that writes outputs of their own length: use rnnc translate`, EXIT.usage);
   const reader = readerFor(model, extra, opts.ckpt);
 
   let text: string;

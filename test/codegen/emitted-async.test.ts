@@ -227,6 +227,14 @@ describe.skipIf(skip !== undefined)('the same module, unchanged, on webgpu (asyn
     for (const [k, v] of Object.entries(run.params)) expect(relDiff(v.data, onCpu.run.params[k]!.data), k).toBeLessThan(TOL);
     // The synchronous functions say what to use instead (tfjs-webgpu reads synchronously only through an OffscreenCanvas).
     expect(() => mod.loss(p, batch.inputs, batch.targets)).toThrow(/^loss reads tensors back synchronously, which the webgpu backend cannot do here \(.*OffscreenCanvas.*\): use lossAsync$/);
+    // A failed synchronous call leaves nothing behind (here its ids are read at once from the host, then its loss fails).
+    const fresh = lmBatch();
+    const o = mod.initOptimizer(p);
+    const before = tf.memory().numTensors;
+    expect(() => mod.trainStep(p, o, fresh.inputs, fresh.targets)).toThrow(/use trainStepAsync$/);
+    expect(() => mod.gradients(p, fresh.inputs, fresh.targets)).toThrow(/use gradientsAsync$/);
+    expect(tf.memory().numTensors).toBe(before);
+    mod.disposeOptimizer(o);
     mod.disposeParams(p);
   });
 

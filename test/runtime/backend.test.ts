@@ -61,7 +61,7 @@ describe('backend selection', () => {
     const noGpu: GpuProbe = { deviceNodes: async () => [], adapter: async () => expect.fail('Dawn must not be loaded without a GPU device') };
     const chosen = await selectBackend(undefined, undefined, noGpu);
     expect(chosen.name).toBe('wasm');
-    expect(chosen.reason).toMatch(/; webgpu unavailable \(no GPU device \(no \/dev\/dri\/renderD\* or \/dev\/nvidia\*\)\)$/);
+    expect(chosen.reason).toMatch(/; webgpu unavailable \(no GPU device in \/dev\/dri or \/dev\/nvidia\*; --backend webgpu looks for a software adapter\)$/);
   });
 
   it("lists a Linux machine's GPU device nodes without loading Dawn (src/backend-choice.ts)", async () => {
@@ -92,7 +92,9 @@ describe('backend selection', () => {
     const without = { name: 'webgpu' as const, why: '--workers runs replicas on the CPU cores' };
     await expect(selectBackend('webgpu', without)).rejects.toThrow("backend 'webgpu' cannot run this: --workers runs replicas on the CPU cores; use --backend wasm or cpu");
     const gpu: GpuProbe = { deviceNodes: async () => ['/dev/nvidia0'], adapter: async () => ({ info: { vendor: 'nvidia' }, software: false }) };
-    expect((await selectBackend(undefined, without, gpu)).name).not.toBe('webgpu');
+    const chosen = await selectBackend(undefined, without, gpu);
+    expect(chosen.name).not.toBe('webgpu');
+    expect(chosen.reason).toContain('webgpu passed over (--workers runs replicas on the CPU cores)');
     expect(await selectBackend('cpu', without)).toEqual({ name: 'cpu', reason: 'requested' });
   });
 });

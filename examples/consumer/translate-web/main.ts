@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { element, field as formField, setState as markState, startBackend } from '../page.js';
 import { loadTranslator, type Translation, type Translator } from '../translator.js';
+import { registerWebgpuBackend } from '../dates-model.js';
 
 const form = element('controls', HTMLFormElement);
 const output = element('output', HTMLDivElement);
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
     const v = query.get(name);
     if (v !== null) field(name).value = v;
   }
-  const backend = await startBackend();
+  const backend = await startBackend(registerWebgpuBackend);
   backendOut.textContent = backend.note !== undefined ? `${backend.name} (${backend.note})` : backend.name;
   backendOut.dataset['backend'] = backend.name;
   const response = await fetch(query.get('ckpt') ?? './checkpoint.json');

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { element, field as formField, setState as markState, startBackend } from '../page.js';
 import { loadLanguageModel, sampleChars, type LanguageModel } from '../lm.js';
+import { registerWebgpuBackend } from '../model.js';
 
 const form = element('controls', HTMLFormElement);
 const sampleOut = element('sample', HTMLPreElement);
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
     const v = query.get(name);
     if (v !== null) field(name).value = v;
   }
-  const backend = await startBackend();
+  const backend = await startBackend(registerWebgpuBackend);
   backendOut.textContent = backend.note !== undefined ? `${backend.name} (${backend.note})` : backend.name;
   backendOut.dataset['backend'] = backend.name;
   const response = await fetch(query.get('ckpt') ?? './checkpoint.json');
