@@ -174,7 +174,7 @@ async function register(name: BackendName): Promise<string | null> {
     if (code === 'ERR_MODULE_NOT_FOUND' && name === 'tensorflow') return '@tensorflow/tfjs-node is not installed';
     const message = e instanceof Error ? e.message.split('\n')[0]!.trim() : String(e);
     // tfjs-node installed without its native part (its install step downloads libtensorflow): its message names a path.
-    if (name === 'tensorflow' && /native addon module/.test(message)) return "@tensorflow/tfjs-node's native addon is missing (its install step failed or was skipped)";
+    if (name === 'tensorflow' && /native addon module/.test(message)) return "@tensorflow/tfjs-node's native addon is missing: its install step failed or was skipped";
     return message;
   }
 }
