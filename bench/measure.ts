@@ -90,28 +90,41 @@ export async function timeInference(impl: BenchImpl, warmup: number, iters: numb
   return median(ms);
 }
 
+type Method = (...args: unknown[]) => unknown;
+
 /**
- * GPU dispatches of one training step on the webgpu backend: every
- * dispatchWorkgroups call of a compute pass, whoever records it (tfjs's
+ * What `f` runs on the webgpu backend: its GPU dispatches (every
+ * dispatchWorkgroups call of a compute pass, whoever records it: tfjs's
  * programs, rnnc's fused shaders in the interpreter or in a compiled
- * module); undefined on other backends.
+ * module), and of them the programs of tfjs's own (its runWebGPUProgram);
+ * undefined off webgpu. Also used by the webgpu tests.
  */
-export async function trainingDispatches(impl: BenchImpl): Promise<number | undefined> {
-  if (tf.getBackend() !== 'webgpu') return undefined;
-  const pass = (globalThis as { GPUComputePassEncoder?: { prototype: { dispatchWorkgroups: (...args: unknown[]) => unknown } } }).GPUComputePassEncoder?.prototype;
-  if (pass === undefined) return undefined;
-  const original = pass.dispatchWorkgroups;
-  let count = 0;
+export async function countGpuDispatches(f: () => Promise<unknown>): Promise<{ dispatches: number; programs: number } | undefined> {
+  const pass = (globalThis as { GPUComputePassEncoder?: { prototype: { dispatchWorkgroups: Method } } }).GPUComputePassEncoder?.prototype;
+  const backend = tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as { runWebGPUProgram: Method }) : undefined;
+  if (pass === undefined || backend === undefined) return undefined;
+  const [dispatch, run] = [pass.dispatchWorkgroups, backend.runWebGPUProgram];
+  const n = { dispatches: 0, programs: 0 };
   pass.dispatchWorkgroups = function (this: unknown, ...args: unknown[]) {
-    count++;
-    return original.apply(this, args);
+    n.dispatches++;
+    return dispatch.apply(this, args);
+  };
+  backend.runWebGPUProgram = function (this: unknown, ...args: unknown[]) {
+    n.programs++;
+    return run.apply(this, args);
   };
   try {
-    await impl.trainStep();
+    await f();
   } finally {
-    pass.dispatchWorkgroups = original;
+    pass.dispatchWorkgroups = dispatch;
+    backend.runWebGPUProgram = run;
   }
-  return count;
+  return n;
+}
+
+/** GPU dispatches of one training step on the webgpu backend (countGpuDispatches); undefined on other backends. */
+export async function trainingDispatches(impl: BenchImpl): Promise<number | undefined> {
+  return (await countGpuDispatches(() => impl.trainStep()))?.dispatches;
 }
 
 /** Bytes a training step allocates above what is live before it (see the file comment). */

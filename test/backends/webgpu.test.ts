@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodingFor, trainingGraphs } from '../../compiler/compile.js';
 import type { Graph } from '../../compiler/ir/types.js';
+import { countGpuDispatches } from '../../bench/measure.js';
 import { selectBackend, useWebgpu, webgpuAdapter } from '../../runtime/backend.js';
 import { evaluateGraph } from '../../runtime/reference/evaluate.js';
 import type { Tensor64 } from '../../runtime/reference/tensor.js';
@@ -179,13 +180,6 @@ describe.skipIf(skip !== undefined)('webgpu executes graphs like the float64 ref
   });
 
   it('fused groups cut the GPU dispatches of a training step and give the same numbers', async () => {
-    const backend = tf.backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
-    const original = backend.runWebGPUProgram;
-    let dispatches = 0;
-    backend.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
-      dispatches++;
-      return original.apply(this, a);
-    };
     try {
       const figures: string[] = [];
       for (const [name, text] of [['lstm', tokenLm('h = lstm(e) with H')], ['gru', tokenLm('h = gru(e) with H')], ["a cell of the user's", CUSTOM]] as const) {
@@ -199,10 +193,11 @@ describe.skipIf(skip !== undefined)('webgpu executes graphs like the float64 ref
         for (const [on, training] of [[false, plain.training], [true, plain.training], [true, trainingGraphs(model, false, { joinGates: true }).training]] as const) {
           setWebgpuFusion(on);
           await runAsync(training, feeds); // compiles the shaders
-          dispatches = 0;
+          // Every dispatch, tfjs's programs and rnnc's own shaders (fusedDispatches counts those alone).
           const own = fusedDispatches();
-          results.push(await runAsync(training, feeds));
-          counted.push(dispatches + fusedDispatches() - own);
+          const n = (await countGpuDispatches(async () => results.push(await runAsync(training, feeds))))!;
+          expect(n.dispatches - n.programs).toBe(fusedDispatches() - own);
+          counted.push(n.dispatches);
         }
         for (const k of [1, 2]) {
           const w = worst(plain.training, results[k]!, results[0]!);
@@ -214,7 +209,6 @@ describe.skipIf(skip !== undefined)('webgpu executes graphs like the float64 ref
       }
       console.log(`webgpu dispatches per training step (T 5, op by op -> fused -> gates joined): ${figures.join(', ')}`);
     } finally {
-      backend.runWebGPUProgram = original;
       setWebgpuFusion(true);
     }
   });

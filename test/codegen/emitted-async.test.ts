@@ -11,6 +11,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { rmSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countGpuDispatches } from '../../bench/measure.js';
 import { useWebgpu, webgpuAdapter } from '../../runtime/backend.js';
 import { attentionSeq2seq, tokenLm } from '../helpers/programs.js';
 import { compileText, writeGenerated } from './helpers.js';
@@ -167,29 +168,6 @@ function relDiff(a: readonly number[], b: readonly number[]): number {
   return Math.max(0, ...a.map((x, i) => Math.abs(x - b[i]!) / scale));
 }
 
-/** GPU dispatches (every dispatchWorkgroups of a compute pass) and tfjs programs (the backend's runWebGPUProgram) while `f` runs. */
-async function countDispatches(f: () => Promise<void>): Promise<{ dispatches: number; programs: number }> {
-  const pass = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: unknown[]) => unknown } } }).GPUComputePassEncoder.prototype;
-  const backend = tf.backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
-  const [dispatch, run] = [pass.dispatchWorkgroups, backend.runWebGPUProgram];
-  const n = { dispatches: 0, programs: 0 };
-  pass.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
-    n.dispatches++;
-    return dispatch.apply(this, a);
-  };
-  backend.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
-    n.programs++;
-    return run.apply(this, a);
-  };
-  try {
-    await f();
-  } finally {
-    pass.dispatchWorkgroups = dispatch;
-    backend.runWebGPUProgram = run;
-  }
-  return n;
-}
-
 describe.skipIf(skip !== undefined)('the same module, unchanged, on webgpu (async reads)', () => {
   const TOL = 1e-4;
   afterAll(async () => {
@@ -214,12 +192,12 @@ describe.skipIf(skip !== undefined)('the same module, unchanged, on webgpu (asyn
     grads.forEach((w, i) => Object.entries(w).forEach(([k, v]) => expect(relDiff(v, cpuGrads[i]![k]!), k).toBeLessThan(TOL)));
     // The module's fused groups and Adam's update run as its own generated shaders (the text of runtime/tfjs/webgpu-fused.ts it
     // carries): dispatches that are not tfjs programs. A step of the LSTM forward and one backward are a shader each at least.
-    const { dispatches, programs } = await countDispatches(async () => {
+    const { dispatches, programs } = (await countGpuDispatches(async () => {
       const o = mod.initOptimizer(p);
       const r = await mod.trainStepAsync(mod.initParams(1), o, batch.inputs, batch.targets);
       mod.disposeParams(r.params);
       mod.disposeOptimizer(r.optimizer);
-    });
+    }))!;
     console.log(`compiled LM module, one trainStepAsync on webgpu: ${dispatches} dispatches, ${programs} of them tfjs programs`);
     expect(dispatches - programs).toBeGreaterThanOrEqual(2 * 7);
     const run = await train(mod, batch, true);
