@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seqRegressor } from '../helpers/programs.js';
 import { expectOk, expectUserError, readMetrics, removeDir, rnnc, tempDir, writeFile } from './cli-harness.js';
 
 let dir: string;
@@ -14,15 +15,8 @@ beforeAll(() => {
 });
 afterAll(() => removeDir(dir));
 
-const program = (train: string): string => `
-model m {
-  dim H = 4
-  input  x: seq<[1]>
-  target y: seq<[1]>
-  h = gru(x) with H
-  loss = mse(dense(h, 1), y)
-}
-train m { data sine(T = 10, n = 40, valid = 10); optimizer adam(lr = 0.01); batch 10; seed 3; ${train} }`;
+const program = (train: string): string =>
+  seqRegressor('gru(x)', { H: 4, X: 1 }, `train m { data sine(T = 10, n = 40, valid = 10); optimizer adam(lr = 0.01); batch 10; seed 3; ${train} }`);
 
 describe('validation every epoch, best.json and early stopping', () => {
   it('validates after every epoch, and keeps the best checkpoint', async () => {

@@ -12,7 +12,7 @@ import { loadStdlib } from '../../src/stdlib.js';
 import { compileModel } from '../helpers/compile.js';
 import { randomFeeds } from '../helpers/feeds.js';
 import { gradCheck } from '../helpers/gradcheck.js';
-import { decoderCallingLstm } from '../helpers/programs.js';
+import { decoderCallingLstm, seqRegressor } from '../helpers/programs.js';
 
 const check = (text: string) => checkProgram({ file: 'test.rnn', text }, loadStdlib()).filter((d) => d.severity === 'error');
 
@@ -64,14 +64,7 @@ describe('a cell calling a cell', () => {
 cell twice(x: [X]) -> h: [H] {
   u[t] = rnn(x[t]) with act = relu
   h[t] = gru(u[t]) with X = H
-}
-model m {
-  dim H = 3
-  input x: seq<[2]>
-  target y: seq<[1]>
-  h = twice(x) with H
-  loss = mse(dense(h, 1), y)
-}`;
+}${seqRegressor('twice(x)', { H: 3 })}`;
     expect(check(text)).toEqual([]);
     const model = compileModel(text);
     expect(model.params.find((p) => p.name === 'h.u.U')!.shape).toEqual([3, 2]);

@@ -10,6 +10,7 @@ import { evaluateGraph } from '../../runtime/reference/evaluate.js';
 import { compileModel } from '../helpers/compile.js';
 import { randomFeeds } from '../helpers/feeds.js';
 import { gradCheck } from '../helpers/gradcheck.js';
+import { seqRegressor } from '../helpers/programs.js';
 
 const MODEL = `
 model m {
@@ -28,14 +29,7 @@ cell ln_rnn(x: [X]) -> h: [H] {
   param g: [H] = ones
   param b: [H]
   h[t] = tanh(g * layer_norm(W @ x[t] + U @ h[t-1], eps = 1e-3) + b)
-}
-model m {
-  dim H = 3
-  input  x: seq<[2]>
-  target y: seq<[1]>
-  h = ln_rnn(x) with H
-  loss = mse(dense(h, 1), y)
-}`;
+}${seqRegressor('ln_rnn(x)', { H: 3 })}`;
 
 describe('layer_norm', () => {
   it('in a model: a gain and a bias per feature, named after the statement (`h = layer_norm(r)`: h.g, h.b)', () => {

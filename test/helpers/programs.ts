@@ -65,6 +65,21 @@ model m {
 }${after ? `\n${after}` : ''}`;
 }
 
+/**
+ * A sequence regressor: `h = <call> with H` over vectors [X] per step, a
+ * dense layer to [Y] at every step, the mean squared error.
+ */
+export function seqRegressor(call: string, { name = 'm', H = 4, X = 2, Y = 1 } = {}, after = ''): string {
+  return `
+model ${name} {
+  dim H = ${H}
+  input x: seq<[${X}]>
+  target y: seq<[${Y}]>
+  h = ${call} with H
+  loss = mse(dense(h, ${Y}), y)
+}${after ? `\n${after}` : ''}`;
+}
+
 /** A tagger whose cell attends over the encoder's outputs (or the embeddings) with `call`. */
 export function attentionTagger(call: string, memory = 'enc', D = 'H'): string {
   return `

@@ -3,6 +3,7 @@
 // steps on jsonl data made of those inputs.
 import { join } from 'node:path';
 import { expectOk, rnnc, tempDir, writeFile } from '../e2e/cli-harness.js';
+import { seqRegressor } from '../helpers/programs.js';
 
 /** Seeded values in [0, 1), sequences of vectors [T][3] in [-1, 1] (three decimals) and of ids in [0, 5), from one stream. */
 export function samples(seed: number): { rand: () => number; vectors: (T: number) => number[][]; tokens: (T: number) => number[] } {
@@ -44,14 +45,7 @@ export async function trainModels(prefix: string, s: ReturnType<typeof samples>,
 
 /** The two models both weight formats start from: an LSTM over vectors per step, and a GRU (`gru` or `gru_ra`) over an embedding read at its last step. */
 export function commonModels(gru: 'gru' | 'gru_ra'): string {
-  return `
-model lstm_seq {
-  dim H = 4
-  input x: seq<[3]>
-  target y: seq<[2]>
-  h = lstm(x) with H
-  loss = mse(dense(h, 2), y)
-}
+  return `${seqRegressor('lstm(x)', { name: 'lstm_seq', H: 4, X: 3, Y: 2 })}
 model gru_last {
   dim V, E = 3, H = 5
   input x: seq<token[V]>
